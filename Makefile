@@ -1,0 +1,44 @@
+# The two commands of the archive: `make run` and `make test` (README).
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTHON ?= python3
+# Debian packages: libmagic (content detection), a CJK font (PDF certificates, screenshots),
+# Chromium (browser tests; Playwright drives Debian's build, never downloads its own).
+RUN_PACKAGES  := libmagic1 fonts-wqy-microhei
+TEST_PACKAGES := chromium postgresql-client
+
+.PHONY: run test lint system-packages test-packages clean-storage
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+system-packages:
+	@missing=""; for p in $(RUN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
+
+test-packages: system-packages
+	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
+
+run: $(STAMP) system-packages
+	$(BIN)/archive -c development.ini init --demo
+	$(BIN)/pserve development.ini
+
+lint: $(STAMP)
+	$(BIN)/ruff check archive_app tests bench
+
+# The whole suite on SQLite; again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set.
+test: $(STAMP) test-packages lint
+	$(BIN)/pytest -q
+	@if [ -n "$$ARCHIVE_TEST_POSTGRES_URL" ]; then \
+	  echo "== again on PostgreSQL"; ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q; \
+	else echo "ARCHIVE_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
+
+clean-storage:
+	find storage -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -1,0 +1,39 @@
+"""The complaint-dossier archive: a Pyramid application for closed complaint dossiers."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from .clock import Clock
+from .interfaces import IClock
+from .settings import apply_overrides
+
+
+def main(global_config, **settings):
+    """The WSGI application (paste `main`)."""
+    settings = apply_overrides(dict(settings))
+    with Configurator(settings=settings) as config:
+        # Templates and forms: Chameleon page templates, Deform's widgets and translations.
+        config.include("pyramid_chameleon")
+        config.include("pyramid_services")
+        # One clock for the whole process; services ask it, never date.today().
+        clock = Clock(settings["archive.timezone"])
+        config.registry["archive.clock"] = clock
+        config.register_service(clock, IClock)
+        # The database and request.dbsession joined to pyramid_tm (explicit manager).
+        config.include(".db")
+        # Keys, encrypted blobs and field encryption: needed by everything that reads content.
+        config.include(".vault")
+        # Who is asking and what they may do: policy, sessions, CSRF, the access log.
+        config.include(".access")
+        # Dossiers and documents: filing, reading, downloading (API and pages).
+        config.include(".records")
+        # Search, retention: their own packages, each self-contained.
+        config.include(".search")
+        config.include(".retention")
+        # The OpenAPI document of everything under /api/v1.
+        config.include(".openapi")
+        # Pages shared by every feature: home, language switch, errors, static files.
+        config.include(".web")
+        config.scan(".views")
+    return config.make_wsgi_app()

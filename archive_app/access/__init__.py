@@ -1,0 +1,61 @@
+"""Access: who is asking (users, tokens, sessions), what they may do, and the access log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pyramid.session import JSONSerializer, SignedCookieSessionFactory
+
+from ..db import get_session_factory, writing
+from ..interfaces import IAccessLog, IAccountService
+from ..settings import as_bool, as_int
+from .accesslog import AccessLog
+from .policy import SecurityPolicy, load_user, uses_cookie_auth
+from .resources import RoleContext
+from .services import AccountService
+
+
+def includeme(config):
+    settings = config.get_settings()
+    registry = config.registry
+    keyring = registry["archive.keyring"]  # built by the vault include, before this one
+    clock = registry["archive.clock"]
+    token_ttl = timedelta(hours=as_int(settings, "archive.token_ttl_hours", 1))
+
+    # Sessions: a signed cookie holding the user id and the CSRF token. The secret comes from
+    # the keyring unless configured, so a fresh install needs no secret in an ini file.
+    secret = settings.get("archive.session_secret") or keyring.hmac_key("session").hex()
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            secret,
+            cookie_name="archive_session",
+            secure=as_bool(settings, "archive.cookie_secure"),
+            httponly=True,
+            samesite="Lax",
+            timeout=as_int(settings, "archive.session_idle_minutes", 1) * 60,
+            reissue_time=60,
+            serializer=JSONSerializer(),
+        )
+    )
+    config.set_default_csrf_options(require_csrf=True, callback=uses_cookie_auth)
+
+    # Deny by default: every view needs this unless it opts out with NO_PERMISSION_REQUIRED.
+    config.set_security_policy(SecurityPolicy())
+    config.set_root_factory(RoleContext)
+    config.set_default_permission("archive:deny:default")
+    config.add_request_method(load_user, "user", reify=True)
+
+    config.register_service_factory(
+        lambda context, request: AccountService(request.dbsession, clock, token_ttl),
+        IAccountService,
+    )
+    engine = registry["db_engine"]
+    config.register_service(
+        AccessLog(keyring.hmac_key("access-log"), clock, get_session_factory(writing(engine))),
+        IAccessLog,
+    )
+
+    config.add_route("api.auth.token", "/api/v1/auth/token")
+    config.add_route("access.login", "/login")
+    config.add_route("access.logout", "/logout")
+    config.scan(".views")

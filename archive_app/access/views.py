@@ -1,0 +1,98 @@
+"""Signing in and out: the login page, logout, and API tokens."""
+
+from __future__ import annotations
+
+import json
+
+from pyramid.csrf import get_csrf_token, new_csrf_token
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
+from pyramid.view import view_config
+
+from ..errors import BadRequest, Unauthorized
+from ..interfaces import IAccountService
+from .audit import log_after_request, log_in_transaction, log_now
+from .policy import bearer_token
+
+
+def _credentials(request) -> tuple[str, str]:
+    try:
+        body = json.loads(request.body.decode("utf-8")) if request.body else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("the body must be JSON", field=None) from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", field=None)
+    username, password = body.get("username"), body.get("password")
+    for name, value in (("username", username), ("password", password)):
+        if not isinstance(value, str) or not value:
+            raise BadRequest(f"{name} is required", field=name)
+    return username[:64], password[:1024]
+
+
+@view_config(
+    route_name="api.auth.token", request_method="POST", renderer="json",
+    permission=NO_PERMISSION_REQUIRED, require_csrf=False,
+)  # fmt: skip
+def issue_token(request):
+    username, password = _credentials(request)
+    accounts = request.find_service(IAccountService)
+    user = accounts.authenticate(username, password)
+    if user is None:
+        log_after_request(request, "login_failed", "denied", username=username,
+                          detail="api token")  # fmt: skip
+        raise Unauthorized("wrong username or password", field=None)
+    token, expires_at = accounts.issue_token(user)
+    request.user = user
+    log_in_transaction(request, "login", detail="api token issued")
+    request.response.status = 201
+    return {"token": token, "expires_at": expires_at.isoformat()}
+
+
+@view_config(
+    route_name="api.auth.token", request_method="DELETE", renderer="json",
+    permission=NO_PERMISSION_REQUIRED, require_csrf=False,
+)  # fmt: skip
+def revoke_token(request):
+    token = bearer_token(request)
+    if request.user is None or token is None:
+        raise Unauthorized("a valid bearer token is required", field=None)
+    request.find_service(IAccountService).revoke_token(token)
+    log_in_transaction(request, "logout", detail="api token revoked")
+    return {"revoked": True}
+
+
+@view_config(
+    route_name="access.login", request_method="GET", renderer="archive_app:templates/login.pt",
+    permission=NO_PERMISSION_REQUIRED,
+)  # fmt: skip
+def login_page(request):
+    if request.user is not None:
+        return HTTPSeeOther(request.route_url("home"))
+    return {"csrf_token": get_csrf_token(request), "error": None, "username": ""}
+
+
+@view_config(
+    route_name="access.login", request_method="POST", renderer="archive_app:templates/login.pt",
+    permission=NO_PERMISSION_REQUIRED,
+)  # fmt: skip
+def login_submit(request):
+    username = request.POST.get("username", "")[:64]
+    password = request.POST.get("password", "")[:1024]
+    user = request.find_service(IAccountService).authenticate(username, password)
+    if user is None:
+        log_after_request(request, "login_failed", "denied", username=username, detail="web")
+        request.response.status = 400
+        return {"csrf_token": get_csrf_token(request), "error": "wrong", "username": username}
+    headers = remember(request, str(user.id))
+    new_csrf_token(request)  # a fresh token with the fresh session
+    request.user = user
+    log_in_transaction(request, "login", detail="web")
+    return HTTPSeeOther(request.route_url("home"), headers=headers)
+
+
+@view_config(route_name="access.logout", permission=NO_PERMISSION_REQUIRED)
+def logout(request):
+    if request.user is not None:
+        log_now(request, "logout", detail="web")
+    headers = forget(request)
+    return HTTPSeeOther(request.route_url("access.login"), headers=headers)

@@ -1,0 +1,52 @@
+"""Setting up storage (folders, keyring, schema) and opening the app from a script."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from pyramid.paster import bootstrap, get_appsettings
+
+from .settings import apply_overrides, keyring_path, storage_dir
+from .vault import KEYRING_ENVIRONMENT_VARIABLE
+from .vault.keyring import Keyring
+
+STORAGE_FOLDERS = ("blobs", "index", "tmp", "keyring")
+
+
+def read_settings(config_uri: str) -> dict:
+    return apply_overrides(dict(get_appsettings(config_uri)))
+
+
+def initialise_storage(config_uri: str) -> dict:
+    """Create what is missing and upgrade what is old; running it twice changes nothing."""
+    settings = read_settings(config_uri)
+    root = storage_dir(settings)
+    for folder in STORAGE_FOLDERS:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    os.chmod(root / "keyring", 0o700)
+    if not os.environ.get(KEYRING_ENVIRONMENT_VARIABLE):
+        Keyring.create_or_load(keyring_path(settings))
+    upgrade_schema(config_uri, settings)
+    return settings
+
+
+def upgrade_schema(config_uri: str, settings: dict) -> None:
+    alembic_config = Config(config_uri)
+    alembic_config.attributes["skip_logging"] = True
+    url = settings["sqlalchemy.url"]
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config, "head")
+
+
+@contextmanager
+def open_app(config_uri: str):
+    """The application's registry and a writing request, as a script sees them."""
+    with bootstrap(config_uri) as env:
+        request = env["request"]
+        request.method = "POST"  # scripts write: their session takes the write lock at BEGIN
+        yield env

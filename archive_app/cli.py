@@ -1,0 +1,255 @@
+"""The `archive` command line: set-up, users and tokens, import, verification, key rotation."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from .errors import ArchiveError
+from .settings import SettingsError
+
+
+class UsageProblem(click.ClickException):
+    """Bad usage or bad input: one line on stderr, exit 2 (contract §2)."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"archive: {self.format_message()}", err=True)
+
+
+def progress(items, label: str, length: int | None = None):
+    """A progress bar on a terminal, nothing when stdout is not one (contract §2)."""
+    if sys.stdout.isatty():
+        return click.progressbar(items, label=label, length=length, file=sys.stderr)
+    return _Quiet(items)
+
+
+class _Quiet:
+    def __init__(self, items):
+        self.items = items
+
+    def __enter__(self):
+        return self.items
+
+    def __exit__(self, *exc):
+        return False
+
+
+@contextmanager
+def reported_errors():
+    """Domain and configuration errors become one line and exit 2, never a traceback."""
+    from .vault.keyring import KeyringError
+
+    try:
+        yield
+    except ArchiveError as error:
+        field = f" ({error.field})" if error.field else ""
+        raise UsageProblem(f"{error.detail}{field}") from None
+    except (SettingsError, KeyringError) as error:
+        raise UsageProblem(str(error)) from None
+
+
+def read_password_stdin() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UsageProblem("no password on standard input")
+    return password
+
+
+@click.group()
+@click.option("-c", "--config", "config_uri", default="development.ini", show_default=True,
+              help="The ini file (resolved from the current folder).")  # fmt: skip
+@click.pass_context
+def main(ctx, config_uri):
+    """The complaint-dossier archive."""
+    path = Path(config_uri)
+    if not path.is_file():
+        raise UsageProblem(f"no configuration file at {config_uri}")
+    ctx.obj = str(path.resolve())
+
+
+# -- set-up ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--demo", is_flag=True, help="Also load the demo archive and its users.")
+@click.pass_obj
+def init(config_uri, demo):
+    """Create or upgrade the schema, keyring, index and blob folders (idempotent)."""
+    from .bootstrap import initialise_storage, open_app
+
+    with reported_errors():
+        settings = initialise_storage(config_uri)
+        click.echo(f"storage ready at {settings['archive.storage_dir']}")
+        if demo:
+            from .demo.loading import load_demo
+
+            with open_app(config_uri) as env:
+                for line in load_demo(env["request"]):
+                    click.echo(line)
+
+
+# -- users and tokens --------------------------------------------------------------------
+
+
+@main.group()
+def user():
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="archivist, auditor, privacy_officer, "
+              "records_manager or admin")  # fmt: skip
+@click.option("--clearance", default="internal", show_default=True,
+              help="internal, confidential or restricted")  # fmt: skip
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input.")  # fmt: skip
+@click.pass_obj
+def user_add(config_uri, name, role, clearance, password_stdin):
+    """Create a user."""
+    from .access.accesslog import Event
+    from .bootstrap import open_app
+    from .interfaces import IAccessLog, IAccountService
+
+    password = read_password_stdin()
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            created = request.find_service(IAccountService).add_user(name, role, password,
+                                                                     clearance)  # fmt: skip
+            request.find_service(IAccessLog).append(request.dbsession, Event(
+                action="user_add", username="cli", role="system",
+                detail=f"user {created.username} role {role} clearance {clearance}"))  # fmt: skip
+    click.echo(f"user {name} added ({role}, {clearance})")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True)
+@click.pass_obj
+def token(config_uri, name, password_stdin):
+    """Print an API token for the user."""
+    from .access.accesslog import Event
+    from .bootstrap import open_app
+    from .interfaces import IAccessLog, IAccountService
+
+    password = read_password_stdin()
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            accounts = request.find_service(IAccountService)
+            found = accounts.authenticate(name, password)
+            if found is None:
+                raise UsageProblem("wrong username or password")
+            issued, _expires_at = accounts.issue_token(found)
+            request.find_service(IAccessLog).append(request.dbsession, Event(
+                action="login", username=found.username, role=found.role,
+                detail="api token issued (cli)"))  # fmt: skip
+    click.echo(issued)
+
+
+# -- records -----------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.pass_obj
+def import_(config_uri, directory):
+    """File every dossier folder under DIRECTORY (rerun-safe)."""
+    from .bootstrap import open_app
+    from .records.importer import dossier_folders, import_folders
+
+    if not directory.is_dir():
+        raise UsageProblem(f"{directory} is not a readable folder")
+    folders = dossier_folders(directory)
+    if not folders:
+        raise UsageProblem(f"no dossier.json under {directory}")
+    failed = 0
+    with reported_errors(), open_app(config_uri) as env:
+        with progress(import_folders(env["request"], directory, folders), "filing",
+                      length=len(folders)) as reports:  # fmt: skip
+            for report in reports:
+                failed += report.status == "failed"
+                click.echo(report.line())
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option("--repair", is_flag=True, help="Remove orphan blobs older than the grace period.")
+@click.pass_obj
+def verify(config_uri, repair):
+    """Authenticate every blob, check digests and the access-log chain."""
+    from datetime import timedelta
+
+    from .bootstrap import open_app
+    from .interfaces import IAccessLog, IRecordsService
+    from .records.verification import check_document, find_orphans, live_documents
+    from .settings import as_int
+
+    problems = 0
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            service = request.find_service(IRecordsService)
+            documents = list(live_documents(request.dbsession))
+            with progress(documents, "verifying") as items:
+                for document in items:
+                    problem = check_document(service, document)
+                    if problem:
+                        problems += 1
+                        click.echo(problem)
+            chain = request.find_service(IAccessLog).verify(request.dbsession)
+            if not chain.ok:
+                problems += 1
+                click.echo(f"access-log seq {chain.first_bad_seq}: chain broken")
+            grace = timedelta(hours=as_int(env["registry"].settings,
+                                           "archive.orphan_grace_hours", 0))  # fmt: skip
+            for name in find_orphans(service, grace):
+                if repair:
+                    service.blobs.remove_orphan(name)
+                    click.echo(f"orphan blob {name}: removed")
+                else:
+                    click.echo(f"orphan blob {name}: not referenced (verify --repair removes it)")
+    click.echo(f"{len(documents)} documents, {chain.entries} access-log entries checked, "
+               f"{problems} problem(s)")  # fmt: skip
+    sys.exit(1 if problems else 0)
+
+
+# -- keys --------------------------------------------------------------------------------
+
+
+@main.group()
+def keys():
+    """Manage encryption keys."""
+
+
+@keys.command("rotate")
+@click.pass_obj
+def keys_rotate(config_uri):
+    """New key-encryption key; re-wrap every data key; the old key is retired."""
+    import os
+
+    from .bootstrap import open_app, read_settings
+    from .settings import keyring_path
+    from .vault import KEYRING_ENVIRONMENT_VARIABLE
+    from .vault.rotation import rotate_keys
+
+    if os.environ.get(KEYRING_ENVIRONMENT_VARIABLE):
+        raise UsageProblem(f"the keyring comes from {KEYRING_ENVIRONMENT_VARIABLE}; "
+                           "rotate with a keyring file, then update the variable")  # fmt: skip
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        keyring = env["registry"]["archive.keyring"]
+
+        def in_transaction(work):
+            with request.tm:
+                return work(request.dbsession)
+
+        version, count = rotate_keys(keyring, keyring_path(read_settings(config_uri)),
+                                     in_transaction)  # fmt: skip
+    click.echo(f"key-encryption key v{version} is current; {count} data key(s) re-wrapped")

@@ -1,0 +1,8 @@
+"""Every feature's models in one import, for Alembic and for `Base.metadata.create_all`."""
+
+from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
+from .records.models import Document, Dossier, ProductLine
+
+__all__ = [
+    "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
+]  # fmt: skip

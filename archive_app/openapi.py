@@ -1,0 +1,190 @@
+"""The OpenAPI 3 document of the JSON API, served without authentication."""
+
+from __future__ import annotations
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from .records.schemas import (
+    CHANNELS, COMPLAINT_TYPES, DOCUMENT_KINDS, LEVELS, MEASURES, OUTCOMES,
+)  # fmt: skip
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_responses(*statuses: int) -> dict:
+    return {
+        str(status): {"description": "error", "content": {"application/json": {"schema": ERROR}}}
+        for status in statuses
+    }
+
+
+def _json(schema: dict, description: str = "ok") -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+DOSSIER_ID = {"name": "dossier_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
+DATE = {"type": "string", "format": "date"}
+TEXT = {"type": "string"}
+NULLABLE_TEXT = {"type": "string", "nullable": True}
+
+SCHEMAS = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "detail", "field"],
+        "properties": {"error": TEXT, "detail": TEXT, "field": NULLABLE_TEXT},
+    },
+    "Product": {
+        "type": "object",
+        "required": ["name", "batch_no"],
+        "properties": {
+            "name": TEXT, "specification": NULLABLE_TEXT, "batch_no": TEXT,
+            "expiry": {"type": "string", "nullable": True,
+                       "pattern": r"^\d{4}-\d{2}(-\d{2})?$"},
+            "manufacturer": NULLABLE_TEXT,
+        },
+    },  # fmt: skip
+    "Customer": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": TEXT, "organization": NULLABLE_TEXT, "phone": NULLABLE_TEXT,
+                       "address": NULLABLE_TEXT},
+    },  # fmt: skip
+    "DossierMetadata": {
+        "type": "object",
+        "required": ["complaint_no", "complaint_class", "complaint_type", "title", "received_on",
+                     "closed_on", "channel", "customer", "outcome"],
+        "properties": {
+            "complaint_no": {"type": "string", "pattern": r"^TS-(I|II|III)-\d{2}-\d{3,}$"},
+            "complaint_class": {"type": "string", "enum": ["I", "II", "III"]},
+            "complaint_type": {"type": "string", "enum": list(COMPLAINT_TYPES)},
+            "title": TEXT, "received_on": DATE, "closed_on": DATE,
+            "channel": {"type": "string", "enum": list(CHANNELS)},
+            "department": NULLABLE_TEXT,
+            "customer": {"$ref": "#/components/schemas/Customer"},
+            "products": {"type": "array", "items": {"$ref": "#/components/schemas/Product"}},
+            "outcome": {"type": "string", "enum": list(OUTCOMES)},
+            "measures": {"type": "array", "items": {"type": "string", "enum": list(MEASURES)}},
+            "capa_ref": NULLABLE_TEXT,
+            "confidentiality": {"type": "string", "enum": list(LEVELS)},
+            "summary": NULLABLE_TEXT,
+        },
+    },  # fmt: skip
+    "Document": {
+        "type": "object",
+        "properties": {"id": TEXT, "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
+                       "filename": TEXT, "media_type": TEXT, "size": {"type": "integer"},
+                       "sha256": TEXT},
+    },  # fmt: skip
+    "Dossier": {
+        "allOf": [
+            {"$ref": "#/components/schemas/DossierMetadata"},
+            {
+                "type": "object",
+                "properties": {
+                    "id": TEXT,
+                    "state": {"type": "string", "enum": ["archived", "held", "destroyed"]},
+                    "destroy_after": DATE, "retention_rule": TEXT, "filed_by": TEXT,
+                    "filed_at": {"type": "string", "format": "date-time"},
+                    "documents": {"type": "array",
+                                  "items": {"$ref": "#/components/schemas/Document"}},
+                },
+            },
+        ]
+    },  # fmt: skip
+}
+
+FILE_PARTS = {
+    kind: ({"type": "array", "items": {"type": "string", "format": "binary"}}
+           if kind == "attachment" else {"type": "string", "format": "binary"})
+    for kind in DOCUMENT_KINDS
+}  # fmt: skip
+
+DOSSIER = {"$ref": "#/components/schemas/Dossier"}
+
+PATHS = {
+    "/auth/token": {
+        "post": {
+            "summary": "Exchange a username and password for a bearer token",
+            "security": [],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["username", "password"],
+                "properties": {"username": TEXT, "password": TEXT}}}}},
+            "responses": {"201": _json({"type": "object", "properties": {
+                "token": TEXT, "expires_at": {"type": "string", "format": "date-time"}}})}
+            | _error_responses(400, 401),
+        },
+        "delete": {"summary": "Revoke the bearer token used",
+                   "responses": {"200": _json({"type": "object"})} | _error_responses(401)},
+    },  # fmt: skip
+    "/dossiers": {
+        "post": {
+            "summary": "File a closed complaint dossier with its documents",
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "required": ["metadata"],
+                "properties": {"metadata": {"type": "string",
+                                            "description": "DossierMetadata as JSON"}}
+                | FILE_PARTS}}}},
+            "responses": {"201": _json(DOSSIER, "filed")}
+            | _error_responses(400, 401, 403, 409, 413, 415, 422),
+        },
+        "get": {
+            "summary": "Find a dossier by complaint number",
+            "parameters": [{"name": "complaint_no", "in": "query", "required": True,
+                            "schema": TEXT}],
+            "responses": {"200": _json({"type": "object", "properties": {
+                "results": {"type": "array", "items": DOSSIER}}})}
+            | _error_responses(401, 403, 422),
+        },
+    },  # fmt: skip
+    "/dossiers/{dossier_id}": {
+        "get": {
+            "summary": "A dossier (personal data masked unless the role may see it)",
+            "parameters": [DOSSIER_ID],
+            "responses": {"200": _json(DOSSIER)} | _error_responses(401, 403, 404, 410),
+        }
+    },
+    "/dossiers/{dossier_id}/documents": {
+        "post": {
+            "summary": "Append documents; nothing is ever replaced or deleted",
+            "parameters": [DOSSIER_ID],
+            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+                "type": "object", "properties": FILE_PARTS}}}},
+            "responses": {"201": _json(DOSSIER, "appended")}
+            | _error_responses(400, 401, 403, 404, 410, 413, 415, 422),
+        }
+    },  # fmt: skip
+    "/dossiers/{dossier_id}/documents/{document_id}": {
+        "get": {
+            "summary": "The original bytes, as an attachment",
+            "parameters": [DOSSIER_ID, DOCUMENT_ID],
+            "responses": {"200": {"description": "the document",
+                                  "content": {"application/octet-stream": {
+                                      "schema": {"type": "string", "format": "binary"}}}}}
+            | _error_responses(401, 403, 404, 410),
+        }
+    },  # fmt: skip
+}
+
+DOCUMENT = {
+    "openapi": "3.0.3",
+    "info": {"title": "Complaint-dossier archive API", "version": "1"},
+    "servers": [{"url": "/api/v1"}],
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": SCHEMAS,
+    },
+    "paths": PATHS,
+}
+
+
+def includeme(config):
+    config.add_route("api.openapi", "/api/v1/openapi.json")
+    config.scan(".openapi")
+
+
+@view_config(route_name="api.openapi", renderer="json", permission=NO_PERMISSION_REQUIRED)
+def openapi_document(request):
+    return DOCUMENT

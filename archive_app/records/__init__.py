@@ -1,0 +1,56 @@
+"""Records: dossiers, their documents, filing and reading them (web pages and JSON API)."""
+
+from __future__ import annotations
+
+from ..interfaces import IBlobStore, IClock, IFieldCipher, IKeyring, IRecordsService
+from ..settings import as_int
+
+
+def includeme(config):
+    # Imported here so that `archive_app.records.models` loads without the web layer (Alembic).
+    from .resources import DossierContext
+    from .services import RecordsService
+
+    settings = config.get_settings()
+    options = {
+        "default_years": as_int(settings, "archive.retention.default_years", 1),
+        "max_upload_bytes": as_int(settings, "archive.max_upload_mb", 1) * 1024 * 1024,
+        "max_parts": as_int(settings, "archive.max_parts", 7),
+    }
+
+    def records_service(context, request):
+        find = request.find_service
+        return RecordsService(
+            request.dbsession,
+            find(IBlobStore),
+            find(IKeyring),
+            find(IFieldCipher),
+            find(IClock),
+            **options,
+        )
+
+    config.register_service_factory(records_service, IRecordsService)
+
+    config.add_route("api.dossiers", "/api/v1/dossiers")
+    config.add_route(
+        "api.dossier", "/api/v1/dossiers/{dossier_id}", factory=DossierContext.from_route
+    )
+    config.add_route(
+        "api.dossier.documents",
+        "/api/v1/dossiers/{dossier_id}/documents",
+        factory=DossierContext.from_route,
+    )
+    config.add_route(
+        "api.dossier.document",
+        "/api/v1/dossiers/{dossier_id}/documents/{document_id}",
+        factory=DossierContext.from_route,
+    )
+    config.add_route("records.new", "/dossiers/new")
+    config.add_route("records.detail", "/dossiers/{dossier_id}", factory=DossierContext.from_route)
+    config.add_route(
+        "records.detail.download",
+        "/dossiers/{dossier_id}/documents/{document_id}",
+        factory=DossierContext.from_route,
+    )
+    config.scan(".api")
+    config.scan(".views")

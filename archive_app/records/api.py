@@ -1,0 +1,150 @@
+"""The dossier endpoints of the JSON API (`/api/v1/dossiers…`)."""
+
+from __future__ import annotations
+
+import json
+
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..access.audit import log_in_transaction, log_now
+from ..access.permissions import Permission
+from ..errors import BadRequest, Gone, Invalid, NotFound
+from ..interfaces import IRecordsService
+from ..settings import storage_dir
+from .downloads import document_response
+from .resources import DossierContext
+from .uploads import parsed_multipart
+
+
+def records(request):
+    return request.find_service(IRecordsService)
+
+
+def _parse_metadata(raw: bytes | None):
+    if raw is None:
+        raise BadRequest("the metadata part is missing", field="metadata")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("metadata must be UTF-8 encoded JSON", field="metadata") from None
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"metadata is not valid JSON: {error.msg}", field="metadata") from None
+
+
+def _form(request):
+    service = records(request)
+    return parsed_multipart(
+        request,
+        storage_dir(request.registry.settings) / "tmp",
+        max_part_bytes=service.max_upload_bytes,
+        max_parts=service.max_parts + 1,  # the metadata part
+    )
+
+
+def living_dossier(request, context):
+    """The context's dossier, or 404 (unknown) / 410 with its tombstone (destroyed)."""
+    dossier = context.dossier
+    if dossier is None:
+        raise NotFound("no such dossier", field="dossier_id")
+    if dossier.state == "destroyed":
+        raise Gone("the dossier was destroyed", tombstone=tombstone(dossier))
+    return dossier
+
+
+def tombstone(dossier) -> dict:
+    return {
+        "id": dossier.id,
+        "complaint_no": dossier.complaint_no,
+        "complaint_class": dossier.complaint_class,
+        "complaint_type": dossier.complaint_type,
+        "received_on": dossier.received_on.isoformat(),
+        "closed_on": dossier.closed_on.isoformat(),
+        "destroy_after": dossier.destroy_after.isoformat(),
+        "destroyed_at": dossier.destroyed_at.isoformat() if dossier.destroyed_at else None,
+        "documents": [{"sha256": d.sha256, "size": d.size} for d in dossier.documents],
+    }
+
+
+def dossier_body(request, dossier) -> dict:
+    unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA, request.context))
+    return records(request).as_json(dossier, unmasked=unmasked)
+
+
+@view_config(
+    route_name="api.dossiers", request_method="POST", renderer="json",
+    permission=Permission.FILE_DOSSIERS, require_csrf=False,
+)  # fmt: skip
+def file_dossier(request):
+    with _form(request) as form:
+        metadata = _parse_metadata(form.field_text("metadata"))
+        unknown = set(form.fields) - {"metadata"}
+        if unknown:
+            name = sorted(unknown)[0]
+            raise Invalid(f"{name} must be a file part", field=name[:64])
+        dossier = records(request).file_dossier(metadata, form.uploads, request.user.username)
+    log_in_transaction(request, "file", dossier=dossier, detail=f"{len(form.uploads)} documents")
+    request.response.status = 201
+    return dossier_body(request, dossier)
+
+
+@view_config(
+    route_name="api.dossiers", request_method="GET", renderer="json",
+    permission=Permission.READ_DOSSIERS,
+)  # fmt: skip
+def find_dossiers(request):
+    complaint_no = request.params.get("complaint_no")
+    if not complaint_no:
+        raise Invalid("complaint_no is required", field="complaint_no")
+    dossier = records(request).find_by_complaint_no(complaint_no[:64])
+    results = []
+    if dossier is not None and request.has_permission(
+        Permission.READ_DOSSIERS, DossierContext(request, dossier)
+    ):
+        results.append(_readable_json(request, dossier))
+    log_now(request, "search", detail=f"complaint_no lookup: {len(results)} result(s)",
+            dossier=dossier if results else None)  # fmt: skip
+    return {"results": results}
+
+
+def _readable_json(request, dossier):
+    if dossier.state == "destroyed":
+        return tombstone(dossier) | {"state": "destroyed"}
+    unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA, DossierContext(request, dossier)))
+    return records(request).as_json(dossier, unmasked=unmasked)
+
+
+@view_config(
+    route_name="api.dossier", request_method="GET", renderer="json",
+    permission=Permission.READ_DOSSIERS,
+)  # fmt: skip
+def show_dossier(request):
+    dossier = living_dossier(request, request.context)
+    log_now(request, "view", dossier=dossier)
+    return dossier_body(request, dossier)
+
+
+@view_config(
+    route_name="api.dossier.documents", request_method="POST", renderer="json",
+    permission=Permission.FILE_DOSSIERS, require_csrf=False,
+)  # fmt: skip
+def append_documents(request):
+    dossier = living_dossier(request, request.context)
+    with _form(request) as form:
+        unknown = set(form.fields)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise Invalid(f"{name} must be a file part", field=name[:64])
+        added = records(request).append_documents(dossier, form.uploads, request.user.username)
+    log_in_transaction(request, "append", dossier=dossier, detail=f"{len(added)} documents")
+    request.response.status = 201
+    return dossier_body(request, dossier)
+
+
+@view_config(
+    route_name="api.dossier.document", request_method="GET",
+    permission=Permission.DOWNLOAD_DOCUMENTS,
+)  # fmt: skip
+def download_document(request) -> Response:
+    dossier = living_dossier(request, request.context)
+    return document_response(request, dossier, request.matchdict["document_id"])

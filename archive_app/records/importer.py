@@ -1,0 +1,117 @@
+"""`archive import DIR`: file every dossier folder, one report line each, safe to rerun."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..access.accesslog import Event
+from ..errors import ArchiveError
+from ..interfaces import IAccessLog, IRecordsService
+from .services import RecordsService, Upload
+
+
+@dataclass(frozen=True)
+class FolderReport:
+    folder: Path
+    status: str  # "filed", "skipped" or "failed"
+    complaint_no: str | None = None
+    reason: str = ""
+
+    def line(self) -> str:
+        subject = self.complaint_no or "-"
+        suffix = f": {self.reason}" if self.reason else ""
+        return f"{self.status} {self.folder} {subject}{suffix}"
+
+
+IMPORTER = "import"
+
+
+class ImportProblem(Exception):
+    """A folder that cannot be filed as it is; the message says why."""
+
+
+def dossier_folders(root: Path) -> list[Path]:
+    return sorted(path.parent for path in root.rglob("dossier.json") if path.is_file())
+
+
+def read_folder(folder: Path) -> tuple[dict, list[Upload]]:
+    try:
+        data = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ImportProblem("dossier.json is not UTF-8") from None
+    except json.JSONDecodeError as error:
+        raise ImportProblem(f"dossier.json is not valid JSON: {error.msg}") from None
+    if not isinstance(data, dict):
+        raise ImportProblem("dossier.json must hold a JSON object")
+    listed = data.pop("documents", [])
+    if not isinstance(listed, list):
+        raise ImportProblem("documents must be a list")
+    uploads = []
+    base = folder.resolve()
+    for index, item in enumerate(listed):
+        if not isinstance(item, dict) or not isinstance(item.get("file"), str):
+            raise ImportProblem(f"documents.{index} needs a kind and a file")
+        path = (folder / item["file"]).resolve()
+        if not path.is_relative_to(base):
+            raise ImportProblem(f"documents.{index}.file points outside the folder")
+        if not path.is_file():
+            raise ImportProblem(f"documents.{index}.file {item['file']} does not exist")
+        uploads.append(
+            Upload(kind=str(item.get("kind")), filename=path.name, path=path,
+                   size=path.stat().st_size)  # fmt: skip
+        )
+    return data, uploads
+
+
+def already_filed(service: RecordsService, metadata: dict, uploads: list[Upload]) -> str | None:
+    """'skipped' if the same dossier is filed; raises if the number is taken by another."""
+    complaint_no = metadata.get("complaint_no")
+    existing = service.find_by_complaint_no(complaint_no) if isinstance(complaint_no, str) else None
+    if existing is None:
+        return None
+    filed = {document.sha256 for document in existing.documents}
+    if {file_sha256(upload.path) for upload in uploads} <= filed:
+        return "skipped"
+    raise ImportProblem(f"{complaint_no} is filed already with other documents")
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def file_folder(request, root: Path, folder: Path) -> FolderReport:
+    """File one folder in a transaction of its own (committed, or rolled back with its blobs)."""
+    with request.tm:
+        service = request.find_service(IRecordsService)
+        metadata, uploads = read_folder(folder)
+        label = folder.relative_to(root)
+        if already_filed(service, metadata, uploads):
+            return FolderReport(label, "skipped", metadata.get("complaint_no"), "already filed")
+        dossier = service.file_dossier(metadata, uploads, filed_by=IMPORTER)
+        request.find_service(IAccessLog).append(
+            request.dbsession,
+            Event(action="file", username=IMPORTER, role="system", dossier_id=dossier.id,
+                  complaint_no=dossier.complaint_no, detail=f"import of {label}"),
+        )  # fmt: skip
+        return FolderReport(label, "filed", dossier.complaint_no)
+
+
+def import_folders(request, root: Path, folders: list[Path]) -> Iterator[FolderReport]:
+    """A report per folder; a failed folder is rolled back alone and the others are filed."""
+    for folder in folders:
+        try:
+            yield file_folder(request, root, folder)
+        except ImportProblem as problem:
+            yield FolderReport(folder.relative_to(root), "failed", reason=str(problem))
+        except ArchiveError as error:
+            field = f" ({error.field})" if error.field else ""
+            yield FolderReport(folder.relative_to(root), "failed", reason=f"{error.detail}{field}")
+        except SQLAlchemyError as error:
+            yield FolderReport(folder.relative_to(root), "failed", reason=f"database: {error}")

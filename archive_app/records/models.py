@@ -1,0 +1,98 @@
+"""Dossiers, their product lines and their documents (the records themselves)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, UTCDateTime
+
+
+class Dossier(Base):
+    __tablename__ = "dossiers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    complaint_no: Mapped[str] = mapped_column(String(32), unique=True)
+    complaint_class: Mapped[str] = mapped_column(String(3))
+    complaint_type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_on: Mapped[date] = mapped_column(Date, index=True)
+    closed_on: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    department: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    measures: Mapped[list] = mapped_column(JSON, default=list)
+    capa_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    confidentiality: Mapped[str] = mapped_column(String(16))
+    summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    # Customer personal data: AES-GCM at field level; the HMAC columns allow exact look-ups
+    # without the clear value ever reaching the database.
+    customer_name_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    customer_name_hmac: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    customer_organization_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    customer_organization_hmac: Mapped[str | None] = mapped_column(
+        String(64), index=True, nullable=True
+    )
+    customer_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    customer_phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+    customer_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+    state: Mapped[str] = mapped_column(String(16), default="archived", index=True)
+    destroy_after: Mapped[date] = mapped_column(Date, index=True)
+    retention_rule: Mapped[str] = mapped_column(String(64))
+    retention_rule_version: Mapped[int] = mapped_column(Integer)
+    retention_derivation: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    products: Mapped[list[ProductLine]] = relationship(
+        back_populates="dossier", order_by="ProductLine.position", cascade="all, delete-orphan"
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="dossier", order_by="Document.position"
+    )
+
+
+class ProductLine(Base):
+    """One product and batch named by a dossier (a complaint may name several batches)."""
+
+    __tablename__ = "product_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    specification: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    batch_no: Mapped[str] = mapped_column(String(64), index=True)
+    expiry: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    manufacturer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="products")
+
+
+class Document(Base):
+    """One encrypted document: where its blob is, its wrapped data key, and its digests."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(32))
+    filename: Mapped[str] = mapped_column(String(255))
+    media_type: Mapped[str] = mapped_column(String(128))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    cipher_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    cipher_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    storage_name: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    kek_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    added_by: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    dossier: Mapped[Dossier] = relationship(back_populates="documents")

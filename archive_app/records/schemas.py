@@ -1,0 +1,185 @@
+"""Validation of dossier metadata (contract §4), each failure naming its dotted field path."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import colander
+
+from ..errors import Invalid
+from ..retention.rules import parse_expiry
+
+COMPLAINT_CLASSES = ("I", "II", "III")
+COMPLAINT_TYPES = (
+    "adverse_reaction",
+    "intrinsic_quality",
+    "inner_packaging",
+    "outer_packaging",
+    "packaging_design",
+    "service",
+    "other",
+)
+CHANNELS = ("phone", "letter", "fax", "email", "wechat", "sms", "visit", "other")
+OUTCOMES = ("justified", "unjustified")
+MEASURES = ("compensation", "return", "recall")
+LEVELS = ("internal", "confidential", "restricted")
+DOCUMENT_KINDS = (
+    "registration_form",
+    "handling_sheet",
+    "investigation_report",
+    "reply_report",
+    "customer_acceptance",
+    "attachment",
+)
+REQUIRED_KINDS = {
+    "justified": ("registration_form", "handling_sheet", "investigation_report", "reply_report"),
+    "unjustified": ("registration_form", "handling_sheet"),
+}
+COMPLAINT_NO = re.compile(r"^TS-(I|II|III)-(\d{2})-(\d{3,})$")
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class StrictDate(colander.SchemaType):
+    """ISO 8601 calendar dates only (colander.Date also takes datetimes and other forms)."""
+
+    def serialize(self, node, appstruct):
+        return colander.null if appstruct in (None, colander.null) else appstruct.isoformat()
+
+    def deserialize(self, node, cstruct):
+        if cstruct in (colander.null, None, ""):
+            return colander.null
+        if not isinstance(cstruct, str) or not ISO_DATE.match(cstruct):
+            raise colander.Invalid(node, "must be a date as YYYY-MM-DD")
+        try:
+            return date.fromisoformat(cstruct)
+        except ValueError:
+            raise colander.Invalid(node, "is not a real calendar date") from None
+
+
+class StrictString(colander.String):
+    """Strings only: a number or a list where text belongs is an error, not coerced."""
+
+    def deserialize(self, node, cstruct):
+        if cstruct is not colander.null and cstruct is not None and not isinstance(cstruct, str):
+            raise colander.Invalid(node, "must be a string")
+        if cstruct is None:
+            return colander.null
+        return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
+
+
+def text(max_length: int, missing=colander.required, **kw):
+    return colander.SchemaNode(
+        StrictString(), validator=colander.Length(min=1, max=max_length), missing=missing, **kw
+    )
+
+
+def choice(values, missing=colander.required, **kw):
+    return colander.SchemaNode(
+        StrictString(), validator=colander.OneOf(values), missing=missing, **kw
+    )
+
+
+def validate_expiry(node, value):
+    try:
+        parse_expiry(value)
+    except ValueError as error:
+        raise colander.Invalid(node, str(error)) from None
+
+
+class Customer(colander.MappingSchema):
+    name = text(100)
+    organization = text(255, missing=None)
+    phone = colander.SchemaNode(
+        StrictString(),
+        validator=colander.Regex(r"^\+?[0-9][0-9 -]{5,19}$", "must be a phone number"),
+        missing=None,
+    )
+    address = text(500, missing=None)
+
+
+class Product(colander.MappingSchema):
+    name = text(255)
+    specification = text(255, missing=None)
+    batch_no = colander.SchemaNode(
+        StrictString(),
+        validator=colander.All(
+            colander.Length(min=1, max=64),
+            colander.Regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", "must be letters, digits, . _ / -"),
+        ),
+    )
+    expiry = colander.SchemaNode(StrictString(), validator=validate_expiry, missing=None)
+    manufacturer = text(255, missing=None)
+
+
+class Products(colander.SequenceSchema):
+    product = Product()
+    validator = colander.Length(max=50)
+
+
+class Measures(colander.SequenceSchema):
+    measure = choice(MEASURES)
+
+
+class DossierMetadata(colander.MappingSchema):
+    complaint_no = colander.SchemaNode(
+        StrictString(),
+        validator=colander.Regex(COMPLAINT_NO, "must look like TS-I-23-001"),
+    )
+    complaint_class = choice(COMPLAINT_CLASSES)
+    complaint_type = choice(COMPLAINT_TYPES)
+    title = text(500)
+    received_on = colander.SchemaNode(StrictDate())
+    closed_on = colander.SchemaNode(StrictDate())
+    channel = choice(CHANNELS)
+    department = text(128, missing=None)
+    customer = Customer()
+    products = Products(missing=())
+    outcome = choice(OUTCOMES)
+    measures = Measures(missing=())
+    capa_ref = text(64, missing=None)
+    confidentiality = choice(LEVELS, missing="internal")
+    summary = text(20000, missing=None)
+
+
+def _cross_checks(node, value):
+    """Rules that tie fields together; each error is attached to the field that is wrong."""
+    error = colander.Invalid(node)
+    match = COMPLAINT_NO.match(value["complaint_no"])
+    if match and match[1] != value["complaint_class"]:
+        error["complaint_no"] = "its class must equal complaint_class"
+    elif match and int(match[2]) != value["received_on"].year % 100:
+        error["complaint_no"] = "its year must be the last two digits of received_on's year"
+    if value["closed_on"] < value["received_on"]:
+        error["closed_on"] = "must not be before received_on"
+    if len(set(value["measures"])) != len(value["measures"]):
+        error["measures"] = "must not repeat a measure"
+    if error.children:
+        raise error
+
+
+def _first_error(error: colander.Invalid) -> Invalid:
+    messages = error.asdict()
+    # Report the first field in schema order, so the same input always names the same field.
+    field = sorted(messages, key=_schema_order)[0]
+    return Invalid(f"{field} {messages[field]}".strip(), field=field)
+
+
+def _schema_order(path: str):
+    order = [child.name for child in DossierMetadata().children]
+    head = path.split(".")[0]
+    return (order.index(head) if head in order else len(order), path)
+
+
+def validate_metadata(data) -> dict:
+    """Validated, normalised metadata, or `Invalid` naming the first bad field."""
+    if not isinstance(data, dict):
+        raise Invalid("metadata must be a JSON object", field="metadata")
+    schema = DossierMetadata(validator=_cross_checks)
+    try:
+        value = schema.deserialize(data)
+    except colander.Invalid as error:
+        raise _first_error(error) from None
+    value["measures"] = list(value["measures"])
+    value["products"] = [dict(product) for product in value["products"]]
+    return value

@@ -1,0 +1,292 @@
+"""Filing dossiers and appending documents: validate, encrypt, store, and read them back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..clock import Clock
+from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
+from ..retention.rules import compute_destroy_after
+from ..vault.blobstore import BlobStore
+from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
+from ..vault.fields import FieldCipher
+from ..vault.keyring import Keyring
+from .cleanup import track_new_blob
+from .masking import mask_customer
+from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
+from .models import Document, Dossier, ProductLine
+from .schemas import DOCUMENT_KINDS, REQUIRED_KINDS, validate_metadata
+
+CUSTOMER_FIELDS = ("name", "organization", "phone", "address")
+SEARCHABLE_CUSTOMER_FIELDS = ("name", "organization", "phone")
+REPEATABLE_KINDS = {"attachment"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One received file, already on disk (spooled by the parser or given by the importer)."""
+
+    kind: str
+    filename: str
+    path: Path
+    size: int
+
+
+class RecordsService:
+    def __init__(
+        self,
+        session: Session,
+        blobs: BlobStore,
+        keyring: Keyring,
+        fields: FieldCipher,
+        clock: Clock,
+        *,
+        default_years: int = 5,
+        max_upload_bytes: int = 512 * 1024 * 1024,
+        max_parts: int = 64,
+    ):
+        self.session = session
+        self.blobs = blobs
+        self.keyring = keyring
+        self.fields = fields
+        self.clock = clock
+        self.default_years = default_years
+        self.max_upload_bytes = max_upload_bytes
+        self.max_parts = max_parts
+
+    # -- filing ---------------------------------------------------------------------------
+
+    def file_dossier(self, raw_metadata, uploads: list[Upload], filed_by: str) -> Dossier:
+        metadata = validate_metadata(raw_metadata)
+        self._check_uploads(uploads, appending=False)
+        kinds = {upload.kind for upload in uploads}
+        for kind in REQUIRED_KINDS[metadata["outcome"]]:
+            if kind not in kinds:
+                raise Incomplete(f"a {metadata['outcome']} dossier needs a {kind}", field=kind)
+        if self.find_by_complaint_no(metadata["complaint_no"]) is not None:
+            raise Conflict(
+                f"complaint {metadata['complaint_no']} is already filed", field="complaint_no"
+            )
+        media_types = self._detect(uploads)
+
+        decision = compute_destroy_after(
+            [product["expiry"] for product in metadata["products"] if product["expiry"]],
+            metadata["closed_on"],
+            self.default_years,
+        )
+        dossier = Dossier(
+            id=uuid.uuid4().hex,
+            complaint_no=metadata["complaint_no"],
+            complaint_class=metadata["complaint_class"],
+            complaint_type=metadata["complaint_type"],
+            title=metadata["title"],
+            received_on=metadata["received_on"],
+            closed_on=metadata["closed_on"],
+            channel=metadata["channel"],
+            department=metadata["department"],
+            outcome=metadata["outcome"],
+            measures=metadata["measures"],
+            capa_ref=metadata["capa_ref"],
+            confidentiality=metadata["confidentiality"],
+            summary=metadata["summary"],
+            state="archived",
+            destroy_after=decision.destroy_after,
+            retention_rule=decision.rule.name,
+            retention_rule_version=decision.rule.version,
+            retention_derivation=decision.derivation,
+            filed_by=filed_by,
+            filed_at=self.clock.now(),
+        )
+        self._set_customer(dossier, metadata["customer"])
+        for position, product in enumerate(metadata["products"]):
+            dossier.products.append(ProductLine(position=position, **product))
+        self.session.add(dossier)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise Conflict(
+                f"complaint {metadata['complaint_no']} is already filed", field="complaint_no"
+            ) from None
+        self._store(dossier, uploads, media_types, filed_by, first_position=0)
+        return dossier
+
+    def append_documents(self, dossier: Dossier, uploads: list[Upload], added_by: str):
+        self._check_uploads(uploads, appending=True)
+        media_types = self._detect(uploads)
+        return self._store(dossier, uploads, media_types, added_by, len(dossier.documents))
+
+    def _check_uploads(self, uploads: list[Upload], appending: bool) -> None:
+        if len(uploads) > self.max_parts:
+            raise TooLarge(f"at most {self.max_parts} files in one request", field=None)
+        if appending and not uploads:
+            raise Invalid("no document to append", field="documents")
+        seen = set()
+        for upload in uploads:
+            if upload.kind not in DOCUMENT_KINDS:
+                raise Invalid(f"unknown document kind {upload.kind!r}", field=upload.kind[:64])
+            if upload.kind in seen and upload.kind not in REPEATABLE_KINDS:
+                raise Invalid(f"only one {upload.kind} per request", field=upload.kind)
+            seen.add(upload.kind)
+            if upload.size > self.max_upload_bytes:
+                raise TooLarge(
+                    f"{upload.kind} is larger than {self.max_upload_bytes // 2**20} MB",
+                    field=upload.kind,
+                )
+
+    def _detect(self, uploads: list[Upload]) -> list[str]:
+        types = []
+        for upload in uploads:
+            try:
+                types.append(detect_media_type(upload.path, clean_filename(upload.filename)))
+            except EmptyFile:
+                raise Invalid("the file is empty", field=upload.kind) from None
+            except MediaRejected as rejected:
+                raise UnsupportedMedia(rejected.detail, field=upload.kind) from None
+        return types
+
+    def _store(self, dossier, uploads, media_types, added_by, first_position) -> list[Document]:
+        kek_version = self.keyring.current_kek_version
+        kek = self.keyring.kek(kek_version)
+        documents = []
+        for offset, (upload, media_type) in enumerate(zip(uploads, media_types, strict=True)):
+            document_id = uuid.uuid4().hex
+            data_key = new_data_key()
+            with open(upload.path, "rb") as source:
+                storage_name, digest = self.blobs.write(source, data_key, document_id)
+            track_new_blob(self.session, self.blobs, storage_name)
+            document = Document(
+                id=document_id,
+                dossier_id=dossier.id,
+                position=first_position + offset,
+                kind=upload.kind,
+                filename=clean_filename(upload.filename),
+                media_type=media_type,
+                size=digest.plain_size,
+                sha256=digest.plain_sha256,
+                cipher_sha256=digest.cipher_sha256,
+                cipher_size=digest.cipher_size,
+                storage_name=storage_name,
+                wrapped_key=wrap_data_key(
+                    kek,
+                    data_key,
+                    kek_version=kek_version,
+                    dossier_id=dossier.id,
+                    document_id=document_id,
+                ),
+                kek_version=kek_version,
+                added_by=added_by,
+                added_at=self.clock.now(),
+            )
+            dossier.documents.append(document)
+            documents.append(document)
+        self.session.flush()
+        return documents
+
+    def _set_customer(self, dossier: Dossier, customer: dict) -> None:
+        for name in CUSTOMER_FIELDS:
+            value = customer.get(name)
+            setattr(dossier, f"customer_{name}_enc", self.fields.encrypt(value, context=f"customer.{name}"))
+            if name in SEARCHABLE_CUSTOMER_FIELDS:
+                setattr(dossier, f"customer_{name}_hmac", self.fields.lookup_hash(value))
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get(self, dossier_id: str) -> Dossier | None:
+        if not isinstance(dossier_id, str) or len(dossier_id) > 32:
+            return None
+        return self.session.get(Dossier, dossier_id)
+
+    def find_by_complaint_no(self, complaint_no: str) -> Dossier | None:
+        return self.session.scalar(select(Dossier).where(Dossier.complaint_no == complaint_no))
+
+    def find_by_customer(self, field: str, value: str) -> list[Dossier]:
+        """Exact match on a customer field through its keyed hash, never the clear value."""
+        if field not in SEARCHABLE_CUSTOMER_FIELDS:
+            raise Invalid(f"cannot look up customers by {field}", field=field)
+        column = getattr(Dossier, f"customer_{field}_hmac")
+        return list(self.session.scalars(select(Dossier).where(column == self.fields.lookup_hash(value))))
+
+    def customer(self, dossier: Dossier) -> dict:
+        return {
+            name: self.fields.decrypt(
+                getattr(dossier, f"customer_{name}_enc"), context=f"customer.{name}"
+            )
+            for name in CUSTOMER_FIELDS
+        }
+
+    def data_key(self, document: Document) -> bytes:
+        return unwrap_data_key(
+            self.keyring.kek(document.kek_version),
+            document.wrapped_key,
+            kek_version=document.kek_version,
+            dossier_id=document.dossier_id,
+            document_id=document.id,
+        )
+
+    def open_document(self, document: Document) -> Iterator[bytes]:
+        """The plaintext, chunk by chunk, each released only after it authenticates."""
+        return self.blobs.open_plaintext(document.storage_name, self.data_key(document), document.id)
+
+    def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
+        customer = self.customer(dossier) if dossier.state != "destroyed" else {}
+        return {
+            "id": dossier.id,
+            "complaint_no": dossier.complaint_no,
+            "complaint_class": dossier.complaint_class,
+            "complaint_type": dossier.complaint_type,
+            "title": dossier.title,
+            "received_on": dossier.received_on.isoformat(),
+            "closed_on": dossier.closed_on.isoformat(),
+            "channel": dossier.channel,
+            "department": dossier.department,
+            "customer": customer if unmasked else mask_customer(customer),
+            "products": [
+                {
+                    "name": product.name,
+                    "specification": product.specification,
+                    "batch_no": product.batch_no,
+                    "expiry": product.expiry,
+                    "manufacturer": product.manufacturer,
+                }
+                for product in dossier.products
+            ],
+            "outcome": dossier.outcome,
+            "measures": list(dossier.measures or []),
+            "capa_ref": dossier.capa_ref,
+            "confidentiality": dossier.confidentiality,
+            "summary": dossier.summary,
+            "state": dossier.state,
+            "destroy_after": dossier.destroy_after.isoformat(),
+            "retention_rule": describe_rule(dossier),
+            "filed_by": dossier.filed_by,
+            "filed_at": dossier.filed_at.isoformat(),
+            "documents": [document_json(document) for document in dossier.documents],
+        }
+
+
+def describe_rule(dossier: Dossier) -> str:
+    return (
+        f"{dossier.retention_rule} v{dossier.retention_rule_version}: "
+        f"{dossier.retention_derivation}"
+    )
+
+
+def document_json(document: Document) -> dict:
+    return {
+        "id": document.id,
+        "kind": document.kind,
+        "filename": document.filename,
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+    }
+
+
+__all__ = ["RecordsService", "Upload", "document_json"]

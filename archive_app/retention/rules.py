@@ -1,0 +1,88 @@
+"""Retention rules as data: which rule sets a dossier's destroy-after date, and how."""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from datetime import date
+
+EXPIRY_PATTERN = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
+
+
+@dataclass(frozen=True)
+class RetentionRule:
+    name: str
+    version: int
+    source: str
+
+
+EXPIRY_PLUS_ONE_YEAR = RetentionRule(
+    name="expiry-plus-1y",
+    version=1,
+    source="客户投诉记录归档管理规程: keep until one year after the product's expiry date, "
+    "and at least one year after closing",
+)
+CLOSED_PLUS_DEFAULT = RetentionRule(
+    name="closed-plus-default",
+    version=1,
+    source="GSP record minimum: five years after closing where no expiry is known",
+)
+
+
+@dataclass(frozen=True)
+class RetentionDecision:
+    destroy_after: date
+    rule: RetentionRule
+    derivation: str
+
+
+def parse_expiry(value: str) -> date:
+    """`YYYY-MM` means valid to the last day of that month; `YYYY-MM-DD` is that day."""
+    match = EXPIRY_PATTERN.match(value or "")
+    if not match:
+        raise ValueError("expiry must be YYYY-MM or YYYY-MM-DD")
+    year, month, day = int(match[1]), int(match[2]), match[3]
+    if day is None:
+        if not 1 <= month <= 12:
+            raise ValueError("expiry month must be 01 to 12")
+        return date(year, month, calendar.monthrange(year, month)[1])
+    return date(year, month, int(day))
+
+
+def add_years(day: date, years: int) -> date:
+    """The same day `years` later; 29 February becomes 28 February in a common year."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def compute_destroy_after(
+    expiries: list[str], closed_on: date, default_years: int = 5
+) -> RetentionDecision:
+    """Contract §6: the later of (latest expiry + 1 year) and (closed + 1 year)."""
+    known = [(parse_expiry(text), text) for text in expiries if text]
+    if not known:
+        until = add_years(closed_on, default_years)
+        return RetentionDecision(
+            until,
+            CLOSED_PLUS_DEFAULT,
+            f"no product expiry: closed {closed_on} + {default_years} years = {until}",
+        )
+    latest, text = max(known)
+    by_expiry = add_years(latest, 1)
+    by_closing = add_years(closed_on, 1)
+    if by_expiry >= by_closing:
+        derivation = f"expiry {text} → {latest} + 1 year = {by_expiry}"
+        return RetentionDecision(by_expiry, EXPIRY_PLUS_ONE_YEAR, derivation)
+    derivation = (
+        f"expiry {text} → {latest} + 1 year = {by_expiry}, earlier than "
+        f"closed {closed_on} + 1 year = {by_closing}"
+    )
+    return RetentionDecision(by_closing, EXPIRY_PLUS_ONE_YEAR, derivation)
+
+
+def describe(decision: RetentionDecision) -> str:
+    """The short text a dossier shows as `retention_rule`."""
+    return f"{decision.rule.name} v{decision.rule.version}: {decision.derivation}"

@@ -1,0 +1,71 @@
+"""Reading the archive's settings: ini values, overridable from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, MutableMapping
+from pathlib import Path
+
+# Environment variables that override ini settings, so production secrets and paths
+# need not live in a file (Kinto's habit).
+ENVIRONMENT_OVERRIDES = {
+    "ARCHIVE_SQLALCHEMY_URL": "sqlalchemy.url",
+    "ARCHIVE_STORAGE_DIR": "archive.storage_dir",
+    "ARCHIVE_KEYRING_PATH": "archive.keyring_path",
+    "ARCHIVE_MAX_UPLOAD_MB": "archive.max_upload_mb",
+    "ARCHIVE_TIMEZONE": "archive.timezone",
+    "ARCHIVE_SESSION_SECRET": "archive.session_secret",
+}
+
+DEFAULTS = {
+    "archive.max_upload_mb": "512",
+    "archive.max_parts": "64",
+    "archive.timezone": "Asia/Shanghai",
+    "archive.retention.default_years": "5",
+    "archive.token_ttl_hours": "12",
+    "archive.orphan_grace_hours": "24",
+    "archive.cookie_secure": "false",
+    "archive.session_idle_minutes": "30",
+}
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+def apply_overrides(settings: MutableMapping[str, str], environ: Mapping[str, str] | None = None):
+    environ = os.environ if environ is None else environ
+    for variable, key in ENVIRONMENT_OVERRIDES.items():
+        if environ.get(variable):
+            settings[key] = environ[variable]
+    for key, value in DEFAULTS.items():
+        settings.setdefault(key, value)
+    return settings
+
+
+def storage_dir(settings: Mapping[str, str]) -> Path:
+    value = settings.get("archive.storage_dir")
+    if not value:
+        raise SettingsError("archive.storage_dir is not set")
+    return Path(value)
+
+
+def keyring_path(settings: Mapping[str, str]) -> Path:
+    value = settings.get("archive.keyring_path")
+    return Path(value) if value else storage_dir(settings) / "keyring" / "keyring.json"
+
+
+def as_int(settings: Mapping[str, str], key: str, minimum: int = 0) -> int:
+    try:
+        value = int(str(settings.get(key, DEFAULTS.get(key, ""))).strip())
+    except ValueError:
+        raise SettingsError(f"{key} must be a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{key} must be at least {minimum}")
+    return value
+
+
+def as_bool(settings: Mapping[str, str], key: str) -> bool:
+    return str(settings.get(key, DEFAULTS.get(key, "false"))).strip().lower() in {
+        "1", "true", "yes", "on",
+    }

@@ -1,0 +1,58 @@
+"""`archive keys rotate`: a new key-encryption key, and every data key re-wrapped under it.
+
+Bodies are never re-encrypted. The new key is saved before any row changes, rows are
+re-wrapped in committed batches, and a rerun picks up whatever still names an older key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ..records.models import Document
+from .envelope import unwrap_data_key, wrap_data_key
+from .keyring import Keyring
+
+
+def rotate_keys(keyring: Keyring, keyring_file: Path, run_batches: Callable,
+                batch_size: int = 500) -> tuple[int, int]:  # fmt: skip
+    """Returns (new version, documents re-wrapped). `run_batches(fn)` runs fn(session)
+    in a fresh transaction and returns its result."""
+    new_version = keyring.rotate()  # the previous key is retired: it only unwraps from now on
+    keyring.save(keyring_file)  # saved before any row names the new version
+    rewrapped = 0
+    while True:
+        count = run_batches(lambda session: _rewrap_batch(session, keyring, batch_size))
+        rewrapped += count
+        if count < batch_size:
+            break
+    return new_version, rewrapped
+
+
+def pending_count(session, keyring: Keyring) -> int:
+    return session.scalar(
+        select(func.count()).select_from(Document).where(
+            Document.wrapped_key.is_not(None),
+            Document.kek_version != keyring.current_kek_version,
+        )
+    )
+
+
+def _rewrap_batch(session, keyring: Keyring, batch_size: int) -> int:
+    current = keyring.current_kek_version
+    documents = session.scalars(
+        select(Document)
+        .where(Document.wrapped_key.is_not(None), Document.kek_version != current)
+        .order_by(Document.id)
+        .limit(batch_size)
+    ).all()
+    for document in documents:
+        ids = {"dossier_id": document.dossier_id, "document_id": document.id}
+        data_key = unwrap_data_key(keyring.kek(document.kek_version), document.wrapped_key,
+                                   kek_version=document.kek_version, **ids)  # fmt: skip
+        document.wrapped_key = wrap_data_key(keyring.kek(current), data_key,
+                                             kek_version=current, **ids)  # fmt: skip
+        document.kek_version = current
+    return len(documents)

@@ -1,0 +1,109 @@
+"""The home page, the language switch, and the error views (JSON for the API, pages for people)."""
+
+from __future__ import annotations
+
+import logging
+
+from pyramid.csrf import get_csrf_token
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPException, HTTPSeeOther
+from pyramid.renderers import render_to_response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid.view import view_config
+
+from .access.audit import log_after_request
+from .errors import ArchiveError, BadRequest, Forbidden, Internal, NotFound, Unauthorized
+
+log = logging.getLogger(__name__)
+
+# What a refused request was trying to do, for its access-log entry.
+ACTIONS = {
+    ("api.dossiers", "POST"): "file",
+    ("api.dossiers", "GET"): "search",
+    ("api.dossier", "GET"): "view",
+    ("api.dossier.documents", "POST"): "append",
+    ("api.dossier.document", "GET"): "download",
+    ("records.new", "GET"): "file",
+    ("records.new", "POST"): "file",
+    ("records.detail", "GET"): "view",
+    ("records.detail.download", "GET"): "download",
+}
+
+
+def is_api(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def attempted_action(request) -> str:
+    route = request.matched_route.name if request.matched_route else None
+    return ACTIONS.get((route, request.method), "request")
+
+
+def error_response(request, error: ArchiveError):
+    if is_api(request):
+        response = request.response
+        response.status = error.status
+        response.content_type = "application/json"
+        response.json_body = error.as_json()
+        if error.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="archive"'
+        return response
+    response = render_to_response(
+        "archive_app:templates/error.pt", {"error": error}, request=request
+    )
+    response.status = error.status
+    return response
+
+
+@view_config(route_name="home", renderer="archive_app:templates/home.pt",
+             permission=NO_PERMISSION_REQUIRED)  # fmt: skip
+def home(request):
+    if request.user is None:
+        return HTTPSeeOther(request.route_url("access.login"))
+    return {"csrf_token": get_csrf_token(request)}
+
+
+@exception_view_config(ArchiveError, permission=NO_PERMISSION_REQUIRED)
+def archive_error(error, request):
+    if error.status in (401, 403):
+        log_after_request(request, attempted_action(request), "denied", detail=error.detail)
+    return error_response(request, error)
+
+
+@forbidden_view_config()
+def forbidden(exception, request):
+    permission = getattr(exception.result, "permission", None)
+    context = request.context
+    action = attempted_action(request)
+    if request.user is None:
+        log_after_request(request, action, "denied", detail="not signed in")
+        if not is_api(request):
+            return HTTPSeeOther(request.route_url("access.login", _query={"next": request.path}))
+        return error_response(request, Unauthorized("sign in first", field=None))
+    hides = getattr(context, "hides_existence_from", None)
+    if hides is not None and hides(request, permission):
+        # Above the caller's clearance: answer as if it did not exist, but log the truth.
+        log_after_request(request, action, "denied", detail=f"clearance below level ({permission})")
+        return error_response(request, NotFound("no such dossier", field="dossier_id"))
+    log_after_request(request, action, "denied", detail=f"missing permission {permission}")
+    return error_response(request, Forbidden("your role may not do this", field=None))
+
+
+@exception_view_config(BadCSRFToken, permission=NO_PERMISSION_REQUIRED)
+def bad_csrf(exception, request):
+    log_after_request(request, attempted_action(request), "denied", detail="bad CSRF token")
+    return error_response(request, BadRequest("the form expired; reload and retry", field=None))
+
+
+@notfound_view_config()
+def not_found(exception, request):
+    return error_response(request, NotFound("no such page", field=None))
+
+
+@exception_view_config(Exception, permission=NO_PERMISSION_REQUIRED)
+def unexpected(exception, request):
+    if isinstance(exception, HTTPException):
+        return exception  # redirects and other deliberate HTTP answers pass through
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return error_response(request, Internal("an internal error occurred; it was logged"))

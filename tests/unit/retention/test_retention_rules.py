@@ -1,0 +1,68 @@
+"""Destroy-after dates at their edges (contract §6)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from archive_app.retention.rules import (
+    CLOSED_PLUS_DEFAULT, EXPIRY_PLUS_ONE_YEAR, add_years, compute_destroy_after, parse_expiry,
+)  # fmt: skip
+
+
+def test_month_precision_means_the_last_day_of_the_month():
+    assert parse_expiry("2025-06") == date(2025, 6, 30)
+    assert parse_expiry("2024-02") == date(2024, 2, 29)
+    assert parse_expiry("2025-02-14") == date(2025, 2, 14)
+
+
+@pytest.mark.parametrize("bad", ["2025-13", "2025-00", "2025-02-30", "25-06", "2025/06", ""])
+def test_bad_expiry_is_refused(bad):
+    with pytest.raises(ValueError):
+        parse_expiry(bad)
+
+
+def test_one_year_after_29_february_is_28_february():
+    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28)
+    decision = compute_destroy_after(["2024-02"], date(2023, 1, 1))
+    assert decision.destroy_after == date(2025, 2, 28)
+
+
+def test_expiry_plus_one_year():
+    decision = compute_destroy_after(["2025-06"], date(2023, 7, 3))
+    assert decision.destroy_after == date(2026, 6, 30)
+    assert decision.rule is EXPIRY_PLUS_ONE_YEAR
+    assert decision.derivation == "expiry 2025-06 → 2025-06-30 + 1 year = 2026-06-30"
+
+
+def test_latest_of_several_batches_wins():
+    decision = compute_destroy_after(["2024-03", "2026-01-15", "2025-12"], date(2023, 1, 1))
+    assert decision.destroy_after == date(2027, 1, 15)
+
+
+def test_closed_after_expiry_keeps_one_year_after_closing():
+    decision = compute_destroy_after(["2023-01"], date(2023, 9, 1))
+    assert decision.destroy_after == date(2024, 9, 1)
+    assert "closed 2023-09-01 + 1 year" in decision.derivation
+
+
+def test_no_expiry_keeps_default_years_after_closing():
+    decision = compute_destroy_after([], date(2023, 7, 3), default_years=5)
+    assert decision.destroy_after == date(2028, 7, 3)
+    assert decision.rule is CLOSED_PLUS_DEFAULT
+
+
+@given(
+    closed=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+    expiries=st.lists(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+                      max_size=4),
+)  # fmt: skip
+def test_never_earlier_than_either_floor(closed, expiries):
+    decision = compute_destroy_after([d.isoformat() for d in expiries], closed)
+    assert decision.destroy_after >= add_years(closed, 1)
+    for expiry in expiries:
+        assert decision.destroy_after >= add_years(expiry, 1)
+        assert decision.destroy_after > expiry + timedelta(days=364)
