@@ -6,7 +6,12 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from .records.schemas import (
-    CHANNELS, COMPLAINT_TYPES, DOCUMENT_KINDS, LEVELS, MEASURES, OUTCOMES,
+    CHANNELS,
+    COMPLAINT_TYPES,
+    DOCUMENT_KINDS,
+    LEVELS,
+    MEASURES,
+    OUTCOMES,
 )  # fmt: skip
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -39,27 +44,43 @@ SCHEMAS = {
         "type": "object",
         "required": ["name", "batch_no"],
         "properties": {
-            "name": TEXT, "specification": NULLABLE_TEXT, "batch_no": TEXT,
-            "expiry": {"type": "string", "nullable": True,
-                       "pattern": r"^\d{4}-\d{2}(-\d{2})?$"},
+            "name": TEXT,
+            "specification": NULLABLE_TEXT,
+            "batch_no": TEXT,
+            "expiry": {"type": "string", "nullable": True, "pattern": r"^\d{4}-\d{2}(-\d{2})?$"},
             "manufacturer": NULLABLE_TEXT,
         },
     },  # fmt: skip
     "Customer": {
         "type": "object",
         "required": ["name"],
-        "properties": {"name": TEXT, "organization": NULLABLE_TEXT, "phone": NULLABLE_TEXT,
-                       "address": NULLABLE_TEXT},
+        "properties": {
+            "name": TEXT,
+            "organization": NULLABLE_TEXT,
+            "phone": NULLABLE_TEXT,
+            "address": NULLABLE_TEXT,
+        },
     },  # fmt: skip
     "DossierMetadata": {
         "type": "object",
-        "required": ["complaint_no", "complaint_class", "complaint_type", "title", "received_on",
-                     "closed_on", "channel", "customer", "outcome"],
+        "required": [
+            "complaint_no",
+            "complaint_class",
+            "complaint_type",
+            "title",
+            "received_on",
+            "closed_on",
+            "channel",
+            "customer",
+            "outcome",
+        ],
         "properties": {
             "complaint_no": {"type": "string", "pattern": r"^TS-(I|II|III)-\d{2}-\d{3,}$"},
             "complaint_class": {"type": "string", "enum": ["I", "II", "III"]},
             "complaint_type": {"type": "string", "enum": list(COMPLAINT_TYPES)},
-            "title": TEXT, "received_on": DATE, "closed_on": DATE,
+            "title": TEXT,
+            "received_on": DATE,
+            "closed_on": DATE,
             "channel": {"type": "string", "enum": list(CHANNELS)},
             "department": NULLABLE_TEXT,
             "customer": {"$ref": "#/components/schemas/Customer"},
@@ -73,9 +94,14 @@ SCHEMAS = {
     },  # fmt: skip
     "Document": {
         "type": "object",
-        "properties": {"id": TEXT, "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
-                       "filename": TEXT, "media_type": TEXT, "size": {"type": "integer"},
-                       "sha256": TEXT},
+        "properties": {
+            "id": TEXT,
+            "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
+            "filename": TEXT,
+            "media_type": TEXT,
+            "size": {"type": "integer"},
+            "sha256": TEXT,
+        },
     },  # fmt: skip
     "Dossier": {
         "allOf": [
@@ -85,10 +111,14 @@ SCHEMAS = {
                 "properties": {
                     "id": TEXT,
                     "state": {"type": "string", "enum": ["archived", "held", "destroyed"]},
-                    "destroy_after": DATE, "retention_rule": TEXT, "filed_by": TEXT,
+                    "destroy_after": DATE,
+                    "retention_rule": TEXT,
+                    "filed_by": TEXT,
                     "filed_at": {"type": "string", "format": "date-time"},
-                    "documents": {"type": "array",
-                                  "items": {"$ref": "#/components/schemas/Document"}},
+                    "documents": {
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/Document"},
+                    },
                 },
             },
         ]
@@ -108,33 +138,73 @@ PATHS = {
         "post": {
             "summary": "Exchange a username and password for a bearer token",
             "security": [],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["username", "password"],
-                "properties": {"username": TEXT, "password": TEXT}}}}},
-            "responses": {"201": _json({"type": "object", "properties": {
-                "token": TEXT, "expires_at": {"type": "string", "format": "date-time"}}})}
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["username", "password"],
+                            "properties": {"username": TEXT, "password": TEXT},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "token": TEXT,
+                            "expires_at": {"type": "string", "format": "date-time"},
+                        },
+                    }
+                )
+            }
             | _error_responses(400, 401),
         },
-        "delete": {"summary": "Revoke the bearer token used",
-                   "responses": {"200": _json({"type": "object"})} | _error_responses(401)},
+        "delete": {
+            "summary": "Revoke the bearer token used",
+            "responses": {"200": _json({"type": "object"})} | _error_responses(401),
+        },
     },  # fmt: skip
     "/dossiers": {
         "post": {
             "summary": "File a closed complaint dossier with its documents",
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "required": ["metadata"],
-                "properties": {"metadata": {"type": "string",
-                                            "description": "DossierMetadata as JSON"}}
-                | FILE_PARTS}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["metadata"],
+                            "properties": {
+                                "metadata": {
+                                    "type": "string",
+                                    "description": "DossierMetadata as JSON",
+                                }
+                            }
+                            | FILE_PARTS,
+                        }
+                    }
+                },
+            },
             "responses": {"201": _json(DOSSIER, "filed")}
             | _error_responses(400, 401, 403, 409, 413, 415, 422),
         },
         "get": {
             "summary": "Find a dossier by complaint number",
-            "parameters": [{"name": "complaint_no", "in": "query", "required": True,
-                            "schema": TEXT}],
-            "responses": {"200": _json({"type": "object", "properties": {
-                "results": {"type": "array", "items": DOSSIER}}})}
+            "parameters": [
+                {"name": "complaint_no", "in": "query", "required": True, "schema": TEXT}
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"results": {"type": "array", "items": DOSSIER}},
+                    }
+                )
+            }
             | _error_responses(401, 403, 422),
         },
     },  # fmt: skip
@@ -149,8 +219,12 @@ PATHS = {
         "post": {
             "summary": "Append documents; nothing is ever replaced or deleted",
             "parameters": [DOSSIER_ID],
-            "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
-                "type": "object", "properties": FILE_PARTS}}}},
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {"schema": {"type": "object", "properties": FILE_PARTS}}
+                },
+            },
             "responses": {"201": _json(DOSSIER, "appended")}
             | _error_responses(400, 401, 403, 404, 410, 413, 415, 422),
         }
@@ -159,9 +233,16 @@ PATHS = {
         "get": {
             "summary": "The original bytes, as an attachment",
             "parameters": [DOSSIER_ID, DOCUMENT_ID],
-            "responses": {"200": {"description": "the document",
-                                  "content": {"application/octet-stream": {
-                                      "schema": {"type": "string", "format": "binary"}}}}}
+            "responses": {
+                "200": {
+                    "description": "the document",
+                    "content": {
+                        "application/octet-stream": {
+                            "schema": {"type": "string", "format": "binary"}
+                        }
+                    },
+                }
+            }
             | _error_responses(401, 403, 404, 410),
         }
     },  # fmt: skip

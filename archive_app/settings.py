@@ -67,5 +67,8 @@ def as_int(settings: Mapping[str, str], key: str, minimum: int = 0) -> int:
 
 def as_bool(settings: Mapping[str, str], key: str) -> bool:
     return str(settings.get(key, DEFAULTS.get(key, "false"))).strip().lower() in {
-        "1", "true", "yes", "on",
+        "1",
+        "true",
+        "yes",
+        "on",
     }

@@ -9,11 +9,17 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPException, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.security import NO_PERMISSION_REQUIRED
-from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
-from pyramid.view import view_config
+from pyramid.view import (
+    exception_view_config,
+    forbidden_view_config,
+    notfound_view_config,
+    view_config,
+)
 
 from .access.audit import log_after_request
+from .access.permissions import Permission, levels_up_to
 from .errors import ArchiveError, BadRequest, Forbidden, Internal, NotFound, Unauthorized
+from .interfaces import IRecordsService
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +67,14 @@ def error_response(request, error: ArchiveError):
 def home(request):
     if request.user is None:
         return HTTPSeeOther(request.route_url("access.login"))
-    return {"csrf_token": get_csrf_token(request)}
+    recent = []
+    if request.has_permission(Permission.READ_DOSSIERS):
+        service = request.find_service(IRecordsService)
+        recent = service.recent(levels_up_to(request.user.clearance))
+    return {"csrf_token": get_csrf_token(request), "recent": recent}
 
 
-@exception_view_config(ArchiveError, permission=NO_PERMISSION_REQUIRED)
+@exception_view_config(ArchiveError)
 def archive_error(error, request):
     if error.status in (401, 403):
         log_after_request(request, attempted_action(request), "denied", detail=error.detail)
@@ -90,7 +100,7 @@ def forbidden(exception, request):
     return error_response(request, Forbidden("your role may not do this", field=None))
 
 
-@exception_view_config(BadCSRFToken, permission=NO_PERMISSION_REQUIRED)
+@exception_view_config(BadCSRFToken)
 def bad_csrf(exception, request):
     log_after_request(request, attempted_action(request), "denied", detail="bad CSRF token")
     return error_response(request, BadRequest("the form expired; reload and retry", field=None))
@@ -101,7 +111,7 @@ def not_found(exception, request):
     return error_response(request, NotFound("no such page", field=None))
 
 
-@exception_view_config(Exception, permission=NO_PERMISSION_REQUIRED)
+@exception_view_config(Exception)
 def unexpected(exception, request):
     if isinstance(exception, HTTPException):
         return exception  # redirects and other deliberate HTTP answers pass through

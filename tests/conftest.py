@@ -75,9 +75,9 @@ def users(wsgi_app):
 def tokens(wsgi_app, users) -> dict[str, str]:
     app = webtest.TestApp(wsgi_app)
     return {
-        name: app.post_json(
-            "/api/v1/auth/token", {"username": name, "password": PASSWORD}
-        ).json["token"]
+        name: app.post_json("/api/v1/auth/token", {"username": name, "password": PASSWORD}).json[
+            "token"
+        ]
         for name in users
     }
 

@@ -101,8 +101,8 @@ class AccessLog:
     def verify(self, session: Session, batch: int = 5000) -> ChainReport:
         previous, expected_seq, count = GENESIS_MAC, 1, 0
         head = session.get(AccessLogHead, 1)
-        query = select(AccessLogEntry).order_by(AccessLogEntry.seq).execution_options(
-            yield_per=batch
+        query = (
+            select(AccessLogEntry).order_by(AccessLogEntry.seq).execution_options(yield_per=batch)
         )
         for entry in session.scalars(query):
             count += 1

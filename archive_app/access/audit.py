@@ -26,18 +26,20 @@ def event_for(request, action: str, outcome: str = "ok", *, dossier=None, docume
     )
 
 
-def log_in_transaction(request, action: str, **kw) -> None:
+def log_in_transaction(request, action: str, outcome: str = "ok", **kw) -> None:
     """An entry that commits with the request's own changes (filing, appending)."""
-    request.find_service(IAccessLog).append(request.dbsession, event_for(request, action, **kw))
+    request.find_service(IAccessLog).append(
+        request.dbsession, event_for(request, action, outcome, **kw)
+    )
 
 
-def log_now(request, action: str, **kw) -> None:
+def log_now(request, action: str, outcome: str = "ok", **kw) -> None:
     """An entry committed at once on its own connection (reads): no entry, no content."""
-    request.find_service(IAccessLog).append_now(event_for(request, action, **kw))
+    request.find_service(IAccessLog).append_now(event_for(request, action, outcome, **kw))
 
 
-def log_after_request(request, action: str, **kw) -> None:
+def log_after_request(request, action: str, outcome: str = "ok", **kw) -> None:
     """An entry for a refused request, written once its transaction has ended."""
-    event = event_for(request, action, **kw)
+    event = event_for(request, action, outcome, **kw)
     access_log = request.find_service(IAccessLog)
     request.add_finished_callback(lambda _request: access_log.append_now(event))

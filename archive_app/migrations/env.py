@@ -3,9 +3,9 @@
 from alembic import context
 from pyramid.paster import get_appsettings, setup_logging
 
+from archive_app import models  # noqa: F401  (registers every table on Base.metadata)
 from archive_app.db import Base, get_engine
 from archive_app.settings import apply_overrides
-from archive_app import models  # noqa: F401  (registers every table on Base.metadata)
 
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging"):

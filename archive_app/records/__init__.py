@@ -46,6 +46,7 @@ def includeme(config):
         factory=DossierContext.from_route,
     )
     config.add_route("records.new", "/dossiers/new")
+    config.add_route("records.lookup", "/lookup")
     config.add_route("records.detail", "/dossiers/{dossier_id}", factory=DossierContext.from_route)
     config.add_route(
         "records.detail.download",

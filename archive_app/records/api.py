@@ -110,7 +110,9 @@ def find_dossiers(request):
 def _readable_json(request, dossier):
     if dossier.state == "destroyed":
         return tombstone(dossier) | {"state": "destroyed"}
-    unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA, DossierContext(request, dossier)))
+    unmasked = bool(
+        request.has_permission(Permission.SEE_PERSONAL_DATA, DossierContext(request, dossier))
+    )
     return records(request).as_json(dossier, unmasked=unmasked)
 
 

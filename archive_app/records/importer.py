@@ -63,8 +63,9 @@ def read_folder(folder: Path) -> tuple[dict, list[Upload]]:
         if not path.is_file():
             raise ImportProblem(f"documents.{index}.file {item['file']} does not exist")
         uploads.append(
-            Upload(kind=str(item.get("kind")), filename=path.name, path=path,
-                   size=path.stat().st_size)  # fmt: skip
+            Upload(
+                kind=str(item.get("kind")), filename=path.name, path=path, size=path.stat().st_size
+            )  # fmt: skip
         )
     return data, uploads
 

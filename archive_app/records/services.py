@@ -192,7 +192,11 @@ class RecordsService:
     def _set_customer(self, dossier: Dossier, customer: dict) -> None:
         for name in CUSTOMER_FIELDS:
             value = customer.get(name)
-            setattr(dossier, f"customer_{name}_enc", self.fields.encrypt(value, context=f"customer.{name}"))
+            setattr(
+                dossier,
+                f"customer_{name}_enc",
+                self.fields.encrypt(value, context=f"customer.{name}"),
+            )
             if name in SEARCHABLE_CUSTOMER_FIELDS:
                 setattr(dossier, f"customer_{name}_hmac", self.fields.lookup_hash(value))
 
@@ -206,12 +210,24 @@ class RecordsService:
     def find_by_complaint_no(self, complaint_no: str) -> Dossier | None:
         return self.session.scalar(select(Dossier).where(Dossier.complaint_no == complaint_no))
 
+    def recent(self, levels: tuple[str, ...], limit: int = 10) -> list[Dossier]:
+        """The latest filed dossiers at the given confidentiality levels."""
+        query = (
+            select(Dossier)
+            .where(Dossier.confidentiality.in_(levels), Dossier.state != "destroyed")
+            .order_by(Dossier.filed_at.desc())
+            .limit(limit)
+        )
+        return list(self.session.scalars(query))
+
     def find_by_customer(self, field: str, value: str) -> list[Dossier]:
         """Exact match on a customer field through its keyed hash, never the clear value."""
         if field not in SEARCHABLE_CUSTOMER_FIELDS:
             raise Invalid(f"cannot look up customers by {field}", field=field)
         column = getattr(Dossier, f"customer_{field}_hmac")
-        return list(self.session.scalars(select(Dossier).where(column == self.fields.lookup_hash(value))))
+        return list(
+            self.session.scalars(select(Dossier).where(column == self.fields.lookup_hash(value)))
+        )
 
     def customer(self, dossier: Dossier) -> dict:
         return {
@@ -232,7 +248,9 @@ class RecordsService:
 
     def open_document(self, document: Document) -> Iterator[bytes]:
         """The plaintext, chunk by chunk, each released only after it authenticates."""
-        return self.blobs.open_plaintext(document.storage_name, self.data_key(document), document.id)
+        return self.blobs.open_plaintext(
+            document.storage_name, self.data_key(document), document.id
+        )
 
     def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
         customer = self.customer(dossier) if dossier.state != "destroyed" else {}

@@ -31,7 +31,10 @@ def check_document(service: RecordsService, document: Document) -> str | None:
     prefix = f"document {document.id} ({document.dossier.complaint_no})"
     if not blobs.exists(document.storage_name):
         return f"{prefix}: blob missing"
-    if document.cipher_sha256 and blobs.cipher_sha256(document.storage_name) != document.cipher_sha256:
+    if (
+        document.cipher_sha256
+        and blobs.cipher_sha256(document.storage_name) != document.cipher_sha256
+    ):
         return f"{prefix}: ciphertext SHA-256 differs from the recorded one"
     try:
         digest = blobs.verify(document.storage_name, service.data_key(document), document.id)

@@ -33,7 +33,9 @@ def rotate_keys(keyring: Keyring, keyring_file: Path, run_batches: Callable,
 
 def pending_count(session, keyring: Keyring) -> int:
     return session.scalar(
-        select(func.count()).select_from(Document).where(
+        select(func.count())
+        .select_from(Document)
+        .where(
             Document.wrapped_key.is_not(None),
             Document.kek_version != keyring.current_kek_version,
         )

@@ -17,8 +17,12 @@ def file_dossier(api, meta=None, files=None, user="archivist", status=201):
 
 def test_filing_returns_the_dossier_with_its_documents(api):
     meta = metadata()
-    extra = [("customer_acceptance", "验收.jpg", jpeg()), ("attachment", "photo.png", png()),
-             ("attachment", "mail.eml", eml()), ("attachment", "检验数据.xlsx", xlsx())]
+    extra = [
+        ("customer_acceptance", "验收.jpg", jpeg()),
+        ("attachment", "photo.png", png()),
+        ("attachment", "mail.eml", eml()),
+        ("attachment", "检验数据.xlsx", xlsx()),
+    ]
     response = file_dossier(api, meta, complete_files() + extra)
     body = response.json
     assert body["complaint_no"] == meta["complaint_no"]
@@ -63,8 +67,14 @@ def test_blobs_on_disk_are_ciphertext(api, storage):
 
 
 def test_personal_data_is_not_in_the_database_file_in_clear(api, storage):
-    meta = metadata(customer={"name": "欧阳明日", "phone": "13900001111",
-                              "organization": "独特标记药房", "address": "某地某路 1 号"})  # fmt: skip
+    meta = metadata(
+        customer={
+            "name": "欧阳明日",
+            "phone": "13900001111",
+            "organization": "独特标记药房",
+            "address": "某地某路 1 号",
+        }
+    )
     file_dossier(api, meta)
     for path in storage.glob("archive.sqlite*"):
         raw = path.read_bytes()

@@ -9,7 +9,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from archive_app.retention.rules import (
-    CLOSED_PLUS_DEFAULT, EXPIRY_PLUS_ONE_YEAR, add_years, compute_destroy_after, parse_expiry,
+    CLOSED_PLUS_DEFAULT,
+    EXPIRY_PLUS_ONE_YEAR,
+    add_years,
+    compute_destroy_after,
+    parse_expiry,
 )  # fmt: skip
 
 

@@ -1,0 +1,167 @@
+"""The filing form for people (Deform): metadata fields, one upload per kind, attachments."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import colander
+import deform
+from pyramid.csrf import get_csrf_token
+from pyramid.i18n import TranslationStringFactory
+
+from .schemas import (
+    CHANNELS,
+    COMPLAINT_CLASSES,
+    COMPLAINT_TYPES,
+    DOCUMENT_KINDS,
+    LEVELS,
+    MEASURES,
+    OUTCOMES,
+)  # fmt: skip
+from .services import Upload
+
+_ = TranslationStringFactory("archive")
+
+LABELS = {
+    "registration_form": _("Registration form (投诉客户信息登记表)"),
+    "handling_sheet": _("Handling sheet (客户质量投诉处理单)"),
+    "investigation_report": _("Investigation report"),
+    "reply_report": _("Reply report"),
+    "customer_acceptance": _("Customer acceptance"),
+    "attachment": _("Attachment"),
+}
+SINGLE_KINDS = [kind for kind in DOCUMENT_KINDS if kind != "attachment"]
+ACCEPT = ".pdf,.doc,.docx,.xls,.xlsx,.jpg,.jpeg,.png,.tif,.tiff,.txt,.eml,.wav,.mp3"
+
+
+class RequestTempStore(dict):
+    """Deform keeps uploads here between validation steps; this request only (no session)."""
+
+    def preview_url(self, uid):
+        return None
+
+
+def _choices(values):
+    return [(value, value) for value in values]
+
+
+def _text(title, missing=colander.required, **kw):
+    return colander.SchemaNode(colander.String(), title=title, missing=missing, **kw)
+
+
+def _select(title, values, missing=colander.required, **kw):
+    return colander.SchemaNode(
+        colander.String(), title=title, missing=missing,
+        widget=deform.widget.SelectWidget(values=[("", "—")] + _choices(values)), **kw,
+    )  # fmt: skip
+
+
+def _date(title, **kw):
+    return colander.SchemaNode(
+        colander.String(), title=title,
+        widget=deform.widget.TextInputWidget(attributes={"type": "date"}), **kw,
+    )  # fmt: skip
+
+
+class ProductNode(colander.MappingSchema):
+    name = _text(_("Product name"))
+    specification = _text(_("Specification"), missing="")
+    batch_no = _text(_("Batch number"))
+    expiry = _text(_("Expiry (YYYY-MM or YYYY-MM-DD)"), missing="")
+    manufacturer = _text(_("Manufacturer"), missing="")
+
+
+def filing_schema(request, tmpstore) -> colander.SchemaNode:
+    schema = colander.SchemaNode(colander.Mapping())
+    schema.add(colander.SchemaNode(
+        colander.String(), name="csrf_token", widget=deform.widget.HiddenWidget(),
+        default=get_csrf_token(request)))  # fmt: skip
+    schema.add(_text(_("Complaint number"), name="complaint_no", description="TS-I-23-001"))
+    schema.add(_select(_("Complaint class"), COMPLAINT_CLASSES, name="complaint_class"))
+    schema.add(_select(_("Complaint type"), COMPLAINT_TYPES, name="complaint_type"))
+    schema.add(_text(_("Title"), name="title"))
+    schema.add(_date(_("Received on"), name="received_on"))
+    schema.add(_date(_("Closed on"), name="closed_on"))
+    schema.add(_select(_("Channel"), CHANNELS, name="channel"))
+    schema.add(_text(_("Department"), name="department", missing=""))
+    customer = colander.SchemaNode(colander.Mapping(), name="customer", title=_("Customer"))
+    customer.add(_text(_("Name"), name="name"))
+    customer.add(_text(_("Organization"), name="organization", missing=""))
+    customer.add(_text(_("Phone"), name="phone", missing=""))
+    customer.add(_text(_("Address"), name="address", missing=""))
+    schema.add(customer)
+    schema.add(colander.SchemaNode(
+        colander.Sequence(), ProductNode(name="product", title=_("Product")),
+        name="products", title=_("Products"),
+        widget=deform.widget.SequenceWidget(min_len=1, add_subitem_text_template=_("Add product")),
+    ))  # fmt: skip
+    schema.add(_select(_("Outcome"), OUTCOMES, name="outcome"))
+    schema.add(colander.SchemaNode(
+        colander.Set(), name="measures", title=_("Measures"), missing=(),
+        widget=deform.widget.CheckboxChoiceWidget(values=_choices(MEASURES), inline=True),
+    ))  # fmt: skip
+    schema.add(_text(_("CAPA reference"), name="capa_ref", missing=""))
+    schema.add(_select(_("Confidentiality"), LEVELS, name="confidentiality"))
+    schema.add(_text(_("Summary"), name="summary", missing="",
+                     widget=deform.widget.TextAreaWidget(rows=4)))  # fmt: skip
+    upload = deform.widget.FileUploadWidget(tmpstore, accept=ACCEPT)
+    for kind in SINGLE_KINDS:
+        schema.add(colander.SchemaNode(deform.FileData(), name=kind, title=LABELS[kind],
+                                       missing=None, widget=upload))  # fmt: skip
+    schema.add(colander.SchemaNode(
+        colander.Sequence(),
+        colander.SchemaNode(deform.FileData(), name="attachment", title=LABELS["attachment"],
+                            widget=upload),
+        name="attachments", title=_("Attachments"), missing=(),
+        widget=deform.widget.SequenceWidget(min_len=0,
+                                            add_subitem_text_template=_("Add attachment")),
+    ))  # fmt: skip
+    return schema
+
+
+def filing_form(request) -> deform.Form:
+    tmpstore = RequestTempStore()
+    return deform.Form(
+        filing_schema(request, tmpstore).bind(request=request),
+        buttons=(deform.Button("file", _("File the dossier")),),
+        formid="filing",
+    )
+
+
+def metadata_from(appstruct: dict) -> dict:
+    """The form's values as contract metadata (blank optional fields left out)."""
+
+    def blank_to_none(mapping):
+        return {key: (value if value != "" else None) for key, value in mapping.items()}
+
+    metadata = {
+        key: appstruct[key]
+        for key in ("complaint_no", "complaint_class", "complaint_type", "title", "received_on",
+                    "closed_on", "channel", "outcome", "confidentiality")
+    }  # fmt: skip
+    for key in ("department", "capa_ref", "summary"):
+        if appstruct.get(key):
+            metadata[key] = appstruct[key]
+    metadata["customer"] = blank_to_none(appstruct["customer"])
+    metadata["products"] = [blank_to_none(product) for product in appstruct["products"]]
+    metadata["measures"] = sorted(appstruct.get("measures") or ())
+    return metadata
+
+
+def uploads_from(appstruct: dict, spool_dir: Path) -> list[Upload]:
+    """Each uploaded file copied to the spool folder (the caller removes them)."""
+    spool_dir.mkdir(parents=True, exist_ok=True)
+    chosen = [(kind, appstruct.get(kind)) for kind in SINGLE_KINDS]
+    chosen += [("attachment", data) for data in appstruct.get("attachments") or ()]
+    uploads = []
+    for kind, data in chosen:
+        if not data or data.get("fp") is None:
+            continue
+        with tempfile.NamedTemporaryFile(dir=spool_dir, prefix="form-", delete=False) as out:
+            data["fp"].seek(0)
+            shutil.copyfileobj(data["fp"], out, 1024 * 1024)
+            size = out.tell()
+        uploads.append(Upload(kind, data.get("filename") or "", Path(out.name), size))
+    return uploads
