@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pyramid.config import Configurator
-
 from .clock import Clock
 from .interfaces import IClock
 from .settings import apply_overrides
@@ -11,6 +9,9 @@ from .settings import apply_overrides
 
 def main(global_config, **settings):
     """The WSGI application (paste `main`)."""
+    # Imported here so that `archive` commands load Pyramid only when they need it.
+    from pyramid.config import Configurator
+
     settings = apply_overrides(dict(settings))
     with Configurator(settings=settings) as config:
         # Templates and forms: Chameleon page templates, Deform's widgets and translations.

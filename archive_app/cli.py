@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from .errors import ArchiveError
+
+# Pyramid 2.1 and Deform import pkg_resources (setuptools<81 is pinned for them); the
+# deprecation notice would otherwise precede every command's one-line answer.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 from .settings import SettingsError
 
 

@@ -96,8 +96,10 @@ def utcnow() -> datetime:
 def includeme(config):
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # No pyramid_retry: it copies every request body to a temporary file so that it can
+    # replay it, which for 512 MB uploads doubles the disk traffic. Writers take their lock
+    # at BEGIN (SQLite) or lock the rows they change (PostgreSQL), so conflicts wait instead.
     config.include("pyramid_tm")
-    config.include("pyramid_retry")
 
     engine = get_engine(settings)
     read_factory = get_session_factory(engine)

@@ -15,7 +15,7 @@ LOCALE_COOKIE = "_LOCALE_"
 
 def negotiate_locale(request) -> str:
     """`?_LOCALE_=en` switches (and is remembered in a cookie); Chinese otherwise."""
-    wanted = request.params.get(LOCALE_COOKIE) or request.cookies.get(LOCALE_COOKIE)
+    wanted = request.GET.get(LOCALE_COOKIE) or request.cookies.get(LOCALE_COOKIE)
     return wanted if wanted in LANGUAGES else "zh_CN"
 
 
@@ -27,7 +27,7 @@ def _deform_translator(term):
 @subscriber(NewResponse)
 def remember_language_and_harden(event):
     request, response = event.request, event.response
-    wanted = request.params.get(LOCALE_COOKIE)
+    wanted = request.GET.get(LOCALE_COOKIE)
     if wanted in LANGUAGES and request.cookies.get(LOCALE_COOKIE) != wanted:
         response.set_cookie(LOCALE_COOKIE, wanted, max_age=365 * 86400, samesite="Lax")
     headers = response.headers

@@ -93,7 +93,7 @@ def file_dossier(request):
     permission=Permission.READ_DOSSIERS,
 )  # fmt: skip
 def find_dossiers(request):
-    complaint_no = request.params.get("complaint_no")
+    complaint_no = request.GET.get("complaint_no")
     if not complaint_no:
         raise Invalid("complaint_no is required", field="complaint_no")
     dossier = records(request).find_by_complaint_no(complaint_no[:64])

@@ -90,7 +90,7 @@ def download(request):
 @view_config(route_name="records.lookup", permission=Permission.READ_DOSSIERS)
 def lookup(request):
     """Open a dossier by its complaint number (existence above clearance stays hidden)."""
-    complaint_no = (request.params.get("complaint_no") or "").strip()[:64]
+    complaint_no = (request.GET.get("complaint_no") or "").strip()[:64]
     dossier = records(request).find_by_complaint_no(complaint_no) if complaint_no else None
     if dossier is None or not request.has_permission(
         Permission.READ_DOSSIERS, DossierContext(request, dossier)

@@ -1,0 +1,161 @@
+"""The `archive` command line (contract §2) against its own storage folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TESTING_INI
+from factories import complete_files, metadata
+
+ARCHIVE = str(Path(sys.executable).with_name("archive"))
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli-storage")
+    env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(root))
+    if os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
+        # The session's database is in use by the other tests: a schema of our own instead.
+        env["ARCHIVE_SQLALCHEMY_URL"] = os.environ["ARCHIVE_SQLALCHEMY_URL"] + (
+            "?options=-csearch_path%3Dcli_tests"
+        )
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(os.environ["ARCHIVE_SQLALCHEMY_URL"])
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA IF EXISTS cli_tests CASCADE"))
+            connection.execute(text("CREATE SCHEMA cli_tests"))
+        engine.dispose()
+    else:
+        env["ARCHIVE_SQLALCHEMY_URL"] = f"sqlite:///{root}/archive.sqlite"
+    env["ARCHIVE_ROOT"] = str(root)
+    result = run(env, "init")
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+def run(env, *args, stdin: str | None = None):
+    return subprocess.run(
+        [ARCHIVE, "-c", TESTING_INI, *args], env=env, input=stdin, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip
+
+
+def write_folder(root: Path, meta: dict, files=None) -> Path:
+    folder = root / meta["complaint_no"]
+    folder.mkdir(parents=True)
+    documents = []
+    for index, (kind, name, content) in enumerate(files or complete_files()):
+        (folder / f"{index}-{name}").write_bytes(content)
+        documents.append({"kind": kind, "file": f"{index}-{name}"})
+    (folder / "dossier.json").write_text(
+        json.dumps(meta | {"documents": documents}, ensure_ascii=False), encoding="utf-8"
+    )
+    return folder
+
+
+def test_init_is_idempotent(cli_env):
+    first = run(cli_env, "init")
+    second = run(cli_env, "init")
+    assert first.returncode == second.returncode == 0
+    keyring = Path(cli_env["ARCHIVE_ROOT"]) / "keyring" / "keyring.json"
+    assert keyring.stat().st_mode & 0o777 == 0o600
+
+
+def test_missing_config_is_a_usage_error(cli_env):
+    result = subprocess.run([ARCHIVE, "-c", "/nonexistent.ini", "init"], env=cli_env,
+                            capture_output=True, text=True)  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "nonexistent.ini" in result.stderr
+
+
+def test_user_add_and_token(cli_env):
+    added = run(cli_env, "user", "add", "liwei", "--role", "auditor", "--clearance",
+                "confidential", "--password-stdin", stdin="a-long-passphrase\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    again = run(cli_env, "user", "add", "liwei", "--role", "auditor", "--password-stdin",
+                stdin="a-long-passphrase\n")  # fmt: skip
+    assert again.returncode == 2 and "exists" in again.stderr
+    bad_role = run(cli_env, "user", "add", "zhao", "--role", "king", "--password-stdin",
+                   stdin="a-long-passphrase\n")  # fmt: skip
+    assert bad_role.returncode == 2 and "role" in bad_role.stderr
+    token = run(cli_env, "token", "liwei", "--password-stdin", stdin="a-long-passphrase\n")
+    assert token.returncode == 0 and len(token.stdout.strip()) > 30
+    wrong = run(cli_env, "token", "liwei", "--password-stdin", stdin="wrong-passphrase\n")
+    assert wrong.returncode == 2
+
+
+def test_import_reports_each_folder_and_is_rerun_safe(cli_env, tmp_path):
+    good = write_folder(tmp_path, metadata())
+    bad_meta = metadata()
+    bad_meta["closed_on"] = "2020-01-01"
+    bad = write_folder(tmp_path, bad_meta)
+    incomplete = write_folder(tmp_path, metadata(), complete_files()[:2])
+    first = run(cli_env, "import", str(tmp_path))
+    assert first.returncode == 1, first.stderr
+    lines = dict(
+        (line.split(" ")[1], line) for line in first.stdout.strip().splitlines()
+    )  # folder -> line
+    assert lines[good.name].startswith("filed ")
+    assert lines[bad.name].startswith("failed ") and "closed_on" in lines[bad.name]
+    assert (
+        lines[incomplete.name].startswith("failed ")
+        and "investigation_report" in lines[incomplete.name]
+    )
+    rerun = run(cli_env, "import", str(tmp_path))
+    rerun_lines = dict((line.split(" ")[1], line) for line in rerun.stdout.strip().splitlines())
+    assert rerun_lines[good.name].startswith("skipped ")
+
+
+def test_import_of_an_unusable_folder(cli_env, tmp_path):
+    assert run(cli_env, "import", str(tmp_path / "missing")).returncode == 2
+    assert run(cli_env, "import", str(tmp_path)).returncode == 2  # no dossier.json anywhere
+
+
+def test_import_refuses_files_outside_the_folder(cli_env, tmp_path):
+    meta = metadata()
+    folder = write_folder(tmp_path, meta)
+    listing = json.loads((folder / "dossier.json").read_text())
+    listing["documents"][0]["file"] = "../../../etc/passwd"
+    (folder / "dossier.json").write_text(json.dumps(listing, ensure_ascii=False))
+    result = run(cli_env, "import", str(tmp_path))
+    assert result.returncode == 1 and "outside" in result.stdout
+
+
+def test_verify_finds_a_tampered_blob_and_rotation_keeps_everything_readable(cli_env, tmp_path):
+    write_folder(tmp_path, metadata())
+    assert run(cli_env, "import", str(tmp_path)).returncode == 0
+    clean = run(cli_env, "verify")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+    rotated = run(cli_env, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "re-wrapped" in rotated.stdout
+    assert run(cli_env, "verify").returncode == 0  # every data key unwraps under the new KEK
+
+    blobs = sorted((Path(cli_env["ARCHIVE_ROOT"]) / "blobs").rglob("*.blob"))
+    victim = blobs[0]
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    victim.write_bytes(bytes(data))
+    broken = run(cli_env, "verify")
+    assert broken.returncode == 1
+    assert "document " in broken.stdout and ("SHA-256" in broken.stdout
+                                             or "authentication" in broken.stdout)  # fmt: skip
+
+
+def test_verify_repair_collects_orphans(cli_env):
+    blobs = Path(cli_env["ARCHIVE_ROOT"]) / "blobs"
+    orphan = blobs / "ab" / "cd" / ("ab" + "cd" + "0" * 28 + ".blob")
+    orphan.parent.mkdir(parents=True, exist_ok=True)
+    orphan.write_bytes(b"left behind by a crash")
+    os.utime(orphan, (1_000_000_000, 1_000_000_000))  # older than any grace period
+    listed = run(cli_env, "verify")
+    assert "orphan blob" in listed.stdout
+    repaired = run(cli_env, "verify", "--repair")
+    assert "removed" in repaired.stdout and not orphan.exists()
