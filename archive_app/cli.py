@@ -10,11 +10,11 @@ from pathlib import Path
 import click
 
 from .errors import ArchiveError
+from .settings import SettingsError
 
 # Pyramid 2.1 and Deform import pkg_resources (setuptools<81 is pinned for them); the
 # deprecation notice would otherwise precede every command's one-line answer.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-from .settings import SettingsError
 
 
 class UsageProblem(click.ClickException):

@@ -7,40 +7,17 @@ first); otherwise SQLite in the temporary storage folder.
 from __future__ import annotations
 
 import os
+import shutil
+import threading
 from pathlib import Path
 
 import pytest
 import webtest
 from pyramid.paster import get_app
-from sqlalchemy import create_engine, text
+from support import PASSWORD, TESTING_INI, USERS, database_url
+from waitress import create_server
 
 from archive_app.bootstrap import initialise_storage, open_app
-
-ROOT = Path(__file__).resolve().parent.parent
-TESTING_INI = str(ROOT / "testing.ini")
-
-USERS = {
-    # name: (role, clearance)
-    "archivist": ("archivist", "restricted"),
-    "archivist_internal": ("archivist", "internal"),
-    "auditor": ("auditor", "confidential"),
-    "privacy": ("privacy_officer", "restricted"),
-    "records": ("records_manager", "restricted"),
-    "admin": ("admin", "restricted"),
-}
-PASSWORD = "correct-horse-battery"
-
-
-def database_url(storage: Path) -> str:
-    if os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
-        url = os.environ["ARCHIVE_TEST_POSTGRES_URL"]
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        return url
-    return f"sqlite:///{storage}/archive.sqlite"
 
 
 @pytest.fixture(scope="session")
@@ -114,12 +91,37 @@ def api(app, tokens) -> Api:
     return Api(app, tokens)
 
 
-def assert_error(response, status: int, code: str, field: str | None = ...):
-    """The contract's error shape, with its status, code and (if given) field."""
-    assert response.status_int == status, response.text
-    body = response.json
-    assert set(body) >= {"error", "detail", "field"}, body
-    assert body["error"] == code, body
-    assert isinstance(body["detail"], str) and body["detail"]
-    if field is not ...:
-        assert body["field"] == field, body
+# -- a real server and a real browser (Debian's Chromium driven by Playwright) --------
+
+CHROMIUM_ARGS = [
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def live_server(wsgi_app, users):
+    server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(accept_downloads=True, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()

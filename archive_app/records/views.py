@@ -44,6 +44,7 @@ def new_dossier(request):
              renderer="archive_app:templates/records/new.pt",
              permission=Permission.FILE_DOSSIERS)  # fmt: skip
 def file_dossier(request):
+    request.add_finished_callback(close_form_uploads)
     form = filing_form(request)
     resources = form.get_widget_resources()
     try:
@@ -66,6 +67,15 @@ def file_dossier(request):
             upload.path.unlink(missing_ok=True)
     log_in_transaction(request, "file", dossier=dossier, detail=f"{len(uploads)} documents (web)")
     return HTTPSeeOther(request.route_url("records.detail", dossier_id=dossier.id))
+
+
+def close_form_uploads(request):
+    """WebOb spools the body and each upload to temporary files; close them when done."""
+    for value in request.POST.values():
+        handle = getattr(value, "file", None)
+        if handle is not None:
+            handle.close()
+    request.body_file_raw.close()
 
 
 @view_config(route_name="records.detail", renderer="archive_app:templates/records/detail.pt",

@@ -107,7 +107,7 @@ def test_reads_are_logged(api, dossiers):
 
 
 def test_bad_and_revoked_tokens(api, app, users):
-    from conftest import PASSWORD
+    from support import PASSWORD
 
     api.app.get("/api/v1/dossiers/x", headers={"Authorization": "Bearer nonsense"}, status=401)
     token = app.post_json("/api/v1/auth/token", {"username": "auditor", "password": PASSWORD},

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TESTING_INI
 from factories import complete_files, metadata
+from support import TESTING_INI
 
 ARCHIVE = str(Path(sys.executable).with_name("archive"))
 

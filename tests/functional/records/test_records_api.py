@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from conftest import assert_error
 from factories import complete_files, docx, eml, jpeg, metadata, metadata_part, pdf, png, xlsx
+from support import assert_error
 
 
 def file_dossier(api, meta=None, files=None, user="archivist", status=201):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import assert_error
 from factories import complete_files, jpeg, metadata, metadata_part, pdf
 from sqlalchemy import create_engine, func, select, text
+from support import assert_error
 
 from archive_app.records.models import Document, Dossier
 
@@ -166,7 +166,7 @@ def test_too_many_parts(api, unchanged):
 def small_limit_app(wsgi_app):
     """The same storage, served by an app whose upload limit is 1 MB."""
     import webtest
-    from conftest import TESTING_INI
+    from support import TESTING_INI
 
     from archive_app import main
     from archive_app.bootstrap import read_settings

@@ -1,0 +1,102 @@
+"""An archivist signs in, files a dossier with real files through the form, downloads one back."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from factories import complaint_no, docx, jpeg, pdf
+from support import PASSWORD
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def sign_in(page, live_server, username):
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+
+def test_login_page_is_chinese_by_default_with_english_switch(page, live_server):
+    page.goto(f"{live_server}/login")
+    assert "登录" in page.content()
+    page.click("text=English")
+    assert "Sign in" in page.content()
+    page.goto(f"{live_server}/login")  # the choice is remembered
+    assert "Sign in" in page.content()
+
+
+def test_wrong_password_is_refused(page, live_server, users):
+    page.goto(f"{live_server}/login")
+    page.fill("input[name=username]", "archivist")
+    page.fill("input[name=password]", "wrong-password-1")
+    page.click("button[type=submit]")
+    assert "用户名或密码错误" in page.content()
+
+
+def test_file_a_dossier_through_the_form_and_download_it_back(page, live_server, tmp_path):
+    sign_in(page, live_server, "archivist")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+    page.click("text=归档已结案的投诉档案")
+    page.wait_for_selector("form#filing")
+
+    number = complaint_no("II", 2024)
+    page.fill("input[name=complaint_no]", number)
+    page.select_option("select[name=complaint_class]", "II")
+    page.select_option("select[name=complaint_type]", "outer_packaging")
+    page.fill("input[name=title]", "头孢克肟分散片外包装破损投诉")
+    page.fill("input[name=received_on]", "2024-03-05")
+    page.fill("input[name=closed_on]", "2024-04-10")
+    page.select_option("select[name=channel]", "email")
+    page.fill("input[name=department]", "储运部")
+    page.get_by_role("textbox", name="姓名").fill("李四")
+    page.fill("input[name=organization]", "康宁诊所")
+    page.fill("input[name=phone]", "13987654321")
+    page.get_by_role("textbox", name="产品名称").fill("头孢克肟分散片")
+    page.fill("input[name=batch_no]", "CF2401088")
+    page.fill("input[name=expiry]", "2026-01")
+    page.select_option("select[name=outcome]", "justified")
+    page.check("input[type=checkbox][value=compensation]")
+    page.select_option("select[name=confidentiality]", "confidential")
+
+    files = {
+        "registration_form": ("登记表.pdf", pdf("投诉客户信息登记表")),
+        "handling_sheet": ("处理单.docx", docx("客户质量投诉处理单")),
+        "investigation_report": ("调查报告.pdf", pdf("调查报告")),
+        "reply_report": ("答复报告.docx", docx("答复报告")),
+        "customer_acceptance": ("验收照片.jpg", jpeg(7)),
+    }
+    inputs = page.locator("input[type=file]")
+    for index, (filename, content) in enumerate(files.values()):
+        path = tmp_path / filename
+        path.write_bytes(content)
+        inputs.nth(index).set_input_files(str(path))
+    page.screenshot(path=str(SCREENSHOTS / "filing-form.png"), full_page=True)
+    page.click("button[name=file]")
+
+    page.wait_for_url(f"{live_server}/dossiers/*")
+    content = page.content()
+    assert number in content and "头孢克肟分散片" in content and "CF2401088" in content
+    assert "13987654321" in content  # archivists see personal data unmasked
+    page.screenshot(path=str(SCREENSHOTS / "dossier.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.click("a.download >> text=调查报告.pdf")
+    download = download_info.value
+    saved = tmp_path / "downloaded.pdf"
+    download.save_as(str(saved))
+    assert download.suggested_filename == "调查报告.pdf"
+    expected = files["investigation_report"][1]
+    assert hashlib.sha256(saved.read_bytes()).hexdigest() == hashlib.sha256(expected).hexdigest()
+
+
+def test_auditor_sees_masked_data_and_no_filing_link(page, live_server, tokens):
+    sign_in(page, live_server, "auditor")
+    assert "归档已结案的投诉档案" not in page.content()
+    page.goto(f"{live_server}/dossiers/new")
+    assert "403" in page.content()

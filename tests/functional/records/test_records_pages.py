@@ -1,0 +1,102 @@
+"""The pages people use, through WebTest: sign-in with CSRF, the dossier page, look-up."""
+
+from __future__ import annotations
+
+import pytest
+from factories import complete_files, metadata, metadata_part
+from support import PASSWORD
+
+
+def signed_in(app, username):
+    page = app.get("/login")
+    form = page.forms[0]
+    form["username"], form["password"] = username, PASSWORD
+    form.submit(status=303)
+    return app
+
+
+@pytest.fixture
+def filed(api):
+    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
+                    upload_files=complete_files(), status=201).json  # fmt: skip
+
+
+def test_home_redirects_to_login_when_signed_out(app):
+    assert app.get("/", status=303).location.endswith("/login")
+
+
+def test_login_needs_the_csrf_token(app, users):
+    app.get("/login")
+    app.post("/login", {"username": "archivist", "password": PASSWORD}, status=400)
+
+
+def test_dossier_page_shows_documents_and_personal_data(app, users, filed):
+    signed_in(app, "archivist")
+    page = app.get(f"/dossiers/{filed['id']}")
+    assert filed["complaint_no"] in page.text
+    assert "13812345678" in page.text
+    assert page.text.count('class="download"') == len(filed["documents"])
+
+
+def test_dossier_page_masks_for_auditors(app, users, filed):
+    signed_in(app, "auditor")
+    page = app.get(f"/dossiers/{filed['id']}")
+    assert "13812345678" not in page.text and "138****5678" in page.text
+
+
+def test_page_of_a_dossier_above_clearance_is_not_found(app, users, api):
+    restricted = api.post("/api/v1/dossiers", "archivist",
+                          params=[metadata_part(metadata(confidentiality="restricted"))],
+                          upload_files=complete_files(), status=201).json  # fmt: skip
+    signed_in(app, "auditor")
+    app.get(f"/dossiers/{restricted['id']}", status=404)
+
+
+def test_lookup_by_complaint_number(app, users, filed):
+    signed_in(app, "auditor")
+    response = app.get(f"/lookup?complaint_no={filed['complaint_no']}", status=303)
+    assert response.location.endswith(f"/dossiers/{filed['id']}")
+    app.get("/lookup?complaint_no=TS-I-99-999", status=404)
+
+
+def test_download_from_the_page(app, users, filed):
+    signed_in(app, "auditor")
+    document = filed["documents"][0]
+    response = app.get(f"/dossiers/{filed['id']}/documents/{document['id']}")
+    assert response.headers["Content-Disposition"].startswith("attachment")
+
+
+def test_privacy_officer_may_not_open_dossiers(app, users, filed):
+    signed_in(app, "privacy")
+    app.get(f"/dossiers/{filed['id']}", status=403)
+    app.get("/dossiers/new", status=403)
+
+
+def test_filing_through_the_form(app, users):
+    from factories import complaint_no, docx, pdf
+
+    signed_in(app, "archivist")
+    form = app.get("/dossiers/new").forms["filing"]
+    number = complaint_no("III", 2022)
+    values = {
+        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
+        "title": "送货延误投诉", "received_on": "2022-08-01", "closed_on": "2022-08-20",
+        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
+    }  # fmt: skip
+    for name, value in values.items():
+        form[name] = value
+    form.set("name", "王五", index=0)
+    form.set("name", "板蓝根颗粒", index=1)
+    form["batch_no"] = "BLG220301"
+    form.set("upload", ("登记表.pdf", pdf("登记表")), index=0)
+    form.set("upload", ("处理单.docx", docx("处理单")), index=1)
+    response = form.submit("file", status=303)
+    page = response.follow()
+    assert number in page.text and "BLG220301" in page.text
+
+
+def test_form_errors_are_shown_and_nothing_is_filed(app, users):
+    signed_in(app, "archivist")
+    form = app.get("/dossiers/new").forms["filing"]
+    response = form.submit("file", status=422)
+    assert "filing" in response.text
