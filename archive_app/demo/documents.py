@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
+import zipfile
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -64,6 +66,26 @@ def make_pdf(title: str, paragraphs: list[str]) -> bytes:
     return buffer.getvalue()
 
 
+def _deterministic_zip(data: bytes) -> bytes:
+    """The same OOXML package with fixed member times and a fixed modified date, so that
+    generating a document twice gives the same bytes (and the same SHA-256)."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                content = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", content
+                )
+            target.writestr(
+                zipfile.ZipInfo(info.filename, date_time=FIXED_TIME.timetuple()[:6]),
+                content,
+                zipfile.ZIP_DEFLATED,
+            )
+    return buffer.getvalue()
+
+
 def make_docx(title: str, paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
     import docx
 
@@ -80,7 +102,7 @@ def make_docx(title: str, paragraphs: list[str], table: list[list[str]] | None =
                 grid.cell(r, c).text = str(value)
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
+    return _deterministic_zip(buffer.getvalue())
 
 
 def make_xlsx(sheet_title: str, rows: list[list]) -> bytes:
@@ -95,7 +117,7 @@ def make_xlsx(sheet_title: str, rows: list[list]) -> bytes:
         sheet.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    return _deterministic_zip(buffer.getvalue())
 
 
 def _picture(label: str, size: tuple[int, int], seed: int):

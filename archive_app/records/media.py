@@ -133,13 +133,13 @@ def detect_media_type(path: Path, filename: str) -> str:
 
 def clean_filename(raw: str | None, *, max_bytes: int = 255) -> str:
     """The base name only, NFC, without control or direction-changing characters, capped."""
-    text = unicodedata.normalize("NFC", raw or "")
-    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cf"})
+    text = "".join(ch for ch in raw or "" if unicodedata.category(ch) not in {"Cc", "Cf"})
+    text = unicodedata.normalize("NFC", text)  # after the removal, which can join marks
     parts = [part for part in text.replace("\\", "/").split("/") if part.strip()]
     name = parts[-1] if parts else ""
     if len(name) >= 2 and name[1] == ":" and name[0].isalpha():
         name = name[2:]  # a bare drive letter (C:report.pdf)
-    name = " ".join(name.split()).lstrip(".").strip()
+    name = unicodedata.normalize("NFC", " ".join(name.split()).lstrip(".").strip())
     if not name:
         return "unnamed"
     return _cap(name, max_bytes)
