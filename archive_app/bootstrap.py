@@ -49,4 +49,7 @@ def open_app(config_uri: str):
     with bootstrap(config_uri) as env:
         request = env["request"]
         request.method = "POST"  # scripts write: their session takes the write lock at BEGIN
-        yield env
+        try:
+            yield env
+        finally:
+            env["registry"]["db_engine"].dispose()

@@ -32,7 +32,9 @@ def storage(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def wsgi_app(storage):
-    return get_app(TESTING_INI)
+    app = get_app(TESTING_INI)
+    yield app
+    app.registry["db_engine"].dispose()
 
 
 @pytest.fixture(scope="session")

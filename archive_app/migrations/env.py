@@ -30,8 +30,11 @@ def run_migrations_online():
         _run(connection)
         return
     engine = get_engine(settings)
-    with engine.connect() as connection:
-        _run(connection)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
 
 
 def _run(connection):

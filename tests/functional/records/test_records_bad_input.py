@@ -172,7 +172,9 @@ def small_limit_app(wsgi_app):
     from archive_app.bootstrap import read_settings
 
     settings = read_settings(TESTING_INI) | {"archive.max_upload_mb": "1"}
-    return webtest.TestApp(main({}, **settings))
+    app = main({}, **settings)
+    yield webtest.TestApp(app)
+    app.registry["db_engine"].dispose()
 
 
 def test_oversize_part(api, unchanged, small_limit_app):
