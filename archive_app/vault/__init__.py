@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from ..interfaces import IBlobStore, IFieldCipher, IKeyring
 from ..settings import keyring_path, storage_dir
@@ -13,12 +14,41 @@ from .keyring import Keyring
 KEYRING_ENVIRONMENT_VARIABLE = "ARCHIVE_KEYRING"
 
 
-def load_keyring(settings) -> Keyring:
+class ReloadingKeyring:
+    """The keyring file as it is now: re-read when the file changes, so that web processes
+    pick up a key-encryption key that `archive keys rotate` added in another process."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._stamp = self._stat()
+        self._keyring = Keyring.load(path)
+
+    def _stat(self):
+        info = self.path.stat()
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _current(self) -> Keyring:
+        try:
+            stamp = self._stat()
+        except OSError:
+            return self._keyring  # a missing file now: keep serving with the keys in memory
+        if stamp != self._stamp:
+            self._keyring, self._stamp = Keyring.load(self.path), stamp
+        return self._keyring
+
+    def __getattr__(self, name):
+        return getattr(self._current(), name)
+
+    def __repr__(self) -> str:
+        return f"<ReloadingKeyring {self.path}>"
+
+
+def load_keyring(settings) -> Keyring | ReloadingKeyring:
     """The keyring from `ARCHIVE_KEYRING` (production) or the keyring file."""
     text = os.environ.get(KEYRING_ENVIRONMENT_VARIABLE)
     if text:
         return Keyring.from_text(text)
-    return Keyring.load(keyring_path(settings))
+    return ReloadingKeyring(keyring_path(settings))
 
 
 def blob_root(settings):
