@@ -258,3 +258,51 @@ def keys_rotate(config_uri):
         version, count = rotate_keys(keyring, keyring_path(read_settings(config_uri)),
                                      in_transaction)  # fmt: skip
     click.echo(f"key-encryption key v{version} is current; {count} data key(s) re-wrapped")
+
+
+# -- access log --------------------------------------------------------------------------
+
+
+@main.group("access-log")
+def access_log_group():
+    """Export the access log and checkpoint its chain."""
+
+
+@access_log_group.command("export")
+@click.option("--from", "start", help="First day (YYYY-MM-DD) or ISO datetime.")
+@click.option("--to", "end", help="Last day (YYYY-MM-DD, inclusive) or ISO datetime.")
+@click.pass_obj
+def access_log_export(config_uri, start, end):
+    """The access log as CSV on stdout (the export itself is logged)."""
+    from .access.accesslog import Event
+    from .access.review import LogFilter, csv_rows, iter_entries
+    from .bootstrap import open_app
+    from .interfaces import IAccessLog, IClock
+
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        access_log = request.find_service(IAccessLog)
+        chosen = LogFilter.from_params({"from": start, "to": end},
+                                       request.find_service(IClock).zone)  # fmt: skip
+        access_log.append_now(Event(action="export", username="cli", role="system",
+                                    detail=f"access log CSV from {start} to {end}"))  # fmt: skip
+        with request.tm:
+            for row in csv_rows(iter_entries(request.dbsession, chosen), access_log.as_json):
+                sys.stdout.write(row)
+
+
+@access_log_group.command("checkpoint")
+@click.pass_obj
+def access_log_checkpoint(config_uri):
+    """Sign the chain's head into the checkpoint file beside the keyring."""
+    from .bootstrap import open_app
+    from .interfaces import IAccessLog
+
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            checkpoint = request.find_service(IAccessLog).write_checkpoint(request.dbsession)
+    if checkpoint is None:
+        click.echo("the access log is empty: nothing to checkpoint")
+    else:
+        click.echo(f"checkpoint at access-log seq {checkpoint.seq}")

@@ -8,8 +8,10 @@ from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from ..db import get_session_factory, writing
 from ..interfaces import IAccessLog, IAccountService
-from ..settings import as_bool, as_int
+from ..settings import as_bool, as_int, keyring_path
+from ..vault import field_cipher
 from .accesslog import AccessLog
+from .checkpoints import CheckpointFile
 from .policy import SecurityPolicy, load_user, uses_cookie_auth
 from .resources import RoleContext
 from .services import AccountService
@@ -50,12 +52,23 @@ def includeme(config):
         IAccountService,
     )
     engine = registry["db_engine"]
-    config.register_service(
-        AccessLog(keyring.hmac_key("access-log"), clock, get_session_factory(writing(engine))),
-        IAccessLog,
+    checkpoints = CheckpointFile(
+        keyring_path(settings).parent / "access-log.checkpoints", keyring.signing_key()
     )
+    access_log = AccessLog(
+        keyring.hmac_key("access-log"),
+        clock,
+        get_session_factory(writing(engine)),
+        field_cipher(keyring),
+        checkpoints,
+    )
+    config.register_service(access_log, IAccessLog)
 
     config.add_route("api.auth.token", "/api/v1/auth/token")
+    config.add_route("api.access_log", "/api/v1/access-log")
+    config.add_route("api.access_log.verify", "/api/v1/access-log/verify")
+    config.add_route("api.access_log.export", "/api/v1/access-log/export.csv")
     config.add_route("access.login", "/login")
     config.add_route("access.logout", "/logout")
     config.scan(".views")
+    config.scan(".api")

@@ -1,7 +1,12 @@
-"""The access log: append-only entries chained with HMAC-SHA256, and their verification."""
+"""The access log: append-only entries chained with HMAC-SHA256, and their verification.
+
+`detail` can hold search terms and names, so it is stored encrypted (base64 of the
+field-cipher value); the chain covers what is stored, so verification needs no decryption.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -12,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from .checkpoints import CheckpointError
 from .models import AccessLogEntry, AccessLogHead
 
 GENESIS_MAC = "0" * 64
+CHECKPOINT_EVERY = 1000  # entries between automatic signed checkpoints
 CHAINED_FIELDS = (
     "seq", "at", "username", "role", "action", "outcome", "dossier_id",
     "complaint_no", "document_id", "ip", "user_agent", "detail",
@@ -60,10 +67,15 @@ def chain_mac(key: bytes, previous_mac: str, entry: AccessLogEntry) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+DETAIL_CONTEXT = "access_log.detail"
+
+
 class AccessLog:
-    def __init__(self, key: bytes, clock: Clock, session_factory):
+    def __init__(self, key: bytes, clock: Clock, session_factory, fields, checkpoints=None):
         self.key = key
         self.clock = clock
+        self.fields = fields
+        self.checkpoints = checkpoints
         # For entries that must outlive the request's own transaction (denials).
         self.session_factory = session_factory
 
@@ -85,7 +97,7 @@ class AccessLog:
             document_id=event.document_id,
             ip=(event.ip or None) and event.ip[:64],
             user_agent=(event.user_agent or None) and event.user_agent[:255],
-            detail=event.detail,
+            detail=self._seal(event.detail),
         )
         entry.mac = chain_mac(self.key, head.mac, entry)
         session.add(entry)
@@ -93,10 +105,40 @@ class AccessLog:
         session.flush()
         return entry
 
+    def _seal(self, detail: str | None) -> str | None:
+        if detail is None:
+            return None
+        sealed = self.fields.encrypt(detail[:4000], context=DETAIL_CONTEXT)
+        return base64.b64encode(sealed).decode("ascii")
+
+    def detail_of(self, entry: AccessLogEntry) -> str | None:
+        if entry.detail is None:
+            return None
+        return self.fields.decrypt(base64.b64decode(entry.detail), context=DETAIL_CONTEXT)
+
+    def as_json(self, entry: AccessLogEntry) -> dict:
+        return {
+            "seq": entry.seq,
+            "at": entry.at.isoformat(),
+            "user": entry.username,
+            "role": entry.role,
+            "action": entry.action,
+            "dossier_id": entry.dossier_id,
+            "complaint_no": entry.complaint_no,
+            "document_id": entry.document_id,
+            "outcome": entry.outcome,
+            "ip": entry.ip,
+            "detail": self.detail_of(entry),
+        }
+
     def append_now(self, event: Event) -> AccessLogEntry:
         """Add an entry in a transaction of its own, committed before returning."""
-        with self.session_factory() as session, session.begin():
-            return self.append(session, event)
+        with self.session_factory() as session:
+            with session.begin():
+                entry = self.append(session, event)
+            if entry.seq % CHECKPOINT_EVERY == 0:
+                self.write_checkpoint(session)
+            return entry
 
     def verify(self, session: Session, batch: int = 5000) -> ChainReport:
         previous, expected_seq, count = GENESIS_MAC, 1, 0
@@ -114,7 +156,24 @@ class AccessLog:
         if head is not None and (head.seq != expected_seq - 1 or head.mac != previous):
             # The tail was cut (or the head row rewritten): the first missing entry is bad.
             return ChainReport(False, count, expected_seq)
+        try:
+            checkpoint = self.checkpoints.latest() if self.checkpoints is not None else None
+        except CheckpointError:
+            return ChainReport(False, count, None)
+        if checkpoint is not None:
+            # Signed outside the database: a chain rewritten or cut back to before it fails.
+            at_checkpoint = session.get(AccessLogEntry, checkpoint.seq)
+            if at_checkpoint is None or at_checkpoint.mac != checkpoint.mac:
+                first_bad = checkpoint.seq if at_checkpoint is None else 1
+                return ChainReport(False, count, min(first_bad, expected_seq))
         return ChainReport(True, count, None)
+
+    def write_checkpoint(self, session: Session):
+        """Record the chain's head, signed, outside the database (on demand, periodically)."""
+        head = session.get(AccessLogHead, 1)
+        if head is None or self.checkpoints is None:
+            return None
+        return self.checkpoints.write(head.seq, head.mac, self.clock.now())
 
     def entries(self, session: Session, since: datetime | None = None):
         query = select(AccessLogEntry).order_by(AccessLogEntry.seq)

@@ -159,3 +159,18 @@ def test_verify_repair_collects_orphans(cli_env):
     assert "orphan blob" in listed.stdout
     repaired = run(cli_env, "verify", "--repair")
     assert "removed" in repaired.stdout and not orphan.exists()
+
+
+def test_access_log_export_and_checkpoint(cli_env):
+    exported = run(cli_env, "access-log", "export", "--from", "2000-01-01")
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.splitlines()
+    assert (
+        lines[0] == "seq,at,user,role,action,outcome,dossier_id,complaint_no,document_id,ip,detail"
+    )
+    assert len(lines) > 1
+    bad = run(cli_env, "access-log", "export", "--from", "last tuesday")
+    assert bad.returncode == 2 and "from" in bad.stderr
+    checkpoint = run(cli_env, "access-log", "checkpoint")
+    assert checkpoint.returncode == 0 and "seq" in checkpoint.stdout
+    assert (Path(cli_env["ARCHIVE_ROOT"]) / "keyring" / "access-log.checkpoints").exists()

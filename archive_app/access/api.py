@@ -1,0 +1,66 @@
+"""The access-log endpoints of the JSON API, for privacy officers."""
+
+from __future__ import annotations
+
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..db import get_session_factory
+from ..errors import Invalid
+from ..interfaces import IAccessLog, IClock
+from .audit import log_now
+from .permissions import Permission
+from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_entries
+
+
+def page_number(request) -> int:
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        raise Invalid("page must be a whole number from 1", field="page") from None
+    if page < 1 or page > 1_000_000:
+        raise Invalid("page must be a whole number from 1", field="page")
+    return page
+
+
+def log_filter(request) -> LogFilter:
+    return LogFilter.from_params(request.GET, request.find_service(IClock).zone)
+
+
+@view_config(route_name="api.access_log", request_method="GET", renderer="json",
+             permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
+def list_entries(request):
+    access_log = request.find_service(IAccessLog)
+    chosen, page = log_filter(request), page_number(request)
+    session = request.dbsession
+    total = count_entries(session, chosen)
+    entries = [access_log.as_json(entry) for entry in page_of_entries(session, chosen, page)]
+    log_now(request, "review", detail=f"access log page {page}: {total} entries match")
+    return {"total": total, "page": page, "entries": entries}
+
+
+@view_config(route_name="api.access_log.verify", request_method="GET", renderer="json",
+             permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
+def verify_chain(request):
+    report = request.find_service(IAccessLog).verify(request.dbsession)
+    log_now(request, "verify", "ok" if report.ok else "failed", detail="access-log chain")
+    return {"ok": report.ok, "entries": report.entries, "first_bad_seq": report.first_bad_seq}
+
+
+@view_config(route_name="api.access_log.export", request_method="GET",
+             permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
+def export_csv(request):
+    access_log = request.find_service(IAccessLog)
+    chosen = log_filter(request)
+    log_now(request, "export", detail="access log CSV")
+    # Streamed after the request's transaction has ended: a read session of its own.
+    session_factory = get_session_factory(request.registry["db_engine"])
+
+    def body():
+        with session_factory() as session:
+            for row in csv_rows(iter_entries(session, chosen), access_log.as_json):
+                yield row.encode("utf-8")
+
+    response = Response(app_iter=body(), content_type="text/csv", charset="utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="access-log.csv"'
+    return response

@@ -1,0 +1,144 @@
+"""The access log: review API, CSV export, and every tamper variant detected."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from contextlib import suppress
+
+import pytest
+from factories import complete_files, metadata, metadata_part
+from sqlalchemy import delete, select, update
+from support import TESTING_INI
+
+from archive_app.access.models import AccessLogEntry, AccessLogHead
+from archive_app.bootstrap import open_app
+from archive_app.interfaces import IAccessLog
+
+
+class Rollback(Exception):
+    """Raised inside a transaction to undo the tampering once it has been checked."""
+
+
+@pytest.fixture
+def filed(api):
+    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
+                    upload_files=complete_files(), status=201).json  # fmt: skip
+
+
+def test_only_privacy_officers_read_the_log(api):
+    for user in ("archivist", "auditor", "records", "admin"):
+        api.get("/api/v1/access-log", user, status=403)
+        api.get("/api/v1/access-log/verify", user, status=403)
+        api.get("/api/v1/access-log/export.csv", user, status=403)
+    api.get("/api/v1/access-log", None, status=401)
+
+
+def test_who_saw_this_dossier(api, filed):
+    api.get(f"/api/v1/dossiers/{filed['id']}", "auditor")
+    body = api.get(f"/api/v1/access-log?dossier_id={filed['id']}", "privacy").json
+    actions = {(entry["user"], entry["action"], entry["outcome"]) for entry in body["entries"]}
+    assert ("archivist", "file", "ok") in actions and ("auditor", "view", "ok") in actions
+    assert body["total"] == len(body["entries"])
+    entry = body["entries"][0]
+    assert set(entry) == {"seq", "at", "user", "role", "action", "dossier_id", "complaint_no",
+                          "document_id", "outcome", "ip", "detail"}  # fmt: skip
+    assert entry["complaint_no"] == filed["complaint_no"] and entry["ip"] == "192.0.2.10"
+
+
+def test_filters_and_bad_filters(api, filed):
+    views = api.get("/api/v1/access-log?action=view&user=nobody", "privacy").json
+    assert views == {"total": 0, "page": 1, "entries": []}
+    api.get("/api/v1/access-log?from=yesterday", "privacy", status=422)
+    api.get("/api/v1/access-log?page=0", "privacy", status=422)
+    today = api.get("/api/v1/access-log?from=2000-01-01&to=2999-12-31", "privacy").json
+    assert today["total"] > 0
+
+
+def test_csv_export_has_the_contract_header_and_is_logged(api, filed):
+    response = api.get("/api/v1/access-log/export.csv", "privacy")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["seq", "at", "user", "role", "action", "outcome", "dossier_id",
+                       "complaint_no", "document_id", "ip", "detail"]  # fmt: skip
+    assert len(rows) > 2
+    assert response.headers["Content-Disposition"].startswith("attachment")
+    exports = api.get("/api/v1/access-log?action=export", "privacy").json
+    assert exports["total"] >= 1
+
+
+def test_details_are_not_in_the_database_file_in_clear(api, storage, filed):
+    marker = "TS-I-23-777777"
+    api.get(f"/api/v1/dossiers?complaint_no={marker}", "auditor")
+    api.get(f"/api/v1/dossiers/{'a' * 32}", "privacy", status=403)  # a denial with a detail
+    body = api.get("/api/v1/access-log?action=search&user=auditor", "privacy").json
+    assert body["entries"][0]["detail"].startswith("complaint_no lookup")
+    if os.environ.get("ARCHIVE_TEST_DATABASE") != "postgres":
+        raw = b"".join(p.read_bytes() for p in storage.glob("archive.sqlite*"))
+        assert b"complaint_no lookup" not in raw and b"missing permission" not in raw
+
+
+def test_the_chain_verifies(api, filed):
+    assert api.get("/api/v1/access-log/verify", "privacy").json["ok"] is True
+
+
+TAMPERS = {
+    "edited": lambda s, seq: s.execute(
+        update(AccessLogEntry).where(AccessLogEntry.seq == seq).values(action="viewed")),
+    "deleted": lambda s, seq: s.execute(delete(AccessLogEntry).where(AccessLogEntry.seq == seq)),
+    "inserted": lambda s, seq: _insert_copy(s, seq),
+    "reordered": lambda s, seq: _swap(s, seq, seq + 1),
+}  # fmt: skip
+
+
+def _insert_copy(session, seq):
+    session.execute(update(AccessLogEntry).where(AccessLogEntry.seq >= seq)
+                    .values(seq=AccessLogEntry.seq + 100000))  # fmt: skip
+    session.flush()
+    original = session.get(AccessLogEntry, seq + 100000)
+    session.add(AccessLogEntry(**{c.key: getattr(original, c.key) for c in
+                                  AccessLogEntry.__table__.columns} | {"seq": seq, "username": "intruder"}))  # fmt: skip
+    session.flush()
+    session.execute(update(AccessLogEntry).where(AccessLogEntry.seq >= seq + 100000)
+                    .values(seq=AccessLogEntry.seq - 100000 + 1))  # fmt: skip
+
+
+def _swap(session, first, second):
+    session.execute(update(AccessLogEntry).where(AccessLogEntry.seq == first).values(seq=-1))
+    session.execute(update(AccessLogEntry).where(AccessLogEntry.seq == second)
+                    .values(seq=first))  # fmt: skip
+    session.execute(update(AccessLogEntry).where(AccessLogEntry.seq == -1).values(seq=second))
+
+
+@pytest.mark.parametrize("tamper", sorted(TAMPERS))
+def test_every_tamper_is_detected_and_named(api, filed, tamper):
+    with open_app(TESTING_INI) as env:
+        request = env["request"]
+        access_log = request.find_service(IAccessLog)
+        with suppress(Rollback), request.tm:
+            session = request.dbsession
+            target = session.scalar(select(AccessLogHead.seq)) // 2
+            TAMPERS[tamper](session, target)
+            session.flush()
+            report = access_log.verify(session)
+            raise Rollback  # leave the shared log as it was
+    assert report.ok is False
+    assert report.first_bad_seq == target
+
+
+def test_a_cut_tail_is_detected_against_the_last_checkpoint(api, filed):
+    with open_app(TESTING_INI) as env:
+        request = env["request"]
+        access_log = request.find_service(IAccessLog)
+        with request.tm:
+            checkpoint = access_log.write_checkpoint(request.dbsession)
+        with suppress(Rollback), request.tm:
+            session = request.dbsession
+            keep = checkpoint.seq - 3
+            kept = session.get(AccessLogEntry, keep)
+            session.execute(delete(AccessLogEntry).where(AccessLogEntry.seq > keep))
+            session.execute(update(AccessLogHead).values(seq=keep, mac=kept.mac))
+            session.flush()
+            report = access_log.verify(session)
+            raise Rollback
+    assert report.ok is False and report.first_bad_seq == keep + 1
