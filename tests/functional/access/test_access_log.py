@@ -96,8 +96,8 @@ def _insert_copy(session, seq):
                     .values(seq=AccessLogEntry.seq + 100000))  # fmt: skip
     session.flush()
     original = session.get(AccessLogEntry, seq + 100000)
-    session.add(AccessLogEntry(**{c.key: getattr(original, c.key) for c in
-                                  AccessLogEntry.__table__.columns} | {"seq": seq, "username": "intruder"}))  # fmt: skip
+    values = {column.key: getattr(original, column.key) for column in AccessLogEntry.__table__.c}
+    session.add(AccessLogEntry(**values | {"seq": seq, "username": "intruder"}))
     session.flush()
     session.execute(update(AccessLogEntry).where(AccessLogEntry.seq >= seq + 100000)
                     .values(seq=AccessLogEntry.seq - 100000 + 1))  # fmt: skip
