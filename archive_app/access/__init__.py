@@ -68,6 +68,8 @@ def includeme(config):
     config.add_route("api.access_log", "/api/v1/access-log")
     config.add_route("api.access_log.verify", "/api/v1/access-log/verify")
     config.add_route("api.access_log.export", "/api/v1/access-log/export.csv")
+    config.add_route("api.access_log.anomalies", "/api/v1/access-log/anomalies")
+    config.add_route("access.log", "/access-log")
     config.add_route("access.login", "/login")
     config.add_route("access.logout", "/logout")
     config.scan(".views")

@@ -8,6 +8,7 @@ from pyramid.view import view_config
 from ..db import get_session_factory
 from ..errors import Invalid
 from ..interfaces import IAccessLog, IClock
+from .anomalies import AnomalyRules, find_anomalies
 from .audit import log_now
 from .permissions import Permission
 from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_entries
@@ -64,3 +65,17 @@ def export_csv(request):
     response = Response(app_iter=body(), content_type="text/csv", charset="utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="access-log.csv"'
     return response
+
+
+@view_config(route_name="api.access_log.anomalies", request_method="GET", renderer="json",
+             permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
+def list_anomalies(request):
+    flags = anomalies_for(request)
+    log_now(request, "review", detail=f"anomaly report: {len(flags)} flags")
+    return {"flags": [vars(flag) for flag in flags]}
+
+
+def anomalies_for(request):
+    clock = request.find_service(IClock)
+    rules = AnomalyRules.from_settings(request.registry.settings)
+    return find_anomalies(request.dbsession, rules, clock.now(), clock.zone)

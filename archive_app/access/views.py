@@ -10,9 +10,12 @@ from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
 from ..errors import BadRequest, Unauthorized
-from ..interfaces import IAccountService
+from ..interfaces import IAccessLog, IAccountService
+from .api import anomalies_for, log_filter, page_number
 from .audit import log_after_request, log_in_transaction, log_now
+from .permissions import Permission
 from .policy import bearer_token
+from .review import PAGE_SIZE, count_entries, page_of_entries
 
 
 def _credentials(request) -> tuple[str, str]:
@@ -96,3 +99,21 @@ def logout(request):
         log_now(request, "logout", detail="web")
     headers = forget(request)
     return HTTPSeeOther(request.route_url("access.login"), headers=headers)
+
+
+@view_config(route_name="access.log", renderer="archive_app:templates/access/log.pt",
+             permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
+def review_page(request):
+    """The filterable log: per dossier (?dossier_id=), per user (?user=), flagged patterns."""
+    access_log = request.find_service(IAccessLog)
+    chosen, page = log_filter(request), page_number(request)
+    total = count_entries(request.dbsession, chosen)
+    entries = [access_log.as_json(e) for e in page_of_entries(request.dbsession, chosen, page)]
+    chain = access_log.verify(request.dbsession)
+    flags = anomalies_for(request)
+    log_now(request, "review", detail=f"access log page {page} (web): {total} entries match")
+    query = {key: value for key, value in request.GET.items() if key != "page" and value}
+    return {
+        "entries": entries, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
+        "filters": request.GET, "query": query, "chain": chain, "flags": flags,
+    }  # fmt: skip
