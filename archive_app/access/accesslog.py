@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -56,13 +56,16 @@ def _canonical(values: dict) -> bytes:
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _entry_values(entry: AccessLogEntry) -> dict:
-    values = {name: getattr(entry, name) for name in CHAINED_FIELDS}
-    values["at"] = entry.at.isoformat()
+def _entry_values(entry) -> dict:
+    """The chained fields of an entry: an ORM object or a row mapping alike."""
+    get = entry.__getitem__ if isinstance(entry, dict) else entry.__getattribute__
+    values = {name: get(name) for name in CHAINED_FIELDS}
+    at = values["at"]
+    values["at"] = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
     return values
 
 
-def chain_mac(key: bytes, previous_mac: str, entry: AccessLogEntry) -> str:
+def chain_mac(key: bytes, previous_mac: str, entry) -> str:
     message = previous_mac.encode("ascii") + _canonical(_entry_values(entry))
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
