@@ -60,6 +60,29 @@ class AccountService:
         self.session.flush()
         return user
 
+    def change_user(self, user: User, *, role=None, clearance=None, active=None) -> list[str]:
+        """Apply changes; returns what changed. Effective on the user's next request."""
+        changes = []
+        if role is not None and role != user.role:
+            if role not in ROLES:
+                raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+            changes.append(f"role {user.role} -> {role}")
+            user.role = role
+        if clearance is not None and clearance != user.clearance:
+            if clearance not in LEVELS:
+                raise Invalid(f"clearance must be one of {', '.join(LEVELS)}", field="clearance")
+            changes.append(f"clearance {user.clearance} -> {clearance}")
+            user.clearance = clearance
+        if active is not None and active != user.active:
+            if not isinstance(active, bool):
+                raise Invalid("active must be true or false", field="active")
+            changes.append("activated" if active else "deactivated")
+            user.active = active
+        return changes
+
+    def list_users(self) -> list[User]:
+        return list(self.session.scalars(select(User).order_by(User.username)))
+
     def find_user(self, username: str) -> User | None:
         return self.session.scalar(select(User).where(User.username == username))
 

@@ -1,0 +1,68 @@
+"""User management for admins: list, create, change role, clearance or activity (JSON API)."""
+
+from __future__ import annotations
+
+import json
+
+from pyramid.view import view_config
+
+from ..errors import BadRequest, Invalid, NotFound
+from ..interfaces import IAccountService
+from .audit import log_in_transaction
+from .permissions import Permission
+
+
+def user_json(user) -> dict:
+    return {"username": user.username, "role": user.role, "clearance": user.clearance,
+            "active": user.active, "created_at": user.created_at.isoformat()}  # fmt: skip
+
+
+def json_body(request) -> dict:
+    try:
+        body = json.loads(request.body.decode("utf-8")) if request.body else None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BadRequest("the body must be JSON", field=None) from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object", field=None)
+    return body
+
+
+@view_config(route_name="api.users", request_method="GET", renderer="json",
+             permission=Permission.MANAGE_USERS)  # fmt: skip
+def list_users(request):
+    return {"results": [user_json(u) for u in request.find_service(IAccountService).list_users()]}
+
+
+@view_config(route_name="api.users", request_method="POST", renderer="json",
+             permission=Permission.MANAGE_USERS, require_csrf=False)  # fmt: skip
+def create_user(request):
+    body = json_body(request)
+    for name in ("username", "role", "password"):
+        if not isinstance(body.get(name), str):
+            raise Invalid(f"{name} is required", field=name)
+    user = request.find_service(IAccountService).add_user(
+        body["username"], body["role"], body["password"], str(body.get("clearance", "internal"))
+    )
+    log_in_transaction(request, "user_add", detail=f"user {user.username} role {user.role} "
+                       f"clearance {user.clearance}")  # fmt: skip
+    request.response.status = 201
+    return user_json(user)
+
+
+@view_config(route_name="api.user", request_method="PATCH", renderer="json",
+             permission=Permission.MANAGE_USERS, require_csrf=False)  # fmt: skip
+def change_user(request):
+    accounts = request.find_service(IAccountService)
+    user = accounts.find_user(request.matchdict["username"][:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    body = json_body(request)
+    unknown = set(body) - {"role", "clearance", "active"}
+    if unknown:
+        raise Invalid(f"{sorted(unknown)[0]} cannot be changed here", field=sorted(unknown)[0])
+    changes = accounts.change_user(user, role=body.get("role"), clearance=body.get("clearance"),
+                                   active=body.get("active"))  # fmt: skip
+    if changes:
+        log_in_transaction(request, "user_change",
+                           detail=f"user {user.username}: {', '.join(changes)}")  # fmt: skip
+    return user_json(user)
