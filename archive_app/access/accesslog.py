@@ -52,16 +52,24 @@ class ChainReport:
     first_bad_seq: int | None
 
 
+SORTED_FIELDS = tuple(sorted(CHAINED_FIELDS))
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _canonical(values: dict) -> bytes:
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    # Keys are already in sorted order (SORTED_FIELDS): the same bytes as sort_keys=True,
+    # without sorting a million times during verification.
+    return _encoder.encode(values).encode()
 
 
 def _entry_values(entry) -> dict:
-    """The chained fields of an entry: an ORM object or a row mapping alike."""
+    """The chained fields of an entry, in sorted key order: an ORM object or a mapping."""
     get = entry.__getitem__ if isinstance(entry, dict) else entry.__getattribute__
-    values = {name: get(name) for name in CHAINED_FIELDS}
+    values = {name: get(name) for name in SORTED_FIELDS}
     at = values["at"]
-    values["at"] = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+    if at.tzinfo is not UTC:
+        at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC)
+    values["at"] = at.isoformat()
     return values
 
 
