@@ -105,6 +105,7 @@ def includeme(config):
     read_factory = get_session_factory(engine)
     write_factory = get_session_factory(writing(engine))
     config.registry["dbsession_factory"] = write_factory
+    config.registry["dbsession_read_factory"] = read_factory
     config.registry["db_engine"] = engine
 
     def dbsession(request):
