@@ -306,3 +306,116 @@ def access_log_checkpoint(config_uri):
         click.echo("the access log is empty: nothing to checkpoint")
     else:
         click.echo(f"checkpoint at access-log seq {checkpoint.seq}")
+
+
+# -- retention ---------------------------------------------------------------------------
+
+
+def parse_cli_date(value: str | None, option: str):
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageProblem(f"{option} must be a date as YYYY-MM-DD") from None
+
+
+@main.group()
+def retention():
+    """List what is due and run scheduled destruction."""
+
+
+@retention.command("due")
+@click.option("--as-of", "as_of", help="The day to judge by (default: today).")
+@click.pass_obj
+def retention_due(config_uri, as_of):
+    """List dossiers whose destroy-after date has passed, with holds."""
+    from .bootstrap import open_app
+    from .retention.services import due_dossiers
+
+    day = parse_cli_date(as_of, "--as-of")
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        day = day or env["registry"]["archive.clock"].today()
+        with request.tm:
+            rows = due_dossiers(request.dbsession, day)
+            for dossier, held in rows:
+                status = "held" if held else "due"
+                click.echo(
+                    f"{dossier.complaint_no}\t{dossier.destroy_after}\t{status}\t{dossier.id}"
+                )
+    click.echo(f"{len(rows)} dossier(s) due as of {day}", err=True)
+
+
+@retention.command("run")
+@click.option("--as-of", "as_of", help="The day to judge by (default: today).")
+@click.option("--dry-run", is_flag=True, help="List what would be destroyed; destroy nothing.")
+@click.pass_obj
+def retention_run(config_uri, as_of, dry_run):
+    """Destroy what is due (never a held dossier); print the certificate id and path."""
+    from .bootstrap import open_app
+    from .retention.runner import destroyer_for
+
+    day = parse_cli_date(as_of, "--as-of")
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
+        destroyer = destroyer_for(request, "system", purge)
+        with progress([], "destroying") as _bar:
+            result = destroyer.run(day, dry_run, "cli")
+        for number in result.destroyed:
+            click.echo(f"{'would destroy' if dry_run else 'destroyed'} {number}")
+        for number in result.skipped_held:
+            click.echo(f"held {number}")
+        if result.certificate_id:
+            folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
+            path = export_certificate(request, result.certificate_id, folder)
+            click.echo(f"certificate {result.certificate_id} {path}")
+    click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
+               f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+
+
+def export_certificate(request, certificate_id: str, folder: Path) -> Path:
+    """Write the certificate's JSON (and PDF beside it) for filing outside the archive."""
+    from .retention.certificates import render_pdf
+    from .retention.models import Certificate
+
+    with request.tm:
+        body = request.dbsession.get(Certificate, certificate_id).body
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{certificate_id}.json"
+    path.write_text(body, encoding="utf-8")
+    import json
+
+    (folder / f"{certificate_id}.pdf").write_bytes(render_pdf(json.loads(body)))
+    return path
+
+
+@main.group()
+def certificate():
+    """Destruction certificates."""
+
+
+@certificate.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--previous", type=click.Path(path_type=Path), help="The previous certificate.")
+def certificate_verify(path, previous):
+    """Check a certificate's signature (and chain, given the previous one); offline."""
+    import json
+
+    from .retention.certificates import verify_certificate
+
+    def load(file: Path):
+        try:
+            return json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise UsageProblem(f"{file} is not a readable certificate: {error}") from None
+
+    problems = verify_certificate(load(path), load(previous) if previous else None)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        sys.exit(1)
+    click.echo("certificate valid")

@@ -2,7 +2,9 @@
 
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, Dossier, ProductLine
+from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
+    "Certificate", "Hold", "RetentionLease", "RetentionRun",
 ]  # fmt: skip

@@ -48,6 +48,8 @@ class Dossier(Base):
     filed_by: Mapped[str] = mapped_column(String(64))
     filed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when destruction starts (state "destroying"): the certificate that will list it.
+    certificate_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
     products: Mapped[list[ProductLine]] = relationship(
         back_populates="dossier", order_by="ProductLine.position", cascade="all, delete-orphan"

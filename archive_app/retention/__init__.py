@@ -1,5 +1,19 @@
-"""Retention: rules that set destroy-after dates; holds, runs and certificates (issue 5)."""
+"""Retention: rules that set destroy-after dates; holds, runs and certificates."""
 
 
 def includeme(config):
-    """The rules are used at filing; holds, runs and certificates are registered here later."""
+    from ..records.resources import DossierContext
+
+    dossier = DossierContext.from_route
+    config.add_route("api.dossier.holds", "/api/v1/dossiers/{dossier_id}/holds", factory=dossier)
+    config.add_route(
+        "api.dossier.hold", "/api/v1/dossiers/{dossier_id}/holds/{hold_id}", factory=dossier
+    )
+    config.add_route("api.retention.due", "/api/v1/retention/due")
+    config.add_route("api.retention.runs", "/api/v1/retention/runs")
+    # The .pdf route first: {certificate_id} would otherwise swallow "abc.pdf".
+    config.add_route(
+        "api.retention.certificate.pdf", "/api/v1/retention/certificates/{certificate_id}.pdf"
+    )
+    config.add_route("api.retention.certificate", "/api/v1/retention/certificates/{certificate_id}")
+    config.scan(".api")

@@ -1,0 +1,74 @@
+"""Building a `Destroyer` with its collaborators, the same way from a view and the CLI."""
+
+from __future__ import annotations
+
+import os
+
+from ..access.accesslog import Event
+from ..db import get_session_factory, writing
+from ..interfaces import IAccessLog, IBlobStore
+from .services import Destroyer
+
+FAULT_VARIABLE = "ARCHIVE_FAULT"
+
+
+def transaction_runner(session_factory):
+    """`run(work)`: work(session) in a transaction of its own, committed before returning."""
+
+    def run(work):
+        with session_factory() as session:
+            with session.begin():
+                return work(session)
+
+    return run
+
+
+def fault_injection():
+    """For crash tests: `ARCHIVE_FAULT=step` kills the process (as kill -9 would) there."""
+    wanted = os.environ.get(FAULT_VARIABLE)
+
+    def fault(step: str) -> None:
+        if wanted == step:
+            os._exit(137)
+
+    return fault
+
+
+def sqlite_compactor(engine):
+    """SQLite: fold the WAL (which still holds pre-erasure page images) into the database
+    file, where secure_delete has zeroed the freed space; outside any transaction."""
+    if engine.dialect.name != "sqlite":
+        return None
+
+    def compact():
+        connection = engine.raw_connection()
+        try:
+            connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            connection.close()
+
+    return compact
+
+
+def destroyer_for(request, operator_role: str, purge_index) -> Destroyer:
+    registry = request.registry
+    access_log = request.find_service(IAccessLog)
+
+    def log_event(session, **fields):
+        access_log.append(session, Event(role=operator_role, ip=request.client_addr, **fields))
+
+    def checkpoint(session):
+        written = access_log.write_checkpoint(session)
+        return {"seq": written.seq, "mac": written.mac} if written else None
+
+    return Destroyer(
+        transaction_runner(get_session_factory(writing(registry["db_engine"]))),
+        request.find_service(IBlobStore),
+        registry["archive.clock"],
+        registry["archive.keyring"].signing_key(),
+        purge_index=purge_index,
+        log_event=log_event,
+        checkpoint=checkpoint,
+        compact=sqlite_compactor(registry["db_engine"]),
+        fault=fault_injection(),
+    )
