@@ -369,12 +369,23 @@ def retention_run(config_uri, as_of, dry_run):
             click.echo(f"{'would destroy' if dry_run else 'destroyed'} {number}")
         for number in result.skipped_held:
             click.echo(f"held {number}")
-        if result.certificate_id:
-            folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
-            path = export_certificate(request, result.certificate_id, folder)
-            click.echo(f"certificate {result.certificate_id} {path}")
+        folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
+        # This run's certificate, and any a killed run issued but did not get to export.
+        for certificate_id in unexported_certificates(request, folder):
+            path = export_certificate(request, certificate_id, folder)
+            click.echo(f"certificate {certificate_id} {path}")
     click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
                f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+
+
+def unexported_certificates(request, folder: Path) -> list[str]:
+    from sqlalchemy import select
+
+    from .retention.models import Certificate
+
+    with request.tm:
+        ids = request.dbsession.scalars(select(Certificate.id).order_by(Certificate.position)).all()
+    return [cid for cid in ids if not (folder / f"{cid}.json").exists()]
 
 
 def export_certificate(request, certificate_id: str, folder: Path) -> Path:

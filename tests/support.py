@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -43,3 +45,32 @@ def assert_error(response, status: int, code: str, field: str | None = ...):
     assert isinstance(body["detail"], str) and body["detail"]
     if field is not ...:
         assert body["field"] == field, body
+
+
+ARCHIVE = str(Path(sys.executable).with_name("archive"))
+
+
+def make_cli_env(tmp_path_factory, name: str) -> dict:
+    """Environment for `archive` commands over a storage folder (and schema) of their own."""
+    root = tmp_path_factory.mktemp(name)
+    env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(root), ARCHIVE_ROOT=str(root))
+    if os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
+        base = os.environ["ARCHIVE_TEST_POSTGRES_URL"]
+        env["ARCHIVE_SQLALCHEMY_URL"] = f"{base}?options=-csearch_path%3D{name}"
+        engine = create_engine(base)
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {name}"))
+        engine.dispose()
+    else:
+        env["ARCHIVE_SQLALCHEMY_URL"] = f"sqlite:///{root}/archive.sqlite"
+    result = run_cli(env, "init")
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+def run_cli(env: dict, *args, stdin: str | None = None):
+    return subprocess.run(
+        [ARCHIVE, "-c", TESTING_INI, *args], env=env, input=stdin, capture_output=True,
+        text=True, timeout=300,
+    )  # fmt: skip

@@ -212,7 +212,9 @@ class Destroyer:
 
     def _mark_destroying(self, session: Session, dossier_id: str, as_of: date, cert_id) -> bool:
         dossier = session.get(Dossier, dossier_id, with_for_update=True)
-        if dossier is None or dossier.state in ("destroyed", "destroying"):
+        if dossier is not None and dossier.state == "destroying":
+            return True  # a crashed run's: this run finishes it
+        if dossier is None or dossier.state == "destroyed":
             return False
         held = session.scalar(select(exists().where(Hold.dossier_id == dossier_id,
                                                     Hold.released_at.is_(None))))  # fmt: skip

@@ -10,40 +10,18 @@ from pathlib import Path
 
 import pytest
 from factories import complete_files, metadata
-from support import TESTING_INI
+from support import make_cli_env, run_cli
 
 ARCHIVE = str(Path(sys.executable).with_name("archive"))
 
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cli-storage")
-    env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(root))
-    if os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
-        # The session's database is in use by the other tests: a schema of our own instead.
-        env["ARCHIVE_SQLALCHEMY_URL"] = os.environ["ARCHIVE_SQLALCHEMY_URL"] + (
-            "?options=-csearch_path%3Dcli_tests"
-        )
-        from sqlalchemy import create_engine, text
-
-        engine = create_engine(os.environ["ARCHIVE_SQLALCHEMY_URL"])
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS cli_tests CASCADE"))
-            connection.execute(text("CREATE SCHEMA cli_tests"))
-        engine.dispose()
-    else:
-        env["ARCHIVE_SQLALCHEMY_URL"] = f"sqlite:///{root}/archive.sqlite"
-    env["ARCHIVE_ROOT"] = str(root)
-    result = run(env, "init")
-    assert result.returncode == 0, result.stderr
-    return env
+    return make_cli_env(tmp_path_factory, "cli_tests")
 
 
 def run(env, *args, stdin: str | None = None):
-    return subprocess.run(
-        [ARCHIVE, "-c", TESTING_INI, *args], env=env, input=stdin, capture_output=True,
-        text=True, timeout=300,
-    )  # fmt: skip
+    return run_cli(env, *args, stdin=stdin)
 
 
 def write_folder(root: Path, meta: dict, files=None) -> Path:

@@ -79,8 +79,12 @@ def test_a_hold_always_wins_until_released(api):
 
 
 def test_destruction_leaves_a_tombstone_and_a_verifiable_certificate(api, storage):
-    dossier = old_dossier(api, customer={"name": "独孤求败", "phone": "13700001234"},
-                          title="唯一标题标记甲乙丙丁", summary="独一无二的摘要标记戊己庚辛")  # fmt: skip
+    dossier = old_dossier(
+        api,
+        customer={"name": "独孤求败", "phone": "13700001234"},
+        title="唯一标题标记甲乙丙丁",
+        summary="独一无二的摘要标记戊己庚辛",
+    )
     result = run(api).json
     assert dossier["complaint_no"] in result["destroyed"] and result["certificate_id"]
 

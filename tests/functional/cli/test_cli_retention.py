@@ -1,0 +1,94 @@
+"""`archive retention …` and `archive certificate verify`, including a kill at every step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from factories import complaint_no, complete_files, metadata
+from support import make_cli_env, run_cli
+
+STEPS = ["marked", "index_purged", "erased", "certified", "unlinked"]
+
+
+def write_old_dossier(root: Path) -> str:
+    meta = metadata(
+        complaint_no=complaint_no("II", 2019), complaint_class="II", received_on="2019-03-01",
+        closed_on="2019-04-01", products=[{"name": "板蓝根颗粒", "batch_no": "BG1901",
+                                           "expiry": "2019-06"}],
+    )  # fmt: skip
+    folder = root / meta["complaint_no"]
+    folder.mkdir(parents=True)
+    documents = []
+    for index, (kind, name, content) in enumerate(complete_files()):
+        (folder / f"{index}-{name}").write_bytes(content)
+        documents.append({"kind": kind, "file": f"{index}-{name}"})
+    listing = json.dumps(meta | {"documents": documents}, ensure_ascii=False)
+    (folder / "dossier.json").write_text(listing, encoding="utf-8")
+    return meta["complaint_no"]
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    return make_cli_env(tmp_path_factory, "cli_retention")
+
+
+def test_due_dry_run_and_future_dates(env, tmp_path):
+    number = write_old_dossier(tmp_path)
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    due = run_cli(env, "retention", "due", "--as-of", "2021-01-01")
+    assert due.returncode == 0 and number in due.stdout and "due" in due.stdout
+    dry = run_cli(env, "retention", "run", "--as-of", "2999-01-01", "--dry-run")
+    assert dry.returncode == 0 and f"would destroy {number}" in dry.stdout
+    refused = run_cli(env, "retention", "run", "--as-of", "2999-01-01")
+    assert refused.returncode == 2 and "dry run" in refused.stderr
+    assert run_cli(env, "retention", "run", "--as-of", "someday").returncode == 2
+
+
+@pytest.mark.parametrize("step", STEPS)
+def test_killed_at_each_step_a_rerun_finishes_the_work(tmp_path_factory, tmp_path, step):
+    env = make_cli_env(tmp_path_factory, f"cli_kill_{step}")
+    number = write_old_dossier(tmp_path)
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    killed = run_cli(env | {"ARCHIVE_FAULT": step}, "retention", "run", "--as-of", "2021-01-01")
+    assert killed.returncode == 137, killed.stderr
+    rerun = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+    assert rerun.returncode == 0, rerun.stderr
+    certificates = sorted((Path(env["ARCHIVE_ROOT"]) / "certificates").glob("*.json"))
+    if step in ("marked", "index_purged"):
+        assert f"destroyed {number}" in rerun.stdout
+    else:
+        assert "destroyed" not in rerun.stdout  # the killed run had erased it already
+    if step != "unlinked":  # killed before: the rerun issued (and exported) the certificate
+        records = [r["complaint_no"] for c in certificates
+                   for r in json.loads(c.read_text(encoding="utf-8"))["records"]]  # fmt: skip
+        assert records == [number]
+    assert not list((Path(env["ARCHIVE_ROOT"]) / "blobs").rglob("*.blob"))
+    again = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+    assert "destroyed" not in again.stdout  # nothing is destroyed twice
+    verified = run_cli(env, "verify")
+    assert verified.returncode == 0, verified.stdout
+    due = run_cli(env, "retention", "due", "--as-of", "2021-01-01")
+    assert number not in due.stdout
+    for certificate in certificates:
+        assert run_cli(env, "certificate", "verify", str(certificate)).returncode == 0
+
+
+def test_certificate_verify_detects_tampering(env, tmp_path):
+    write_old_dossier(tmp_path)
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    result = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("certificate "))
+    path = Path(line.split()[2])
+    assert run_cli(env, "certificate", "verify", str(path)).returncode == 0
+    assert path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
+    certificate = json.loads(path.read_text(encoding="utf-8"))
+    certificate["operator"] = "someone else"
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(certificate, ensure_ascii=False), encoding="utf-8")
+    bad = run_cli(env, "certificate", "verify", str(forged))
+    assert bad.returncode == 1 and "signature" in bad.stdout
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    assert run_cli(env, "certificate", "verify", str(garbage)).returncode == 2
