@@ -154,16 +154,21 @@ class AccessLog:
     def verify(self, session: Session, batch: int = 5000) -> ChainReport:
         previous, expected_seq, count = GENESIS_MAC, 1, 0
         head = session.get(AccessLogHead, 1)
-        query = (
-            select(AccessLogEntry).order_by(AccessLogEntry.seq).execution_options(yield_per=batch)
-        )
-        for entry in session.scalars(query):
-            count += 1
-            if entry.seq != expected_seq or not hmac.compare_digest(
-                chain_mac(self.key, previous, entry), entry.mac
-            ):
-                return ChainReport(False, count, min(entry.seq, expected_seq))
-            previous, expected_seq = entry.mac, entry.seq + 1
+        # Plain rows, not ORM objects: a million entries verify faster, in bounded memory.
+        columns = [AccessLogEntry.__table__.c[name] for name in (*CHAINED_FIELDS, "mac")]
+        query = select(*columns).order_by(AccessLogEntry.seq).execution_options(yield_per=batch)
+        rows = session.execute(query)
+        try:
+            for row in rows:
+                entry = dict(row._mapping)
+                count += 1
+                if entry["seq"] != expected_seq or not hmac.compare_digest(
+                    chain_mac(self.key, previous, entry), entry["mac"]
+                ):
+                    return ChainReport(False, count, min(entry["seq"], expected_seq))
+                previous, expected_seq = entry["mac"], entry["seq"] + 1
+        finally:
+            rows.close()  # a server-side cursor on PostgreSQL when left early
         if head is not None and (head.seq != expected_seq - 1 or head.mac != previous):
             # The tail was cut (or the head row rewritten): the first missing entry is bad.
             return ChainReport(False, count, expected_seq)
