@@ -16,4 +16,6 @@ def includeme(config):
         "api.retention.certificate.pdf", "/api/v1/retention/certificates/{certificate_id}.pdf"
     )
     config.add_route("api.retention.certificate", "/api/v1/retention/certificates/{certificate_id}")
+    config.add_route("retention.page", "/retention")
     config.scan(".api")
+    config.scan(".views")

@@ -1,0 +1,57 @@
+"""The records manager's journey: hold, run, release, run again, download the certificate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import complaint_no, complete_files, metadata, metadata_part
+from support import PASSWORD
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def test_records_manager_journey(page, live_server, api, tmp_path):
+    meta = metadata(
+        complaint_no=complaint_no("III", 2019),
+        complaint_class="III",
+        received_on="2019-02-01",
+        closed_on="2019-03-01",
+        products=[{"name": "维生素C泡腾片", "batch_no": "VC1901", "expiry": "2019-05"}],
+    )
+    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
+                       upload_files=complete_files(), status=201).json  # fmt: skip
+    number = dossier["complaint_no"]
+
+    page.goto(f"{live_server}/login?_LOCALE_=en")
+    page.fill("input[name=username]", "records")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("text=Retention")
+    page.fill("form.hold input[name=complaint_no]", number)
+    page.fill("form.hold input[name=reason]", "litigation pending")
+    page.click("form.hold button")
+    assert "litigation pending" in page.content()
+
+    page.fill("form.run input[name=as_of]", "2021-01-01")
+    page.uncheck("form.run input[name=dry_run]")
+    page.click("form.run button")
+    assert "held: " in page.text_content("#retention-message")
+    assert number in page.text_content("#retention-message").split("held:")[1]
+
+    row = page.locator("table.holds tr", has_text=number)
+    row.locator("input[name=reason]").fill("litigation closed")
+    row.locator("button").click()
+    page.fill("form.run input[name=as_of]", "2021-01-01")
+    page.uncheck("form.run input[name=dry_run]")
+    page.click("form.run button")
+    assert number in page.text_content("#retention-message").split("held:")[0]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "retention.png"), full_page=True)
+
+    with page.expect_download() as download_info:
+        page.locator("table.certificates a.pdf").first.click()
+    saved = tmp_path / "certificate.pdf"
+    download_info.value.save_as(str(saved))
+    assert saved.read_bytes().startswith(b"%PDF")
