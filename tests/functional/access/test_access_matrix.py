@@ -54,6 +54,17 @@ MATRIX = [
 ]
 
 
+ACTIONS = {
+    "/api/v1/dossiers/{id}": "view",
+    "/api/v1/dossiers?complaint_no={no}": "search",
+    "/api/v1/dossiers/{id}/documents/{doc}": "download",
+    "/api/v1/dossiers/{id}/documents": "append",
+    "/api/v1/dossiers": "file",
+    "/api/v1/dossiers/" + "0" * 32: "view",
+    "/api/v1/dossiers/{missing}/documents/{doc}": "download",
+}
+
+
 @pytest.mark.parametrize(("method", "template", "expected"), MATRIX)
 @pytest.mark.parametrize("role_index", range(len(ROLES)))
 def test_role_matrix(api, dossiers, method, template, expected, role_index):
@@ -62,6 +73,8 @@ def test_role_matrix(api, dossiers, method, template, expected, role_index):
     url = template.format(id=dossier["id"], no=dossier["complaint_no"],
                           doc=dossier["documents"][0]["id"], missing="f" * 32)  # fmt: skip
     status = expected[role_index]
+    action = ACTIONS[template]
+    before = len(log_entries(username=user, action=action))
     if method == "GET":
         response = api.get(url, user, status=status)
     elif url.endswith("/documents"):
@@ -70,11 +83,15 @@ def test_role_matrix(api, dossiers, method, template, expected, role_index):
     else:
         response = api.post(url, user, params=[metadata_part(metadata())],
                             upload_files=complete_files(), status=status)  # fmt: skip
+    if status in (200, 201):
+        assert len(log_entries(username=user, action=action, outcome="ok")) > 0
+        assert len(log_entries(username=user, action=action)) > before, "every success is logged"
     if status in (401, 403):
         assert response.json["error"] == ("unauthorized" if status == 401 else "forbidden")
-        denied = log_entries(outcome="denied", username=user) if user else log_entries(
-            outcome="denied", username=None)  # fmt: skip
-        assert denied, "a denial must be logged"
+        denied = log_entries(outcome="denied", username=user, action=action)
+        assert len(log_entries(username=user, action=action)) > before and denied, (
+            "a denial must be logged"
+        )
 
 
 def test_above_clearance_is_not_revealed(api, dossiers):
