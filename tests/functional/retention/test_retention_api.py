@@ -136,3 +136,29 @@ def test_holds_on_unknown_or_destroyed_dossiers(api):
     run(api)
     api.post_json(f"/api/v1/dossiers/{dossier['id']}/holds", {"reason": "x"}, "records",
                   status=410)  # fmt: skip
+
+
+def test_one_run_at_a_time(api):
+    import socket
+    from datetime import UTC, datetime, timedelta
+
+    from support import TESTING_INI
+
+    from archive_app.bootstrap import open_app
+    from archive_app.retention.models import RetentionLease
+
+    with open_app(TESTING_INI) as env:
+        request = env["request"]
+        with request.tm:
+            lease = request.dbsession.get(RetentionLease, 1) or RetentionLease(id=1)
+            # pid 1 is alive: the lease belongs to a running process until it expires.
+            lease.holder = f"{socket.gethostname()}:1:other-run"
+            lease.expires_at = datetime.now(UTC) + timedelta(minutes=5)
+            request.dbsession.add(lease)
+        try:
+            busy = run(api, status=409)
+            assert_error(busy, 409, "conflict")
+        finally:
+            with request.tm:
+                request.dbsession.get(RetentionLease, 1).holder = None
+    run(api, status=201)
