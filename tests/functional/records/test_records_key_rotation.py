@@ -47,7 +47,8 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
         version, _count = rotate_keys(keyring, path, in_transaction, batch_size=3)
         with request.tm:
             assert pending_count(request.dbsession, keyring) == 0
-            versions = set(request.dbsession.scalars(select(Document.kek_version)))
+            versions = set(request.dbsession.scalars(
+                select(Document.kek_version).where(Document.wrapped_key.is_not(None))))  # fmt: skip
         assert versions == {version}
         assert keyring.retired_versions and version not in keyring.retired_versions
 
