@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from pyramid.view import view_config
 
-from ..errors import BadRequest, Invalid, NotFound
+from ..errors import Invalid, NotFound
 from ..interfaces import IAccountService
+from ..payloads import json_object
 from .audit import log_in_transaction
 from .permissions import Permission
 
@@ -15,16 +14,6 @@ from .permissions import Permission
 def user_json(user) -> dict:
     return {"username": user.username, "role": user.role, "clearance": user.clearance,
             "active": user.active, "created_at": user.created_at.isoformat()}  # fmt: skip
-
-
-def json_body(request) -> dict:
-    try:
-        body = json.loads(request.body.decode("utf-8")) if request.body else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("the body must be JSON", field=None) from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object", field=None)
-    return body
 
 
 @view_config(route_name="api.users", request_method="GET", renderer="json",
@@ -36,7 +25,7 @@ def list_users(request):
 @view_config(route_name="api.users", request_method="POST", renderer="json",
              permission=Permission.MANAGE_USERS, require_csrf=False)  # fmt: skip
 def create_user(request):
-    body = json_body(request)
+    body = json_object(request)
     for name in ("username", "role", "password"):
         if not isinstance(body.get(name), str):
             raise Invalid(f"{name} is required", field=name)
@@ -56,7 +45,7 @@ def change_user(request):
     user = accounts.find_user(request.matchdict["username"][:64])
     if user is None:
         raise NotFound("no such user", field="username")
-    body = json_body(request)
+    body = json_object(request)
     unknown = set(body) - {"role", "clearance", "active"}
     if unknown:
         raise Invalid(f"{sorted(unknown)[0]} cannot be changed here", field=sorted(unknown)[0])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from pyramid.csrf import get_csrf_token, new_csrf_token
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
@@ -11,6 +9,7 @@ from pyramid.view import view_config
 
 from ..errors import BadRequest, Unauthorized
 from ..interfaces import IAccessLog, IAccountService
+from ..payloads import json_object
 from .api import anomalies_for, log_filter, page_number
 from .audit import log_after_request, log_in_transaction, log_now
 from .permissions import Permission
@@ -19,12 +18,7 @@ from .review import PAGE_SIZE, count_entries, page_of_entries
 
 
 def _credentials(request) -> tuple[str, str]:
-    try:
-        body = json.loads(request.body.decode("utf-8")) if request.body else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("the body must be JSON", field=None) from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object", field=None)
+    body = json_object(request)
     username, password = body.get("username"), body.get("password")
     for name, value in (("username", username), ("password", password)):
         if not isinstance(value, str) or not value:

@@ -10,34 +10,10 @@ import zipfile
 from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from pathlib import Path
 
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
+from ..fonts import pdf_cjk_font
+
 FIXED_TIME = datetime(2024, 1, 1)
-_font_name: str | None = None
-
-
-def _pdf_font() -> str:
-    """An embedded CJK TrueType font when one is installed, else the built-in CID font."""
-    global _font_name
-    if _font_name is None:
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-        from reportlab.pdfbase.ttfonts import TTFont
-
-        for path in CJK_FONTS:
-            if Path(path).is_file():
-                pdfmetrics.registerFont(TTFont("ArchiveCJK", path, subfontIndex=0))
-                _font_name = "ArchiveCJK"
-                break
-        else:
-            pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-            _font_name = "STSong-Light"
-    return _font_name
 
 
 def make_pdf(title: str, paragraphs: list[str]) -> bytes:
@@ -46,7 +22,7 @@ def make_pdf(title: str, paragraphs: list[str]) -> bytes:
 
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4, invariant=1)
-    font = _pdf_font()
+    font = pdf_cjk_font()
     width, height = A4
     page.setTitle(title)
     page.setFont(font, 16)

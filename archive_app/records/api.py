@@ -11,6 +11,7 @@ from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..errors import BadRequest, Gone, Invalid, NotFound
 from ..interfaces import IRecordsService
+from ..retention.services import tombstone
 from ..settings import storage_dir
 from .downloads import document_response
 from .resources import DossierContext
@@ -50,20 +51,6 @@ def living_dossier(request, context):
     if dossier.state == "destroyed":
         raise Gone("the dossier was destroyed", tombstone=tombstone(dossier))
     return dossier
-
-
-def tombstone(dossier) -> dict:
-    return {
-        "id": dossier.id,
-        "complaint_no": dossier.complaint_no,
-        "complaint_class": dossier.complaint_class,
-        "complaint_type": dossier.complaint_type,
-        "received_on": dossier.received_on.isoformat(),
-        "closed_on": dossier.closed_on.isoformat(),
-        "destroy_after": dossier.destroy_after.isoformat(),
-        "destroyed_at": dossier.destroyed_at.isoformat() if dossier.destroyed_at else None,
-        "documents": [{"sha256": d.sha256, "size": d.size} for d in dossier.documents],
-    }
 
 
 def dossier_body(request, dossier) -> dict:

@@ -10,23 +10,14 @@ from pyramid.view import view_config
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
-from ..errors import BadRequest, Invalid, NotFound
+from ..errors import Invalid, NotFound
 from ..interfaces import IClock
+from ..payloads import json_object
 from ..records.api import living_dossier
 from .certificates import render_pdf
 from .models import Certificate
 from .runner import destroyer_for
 from .services import due_dossiers, hold_json, place_hold, release_hold
-
-
-def json_body(request) -> dict:
-    try:
-        body = json.loads(request.body.decode("utf-8")) if request.body else {}
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BadRequest("the body must be JSON", field=None) from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object", field=None)
-    return body
 
 
 def parse_date(value, field: str) -> date | None:
@@ -47,7 +38,7 @@ def purge_index(request):
              permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
 def add_hold(request):
     dossier = living_dossier(request, request.context)
-    hold = place_hold(request.dbsession, dossier, json_body(request).get("reason"),
+    hold = place_hold(request.dbsession, dossier, json_object(request, empty_ok=True).get("reason"),
                       request.user.username, request.find_service(IClock).now())  # fmt: skip
     log_in_transaction(request, "hold", dossier=dossier, detail=hold.reason)
     request.response.status = 201
@@ -62,8 +53,9 @@ def remove_hold(request):
         hold_id = int(request.matchdict["hold_id"])
     except ValueError:
         raise NotFound("no such hold on this dossier", field="hold_id") from None
-    hold = release_hold(request.dbsession, dossier, hold_id, json_body(request).get("reason"),
-                        request.user.username, request.find_service(IClock).now())  # fmt: skip
+    reason = json_object(request, empty_ok=True).get("reason")
+    now = request.find_service(IClock).now()
+    hold = release_hold(request.dbsession, dossier, hold_id, reason, request.user.username, now)
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
     return hold_json(hold)
 
@@ -84,7 +76,7 @@ def list_due(request):
 @view_config(route_name="api.retention.runs", request_method="POST", renderer="json",
              permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
 def start_run(request):
-    body = json_body(request)
+    body = json_object(request, empty_ok=True)
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise Invalid("dry_run must be true or false", field="dry_run")

@@ -13,7 +13,6 @@ import hashlib
 import io
 import json
 from datetime import date, datetime
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -21,6 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ..fonts import pdf_cjk_font
 
 FIELDS = (
     "certificate_id",
@@ -33,11 +34,6 @@ FIELDS = (
     "previous_certificate_sha256",
     "public_key",
     "signature",
-)
-CJK_FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
 )
 
 
@@ -123,27 +119,6 @@ def verify_certificate(
 
 # -- the printable rendering ------------------------------------------------------------------
 
-_font: str | None = None
-
-
-def _cjk_font() -> str:
-    """An embedded subset of a CJK TrueType font; the CID font only if none is installed."""
-    global _font
-    if _font is None:
-        from reportlab.pdfbase import pdfmetrics
-        from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-        from reportlab.pdfbase.ttfonts import TTFont
-
-        for path in CJK_FONTS:
-            if Path(path).is_file():
-                pdfmetrics.registerFont(TTFont("CertificateCJK", path, subfontIndex=0))
-                _font = "CertificateCJK"
-                break
-        else:
-            pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-            _font = "STSong-Light"
-    return _font
-
 
 def render_pdf(certificate: dict) -> bytes:
     from reportlab.lib import colors
@@ -152,7 +127,7 @@ def render_pdf(certificate: dict) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
-    font = _cjk_font()
+    font = pdf_cjk_font()
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=13)
     title = ParagraphStyle("title", parent=text, fontSize=16, leading=22)
     mono = ParagraphStyle("mono", parent=text, fontName="Courier", fontSize=7, leading=9)

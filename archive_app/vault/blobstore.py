@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from .durability import fsync_directory
 from .streams import DEFAULT_CHUNK, StreamDigest, decrypt_stream, encrypt_stream, verify_stream
 
 # ab/cd/abcd<28 more hex>.blob: the two folder levels are the name's first four hex digits.
@@ -56,7 +57,7 @@ class BlobStore:
             self._make_folders(final_path.parent)
             os.replace(tmp_path, final_path)
             # Should this fsync fail, the blob is left as an orphan for `verify --repair`.
-            _fsync_directory(final_path.parent)
+            fsync_directory(final_path.parent)
             return name, digest
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -83,7 +84,7 @@ class BlobStore:
         for path in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 path.mkdir(mode=0o700)
-            _fsync_directory(path.parent)
+            fsync_directory(path.parent)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -149,7 +150,7 @@ class BlobStore:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         if path.parent.is_dir():
-            _fsync_directory(path.parent)
+            fsync_directory(path.parent)
 
     def orphans(
         self,
@@ -193,7 +194,7 @@ class BlobStore:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
             if path.parent.is_dir():
-                _fsync_directory(path.parent)
+                fsync_directory(path.parent)
             return
         self.remove(name)
 
@@ -204,12 +205,3 @@ def _mtime(path: Path, *, default: float) -> float:
         return path.stat().st_mtime
     except FileNotFoundError:
         return default
-
-
-def _fsync_directory(folder: Path) -> None:
-    # Makes a rename or unlink durable: without it a crash can forget the directory entry.
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .durability import fsync_directory
+
 FORMAT = "archive-keyring"
 FORMAT_VERSION = 1
 KEY_SIZE = 32
@@ -346,17 +348,8 @@ def _write_atomic(path: Path, data: bytes, *, exclusive: bool) -> bool:
                 os.replace(tmp_name, path)
         else:
             os.replace(tmp_name, path)
-        _fsync_directory(folder)
+        fsync_directory(folder)
         return True
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
-
-
-def _fsync_directory(folder: Path) -> None:
-    # Makes the rename itself durable: without it a crash can forget the new directory entry.
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
