@@ -363,7 +363,14 @@ def retention_run(config_uri, as_of, dry_run):
         request = env["request"]
         purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
         destroyer = destroyer_for(request, "system", purge)
-        with progress([], "destroying") as _bar:
+        if sys.stdout.isatty() and not dry_run:
+            from .retention.services import due_dossiers
+
+            with request.tm:
+                due = len(due_dossiers(request.dbsession, day or destroyer.clock.today()))
+            with click.progressbar(length=due, label="destroying", file=sys.stderr) as bar:
+                result = destroyer.run(day, dry_run, "cli", progress=lambda _number: bar.update(1))
+        else:
             result = destroyer.run(day, dry_run, "cli")
         for number in result.destroyed:
             click.echo(f"{'would destroy' if dry_run else 'destroyed'} {number}")
