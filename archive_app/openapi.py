@@ -248,6 +248,96 @@ PATHS = {
     },  # fmt: skip
 }
 
+DATE_QUERY = {"in": "query", "required": False, "schema": {"type": "string"}}
+ENTRY = {
+    "type": "object",
+    "properties": {name: {"type": "string", "nullable": True} for name in (
+        "at", "user", "role", "action", "dossier_id", "complaint_no", "document_id",
+        "outcome", "ip", "detail")} | {"seq": {"type": "integer"}},
+}  # fmt: skip
+HOLD = {"type": "object", "properties": {"id": {"type": "integer"}, "reason": TEXT,
+                                         "placed_by": TEXT, "placed_at": TEXT}}  # fmt: skip
+REASON_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["reason"], "properties": {"reason": TEXT}}}}}  # fmt: skip
+USER = {
+    "type": "object",
+    "properties": {"username": TEXT, "role": TEXT, "clearance": TEXT,
+                   "active": {"type": "boolean"}, "created_at": TEXT},
+}  # fmt: skip
+
+PATHS |= {
+    "/access-log": {"get": {
+        "summary": "Access-log entries, newest first, 100 a page (privacy officers)",
+        "parameters": [dict(DATE_QUERY, name=name) for name in
+                       ("user", "dossier_id", "action", "outcome", "from", "to", "page")],
+        "responses": {"200": _json({"type": "object", "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "entries": {"type": "array", "items": ENTRY}}})} | _error_responses(401, 403, 422),
+    }},
+    "/access-log/verify": {"get": {
+        "summary": "Verify the hash chain and the last signed checkpoint",
+        "responses": {"200": _json({"type": "object", "properties": {
+            "ok": {"type": "boolean"}, "entries": {"type": "integer"},
+            "first_bad_seq": {"type": "integer", "nullable": True}}})}
+        | _error_responses(401, 403),
+    }},
+    "/access-log/export.csv": {"get": {
+        "summary": "The log as CSV (logged)",
+        "parameters": [dict(DATE_QUERY, name=name) for name in ("from", "to")],
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {
+            "schema": {"type": "string"}}}}} | _error_responses(401, 403, 422),
+    }},
+    "/access-log/anomalies": {"get": {
+        "summary": "Flagged patterns of the last days",
+        "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403),
+    }},
+    "/dossiers/{dossier_id}/holds": {"post": {
+        "summary": "Place a hold", "parameters": [DOSSIER_ID], "requestBody": REASON_BODY,
+        "responses": {"201": _json(HOLD)} | _error_responses(400, 401, 403, 404, 409, 410, 422),
+    }},
+    "/dossiers/{dossier_id}/holds/{hold_id}": {"delete": {
+        "summary": "Release a hold (kept in history)",
+        "parameters": [DOSSIER_ID, {"name": "hold_id", "in": "path", "required": True,
+                                    "schema": {"type": "string"}}],
+        "requestBody": REASON_BODY,
+        "responses": {"200": _json(HOLD)} | _error_responses(400, 401, 403, 404, 409, 410, 422),
+    }},
+    "/retention/due": {"get": {
+        "summary": "Dossiers past their destroy-after date",
+        "parameters": [dict(DATE_QUERY, name="as_of")],
+        "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 422),
+    }},
+    "/retention/runs": {"post": {
+        "summary": "Run retention (or a dry run)",
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"as_of": {"type": "string", "nullable": True},
+                                             "dry_run": {"type": "boolean"}}}}}},
+        "responses": {"201": _json({"type": "object"})} | _error_responses(400, 401, 403, 409, 422),
+    }},
+    "/retention/certificates/{certificate_id}": {"get": {
+        "summary": "A destruction certificate (JSON); append .pdf for the printable PDF",
+        "parameters": [{"name": "certificate_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 404),
+    }},
+    "/users": {
+        "get": {"summary": "Users (admins)",
+                "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403)},
+        "post": {"summary": "Create a user",
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"type": "object"}}}},
+                 "responses": {"201": _json(USER)} | _error_responses(400, 401, 403, 409, 422)},
+    },
+    "/users/{username}": {"patch": {
+        "summary": "Change role, clearance or activity",
+        "parameters": [{"name": "username", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": {"type": "object"}}}},
+        "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 422),
+    }},
+}  # fmt: skip
+
 DOCUMENT = {
     "openapi": "3.0.3",
     "info": {"title": "Complaint-dossier archive API", "version": "1"},
