@@ -89,6 +89,10 @@ def init(config_uri, demo):
 
     with reported_errors():
         settings = initialise_storage(config_uri)
+        with open_app(config_uri) as env:
+            index = env["registry"]["archive.search_index"]
+            if not index.exists():
+                env["registry"]["archive.indexer"].rebuild()
         click.echo(f"storage ready at {settings['archive.storage_dir']}")
         if demo:
             from .demo.loading import load_demo
@@ -212,6 +216,9 @@ def verify(config_uri, repair):
             if not chain.ok:
                 problems += 1
                 click.echo(f"access-log seq {chain.first_bad_seq}: chain broken")
+            for line in index_drift(env["registry"], request.dbsession):
+                problems += 1
+                click.echo(line)
             grace = timedelta(hours=as_int(env["registry"].settings,
                                            "archive.orphan_grace_hours", 0))  # fmt: skip
             for name in find_orphans(service, grace):
@@ -437,3 +444,36 @@ def certificate_verify(path, previous):
     if problems:
         sys.exit(1)
     click.echo("certificate valid")
+
+
+def index_drift(registry, session) -> list[str]:
+    """Dossiers the index lacks or should not have (`archive reindex` repairs both)."""
+    from sqlalchemy import select
+
+    from .records.models import Dossier
+    from .search.engine import IndexUnavailable
+
+    living = set(session.scalars(select(Dossier.id).where(Dossier.state != "destroyed")))
+    try:
+        indexed = registry["archive.search_index"].ids()
+    except IndexUnavailable:
+        return ["search index: missing or unreadable (archive reindex rebuilds it)"]
+    lines = [f"search index: dossier {i} is not indexed" for i in sorted(living - indexed)]
+    lines += [
+        f"search index: dossier {i} is indexed but not living" for i in sorted(indexed - living)
+    ]
+    return lines
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+@main.command()
+@click.pass_obj
+def reindex(config_uri):
+    """Rebuild the search index from the database and blobs (into a new folder, swapped in)."""
+    from .bootstrap import open_app
+
+    with reported_errors(), open_app(config_uri) as env:
+        count = env["registry"]["archive.indexer"].rebuild()
+    click.echo(f"search index rebuilt: {count} dossiers")

@@ -20,12 +20,14 @@ def includeme(config):
 
     def records_service(context, request):
         find = request.find_service
+        indexer = request.registry.get("archive.indexer")
         return RecordsService(
             request.dbsession,
             find(IBlobStore),
             find(IKeyring),
             find(IFieldCipher),
             find(IClock),
+            on_change=indexer.queue if indexer is not None else None,
             **options,
         )
 

@@ -51,6 +51,7 @@ class RecordsService:
         default_years: int = 5,
         max_upload_bytes: int = 512 * 1024 * 1024,
         max_parts: int = 64,
+        on_change=None,
     ):
         self.session = session
         self.blobs = blobs
@@ -60,6 +61,8 @@ class RecordsService:
         self.default_years = default_years
         self.max_upload_bytes = max_upload_bytes
         self.max_parts = max_parts
+        # Told (session, dossier id) after a change, e.g. to queue index work for the commit.
+        self.on_change = on_change or (lambda session, dossier_id: None)
 
     # -- filing ---------------------------------------------------------------------------
 
@@ -115,12 +118,15 @@ class RecordsService:
                 f"complaint {metadata['complaint_no']} is already filed", field="complaint_no"
             ) from None
         self._store(dossier, uploads, media_types, filed_by, first_position=0)
+        self.on_change(self.session, dossier.id)
         return dossier
 
     def append_documents(self, dossier: Dossier, uploads: list[Upload], added_by: str):
         self._check_uploads(uploads, appending=True)
         media_types = self._detect(uploads)
-        return self._store(dossier, uploads, media_types, added_by, len(dossier.documents))
+        stored = self._store(dossier, uploads, media_types, added_by, len(dossier.documents))
+        self.on_change(self.session, dossier.id)
+        return stored
 
     def _check_uploads(self, uploads: list[Upload], appending: bool) -> None:
         if len(uploads) > self.max_parts:

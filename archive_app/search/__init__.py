@@ -1,5 +1,31 @@
-"""Search: the Whoosh index of dossiers (issue 3 fills this package)."""
+"""Search: the Whoosh index of dossiers, kept in step after each commit, trimmed by clearance."""
+
+from __future__ import annotations
 
 
 def includeme(config):
-    """Nothing to register yet: filing does not queue index work until the index exists."""
+    from ..records.services import RecordsService
+    from ..settings import storage_dir
+    from .engine import SearchIndex
+    from .indexing import Indexer
+
+    registry = config.registry
+    settings = config.get_settings()
+    index = SearchIndex(storage_dir(settings) / "index")
+
+    def records_for(session):
+        return RecordsService(
+            session, registry["archive.blobstore"], registry["archive.keyring"],
+            registry["archive.field_cipher"], registry["archive.clock"],
+        )  # fmt: skip
+
+    indexer = Indexer(index, registry["dbsession_read_factory"], records_for,
+                      storage_dir(settings) / "tmp")  # fmt: skip
+    registry["archive.search_index"] = index
+    registry["archive.indexer"] = indexer
+    # Retention purges a destroyed dossier's entries (and merges segments) through this.
+    registry.purge_search_index = index.purge
+
+    config.add_route("api.search", "/api/v1/search")
+    config.add_route("search.page", "/search")
+    config.scan(".views")

@@ -65,5 +65,8 @@ def includeme(config):
     # Process-wide: other includes (sessions, the access log) need it at configuration time.
     config.registry["archive.keyring"] = keyring
     config.register_service(keyring, IKeyring)
-    config.register_service(BlobStore(blob_root(settings)), IBlobStore)
-    config.register_service(field_cipher(keyring), IFieldCipher)
+    blobs, fields = BlobStore(blob_root(settings)), field_cipher(keyring)
+    config.registry["archive.blobstore"] = blobs
+    config.registry["archive.field_cipher"] = fields
+    config.register_service(blobs, IBlobStore)
+    config.register_service(fields, IFieldCipher)

@@ -152,3 +152,16 @@ def test_access_log_export_and_checkpoint(cli_env):
     checkpoint = run(cli_env, "access-log", "checkpoint")
     assert checkpoint.returncode == 0 and "seq" in checkpoint.stdout
     assert (Path(cli_env["ARCHIVE_ROOT"]) / "keyring" / "access-log.checkpoints").exists()
+
+
+def test_reindex_repairs_drift_that_verify_reports(cli_env, tmp_path):
+    import shutil
+
+    write_folder(tmp_path, metadata())
+    assert run(cli_env, "import", str(tmp_path)).returncode in (0, 1)
+    shutil.rmtree(Path(cli_env["ARCHIVE_ROOT"]) / "index")
+    drift = run(cli_env, "verify")
+    assert "search index: missing" in drift.stdout
+    rebuilt = run(cli_env, "reindex")
+    assert rebuilt.returncode == 0 and "rebuilt" in rebuilt.stdout
+    assert "search index" not in run(cli_env, "verify").stdout

@@ -1,0 +1,297 @@
+"""The Whoosh index of dossiers: one serialised writer, a shared searcher, security trimming.
+
+The index is a cache of the database (DESIGN.md): it lives in a generation folder named by
+`storage/index/CURRENT`, so a rebuild writes a new generation and swaps the pointer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from datetime import time as day_time
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import sorting
+from whoosh.highlight import HtmlFormatter
+from whoosh.index import LockError
+from whoosh.query import And, DateRange, Every, Or, Phrase, Term
+
+from .analysis import query_terms
+from .schema import dossier_schema
+
+TEXT_FIELDS = ("title", "product", "manufacturer", "summary", "text")
+PHRASE_FIELDS = ("title", "product", "summary")
+FACETS = ("complaint_class", "complaint_type", "year", "outcome", "product_name")
+MAX_QUERY_CHARS = 500
+MAX_TERMS = 64
+QUOTED = re.compile(r'"([^"]*)"')
+
+
+class IndexUnavailable(Exception):
+    """The index folder is missing or cannot be opened: rebuild it."""
+
+
+class IndexBusy(Exception):
+    """Another process kept the writer lock for too long."""
+
+
+class QueryError(Exception):
+    """The query cannot be run as given; `detail` says why, `field` names the parameter."""
+
+    def __init__(self, detail: str, field: str = "q"):
+        super().__init__(detail)
+        self.detail, self.field = detail, field
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    q: str = ""
+    batch_no: str | None = None
+    product: str | None = None
+    complaint_no: str | None = None
+    complaint_class: str | None = None
+    complaint_type: str | None = None
+    outcome: str | None = None
+    received_from: date | None = None
+    received_to: date | None = None
+    include_destroyed: bool = False
+    page: int = 1
+    per_page: int = 20
+    sort: str = "relevance"
+
+
+@dataclass
+class SearchResult:
+    total: int
+    page: int
+    per_page: int
+    hits: list[dict] = field(default_factory=list)
+    facets: dict[str, dict] = field(default_factory=dict)
+
+
+class SearchIndex:
+    def __init__(self, root: Path, writer_timeout: float = 30.0):
+        self.root = Path(root)
+        self.writer_timeout = writer_timeout
+        self._write_lock = threading.Lock()
+        self._searcher_lock = threading.Lock()
+        self._index = None
+        self._searcher = None
+
+    # -- opening and rebuilding ------------------------------------------------------------
+
+    def _pointer(self) -> Path:
+        return self.root / "CURRENT"
+
+    def _current_folder(self) -> Path | None:
+        try:
+            name = self._pointer().read_text().strip()
+        except FileNotFoundError:
+            return None
+        return self.root / name if name else None
+
+    def exists(self) -> bool:
+        folder = self._current_folder()
+        return folder is not None and whoosh_index.exists_in(str(folder))
+
+    def open(self):
+        """The live index; IndexUnavailable if it is missing or broken (rebuild then)."""
+        if self._index is None:
+            folder = self._current_folder()
+            if folder is None or not whoosh_index.exists_in(str(folder)):
+                raise IndexUnavailable(f"no search index in {self.root}")
+            try:
+                self._index = whoosh_index.open_dir(str(folder))
+            except Exception as error:  # whoosh raises assorted errors for damaged files
+                raise IndexUnavailable(f"the search index cannot be opened: {error}") from None
+        return self._index
+
+    def create_empty(self) -> None:
+        self.rebuild([])
+
+    def rebuild(self, documents: Iterable[dict], batch_size: int = 1000) -> int:
+        """Build a new generation, commit per batch, then swap it in atomically."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        folder = self.root / f"gen-{int(time.time())}-{secrets.token_hex(4)}"
+        folder.mkdir()
+        built = whoosh_index.create_in(str(folder), dossier_schema())
+        count = 0
+        writer = built.writer(limitmb=128)
+        for document in documents:
+            writer.add_document(**_fields(document))
+            count += 1
+            if count % batch_size == 0:
+                writer.commit()
+                writer = built.writer(limitmb=128)
+        writer.commit(optimize=True)
+        with self._write_lock, self._searcher_lock:
+            old = self._current_folder()
+            pointer = self._pointer()
+            temporary = pointer.with_suffix(".tmp")
+            temporary.write_text(folder.name)
+            os.replace(temporary, pointer)
+            self._close()
+            if old is not None and old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def _close(self) -> None:
+        if self._searcher is not None:
+            self._searcher.close()
+        self._searcher, self._index = None, None
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def _writer(self):
+        if not self.exists():
+            self._close()  # the folder went away under us: open() says so
+        deadline = time.monotonic() + self.writer_timeout
+        while True:
+            try:
+                return self.open().writer(timeout=2.0)
+            except LockError:
+                if time.monotonic() > deadline:
+                    raise IndexBusy("the search index writer stayed locked") from None
+                time.sleep(0.2)
+
+    def upsert(self, documents: list[dict]) -> None:
+        if not documents:
+            return
+        with self._write_lock:
+            writer = self._writer()
+            try:
+                for document in documents:
+                    writer.update_document(**_fields(document))
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit()
+
+    def delete(self, ids: list[str], merge: bool = False) -> None:
+        with self._write_lock:
+            writer = self._writer()
+            for dossier_id in ids:
+                writer.delete_by_term("id", dossier_id)
+            # Merging all segments rewrites them without the deleted documents' terms.
+            writer.commit(optimize=merge)
+
+    def purge(self, ids: list[str]) -> None:
+        """Remove dossiers so that none of their terms stays anywhere on disk."""
+        if self.exists():  # no index yet: nothing of theirs is on disk
+            self.delete(ids, merge=True)
+
+    def ids(self) -> set[str]:
+        with self._searcher_lock:
+            searcher = self._fresh_searcher()
+            return {fields["id"] for fields in searcher.all_stored_fields()}
+
+    def doc_count(self) -> int:
+        return self.open().doc_count()
+
+    # -- searching -----------------------------------------------------------------------------
+
+    def _fresh_searcher(self):
+        try:
+            if self._searcher is not None and not self._searcher.up_to_date():
+                # A new searcher, not refresh(): refresh reuses segment readers, which after
+                # a merge (purge) counted deleted documents again.
+                self._searcher.close()
+                self._searcher = None
+            if self._searcher is None:
+                self._searcher = self.open().searcher()
+        except IndexUnavailable:
+            raise
+        except Exception as error:  # files gone or damaged under a cached searcher
+            self._close()
+            raise IndexUnavailable(f"the search index cannot be read: {error}") from None
+        return self._searcher
+
+    def search(self, query: SearchQuery, levels: tuple[str, ...]) -> SearchResult:
+        wanted = build_query(query, levels)
+        groups = {name: sorting.FieldFacet(name, allow_overlap=name == "product_name")
+                  for name in FACETS}  # fmt: skip
+        sortedby = None
+        if query.sort == "received_on":
+            sortedby = sorting.FieldFacet("received_on", reverse=True)
+        with self._searcher_lock:
+            searcher = self._fresh_searcher()
+            page = searcher.search_page(
+                wanted, query.page, pagelen=query.per_page, groupedby=groups,
+                maptype=sorting.Count, sortedby=sortedby, terms=True,
+            )  # fmt: skip
+            results = page.results
+            results.fragmenter.charlimit = 20_000
+            results.formatter = HtmlFormatter(tagname="mark")
+            hits = []
+            for hit in page:
+                highlights = {}
+                for name in ("title", "product", "summary"):
+                    snippet = hit.highlights(name) if name in hit else ""
+                    if snippet:
+                        highlights[name] = snippet
+                hits.append({"id": hit["id"], "score": hit.score, "highlights": highlights})
+            facets = {name: {str(k): v for k, v in results.groups(name).items()}
+                      for name in FACETS}  # fmt: skip
+            facets["product"] = facets.pop("product_name")
+            return SearchResult(page.total, query.page, query.per_page, hits, facets)
+
+
+def build_query(query: SearchQuery, levels: tuple[str, ...]):
+    """The user's words and filters, always ANDed with what the caller may see."""
+    parts = [Or([Term("confidentiality", level) for level in levels] or [Term("id", "")])]
+    if not query.include_destroyed:
+        parts.append(Or([Term("state", "archived"), Term("state", "held")]))
+    parts += _text_parts(query.q or "")
+    if query.product:
+        terms = query_terms(query.product[:MAX_QUERY_CHARS])
+        parts += [Term("product", term) for term in terms[:MAX_TERMS]]
+    if query.batch_no:
+        parts.append(Term("batch_no", query.batch_no.strip().lower()))
+    for name in ("complaint_no", "complaint_class", "complaint_type", "outcome"):
+        value = getattr(query, name)
+        if value:
+            parts.append(Term(name, value))
+    if query.received_from or query.received_to:
+        start = datetime.combine(query.received_from, day_time.min) if query.received_from else None
+        end = datetime.combine(query.received_to, day_time.max) if query.received_to else None
+        parts.append(DateRange("received_on", start, end))
+    return And(parts) if len(parts) > 1 else (parts[0] if parts else Every())
+
+
+def _text_parts(text: str) -> list:
+    """Plain words, never Whoosh syntax: each word's terms ANDed; quoted text a phrase."""
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+    parts = []
+    for phrase in QUOTED.findall(text):
+        terms = query_terms(phrase)
+        if len(terms) > 1:
+            parts.append(Or([Phrase(name, terms) for name in PHRASE_FIELDS]))
+        elif terms:
+            parts.append(Or([Term(name, terms[0]) for name in TEXT_FIELDS]))
+    terms = query_terms(QUOTED.sub(" ", text).replace('"', " "))
+    if len(terms) > MAX_TERMS:
+        raise QueryError(f"the query has more than {MAX_TERMS} terms")
+    parts += [Or([Term(name, term) for name in TEXT_FIELDS]) for term in dict.fromkeys(terms)]
+    return parts
+
+
+def _fields(document: dict) -> dict:
+    values = dict(document)
+    for name in ("batch_no", "product_name"):
+        if isinstance(values.get(name), list):
+            values[name] = ",".join(value.replace(",", " ") for value in values[name])
+    if isinstance(values.get("product"), list):
+        values["product"] = " ".join(values["product"])
+    for name in ("received_on", "closed_on"):
+        if isinstance(values.get(name), date) and not isinstance(values[name], datetime):
+            values[name] = datetime.combine(values[name], day_time.min)
+    return {key: value for key, value in values.items() if value not in (None, "")}

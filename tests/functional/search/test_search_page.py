@@ -1,0 +1,25 @@
+"""The search page: a hint before searching, results with highlights and facets after."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from factories import complete_files, metadata, metadata_part
+from support import PASSWORD
+
+
+def test_search_page(app, api, users):
+    dossier = api.post("/api/v1/dossiers", "archivist",
+                       params=[metadata_part(metadata(title="板蓝根颗粒结块投诉"))],
+                       upload_files=complete_files(), status=201).json  # fmt: skip
+    form = app.get("/login").forms[0]
+    form["username"], form["password"] = "auditor", PASSWORD
+    form.submit(status=303)
+    empty = app.get("/search")
+    assert 'class="hint"' in empty.text
+    page = app.get("/search?q=" + quote("结块"))
+    assert dossier["complaint_no"] in page.text
+    assert "<mark" in page.text and "complaint_class" in page.text
+    nothing = app.get("/search?q=" + quote("不存在的词语组合"))
+    assert "<strong>0</strong>" in nothing.text
+    app.get("/search?q=x&per_page=1000", status=422)
