@@ -199,6 +199,9 @@ class SearchIndex:
     # -- searching -----------------------------------------------------------------------------
 
     def _fresh_searcher(self):
+        if not self._pointer().exists():
+            self._close()  # deleted under us (or never built): the caller rebuilds
+            raise IndexUnavailable(f"no search index in {self.root}")
         try:
             if self._searcher is not None and not self._searcher.up_to_date():
                 # A new searcher, not refresh(): refresh reuses segment readers, which after

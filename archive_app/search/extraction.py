@@ -64,7 +64,11 @@ def _docx(path: Path, max_chars: int):
 def _xlsx(path: Path, max_chars: int):
     import openpyxl
 
-    workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
+    with open(path, "rb") as handle:  # a file object: openpyxl judges file names by extension
+        return _cells(openpyxl.load_workbook(handle, read_only=True, data_only=True))
+
+
+def _cells(workbook):
     parts, cells = [], 0
     try:
         for sheet in workbook.worksheets:
@@ -95,6 +99,13 @@ def _text(path: Path, max_chars: int):
 
     with open(path, "rb") as handle:
         data = handle.read(max_chars * 4)
+    # A Chinese archive: UTF-8, then GB18030 (which covers GBK and GB2312), and only then a
+    # guess (short texts fool detectors: GB18030 bytes read as Korean, for instance).
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), True
+        except UnicodeDecodeError:
+            continue
     best = from_bytes(data).best()
     return (str(best) if best is not None else data.decode("utf-8", "replace")), True
 

@@ -155,3 +155,20 @@ def test_destroyed_dossier_leaves_no_term_in_the_index(api, storage):
     found = subprocess.run(["grep", "-rl", "SRCHPURGE1".lower(), str(storage / "index")],
                            capture_output=True, text=True)  # fmt: skip
     assert found.stdout == ""
+
+
+def test_spreadsheet_and_email_text_is_searchable(api):
+    from datetime import datetime
+
+    from archive_app.demo.documents import make_eml, make_xlsx
+
+    meta = metadata(complaint_no=complaint_no("I", 2023))
+    files = complete_files() + [
+        ("attachment", "检验数据.xlsx", make_xlsx("检验数据", [["项目"], ["表格独有词庚辛"]])),
+        ("attachment", "mail.eml", make_eml("来信", "a@example.com", "b@example.com",
+                                            "邮件独有词壬癸", datetime(2023, 5, 1))),
+    ]  # fmt: skip
+    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
+                       upload_files=files, status=201).json  # fmt: skip
+    assert ids(search(api, "q=表格独有词庚辛")) == {dossier["id"]}
+    assert ids(search(api, "q=邮件独有词壬癸")) == {dossier["id"]}
