@@ -218,7 +218,10 @@ class SearchIndex:
         return self._searcher
 
     def search(self, query: SearchQuery, levels: tuple[str, ...]) -> SearchResult:
-        wanted = build_query(query, levels)
+        wanted = build_query(query)
+        # The caller's clearance (and living dossiers) as a filter: a document set Whoosh
+        # computes once and applies to hits, totals and facets alike.
+        allowed = security_filter(query, levels)
         groups = {name: sorting.FieldFacet(name, allow_overlap=name == "product_name")
                   for name in FACETS}  # fmt: skip
         sortedby = None
@@ -228,7 +231,7 @@ class SearchIndex:
             searcher = self._fresh_searcher()
             page = searcher.search_page(
                 wanted, query.page, pagelen=query.per_page, groupedby=groups,
-                maptype=sorting.Count, sortedby=sortedby, terms=True,
+                maptype=sorting.Count, sortedby=sortedby, terms=True, filter=allowed,
             )  # fmt: skip
             results = page.results
             results.fragmenter.charlimit = 20_000
@@ -247,12 +250,17 @@ class SearchIndex:
             return SearchResult(page.total, query.page, query.per_page, hits, facets)
 
 
-def build_query(query: SearchQuery, levels: tuple[str, ...]):
-    """The user's words and filters, always ANDed with what the caller may see."""
+def security_filter(query: SearchQuery, levels: tuple[str, ...]):
+    """What the caller may see: their clearance levels, and living dossiers unless asked."""
     parts = [Or([Term("confidentiality", level) for level in levels] or [Term("id", "")])]
     if not query.include_destroyed:
         parts.append(Or([Term("state", "archived"), Term("state", "held")]))
-    parts += _text_parts(query.q or "")
+    return And(parts)
+
+
+def build_query(query: SearchQuery):
+    """The user's words and filters (`search` adds the security filter)."""
+    parts = _text_parts(query.q or "")
     if query.product:
         terms = query_terms(query.product[:MAX_QUERY_CHARS])
         parts += [Term("product", term) for term in terms[:MAX_TERMS]]
