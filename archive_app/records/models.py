@@ -72,6 +72,8 @@ class ProductLine(Base):
     batch_no: Mapped[str] = mapped_column(String(64), index=True)
     expiry: Mapped[str | None] = mapped_column(String(10), nullable=True)
     manufacturer: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The batch's certification (QP release) date: only the EU GMP retention rule reads it.
+    certified_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     dossier: Mapped[Dossier] = relationship(back_populates="products")
 
@@ -94,7 +96,23 @@ class Document(Base):
     storage_name: Mapped[str | None] = mapped_column(String(128), nullable=True, unique=True)
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     kek_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The retention-bucket key the data key is also wrapped under ("2031-05", "hold"); the
+    # bucket key is destroyed with its last dossier, which puts backups out of reach too.
+    key_bucket: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     added_by: Mapped[str] = mapped_column(String(64))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     dossier: Mapped[Dossier] = relationship(back_populates="documents")
+
+
+class DossierCorrection(Base):
+    """A correction of the metadata that feeds retention: who, when, why, old and new."""
+
+    __tablename__ = "dossier_corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    changed_by: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changes: Mapped[dict] = mapped_column(JSON)

@@ -11,12 +11,17 @@ from ..db import Base, UTCDateTime
 
 
 class Hold(Base):
-    """A legal hold on one dossier; released holds stay as history."""
+    """A legal hold on one dossier, or by query on every dossier of a product or a batch
+    (those filed later included); released holds stay as history."""
 
     __tablename__ = "holds"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dossier_id: Mapped[str] = mapped_column(ForeignKey("dossiers.id"), index=True)
+    dossier_id: Mapped[str | None] = mapped_column(
+        ForeignKey("dossiers.id"), index=True, nullable=True
+    )
+    product_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    batch_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     reason: Mapped[str] = mapped_column(Text)
     placed_by: Mapped[str] = mapped_column(String(64))
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -60,3 +65,19 @@ class RetentionLease(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(128), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RetentionProposal(Base):
+    """Approval mode: what a run proposes to destroy, waiting for a second records manager."""
+
+    __tablename__ = "retention_proposals"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    proposed_by: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dossier_ids: Mapped[list] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(16))  # proposed, approved, rejected
+    decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
