@@ -262,8 +262,9 @@ def keys_rotate(config_uri):
             with request.tm:
                 return work(request.dbsession)
 
+        buckets = env["registry"]["archive.bucket_keys"]
         version, count = rotate_keys(keyring, keyring_path(read_settings(config_uri)),
-                                     in_transaction)  # fmt: skip
+                                     in_transaction, buckets)  # fmt: skip
     click.echo(f"key-encryption key v{version} is current; {count} data key(s) re-wrapped")
 
 

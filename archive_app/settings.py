@@ -12,6 +12,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_SQLALCHEMY_URL": "sqlalchemy.url",
     "ARCHIVE_STORAGE_DIR": "archive.storage_dir",
     "ARCHIVE_KEYRING_PATH": "archive.keyring_path",
+    "ARCHIVE_BUCKET_KEYS_PATH": "archive.bucket_keys_path",
     "ARCHIVE_MAX_UPLOAD_MB": "archive.max_upload_mb",
     "ARCHIVE_TIMEZONE": "archive.timezone",
     "ARCHIVE_SESSION_SECRET": "archive.session_secret",
@@ -22,6 +23,9 @@ DEFAULTS = {
     "archive.max_parts": "64",
     "archive.timezone": "Asia/Shanghai",
     "archive.retention.default_years": "5",
+    "archive.retention.rule": "procedure",
+    "archive.retention.approval": "false",
+    "archive.retention.bucket_idle_seconds": "600",
     "archive.token_ttl_hours": "12",
     "archive.orphan_grace_hours": "24",
     "archive.cookie_secure": "false",
@@ -53,6 +57,22 @@ def storage_dir(settings: Mapping[str, str]) -> Path:
 def keyring_path(settings: Mapping[str, str]) -> Path:
     value = settings.get("archive.keyring_path")
     return Path(value) if value else storage_dir(settings) / "keyring" / "keyring.json"
+
+
+def bucket_keys_path(settings: Mapping[str, str]) -> Path:
+    """The retention-bucket keys: beside the keyring file, also when the keyring itself
+    comes from the environment (they change at run time, so they need a writable file)."""
+    value = settings.get("archive.bucket_keys_path")
+    if value:
+        return Path(value)
+    return storage_dir(settings) / "keyring" / "retention-keys.json"
+
+
+def as_choice(settings: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
+    value = str(settings.get(key, DEFAULTS.get(key, ""))).strip()
+    if value not in choices:
+        raise SettingsError(f"{key} must be one of {', '.join(choices)}")
+    return value
 
 
 def as_int(settings: Mapping[str, str], key: str, minimum: int = 0) -> int:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from ..interfaces import IBlobStore, IClock, IFieldCipher, IKeyring, IRecordsService
-from ..settings import as_int
+from ..retention.rules import RULE_SETS
+from ..settings import as_choice, as_int
 
 
 def includeme(config):
     # Imported here so that `archive_app.records.models` loads without the web layer (Alembic).
+    from ..retention.services import held_by_query
     from .resources import DossierContext
     from .services import RecordsService
 
     settings = config.get_settings()
     options = {
         "default_years": as_int(settings, "archive.retention.default_years", 1),
+        "rule_set": as_choice(settings, "archive.retention.rule", RULE_SETS),
         "max_upload_bytes": as_int(settings, "archive.max_upload_mb", 1) * 1024 * 1024,
         "max_parts": as_int(settings, "archive.max_parts", 7),
     }
@@ -28,6 +31,8 @@ def includeme(config):
             find(IFieldCipher),
             find(IClock),
             on_change=indexer.queue if indexer is not None else None,
+            buckets=request.registry["archive.bucket_keys"],
+            held_by_query=held_by_query,
             **options,
         )
 

@@ -39,6 +39,8 @@ class Dossier(Base):
     customer_phone_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     customer_phone_hmac: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     customer_address_enc: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The retention bucket the personal data is sealed under (see vault/buckets.py).
+    key_bucket: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
     state: Mapped[str] = mapped_column(String(16), default="archived", index=True)
     destroy_after: Mapped[date] = mapped_column(Date, index=True)

@@ -110,6 +110,7 @@ class Product(colander.MappingSchema):
     )
     expiry = colander.SchemaNode(StrictString(), validator=validate_expiry, missing=None)
     manufacturer = text(255, missing=None)
+    certified_on = colander.SchemaNode(StrictDate(), missing=None)  # EU GMP rule only
 
 
 class Products(colander.SequenceSchema):

@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
-from ..retention.rules import compute_destroy_after
+from ..retention.rules import Batch, RetentionDecision, decide
 from ..vault.blobstore import BlobStore
+from ..vault.buckets import BucketKeys, Sealer, bucket_for
 from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
 from ..vault.fields import FieldCipher
 from ..vault.keyring import Keyring
@@ -49,16 +50,25 @@ class RecordsService:
         clock: Clock,
         *,
         default_years: int = 5,
+        rule_set: str = "procedure",
         max_upload_bytes: int = 512 * 1024 * 1024,
         max_parts: int = 64,
         on_change=None,
+        buckets: BucketKeys | None = None,
+        held_by_query=None,
     ):
         self.session = session
         self.blobs = blobs
         self.keyring = keyring
         self.fields = fields
         self.clock = clock
+        # Without a bucket-key file (some tools and old rows), keys are the keyring's alone.
+        self.sealer = Sealer(keyring, buckets)
+        self.use_buckets = buckets is not None
+        # (session, product names, batch numbers) -> whether a hold by query covers them.
+        self.held_by_query = held_by_query or (lambda session, names, batches: False)
         self.default_years = default_years
+        self.rule_set = rule_set
         self.max_upload_bytes = max_upload_bytes
         self.max_parts = max_parts
         # Told (session, dossier id) after a change, e.g. to queue index work for the commit.
@@ -79,10 +89,9 @@ class RecordsService:
             )
         media_types = self._detect(uploads)
 
-        decision = compute_destroy_after(
-            [product["expiry"] for product in metadata["products"] if product["expiry"]],
+        decision = self.retention_decision(
+            [Batch(p["expiry"], p["certified_on"]) for p in metadata["products"]],
             metadata["closed_on"],
-            self.default_years,
         )
         dossier = Dossier(
             id=uuid.uuid4().hex,
@@ -107,9 +116,15 @@ class RecordsService:
             filed_by=filed_by,
             filed_at=self.clock.now(),
         )
-        self._set_customer(dossier, metadata["customer"])
         for position, product in enumerate(metadata["products"]):
             dossier.products.append(ProductLine(position=position, **product))
+        names = [product["name"] for product in metadata["products"]]
+        batches = [product["batch_no"] for product in metadata["products"]]
+        held = self.held_by_query(self.session, names, batches)
+        if held:
+            dossier.state = "held"  # a hold on its product or batch was placed before filing
+        dossier.key_bucket = self.bucket(dossier.destroy_after, held)
+        self._set_customer(dossier, metadata["customer"])
         self.session.add(dossier)
         try:
             self.session.flush()
@@ -120,6 +135,32 @@ class RecordsService:
         self._store(dossier, uploads, media_types, filed_by, first_position=0)
         self.on_change(self.session, dossier.id)
         return dossier
+
+    def bucket(self, destroy_after, held: bool) -> str | None:
+        return bucket_for(destroy_after, held) if self.use_buckets else None
+
+    def rebucket(self, dossier: Dossier, held: bool) -> None:
+        """Move the dossier's keys to the bucket its date and holds call for: data keys
+        re-wrapped, personal data re-sealed; bodies untouched."""
+        target = self.bucket(dossier.destroy_after, held)
+        if target == dossier.key_bucket or dossier.state in ("destroyed", "destroying"):
+            return
+        customer = self.customer(dossier)
+        current = self.keyring.current_kek_version
+        wrapping_key = self.sealer.wrapping_key(current, target, new=True)
+        for document in dossier.documents:
+            if document.wrapped_key is None:
+                continue
+            data_key = self.data_key(document)
+            document.wrapped_key = wrap_data_key(
+                wrapping_key, data_key, kek_version=current,
+                dossier_id=dossier.id, document_id=document.id)  # fmt: skip
+            document.kek_version, document.key_bucket = current, target
+        dossier.key_bucket = target
+        self._set_customer(dossier, customer)
+
+    def retention_decision(self, batches: list[Batch], closed_on) -> RetentionDecision:
+        return decide(self.rule_set, batches, closed_on, self.default_years)
 
     def append_documents(self, dossier: Dossier, uploads: list[Upload], added_by: str):
         self._check_uploads(uploads, appending=True)
@@ -159,7 +200,7 @@ class RecordsService:
 
     def _store(self, dossier, uploads, media_types, added_by, first_position) -> list[Document]:
         kek_version = self.keyring.current_kek_version
-        kek = self.keyring.kek(kek_version)
+        kek = self.sealer.wrapping_key(kek_version, dossier.key_bucket, new=True)
         documents = []
         for offset, (upload, media_type) in enumerate(zip(uploads, media_types, strict=True)):
             document_id = uuid.uuid4().hex
@@ -187,6 +228,7 @@ class RecordsService:
                     document_id=document_id,
                 ),
                 kek_version=kek_version,
+                key_bucket=dossier.key_bucket,
                 added_by=added_by,
                 added_at=self.clock.now(),
             )
@@ -196,13 +238,11 @@ class RecordsService:
         return documents
 
     def _set_customer(self, dossier: Dossier, customer: dict) -> None:
+        cipher = self.sealer.field_cipher(dossier.key_bucket, new=True)
         for name in CUSTOMER_FIELDS:
             value = customer.get(name)
-            setattr(
-                dossier,
-                f"customer_{name}_enc",
-                self.fields.encrypt(value, context=f"customer.{name}"),
-            )
+            sealed = cipher.encrypt(value, context=f"customer.{name}")
+            setattr(dossier, f"customer_{name}_enc", sealed)
             if name in SEARCHABLE_CUSTOMER_FIELDS:
                 setattr(dossier, f"customer_{name}_hmac", self.fields.lookup_hash(value))
 
@@ -236,8 +276,9 @@ class RecordsService:
         )
 
     def customer(self, dossier: Dossier) -> dict:
+        cipher = self.sealer.field_cipher(dossier.key_bucket)
         return {
-            name: self.fields.decrypt(
+            name: cipher.decrypt(
                 getattr(dossier, f"customer_{name}_enc"), context=f"customer.{name}"
             )
             for name in CUSTOMER_FIELDS
@@ -245,7 +286,7 @@ class RecordsService:
 
     def data_key(self, document: Document) -> bytes:
         return unwrap_data_key(
-            self.keyring.kek(document.kek_version),
+            self.sealer.wrapping_key(document.kek_version, document.key_bucket),
             document.wrapped_key,
             kek_version=document.kek_version,
             dossier_id=document.dossier_id,
@@ -278,6 +319,8 @@ class RecordsService:
                     "batch_no": product.batch_no,
                     "expiry": product.expiry,
                     "manufacturer": product.manufacturer,
+                    "certified_on": product.certified_on.isoformat()
+                    if product.certified_on else None,
                 }
                 for product in dossier.products
             ],

@@ -9,6 +9,12 @@ def includeme(config):
     config.add_route(
         "api.dossier.hold", "/api/v1/dossiers/{dossier_id}/holds/{hold_id}", factory=dossier
     )
+    config.add_route("api.holds", "/api/v1/holds")
+    config.add_route("api.hold", "/api/v1/holds/{hold_id}")
+    config.add_route("api.retention.proposals", "/api/v1/retention/proposals")
+    config.add_route(
+        "api.retention.proposal", "/api/v1/retention/proposals/{proposal_id}/{decision}"
+    )
     config.add_route("api.retention.due", "/api/v1/retention/due")
     config.add_route("api.retention.runs", "/api/v1/retention/runs")
     # The .pdf route first: {certificate_id} would otherwise swallow "abc.pdf".

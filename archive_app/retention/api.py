@@ -7,17 +7,26 @@ from datetime import date
 
 from pyramid.response import Response
 from pyramid.view import view_config
+from sqlalchemy import select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..errors import Invalid, NotFound
-from ..interfaces import IClock
+from ..interfaces import IClock, IRecordsService
 from ..payloads import json_object
 from ..records.api import living_dossier
+from ..records.models import Dossier
 from .certificates import render_pdf
-from .models import Certificate
+from .models import Certificate, Hold, RetentionProposal
 from .runner import destroyer_for
-from .services import due_dossiers, hold_json, place_hold, release_hold
+from .services import (
+    due_dossiers,
+    hold_json,
+    list_holds,
+    place_hold,
+    place_query_hold,
+    release_hold,
+)
 
 
 def parse_date(value, field: str) -> date | None:
@@ -38,11 +47,12 @@ def purge_index(request):
              permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
 def add_hold(request):
     dossier = living_dossier(request, request.context)
-    hold = place_hold(request.dbsession, dossier, json_object(request, empty_ok=True).get("reason"),
+    hold = place_hold(request.find_service(IRecordsService), dossier,
+                      json_object(request, empty_ok=True).get("reason"),
                       request.user.username, request.find_service(IClock).now())  # fmt: skip
     log_in_transaction(request, "hold", dossier=dossier, detail=hold.reason)
     request.response.status = 201
-    return {key: value for key, value in hold_json(hold).items() if not key.startswith("rel")}
+    return {key: hold_json(hold)[key] for key in ("id", "reason", "placed_by", "placed_at")}
 
 
 @view_config(route_name="api.dossier.hold", request_method="DELETE", renderer="json",
@@ -55,8 +65,56 @@ def remove_hold(request):
         raise NotFound("no such hold on this dossier", field="hold_id") from None
     reason = json_object(request, empty_ok=True).get("reason")
     now = request.find_service(IClock).now()
-    hold = release_hold(request.dbsession, dossier, hold_id, reason, request.user.username, now)
+    hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
+                        request.user.username, now, dossier=dossier)  # fmt: skip
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
+    return hold_json(hold)
+
+
+def query_scope(hold) -> str:
+    return f"product {hold.product_name}" if hold.product_name else f"batch {hold.batch_no}"
+
+
+@view_config(route_name="api.holds", request_method="POST", renderer="json",
+             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+def add_query_hold(request):
+    """A hold on every dossier of a product or a batch, those filed later included."""
+    body = json_object(request)
+    hold = place_query_hold(request.find_service(IRecordsService), body, body.get("reason"),
+                            request.user.username, request.find_service(IClock).now())  # fmt: skip
+    log_in_transaction(request, "hold", detail=f"{query_scope(hold)}: {hold.reason}")
+    request.response.status = 201
+    return hold_json(hold)
+
+
+@view_config(route_name="api.holds", request_method="GET", renderer="json",
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
+def show_holds(request):
+    """Every hold with its history; `?active=true` for those in force."""
+    active = request.GET.get("active", "false").lower()
+    if active not in ("true", "false"):
+        raise Invalid("active must be true or false", field="active")
+    holds = list_holds(request.dbsession, active_only=active == "true")
+    log_now(request, "retention_due", detail=f"holds listed: {len(holds)}")
+    return {"results": [hold_json(hold) for hold in holds]}
+
+
+@view_config(route_name="api.hold", request_method="DELETE", renderer="json",
+             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+def remove_query_hold(request):
+    try:
+        hold_id = int(request.matchdict["hold_id"])
+    except ValueError:
+        raise NotFound("no such hold", field="hold_id") from None
+    hold = request.dbsession.get(Hold, hold_id)
+    if hold is None or hold.dossier_id is not None:
+        # Holds on one dossier are released through the dossier (its clearance applies).
+        raise NotFound("no such hold by query", field="hold_id")
+    reason = json_object(request, empty_ok=True).get("reason")
+    now = request.find_service(IClock).now()
+    hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
+                        request.user.username, now)  # fmt: skip
+    log_in_transaction(request, "release", detail=f"{query_scope(hold)}: {hold.release_reason}")
     return hold_json(hold)
 
 
@@ -83,8 +141,44 @@ def start_run(request):
     as_of = parse_date(body.get("as_of"), "as_of")
     destroyer = destroyer_for(request, request.user.role, purge_index(request))
     result = destroyer.run(as_of, dry_run, request.user.username)
-    request.response.status = 201
+    # Approval mode: accepted, not done; the proposal waits for a second records manager.
+    request.response.status = 202 if result.proposal_id else 201
     return result.as_json()
+
+
+@view_config(route_name="api.retention.proposals", request_method="GET", renderer="json",
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
+def list_proposals(request):
+    rows = request.dbsession.scalars(
+        select(RetentionProposal).order_by(RetentionProposal.proposed_at.desc()).limit(100))
+    log_now(request, "retention_due", detail="retention proposals listed")
+    return {"results": [proposal_json(request, row) for row in rows]}  # fmt: skip
+
+
+def proposal_json(request, proposal: RetentionProposal) -> dict:
+    numbers = dict(request.dbsession.execute(
+        select(Dossier.id, Dossier.complaint_no).where(Dossier.id.in_(proposal.dossier_ids))).all())
+    return {
+        "id": proposal.id, "as_of": proposal.as_of.isoformat(), "state": proposal.state,
+        "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at.isoformat(),
+        "complaint_nos": sorted(numbers.values()), "decided_by": proposal.decided_by,
+        "decided_at": proposal.decided_at.isoformat() if proposal.decided_at else None,
+        "run_id": proposal.run_id,
+    }  # fmt: skip
+
+
+@view_config(route_name="api.retention.proposal", request_method="POST", renderer="json",
+             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+def decide_proposal(request):
+    """`…/approve` destroys what the proposal lists (still due, not held); `…/reject`."""
+    destroyer = destroyer_for(request, request.user.role, purge_index(request))
+    proposal_id = request.matchdict["proposal_id"]
+    if request.matchdict["decision"] == "approve":
+        return destroyer.approve(proposal_id, request.user.username).as_json()
+    if request.matchdict["decision"] == "reject":
+        rejected = destroyer.reject(proposal_id, request.user.username)
+        return proposal_json(request, request.dbsession.get(RetentionProposal, rejected))
+    raise NotFound("the decision is approve or reject", field="decision")
 
 
 def certificate_row(request) -> Certificate:

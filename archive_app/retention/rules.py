@@ -30,6 +30,15 @@ CLOSED_PLUS_DEFAULT = RetentionRule(
 )
 
 
+EU_GMP = RetentionRule(
+    name="eu-gmp",
+    version=1,
+    source="EU GMP Part I ch. 4.10: one year after the batch's expiry or five years after "
+    "its certification by the Qualified Person, whichever is longer",
+)
+RULE_SETS = ("procedure", "eu-gmp")  # archive.retention.rule
+
+
 @dataclass(frozen=True)
 class RetentionDecision:
     destroy_after: date
@@ -81,6 +90,49 @@ def compute_destroy_after(
         f"closed {closed_on} + 1 year = {by_closing}"
     )
     return RetentionDecision(by_closing, EXPIRY_PLUS_ONE_YEAR, derivation)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What a rule reads of one product line."""
+
+    expiry: str | None
+    certified_on: date | None = None
+
+
+def decide(rule_set: str, batches: list[Batch], closed_on: date,
+           default_years: int = 5) -> RetentionDecision:  # fmt: skip
+    """The destroy-after date under the configured rule set."""
+    if rule_set == "eu-gmp":
+        return compute_eu_gmp(batches, closed_on, default_years)
+    if rule_set != "procedure":
+        raise ValueError(f"unknown retention rule set {rule_set!r}")
+    return compute_destroy_after([b.expiry for b in batches], closed_on, default_years)
+
+
+def compute_eu_gmp(batches: list[Batch], closed_on: date, default_years: int = 5):
+    """Per batch the later of expiry + 1 year and certification + 5 years; the latest batch
+    wins. An unknown certification date counts as the closing date: a batch is certified
+    before it is sold and complained about, so closing + 5 years is never too early."""
+    if not any(batch.expiry for batch in batches):
+        return compute_destroy_after([], closed_on, default_years)
+    candidates = []
+    for batch in batches:
+        if not batch.expiry:
+            continue
+        by_expiry = add_years(parse_expiry(batch.expiry), 1)
+        certified = batch.certified_on or closed_on
+        by_certification = add_years(certified, 5)
+        label = "certified" if batch.certified_on else "certification unknown, closed"
+        if by_expiry >= by_certification:
+            text = f"expiry {batch.expiry} + 1 year = {by_expiry}"
+            candidates.append((by_expiry, f"{text} (later than {label} {certified} + 5 years)"))
+        else:
+            text = f"{label} {certified} + 5 years = {by_certification}"
+            candidates.append((by_certification, f"{text} (later than expiry {batch.expiry} "
+                                                  f"+ 1 year = {by_expiry})"))  # fmt: skip
+    until, derivation = max(candidates)
+    return RetentionDecision(until, EU_GMP, derivation)
 
 
 def describe(decision: RetentionDecision) -> str:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 
+from sqlalchemy import select
+
 from ..access.accesslog import Event
 from ..db import get_session_factory, writing
 from ..interfaces import IAccessLog, IBlobStore
+from ..records.models import Document, Dossier
+from ..settings import as_bool, as_int
 from .services import Destroyer
 
 FAULT_VARIABLE = "ARCHIVE_FAULT"
@@ -50,8 +54,23 @@ def sqlite_compactor(engine):
     return compact
 
 
+def bucket_sweeper(session_factory, buckets, idle_seconds: float):
+    """Deletes the bucket keys no living row uses any more (see vault/buckets.py)."""
+
+    def sweep() -> list[str]:
+        with session_factory() as session:
+            in_use = set(session.scalars(select(Document.key_bucket).distinct()
+                                         .where(Document.wrapped_key.is_not(None))))  # fmt: skip
+            in_use |= set(session.scalars(select(Dossier.key_bucket).distinct()
+                                          .where(Dossier.state != "destroyed")))  # fmt: skip
+        return buckets.destroy(buckets.names() - in_use, idle_seconds)
+
+    return sweep
+
+
 def destroyer_for(request, operator_role: str, purge_index) -> Destroyer:
     registry = request.registry
+    settings = registry.settings
     access_log = request.find_service(IAccessLog)
 
     def log_event(session, **fields):
@@ -61,8 +80,10 @@ def destroyer_for(request, operator_role: str, purge_index) -> Destroyer:
         written = access_log.write_checkpoint(session)
         return {"seq": written.seq, "mac": written.mac} if written else None
 
+    session_factory = get_session_factory(writing(registry["db_engine"]))
+    idle = as_int(settings, "archive.retention.bucket_idle_seconds")
     return Destroyer(
-        transaction_runner(get_session_factory(writing(registry["db_engine"]))),
+        transaction_runner(session_factory),
         request.find_service(IBlobStore),
         registry["archive.clock"],
         registry["archive.keyring"].signing_key(),
@@ -71,4 +92,6 @@ def destroyer_for(request, operator_role: str, purge_index) -> Destroyer:
         checkpoint=checkpoint,
         compact=sqlite_compactor(registry["db_engine"]),
         fault=fault_injection(),
+        sweep_buckets=bucket_sweeper(session_factory, registry["archive.bucket_keys"], idle),
+        approval=as_bool(settings, "archive.retention.approval"),
     )

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Invalid, NotFound
-from ..records.models import Document, Dossier, ProductLine
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..records.models import Document, Dossier, DossierCorrection, ProductLine
 from .certificates import build_certificate, certificate_sha256
-from .models import Certificate, Hold, RetentionLease, RetentionRun
+from .models import Certificate, Hold, RetentionLease, RetentionProposal, RetentionRun
 
 LEASE = timedelta(minutes=5)
 METHOD = (
@@ -34,8 +34,30 @@ METHOD = (
 ERASED_FILENAME = "destroyed"
 
 
-def active_hold_exists():
-    return exists().where(Hold.dossier_id == Dossier.id, Hold.released_at.is_(None))
+def active_hold_exists(dossier_id=Dossier.id):
+    """SQL: an active hold on the dossier itself, or by query on one of its products or
+    batches (a query hold covers dossiers filed after it too)."""
+    names_it = exists().where(
+        ProductLine.dossier_id == dossier_id,
+        or_(ProductLine.name == Hold.product_name, ProductLine.batch_no == Hold.batch_no),
+    )
+    return exists().where(
+        Hold.released_at.is_(None),
+        or_(Hold.dossier_id == dossier_id, and_(Hold.dossier_id.is_(None), names_it)),
+    )
+
+
+def is_held(session: Session, dossier_id: str) -> bool:
+    return bool(session.scalar(select(active_hold_exists(dossier_id))))
+
+
+def held_by_query(session: Session, names: list[str], batches: list[str]) -> bool:
+    """Whether an active hold by query names one of these products or batches."""
+    if not names and not batches:
+        return False
+    return bool(session.scalar(select(exists().where(
+        Hold.released_at.is_(None), Hold.dossier_id.is_(None),
+        or_(Hold.product_name.in_(names), Hold.batch_no.in_(batches))))))  # fmt: skip
 
 
 def due_dossiers(session: Session, as_of: date) -> list[tuple[Dossier, bool]]:
@@ -48,35 +70,82 @@ def due_dossiers(session: Session, as_of: date) -> list[tuple[Dossier, bool]]:
     return [(dossier, bool(held)) for dossier, held in session.execute(query)]
 
 
-def place_hold(session: Session, dossier: Dossier, reason: str, by: str, now: datetime) -> Hold:
+def place_hold(records, dossier: Dossier, reason: str, by: str, now: datetime) -> Hold:
+    """A hold on one dossier; its keys move to the hold bucket."""
     if dossier.state in ("destroyed", "destroying"):
         raise Conflict("the dossier is destroyed", field="dossier_id")
     hold = Hold(dossier_id=dossier.id, reason=_reason(reason), placed_by=by, placed_at=now)
-    session.add(hold)
-    dossier.state = "held"
-    session.flush()
+    records.session.add(hold)
+    records.session.flush()
+    refresh_held([dossier], records)
     return hold
 
 
-def release_hold(session: Session, dossier: Dossier, hold_id, reason, by, now) -> Hold:
+def place_query_hold(records, query: dict, reason, by: str, now: datetime) -> Hold:
+    """A hold on every dossier of a product (exact name) or a batch, now and filed later."""
+    product_name, batch_no = query.get("product_name"), query.get("batch_no")
+    for field_name, value in (("product_name", product_name), ("batch_no", batch_no)):
+        if value is not None and (not isinstance(value, str) or not value.strip()
+                                  or len(value) > 255):  # fmt: skip
+            raise Invalid(f"{field_name} must be a non-empty text", field=field_name)
+    if (product_name is None) == (batch_no is None):
+        raise Invalid("give exactly one of product_name and batch_no", field="product_name")
+    hold = Hold(product_name=product_name and product_name.strip(),
+                batch_no=batch_no and batch_no.strip(), reason=_reason(reason),
+                placed_by=by, placed_at=now)  # fmt: skip
+    records.session.add(hold)
+    records.session.flush()
+    refresh_held(covered_by(records.session, hold), records)
+    return hold
+
+
+def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = None) -> Hold:
+    """Release a hold (kept as history); dossiers no longer held go back to their month."""
+    session = records.session
     hold = session.get(Hold, hold_id) if isinstance(hold_id, int) else None
-    if hold is None or hold.dossier_id != dossier.id:
-        raise NotFound("no such hold on this dossier", field="hold_id")
+    if hold is None or (dossier is not None and hold.dossier_id != dossier.id):
+        raise NotFound("no such hold" + (" on this dossier" if dossier else ""), field="hold_id")
     if hold.released_at is not None:
         raise Conflict("the hold is already released", field="hold_id")
+    affected = covered_by(session, hold)
     hold.released_at, hold.released_by, hold.release_reason = now, by, _reason(reason)
     session.flush()
-    still_held = session.scalar(
-        select(exists().where(Hold.dossier_id == dossier.id, Hold.released_at.is_(None)))
-    )
-    if not still_held and dossier.state == "held":
-        dossier.state = "archived"
+    refresh_held(affected, records)
     return hold
+
+
+def covered_by(session: Session, hold: Hold) -> list[Dossier]:
+    """The living dossiers a hold covers."""
+    living = Dossier.state.not_in(("destroyed", "destroying"))
+    if hold.dossier_id is not None:
+        return list(session.scalars(select(Dossier).where(Dossier.id == hold.dossier_id, living)))
+    match = (ProductLine.name == hold.product_name if hold.product_name is not None
+             else ProductLine.batch_no == hold.batch_no)  # fmt: skip
+    query = select(Dossier).where(living, Dossier.id.in_(
+        select(ProductLine.dossier_id).where(match)))  # fmt: skip
+    return list(session.scalars(query))
+
+
+def refresh_held(dossiers: list[Dossier], records) -> None:
+    """Each dossier's state and key bucket as its holds now say."""
+    for dossier in dossiers:
+        held = is_held(records.session, dossier.id)
+        if dossier.state in ("archived", "held"):
+            dossier.state = "held" if held else "archived"
+        records.rebucket(dossier, held)
+
+
+def list_holds(session: Session, active_only: bool) -> list[Hold]:
+    query = select(Hold).order_by(Hold.placed_at.desc(), Hold.id.desc())
+    if active_only:
+        query = query.where(Hold.released_at.is_(None))
+    return list(session.scalars(query))
 
 
 def hold_json(hold: Hold) -> dict:
     return {
-        "id": hold.id, "reason": hold.reason, "placed_by": hold.placed_by,
+        "id": hold.id, "dossier_id": hold.dossier_id, "product_name": hold.product_name,
+        "batch_no": hold.batch_no, "reason": hold.reason, "placed_by": hold.placed_by,
         "placed_at": hold.placed_at.isoformat(), "released_by": hold.released_by,
         "released_at": hold.released_at.isoformat() if hold.released_at else None,
         "release_reason": hold.release_reason,
@@ -112,11 +181,17 @@ class RunResult:
     destroyed: list[str] = field(default_factory=list)
     skipped_held: list[str] = field(default_factory=list)
     certificate_id: str | None = None
+    # Approval mode: the proposal this run made (nothing destroyed until it is approved).
+    proposal_id: str | None = None
+    proposed: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
-        return {"id": self.id, "as_of": self.as_of.isoformat(), "dry_run": self.dry_run,
+        body = {"id": self.id, "as_of": self.as_of.isoformat(), "dry_run": self.dry_run,
                 "destroyed": self.destroyed, "skipped_held": self.skipped_held,
                 "certificate_id": self.certificate_id}  # fmt: skip
+        if self.proposal_id:
+            body.update(proposal_id=self.proposal_id, proposed=self.proposed)
+        return body
 
 
 class RetentionBusy(Conflict):
@@ -132,7 +207,9 @@ class Destroyer:
                  purge_index: Callable[[list[str]], None], log_event: Callable[..., None],
                  checkpoint: Callable[[Session], dict | None] | None = None,
                  compact: Callable[[], None] | None = None,
-                 fault: Callable[[str], None] | None = None):  # fmt: skip
+                 fault: Callable[[str], None] | None = None,
+                 sweep_buckets: Callable[[], list[str]] | None = None,
+                 approval: bool = False):  # fmt: skip
         self.transaction = transaction
         self.blobs = blobs
         self.clock = clock
@@ -142,6 +219,9 @@ class Destroyer:
         self.checkpoint = checkpoint
         self.compact = compact
         self.fault = fault or (lambda step: None)
+        self.sweep_buckets = sweep_buckets or (lambda: [])
+        self.approval = approval
+        self.destroyed_buckets: list[str] = []
 
     def run(self, as_of: date | None, dry_run: bool, operator: str, progress=None) -> RunResult:
         today = self.clock.today()
@@ -149,22 +229,90 @@ class Destroyer:
         if as_of > today and not dry_run:
             raise Invalid("as_of may be later than today only for a dry run", field="as_of")
         result = RunResult(uuid.uuid4().hex, as_of, dry_run)
-        due = self.transaction(lambda s: [(d.id, d.complaint_no, held)
-                                          for d, held in due_dossiers(s, as_of)])  # fmt: skip
-        result.skipped_held = [number for _id, number, held in due if held]
-        candidates = [(dossier_id, number) for dossier_id, number, held in due if not held]
+        candidates = self._candidates(result, as_of)
         if dry_run:
             result.destroyed = [number for _id, number in candidates]
             self.transaction(lambda s: self._record_run(s, result, operator))
             return result
+        if self.approval:
+            return self._propose(result, candidates, operator)
+        return self._destroy(result, candidates, operator, progress)
+
+    def _candidates(self, result: RunResult, as_of: date, only: set[str] | None = None):
+        due = self.transaction(lambda s: [(d.id, d.complaint_no, held)
+                                          for d, held in due_dossiers(s, as_of)])  # fmt: skip
+        if only is not None:
+            due = [row for row in due if row[0] in only]
+        result.skipped_held = [number for _id, number, held in due if held]
+        return [(dossier_id, number) for dossier_id, number, held in due if not held]
+
+    # -- approval mode -----------------------------------------------------------------------
+
+    def _propose(self, result: RunResult, candidates, operator: str) -> RunResult:
+        """Approval mode: list what is due for a second records manager; destroy nothing."""
+        result.proposed = [number for _id, number in candidates]
+        if candidates:
+            result.proposal_id = uuid.uuid4().hex
+            self.transaction(lambda s: s.add(RetentionProposal(
+                id=result.proposal_id, as_of=result.as_of, proposed_by=operator,
+                proposed_at=self.clock.now(), dossier_ids=[i for i, _n in candidates],
+                state="proposed")))  # fmt: skip
+        self.transaction(lambda s: self._record_run(s, result, operator))
+        return result
+
+    def approve(self, proposal_id: str, approver: str, progress=None) -> RunResult:
+        """The second records manager's approval: destroys what the proposal listed and is
+        still due and not held. A crashed approval is resumed by approving again."""
+
+        def decide(session: Session):
+            proposal = session.get(RetentionProposal, str(proposal_id)[:32], with_for_update=True)
+            if proposal is None:
+                raise NotFound("no such proposal", field="proposal_id")
+            if proposal.state == "proposed":
+                if proposal.proposed_by == approver:
+                    raise Forbidden("the proposer cannot approve their own proposal",
+                                    field="proposal_id")  # fmt: skip
+                proposal.state, proposal.decided_by = "approved", approver
+                proposal.decided_at = self.clock.now()
+            elif proposal.state != "approved" or proposal.run_id is not None:
+                raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
+            elif proposal.decided_by != approver:
+                raise Conflict("the proposal is being approved by another", field="proposal_id")
+            return proposal.as_of, set(proposal.dossier_ids)
+
+        as_of, only = self.transaction(decide)
+        result = RunResult(uuid.uuid4().hex, as_of, False, proposal_id=str(proposal_id))
+        candidates = self._candidates(result, as_of, only)
+        self._destroy(result, candidates, approver, progress)
+        self.transaction(lambda s: setattr(s.get(RetentionProposal, result.proposal_id),
+                                           "run_id", result.id))  # fmt: skip
+        return result
+
+    def reject(self, proposal_id: str, by: str) -> str:
+        def decide(session: Session):
+            proposal = session.get(RetentionProposal, str(proposal_id)[:32], with_for_update=True)
+            if proposal is None:
+                raise NotFound("no such proposal", field="proposal_id")
+            if proposal.state != "proposed":
+                raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
+            proposal.state, proposal.decided_by = "rejected", by
+            proposal.decided_at = self.clock.now()
+            self.log_event(session, action="retention_run", username=by,
+                           detail=f"proposal {proposal.id} rejected")  # fmt: skip
+            return proposal.id
+
+        return self.transaction(decide)
+
+    # -- destruction -------------------------------------------------------------------------
+
+    def _destroy(self, result: RunResult, candidates, operator: str, progress) -> RunResult:
         holder = f"{socket.gethostname()}:{os.getpid()}:{result.id}"
         self.transaction(lambda s: self._take_lease(s, holder))
         try:
             certificate_id = self._resume_or_new_certificate_id()
             for dossier_id, number in candidates:
-                marked = self.transaction(
-                    lambda s, d=dossier_id: self._mark_destroying(s, d, as_of, certificate_id)
-                )
+                marked = self.transaction(lambda s, d=dossier_id: self._mark_destroying(
+                    s, d, result.as_of, certificate_id))  # fmt: skip
                 if marked:
                     result.destroyed.append(number)
                 else:
@@ -174,6 +322,7 @@ class Destroyer:
             self._finish_destroying(operator)
             issued = self._issue_certificates(result, operator)
             self._unlink_blobs()
+            self.destroyed_buckets = self.sweep_buckets()
             self._compact()
             result.certificate_id = issued
         finally:
@@ -216,9 +365,7 @@ class Destroyer:
             return True  # a crashed run's: this run finishes it
         if dossier is None or dossier.state == "destroyed":
             return False
-        held = session.scalar(select(exists().where(Hold.dossier_id == dossier_id,
-                                                    Hold.released_at.is_(None))))  # fmt: skip
-        if held or not dossier.destroy_after < as_of:
+        if is_held(session, dossier_id) or not dossier.destroy_after < as_of:
             return False
         dossier.state, dossier.certificate_id = "destroying", cert_id
         self.fault("marked")
@@ -241,6 +388,7 @@ class Destroyer:
         for document in dossier.documents:
             document.wrapped_key = None
             document.kek_version = None
+            document.key_bucket = None
             document.filename = ERASED_FILENAME
         for name in ("name", "organization", "phone", "address"):
             setattr(dossier, f"customer_{name}_enc", None)
@@ -248,6 +396,10 @@ class Destroyer:
             setattr(dossier, f"customer_{name}_hmac", None)
         dossier.title = dossier.summary = dossier.department = dossier.capa_ref = None
         dossier.channel = None
+        dossier.key_bucket = None
+        session.execute(DossierCorrection.__table__.update()
+                        .where(DossierCorrection.dossier_id == dossier_id)
+                        .values(reason=None, changes={}))  # fmt: skip
         dossier.measures = []
         dossier.retention_derivation = "destroyed"
         session.execute(ProductLine.__table__.delete().where(ProductLine.dossier_id == dossier_id))

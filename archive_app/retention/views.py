@@ -12,10 +12,10 @@ from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..records.resources import DossierContext
-from .api import parse_date, purge_index
-from .models import Certificate, Hold, RetentionRun
+from .api import parse_date, proposal_json, purge_index, query_scope
+from .models import Certificate, Hold, RetentionProposal, RetentionRun
 from .runner import destroyer_for
-from .services import due_dossiers, place_hold, release_hold
+from .services import due_dossiers, place_hold, place_query_hold, release_hold
 
 
 def page_values(request, message=None, error=None) -> dict:
@@ -25,11 +25,13 @@ def page_values(request, message=None, error=None) -> dict:
     holds = session.scalars(
         select(Hold).where(Hold.released_at.is_(None)).order_by(Hold.placed_at.desc())
     ).all()
-    records = request.find_service(IRecordsService)
     return {
         "as_of": as_of,
         "due": due_dossiers(session, as_of),
-        "holds": [(hold, records.get(hold.dossier_id)) for hold in holds],
+        "holds": visible_holds(request, holds),
+        "proposals": [proposal_json(request, row) for row in session.scalars(
+            select(RetentionProposal).where(RetentionProposal.state == "proposed")
+            .order_by(RetentionProposal.proposed_at))],
         "runs": session.scalars(select(RetentionRun).order_by(RetentionRun.started_at.desc())
                                 .limit(20)).all(),
         "certificates": session.scalars(select(Certificate).order_by(
@@ -38,6 +40,20 @@ def page_values(request, message=None, error=None) -> dict:
         "message": message,
         "error": error,
     }  # fmt: skip
+
+
+def visible_holds(request, holds) -> list[tuple]:
+    """Holds with their dossier; a hold on a dossier above the caller's clearance is left out."""
+    records, visible = request.find_service(IRecordsService), []
+    for hold in holds:
+        dossier = records.get(hold.dossier_id) if hold.dossier_id else None
+        if dossier is None and hold.dossier_id:
+            continue
+        if dossier is None or request.has_permission(
+            Permission.MANAGE_RETENTION, DossierContext(request, dossier)
+        ):
+            visible.append((hold, dossier))
+    return visible
 
 
 @view_config(route_name="retention.page", request_method="GET",
@@ -60,47 +76,79 @@ def retention_action(request):
             message = _release(request)
         elif action == "run":
             message = _run(request)
+        elif action in ("approve", "reject"):
+            message = _decide(request, action)
         else:
             raise NotFound("unknown action", field="action")
     except ArchiveError as error:
         request.tm.doom()
         request.response.status = error.status
         return page_values(request, error=error)
-    if action == "run":
+    if action in ("run", "approve", "reject"):
         return page_values(request, message=message)
     return HTTPSeeOther(request.route_url("retention.page"))
 
 
-def _dossier_by_number(request):
-    number = request.POST.get("complaint_no", "").strip()[:64]
+def _dossier_by_number(request, number: str):
+    number = number[:64]
     dossier = request.find_service(IRecordsService).find_by_complaint_no(number)
-    if dossier is None or not request.has_permission(
-        Permission.MANAGE_RETENTION, DossierContext(request, dossier)
-    ):
-        raise NotFound(f"no dossier {number}", field="complaint_no")
+    _check_clearance(request, dossier, number)
     return dossier
 
 
+def _check_clearance(request, dossier, number: str = "") -> None:
+    if dossier is None or not request.has_permission(
+        Permission.MANAGE_RETENTION, DossierContext(request, dossier)
+    ):
+        raise NotFound(f"no dossier {number}".strip(), field="complaint_no")
+
+
 def _hold(request) -> str:
-    dossier = _dossier_by_number(request)
-    now = request.find_service(IClock).now()
-    hold = place_hold(request.dbsession, dossier, request.POST.get("reason"),
-                      request.user.username, now)  # fmt: skip
+    """On one dossier (by complaint number), or by query on a product or a batch."""
+    records = request.find_service(IRecordsService)
+    now, by, reason = request.find_service(IClock).now(), request.user.username, \
+        request.POST.get("reason")  # fmt: skip
+    scope = request.POST.get("scope", "complaint_no")
+    value = request.POST.get("value", request.POST.get("complaint_no", "")).strip()
+    if scope in ("product_name", "batch_no"):
+        hold = place_query_hold(records, {scope: value or None}, reason, by, now)
+        log_in_transaction(request, "hold", detail=f"{query_scope(hold)}: {hold.reason}")
+        return f"hold placed on {query_scope(hold)}"
+    dossier = _dossier_by_number(request, value)
+    hold = place_hold(records, dossier, reason, by, now)
     log_in_transaction(request, "hold", dossier=dossier, detail=hold.reason)
     return f"hold placed on {dossier.complaint_no}"
 
 
 def _release(request) -> str:
-    dossier = _dossier_by_number(request)
     try:
         hold_id = int(request.POST.get("hold_id", ""))
     except ValueError:
         raise NotFound("no such hold", field="hold_id") from None
+    hold = request.dbsession.get(Hold, hold_id)
+    if hold is None:
+        raise NotFound("no such hold", field="hold_id")
+    dossier = None
+    if hold.dossier_id is not None:
+        dossier = request.find_service(IRecordsService).get(hold.dossier_id)
+        _check_clearance(request, dossier)
     now = request.find_service(IClock).now()
-    hold = release_hold(request.dbsession, dossier, hold_id, request.POST.get("reason"),
-                        request.user.username, now)  # fmt: skip
+    hold = release_hold(request.find_service(IRecordsService), hold_id,
+                        request.POST.get("reason"), request.user.username, now,
+                        dossier=dossier)  # fmt: skip
+    scope = dossier.complaint_no if dossier else query_scope(hold)
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
-    return f"hold released on {dossier.complaint_no}"
+    return f"hold released on {scope}"
+
+
+def _decide(request, decision: str) -> str:
+    destroyer = destroyer_for(request, request.user.role, purge_index(request))
+    proposal_id = request.POST.get("proposal_id", "")
+    if decision == "reject":
+        destroyer.reject(proposal_id, request.user.username)
+        return f"proposal {proposal_id} rejected"
+    result = destroyer.approve(proposal_id, request.user.username)
+    return f"destroyed: {', '.join(result.destroyed) or 'nothing'}"
 
 
 def _run(request) -> str:
@@ -109,6 +157,8 @@ def _run(request) -> str:
     result = destroyer_for(request, request.user.role, purge_index(request)).run(
         as_of, dry_run, request.user.username
     )
+    if result.proposal_id:
+        return f"proposed for approval: {', '.join(result.proposed)}"
     verb = "would destroy" if dry_run else "destroyed"
     listed = ", ".join(result.destroyed) or "nothing"
     return f"{verb}: {listed}; held: {', '.join(result.skipped_held) or 'none'}"

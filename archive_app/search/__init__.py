@@ -17,6 +17,7 @@ def includeme(config):
         return RecordsService(
             session, registry["archive.blobstore"], registry["archive.keyring"],
             registry["archive.field_cipher"], registry["archive.clock"],
+            buckets=registry["archive.bucket_keys"],
         )  # fmt: skip
 
     indexer = Indexer(index, registry["dbsession_read_factory"], records_for,

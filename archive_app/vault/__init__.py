@@ -6,8 +6,9 @@ import os
 from pathlib import Path
 
 from ..interfaces import IBlobStore, IFieldCipher, IKeyring
-from ..settings import keyring_path, storage_dir
+from ..settings import bucket_keys_path, keyring_path, storage_dir
 from .blobstore import BlobStore
+from .buckets import BucketKeys
 from .fields import FieldCipher
 from .keyring import Keyring
 
@@ -68,5 +69,6 @@ def includeme(config):
     blobs, fields = BlobStore(blob_root(settings)), field_cipher(keyring)
     config.registry["archive.blobstore"] = blobs
     config.registry["archive.field_cipher"] = fields
+    config.registry["archive.bucket_keys"] = BucketKeys(bucket_keys_path(settings))
     config.register_service(blobs, IBlobStore)
     config.register_service(fields, IFieldCipher)

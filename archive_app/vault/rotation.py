@@ -12,19 +12,21 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from ..records.models import Document
+from .buckets import BucketKeys, Sealer
 from .envelope import unwrap_data_key, wrap_data_key
 from .keyring import Keyring
 
 
 def rotate_keys(keyring: Keyring, keyring_file: Path, run_batches: Callable,
-                batch_size: int = 500) -> tuple[int, int]:  # fmt: skip
+                buckets: BucketKeys, batch_size: int = 500) -> tuple[int, int]:  # fmt: skip
     """Returns (new version, documents re-wrapped). `run_batches(fn)` runs fn(session)
     in a fresh transaction and returns its result."""
     new_version = keyring.rotate()  # the previous key is retired: it only unwraps from now on
     keyring.save(keyring_file)  # saved before any row names the new version
     rewrapped = 0
+    sealer = Sealer(keyring, buckets)
     while True:
-        count = run_batches(lambda session: _rewrap_batch(session, keyring, batch_size))
+        count = run_batches(lambda session: _rewrap_batch(session, sealer, batch_size))
         rewrapped += count
         if count < batch_size:
             break
@@ -42,8 +44,9 @@ def pending_count(session, keyring: Keyring) -> int:
     )
 
 
-def _rewrap_batch(session, keyring: Keyring, batch_size: int) -> int:
-    current = keyring.current_kek_version
+def _rewrap_batch(session, sealer: Sealer, batch_size: int) -> int:
+    """Each data key stays in its retention bucket; only the KEK under it changes."""
+    current = sealer.keyring.current_kek_version
     documents = session.scalars(
         select(Document)
         .where(Document.wrapped_key.is_not(None), Document.kek_version != current)
@@ -52,9 +55,10 @@ def _rewrap_batch(session, keyring: Keyring, batch_size: int) -> int:
     ).all()
     for document in documents:
         ids = {"dossier_id": document.dossier_id, "document_id": document.id}
-        data_key = unwrap_data_key(keyring.kek(document.kek_version), document.wrapped_key,
+        old_key = sealer.wrapping_key(document.kek_version, document.key_bucket)
+        data_key = unwrap_data_key(old_key, document.wrapped_key,
                                    kek_version=document.kek_version, **ids)  # fmt: skip
-        document.wrapped_key = wrap_data_key(keyring.kek(current), data_key,
-                                             kek_version=current, **ids)  # fmt: skip
+        new_key = sealer.wrapping_key(current, document.key_bucket, new=True)
+        document.wrapped_key = wrap_data_key(new_key, data_key, kek_version=current, **ids)
         document.kek_version = current
     return len(documents)

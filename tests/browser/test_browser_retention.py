@@ -29,7 +29,7 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.click("text=Retention")
-    page.fill("form.hold input[name=complaint_no]", number)
+    page.fill("form.hold input[name=value]", number)
     page.fill("form.hold input[name=reason]", "litigation pending")
     page.click("form.hold button")
     assert "litigation pending" in page.content()

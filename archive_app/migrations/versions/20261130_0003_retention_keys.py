@@ -18,6 +18,8 @@ def upgrade():
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.add_column(sa.Column("key_bucket", sa.String(length=16), nullable=True))
         batch_op.create_index(batch_op.f("ix_documents_key_bucket"), ["key_bucket"])
+    with op.batch_alter_table("dossiers", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("key_bucket", sa.String(length=16), nullable=True))
     with op.batch_alter_table("product_lines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("certified_on", sa.Date(), nullable=True))
     with op.batch_alter_table("holds", schema=None) as batch_op:
@@ -63,6 +65,8 @@ def downgrade():
         batch_op.alter_column("dossier_id", existing_type=sa.String(length=32), nullable=False)
     with op.batch_alter_table("product_lines", schema=None) as batch_op:
         batch_op.drop_column("certified_on")
+    with op.batch_alter_table("dossiers", schema=None) as batch_op:
+        batch_op.drop_column("key_bucket")
     with op.batch_alter_table("documents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_documents_key_bucket"))
         batch_op.drop_column("key_bucket")

@@ -26,6 +26,7 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
     path = keyring_path(read_settings(TESTING_INI))
     with open_app(TESTING_INI) as env:
         request, keyring = env["request"], env["registry"]["archive.keyring"]
+        buckets = env["registry"]["archive.bucket_keys"]
         calls = []
 
         def crash_after_first_batch(work):
@@ -36,7 +37,7 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
                 return work(request.dbsession)
 
         with pytest.raises(Interrupted):
-            rotate_keys(keyring, path, crash_after_first_batch, batch_size=3)
+            rotate_keys(keyring, path, crash_after_first_batch, buckets, batch_size=3)
         with request.tm:
             assert pending_count(request.dbsession, keyring) > 0  # half done, as after a crash
 
@@ -44,7 +45,7 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
             with request.tm:
                 return work(request.dbsession)
 
-        version, _count = rotate_keys(keyring, path, in_transaction, batch_size=3)
+        version, _count = rotate_keys(keyring, path, in_transaction, buckets, batch_size=3)
         with request.tm:
             assert pending_count(request.dbsession, keyring) == 0
             versions = set(request.dbsession.scalars(
