@@ -132,6 +132,10 @@ def compute_eu_gmp(batches: list[Batch], closed_on: date, default_years: int = 5
             candidates.append((by_certification, f"{text} (later than expiry {batch.expiry} "
                                                   f"+ 1 year = {by_expiry})"))  # fmt: skip
     until, derivation = max(candidates)
+    floor = add_years(closed_on, 1)  # the contract's floor holds under every rule set
+    if until < floor:
+        derivation = f"{derivation}, earlier than closed {closed_on} + 1 year = {floor}"
+        until = floor
     return RetentionDecision(until, EU_GMP, derivation)
 
 

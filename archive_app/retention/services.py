@@ -37,9 +37,14 @@ ERASED_FILENAME = "destroyed"
 def active_hold_exists(dossier_id=Dossier.id):
     """SQL: an active hold on the dossier itself, or by query on one of its products or
     batches (a query hold covers dossiers filed after it too)."""
-    names_it = exists().where(
-        ProductLine.dossier_id == dossier_id,
-        or_(ProductLine.name == Hold.product_name, ProductLine.batch_no == Hold.batch_no),
+    names_it = (
+        select(ProductLine.id)
+        .where(
+            ProductLine.dossier_id == dossier_id,
+            or_(ProductLine.name == Hold.product_name, ProductLine.batch_no == Hold.batch_no),
+        )
+        .correlate_except(ProductLine)  # the dossier and the hold come from outside
+        .exists()
     )
     return exists().where(
         Hold.released_at.is_(None),

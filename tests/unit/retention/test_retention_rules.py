@@ -70,3 +70,59 @@ def test_never_earlier_than_either_floor(closed, expiries):
     for expiry in expiries:
         assert decision.destroy_after >= add_years(expiry, 1)
         assert decision.destroy_after > expiry + timedelta(days=364)
+
+
+# -- the EU GMP rule set -------------------------------------------------------------------
+
+
+def test_eu_gmp_takes_the_longer_of_expiry_and_certification():
+    from archive_app.retention.rules import EU_GMP, Batch, decide
+
+    closed = date(2023, 7, 3)
+    by_expiry = decide("eu-gmp", [Batch("2030-06", date(2022, 1, 10))], closed)
+    assert by_expiry.destroy_after == date(2031, 6, 30) and by_expiry.rule == EU_GMP
+    by_certification = decide("eu-gmp", [Batch("2024-02", date(2022, 1, 10))], closed)
+    assert by_certification.destroy_after == date(2027, 1, 10)
+    assert "certified 2022-01-10 + 5 years" in by_certification.derivation
+
+
+def test_eu_gmp_counts_an_unknown_certification_as_the_closing_day():
+    from archive_app.retention.rules import Batch, decide
+
+    decision = decide("eu-gmp", [Batch("2024-02-29", None)], date(2024, 2, 29))
+    assert decision.destroy_after == date(2029, 2, 28)  # 29 February + 5 years
+    assert "certification unknown" in decision.derivation
+
+
+def test_eu_gmp_several_batches_the_latest_wins_and_no_expiry_falls_back():
+    from archive_app.retention.rules import Batch, decide
+
+    batches = [Batch("2025-01", date(2020, 1, 1)), Batch("2026-03", date(2019, 1, 1)),
+               Batch(None, date(2024, 1, 1))]  # fmt: skip
+    assert decide("eu-gmp", batches, date(2023, 1, 1)).destroy_after == date(2027, 3, 31)
+    fallback = decide("eu-gmp", [Batch(None, date(2022, 1, 1))], date(2023, 1, 1))
+    assert fallback.destroy_after == date(2028, 1, 1) and fallback.rule == CLOSED_PLUS_DEFAULT
+
+
+def test_the_procedure_rule_set_ignores_certification_and_unknown_sets_are_refused():
+    from archive_app.retention.rules import Batch, decide
+
+    decision = decide("procedure", [Batch("2025-06", date(2010, 1, 1))], date(2023, 7, 3))
+    assert decision.destroy_after == date(2026, 6, 30) and decision.rule == EXPIRY_PLUS_ONE_YEAR
+    with pytest.raises(ValueError):
+        decide("forever", [], date(2023, 7, 3))
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+       st.lists(st.tuples(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+                          st.one_of(st.none(), st.dates(min_value=date(1995, 1, 1),
+                                                        max_value=date(2090, 12, 31)))),
+                min_size=1, max_size=4))  # fmt: skip
+def test_eu_gmp_is_never_earlier_than_the_procedure_rule(closed, batches):
+    from archive_app.retention.rules import Batch, decide
+
+    given_batches = [Batch(expiry.isoformat(), certified) for expiry, certified in batches]
+    eu = decide("eu-gmp", given_batches, closed).destroy_after
+    procedure = decide("procedure", given_batches, closed).destroy_after
+    assert eu >= procedure
+    assert eu >= add_years(closed, 1)
