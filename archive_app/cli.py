@@ -393,6 +393,43 @@ def retention_run(config_uri, as_of, dry_run):
                f"{len(result.skipped_held)} held", err=True)  # fmt: skip
 
 
+@retention.command("recompute")
+@click.pass_obj
+def retention_recompute(config_uri):
+    """Apply the configured rule set to every living dossier again (after changing
+    archive.retention.rule); each changed date is kept as a correction and logged."""
+    from sqlalchemy import select
+
+    from .access.accesslog import Event
+    from .bootstrap import open_app
+    from .interfaces import IAccessLog, IRecordsService
+    from .records.models import Dossier
+    from .retention.corrections import describe_changes, recompute
+
+    with reported_errors(), open_app(config_uri) as env:
+        request, clock = env["request"], env["registry"]["archive.clock"]
+        with request.tm:
+            ids = request.dbsession.scalars(select(Dossier.id).where(
+                Dossier.state.in_(("archived", "held"))).order_by(Dossier.id)).all()  # fmt: skip
+        changed = 0
+        for start in range(0, len(ids), 200):  # committed in batches: resumable, bounded
+            with request.tm:
+                records = request.find_service(IRecordsService)
+                log = request.find_service(IAccessLog)
+                for dossier_id in ids[start:start + 200]:
+                    dossier = records.get(dossier_id)
+                    correction = recompute(records, dossier, "cli", clock.now())
+                    if correction is None:
+                        continue
+                    changed += 1
+                    detail = describe_changes(correction.changes)
+                    log.append(request.dbsession, Event(
+                        username="cli", role="system", action="correct", dossier_id=dossier.id,
+                        complaint_no=dossier.complaint_no, detail=detail))  # fmt: skip
+                    click.echo(f"{dossier.complaint_no}\t{detail}")
+    click.echo(f"{changed} of {len(ids)} dossier(s) changed", err=True)
+
+
 def unexported_certificates(request, folder: Path) -> list[str]:
     from sqlalchemy import select
 

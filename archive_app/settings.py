@@ -16,6 +16,8 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_MAX_UPLOAD_MB": "archive.max_upload_mb",
     "ARCHIVE_TIMEZONE": "archive.timezone",
     "ARCHIVE_SESSION_SECRET": "archive.session_secret",
+    "ARCHIVE_RETENTION_RULE": "archive.retention.rule",
+    "ARCHIVE_RETENTION_APPROVAL": "archive.retention.approval",
 }
 
 DEFAULTS = {

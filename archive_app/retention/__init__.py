@@ -9,6 +9,9 @@ def includeme(config):
     config.add_route(
         "api.dossier.hold", "/api/v1/dossiers/{dossier_id}/holds/{hold_id}", factory=dossier
     )
+    config.add_route(
+        "api.dossier.corrections", "/api/v1/dossiers/{dossier_id}/corrections", factory=dossier
+    )
     config.add_route("api.holds", "/api/v1/holds")
     config.add_route("api.hold", "/api/v1/holds/{hold_id}")
     config.add_route("api.retention.proposals", "/api/v1/retention/proposals")

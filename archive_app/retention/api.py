@@ -15,8 +15,10 @@ from ..errors import Invalid, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..payloads import json_object
 from ..records.api import living_dossier
-from ..records.models import Dossier
+from ..records.models import Dossier, DossierCorrection
+from ..records.services import describe_rule
 from .certificates import render_pdf
+from .corrections import correct_retention_data, correction_json, describe_changes
 from .models import Certificate, Hold, RetentionProposal
 from .runner import destroyer_for
 from .services import (
@@ -206,3 +208,28 @@ def certificate_pdf(request):
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@view_config(route_name="api.dossier.corrections", request_method="POST", renderer="json",
+             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+def correct_dossier(request):
+    """Correct what feeds the retention rule; the destroy-after date is recomputed."""
+    dossier = living_dossier(request, request.context)
+    correction = correct_retention_data(
+        request.find_service(IRecordsService), dossier, json_object(request),
+        request.user.username, request.find_service(IClock).now())  # fmt: skip
+    detail = f"{describe_changes(correction.changes)}: {correction.reason}"
+    log_in_transaction(request, "correct", dossier=dossier, detail=detail)
+    request.response.status = 201
+    return {**correction_json(correction), "destroy_after": dossier.destroy_after.isoformat(),
+            "retention_rule": describe_rule(dossier)}  # fmt: skip
+
+
+@view_config(route_name="api.dossier.corrections", request_method="GET", renderer="json",
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
+def list_corrections(request):
+    dossier = living_dossier(request, request.context)
+    rows = request.dbsession.scalars(select(DossierCorrection).where(
+        DossierCorrection.dossier_id == dossier.id).order_by(DossierCorrection.id))  # fmt: skip
+    log_now(request, "view", dossier=dossier, detail="retention corrections")
+    return {"results": [correction_json(row) for row in rows]}

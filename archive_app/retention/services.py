@@ -32,6 +32,7 @@ METHOD = (
     "entries purged with segments merged"
 )
 ERASED_FILENAME = "destroyed"
+BATCH = 200  # dossiers (or documents) per committed step of a run
 
 
 def active_hold_exists(dossier_id=Dossier.id):
@@ -315,15 +316,17 @@ class Destroyer:
         self.transaction(lambda s: self._take_lease(s, holder))
         try:
             certificate_id = self._resume_or_new_certificate_id()
-            for dossier_id, number in candidates:
-                marked = self.transaction(lambda s, d=dossier_id: self._mark_destroying(
-                    s, d, result.as_of, certificate_id))  # fmt: skip
-                if marked:
-                    result.destroyed.append(number)
-                else:
-                    result.skipped_held.append(number)  # a hold arrived since the listing
-                if progress:
-                    progress(number)
+            for start in range(0, len(candidates), BATCH):
+                batch = candidates[start:start + BATCH]
+                marked = self.transaction(lambda s, b=batch: [self._mark_destroying(
+                    s, d, result.as_of, certificate_id) for d, _number in b])  # fmt: skip
+                for (_id, number), was_marked in zip(batch, marked, strict=True):
+                    if was_marked:
+                        result.destroyed.append(number)
+                    else:
+                        result.skipped_held.append(number)  # a hold arrived since the listing
+                    if progress:
+                        progress(number)
             self._finish_destroying(operator)
             issued = self._issue_certificates(result, operator)
             self._unlink_blobs()
@@ -380,10 +383,13 @@ class Destroyer:
         """Every dossier left `destroying` (now or by a crashed run) is erased."""
         waiting = self.transaction(lambda s: list(s.scalars(
             select(Dossier.id).where(Dossier.state == "destroying"))))  # fmt: skip
-        for dossier_id in waiting:
-            self.purge_index([dossier_id])
-            self.fault("index_purged")
-            self.transaction(lambda s, d=dossier_id: self._erase(s, d, operator))
+        if not waiting:
+            return
+        self.purge_index(waiting)  # one merge of the index for the whole run, not one each
+        self.fault("index_purged")
+        for start in range(0, len(waiting), BATCH):
+            self.transaction(lambda s, b=waiting[start:start + BATCH]: [
+                self._erase(s, d, operator) for d in b])  # fmt: skip
             self.fault("erased")
 
     def _erase(self, session: Session, dossier_id: str, operator: str) -> None:
@@ -453,10 +459,13 @@ class Destroyer:
         names = self.transaction(lambda s: list(s.execute(
             select(Document.id, Document.storage_name).join(Dossier)
             .where(Dossier.state == "destroyed", Document.storage_name.is_not(None)))))  # fmt: skip
-        for document_id, name in names:
-            self.blobs.remove(name)
-            self.transaction(lambda s, d=document_id: s.execute(
-                update(Document).where(Document.id == d).values(storage_name=None)))  # fmt: skip
+        for start in range(0, len(names), BATCH):
+            batch = names[start:start + BATCH]
+            for _document_id, name in batch:
+                self.blobs.remove(name)  # absent is fine: a killed run may have removed it
+            ids = [document_id for document_id, _name in batch]
+            self.transaction(lambda s, i=ids: s.execute(
+                update(Document).where(Document.id.in_(i)).values(storage_name=None)))  # fmt: skip
         self.fault("unlinked")
 
     def _compact(self) -> None:

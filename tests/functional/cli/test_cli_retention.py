@@ -92,3 +92,22 @@ def test_certificate_verify_detects_tampering(env, tmp_path):
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
     assert run_cli(env, "certificate", "verify", str(garbage)).returncode == 2
+
+
+def test_recompute_applies_a_changed_rule_set_and_keeps_the_history(tmp_path_factory, tmp_path):
+    env = make_cli_env(tmp_path_factory, "cli_recompute")
+    number = write_old_dossier(tmp_path)
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    unchanged = run_cli(env, "retention", "recompute")
+    assert unchanged.returncode == 0 and "0 of 1 dossier(s) changed" in unchanged.stderr
+    eu_gmp = dict(env, ARCHIVE_RETENTION_RULE="eu-gmp")
+    changed = run_cli(eu_gmp, "retention", "recompute")
+    assert changed.returncode == 0, changed.stderr
+    # Closed 2019-04-01, certification unknown: 2024-04-01 instead of 2020-06-30.
+    assert f"{number}\tdestroy_after 2020-06-30 → 2024-04-01" in changed.stdout
+    assert "retention_rule expiry-plus-1y v1 → eu-gmp v1" in changed.stdout
+    due = run_cli(eu_gmp, "retention", "due", "--as-of", "2021-01-01")
+    assert number not in due.stdout
+    assert "1 of 1" not in run_cli(eu_gmp, "retention", "recompute").stderr  # idempotent
+    assert run_cli(dict(env, ARCHIVE_RETENTION_RULE="forever"), "retention",
+                   "recompute").returncode == 2  # fmt: skip

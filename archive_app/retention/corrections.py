@@ -1,0 +1,141 @@
+"""Corrections of the metadata that feeds retention (closing day, expiry, certification):
+the destroy-after date is recomputed, the keys follow it to their new bucket, and every
+correction is kept with who, when, why and the values before and after.
+
+Nothing else of a filed dossier can be changed: its record stays as filed.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from ..errors import Conflict, Invalid
+from ..records.models import Dossier, DossierCorrection
+from ..retention.rules import Batch, parse_expiry
+from .services import _reason, is_held
+
+PRODUCT_FIELDS = ("expiry", "certified_on")
+
+
+def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
+                           now: datetime) -> DossierCorrection:  # fmt: skip
+    if dossier.state == "destroying":
+        raise Conflict("the dossier is being destroyed", field="dossier_id")
+    reason = _reason(body.get("reason"))
+    unknown = set(body) - {"reason", "closed_on", "products"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise Invalid(f"{name} cannot be corrected (only closed_on and products' expiry "
+                      "and certified_on)", field=name)  # fmt: skip
+    changes: dict[str, list] = {}
+    if "closed_on" in body:
+        closed_on = _date(body["closed_on"], "closed_on")
+        if closed_on < dossier.received_on:
+            raise Invalid("must not be before received_on", field="closed_on")
+        if closed_on != dossier.closed_on:
+            changes["closed_on"] = [dossier.closed_on.isoformat(), closed_on.isoformat()]
+            dossier.closed_on = closed_on
+    for index, item in enumerate(_products(body)):
+        where = f"products.{index}"
+        product = next((p for p in dossier.products if p.batch_no == item.get("batch_no")), None)
+        if product is None:
+            raise Invalid("no product line of this dossier has this batch number",
+                          field=f"{where}.batch_no")  # fmt: skip
+        if "expiry" in item:
+            expiry = _expiry(item["expiry"], f"{where}.expiry")
+            if expiry != product.expiry:
+                changes[f"{product.batch_no}.expiry"] = [product.expiry, expiry]
+                product.expiry = expiry
+        if "certified_on" in item:
+            value = item["certified_on"]
+            certified = None if value is None else _date(value, f"{where}.certified_on")
+            if certified != product.certified_on:
+                old = product.certified_on.isoformat() if product.certified_on else None
+                changes[f"{product.batch_no}.certified_on"] = [
+                    old, certified.isoformat() if certified else None]  # fmt: skip
+                product.certified_on = certified
+    if not changes:
+        raise Invalid("nothing to correct: every value is as filed", field=None)
+    correction = _apply_rule(records, dossier, changes, by, now, reason)
+    records.on_change(records.session, dossier.id)  # the index holds closed_on
+    records.session.flush()
+    return correction
+
+
+def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorrection | None:
+    """Apply the configured rule set again (after `archive.retention.rule` changed); the
+    change, if any, is kept as a correction."""
+    decision = records.retention_decision(_batches(dossier), dossier.closed_on)
+    old_rule = f"{dossier.retention_rule} v{dossier.retention_rule_version}"
+    new_rule = f"{decision.rule.name} v{decision.rule.version}"
+    if (dossier.destroy_after, old_rule) == (decision.destroy_after, new_rule):
+        return None
+    changes = {"retention_rule": [old_rule, new_rule]}
+    return _apply_rule(records, dossier, changes, by, now, f"rule set {records.rule_set}")
+
+
+def _apply_rule(records, dossier: Dossier, changes: dict, by: str, now: datetime,
+                reason: str) -> DossierCorrection:  # fmt: skip
+    """The date the rule now gives, kept with the changes that led to it; keys follow."""
+    decision = records.retention_decision(_batches(dossier), dossier.closed_on)
+    if decision.destroy_after != dossier.destroy_after:
+        changes = {"destroy_after": [dossier.destroy_after.isoformat(),
+                                     decision.destroy_after.isoformat()], **changes}  # fmt: skip
+    dossier.destroy_after = decision.destroy_after
+    dossier.retention_rule = decision.rule.name
+    dossier.retention_rule_version = decision.rule.version
+    dossier.retention_derivation = decision.derivation
+    correction = DossierCorrection(dossier_id=dossier.id, changed_by=by, changed_at=now,
+                                   reason=reason, changes=changes)  # fmt: skip
+    records.session.add(correction)
+    records.rebucket(dossier, is_held(records.session, dossier.id))
+    return correction
+
+
+def _batches(dossier: Dossier) -> list[Batch]:
+    return [Batch(product.expiry, product.certified_on) for product in dossier.products]
+
+
+def describe_changes(changes: dict) -> str:
+    return "; ".join(f"{name} {old} → {new}" for name, (old, new) in changes.items())
+
+
+def correction_json(correction: DossierCorrection) -> dict:
+    return {
+        "id": correction.id, "dossier_id": correction.dossier_id,
+        "changed_by": correction.changed_by, "changed_at": correction.changed_at.isoformat(),
+        "reason": correction.reason, "changes": correction.changes,
+    }  # fmt: skip
+
+
+def _products(body: dict) -> list[dict]:
+    items = body.get("products", [])
+    if not isinstance(items, list) or len(items) > 50:
+        raise Invalid("products must be a list of at most 50 objects", field="products")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise Invalid("must be an object", field=f"products.{index}")
+        extra = set(item) - {"batch_no", *PRODUCT_FIELDS}
+        if extra:
+            raise Invalid("cannot be corrected", field=f"products.{index}.{sorted(extra)[0]}")
+    return items
+
+
+def _date(value, field: str) -> date:
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise Invalid("must be a date as YYYY-MM-DD", field=field)
+
+
+def _expiry(value, field: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse_expiry(value if isinstance(value, str) else "")
+    except ValueError as error:
+        raise Invalid(str(error), field=field) from None
+    return value
+
