@@ -78,12 +78,20 @@ def test_a_hold_always_wins_until_released(api):
 
 
 def test_destruction_leaves_a_tombstone_and_a_verifiable_certificate(api, storage):
-    dossier = old_dossier(
-        api,
+    meta = metadata(
+        complaint_no=complaint_no("I", 2019), received_on="2019-03-01", closed_on="2019-04-01",
         customer={"name": "独孤求败", "phone": "13700001234"},
-        title="唯一标题标记甲乙丙丁",
-        summary="独一无二的摘要标记戊己庚辛",
-    )
+        title="唯一标题标记甲乙丙丁", summary="独一无二的摘要标记戊己庚辛",
+        products=[{"name": "残留药ZQXPRODUCT", "batch_no": "ZQXBATCH77", "expiry": "2019-06"}],
+    )  # fmt: skip
+    note = ("attachment", "note.txt", "客户来电记录 ZQXDOCTEXT7731 溶出度不合格".encode())
+    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
+                       upload_files=[*complete_files(), note], status=201).json  # fmt: skip
+    api.post_json(f"/api/v1/dossiers/{dossier['id']}/corrections",
+                  {"reason": "更正 ZQXCORRECTION", "closed_on": "2019-04-02"}, "records",
+                  status=201)  # fmt: skip
+    hits = api.get("/api/v1/search?q=ZQXDOCTEXT7731", "auditor").json["results"]
+    assert [hit["id"] for hit in hits] == [dossier["id"]]  # indexed, so the scan means something
     result = run(api).json
     assert dossier["complaint_no"] in result["destroyed"] and result["certificate_id"]
 
@@ -112,7 +120,9 @@ def test_destruction_leaves_a_tombstone_and_a_verifiable_certificate(api, storag
             status=403)  # fmt: skip
 
     # No residue anywhere under storage/: database (and WAL), blobs, index, temporary files.
-    markers = ["独孤求败", "唯一标题标记甲乙丙丁", "独一无二的摘要标记戊己庚辛", "13700001234"]
+    markers = ["独孤求败", "唯一标题标记甲乙丙丁", "独一无二的摘要标记戊己庚辛", "13700001234",
+               "zqxdoctext7731", "ZQXDOCTEXT7731", "zqxproduct", "ZQXPRODUCT", "ZQXCORRECTION",
+               "客户来电记录", "ZQXBATCH77", "zqxbatch77"]  # fmt: skip
     for path in (p for p in storage.rglob("*") if p.is_file()):
         data = path.read_bytes()
         for marker in markers:
