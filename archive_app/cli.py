@@ -384,6 +384,10 @@ def retention_run(config_uri, as_of, dry_run):
             click.echo(f"{'would destroy' if dry_run else 'destroyed'} {number}")
         for number in result.skipped_held:
             click.echo(f"held {number}")
+        if result.proposal_id:
+            for number in result.proposed:
+                click.echo(f"proposed {number}")
+            click.echo(f"proposal {result.proposal_id} waits for a second records manager")
         folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
         # This run's certificate, and any a killed run issued but did not get to export.
         for certificate_id in unexported_certificates(request, folder):
@@ -391,6 +395,63 @@ def retention_run(config_uri, as_of, dry_run):
             click.echo(f"certificate {certificate_id} {path}")
     click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
                f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+
+
+@retention.command("approve")
+@click.argument("proposal_id")
+@click.option("--as", "username", required=True, help="The approving records manager.")
+@click.pass_obj
+def retention_approve(config_uri, proposal_id, username):
+    """Approval mode: approve a proposal (not your own) and destroy what it lists."""
+    from .bootstrap import open_app
+    from .retention.runner import destroyer_for
+
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
+        approver = records_manager(request, username)
+        result = destroyer_for(request, "records_manager", purge).approve(proposal_id, approver)
+        for number in result.destroyed:
+            click.echo(f"destroyed {number}")
+        for number in result.skipped_held:
+            click.echo(f"held {number}")
+        folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
+        for certificate_id in unexported_certificates(request, folder):
+            path = export_certificate(request, certificate_id, folder)
+            click.echo(f"certificate {certificate_id} {path}")
+    click.echo(f"run {result.id}: {len(result.destroyed)} destroyed, "
+               f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+
+
+@retention.command("reject")
+@click.argument("proposal_id")
+@click.option("--as", "username", required=True, help="The rejecting records manager.")
+@click.pass_obj
+def retention_reject(config_uri, proposal_id, username):
+    """Approval mode: reject a proposal; nothing is destroyed."""
+    from .bootstrap import open_app
+    from .retention.runner import destroyer_for
+
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
+        by = records_manager(request, username)
+        destroyer_for(request, "records_manager", purge).reject(proposal_id, by)
+    click.echo(f"proposal {proposal_id} rejected")
+
+
+def records_manager(request, username: str) -> str:
+    """The named active records manager, or a usage error."""
+    from sqlalchemy import select
+
+    from .access.models import User
+
+    with request.tm:
+        user = request.dbsession.scalar(select(User).where(User.username == username[:64]))
+        ok = user is not None and user.active and user.role == "records_manager"
+    if not ok:
+        raise UsageProblem(f"{username} is not an active records manager")
+    return username
 
 
 @retention.command("recompute")

@@ -257,6 +257,11 @@ ENTRY = {
 }  # fmt: skip
 HOLD = {"type": "object", "properties": {"id": {"type": "integer"}, "reason": TEXT,
                                          "placed_by": TEXT, "placed_at": TEXT}}  # fmt: skip
+QUERY_HOLD = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "dossier_id": NULLABLE_TEXT, "product_name": NULLABLE_TEXT,
+    "batch_no": NULLABLE_TEXT, "reason": TEXT, "placed_by": TEXT, "placed_at": TEXT,
+    "released_by": NULLABLE_TEXT, "released_at": NULLABLE_TEXT,
+    "release_reason": NULLABLE_TEXT}}  # fmt: skip
 REASON_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["reason"], "properties": {"reason": TEXT}}}}}  # fmt: skip
 USER = {
@@ -302,6 +307,54 @@ PATHS |= {
         "requestBody": REASON_BODY,
         "responses": {"200": _json(HOLD)} | _error_responses(400, 401, 403, 404, 409, 410, 422),
     }},
+    "/dossiers/{dossier_id}/corrections": {
+        "post": {"summary": "Correct closed_on, or products' expiry / certified_on (by batch_no); "
+                            "destroy_after is recomputed and the correction kept",
+                 "parameters": [DOSSIER_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["reason"], "properties": {
+                         "reason": TEXT, "closed_on": DATE, "products": {"type": "array",
+                         "items": {"type": "object", "required": ["batch_no"], "properties": {
+                             "batch_no": TEXT, "expiry": NULLABLE_TEXT,
+                             "certified_on": {**DATE, "nullable": True}}}}}}}}},
+                 "responses": {"201": _json({"type": "object"})}
+                 | _error_responses(400, 401, 403, 404, 409, 410, 422)},
+        "get": {"summary": "The dossier's corrections, oldest first", "parameters": [DOSSIER_ID],
+                "responses": {"200": _json({"type": "object"})}
+                | _error_responses(401, 403, 404, 410)},
+    },
+    "/holds": {
+        "post": {"summary": "Hold every dossier of a product (exact name) or a batch, those "
+                            "filed later included",
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["reason"], "properties": {
+                         "reason": TEXT, "product_name": TEXT, "batch_no": TEXT}}}}},
+                 "responses": {"201": _json(QUERY_HOLD)} | _error_responses(400, 401, 403, 422)},
+        "get": {"summary": "Holds with their history; active=true for those in force",
+                "parameters": [{"name": "active", "in": "query", "schema": {
+                    "type": "string", "enum": ["true", "false"]}}],
+                "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 422)},
+    },
+    "/holds/{hold_id}": {"delete": {
+        "summary": "Release a hold by query (kept in history)",
+        "parameters": [{"name": "hold_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": REASON_BODY,
+        "responses": {"200": _json(QUERY_HOLD)} | _error_responses(400, 401, 403, 404, 409, 422),
+    }},
+    "/retention/proposals": {"get": {
+        "summary": "Approval mode: proposals of runs, newest first",
+        "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403),
+    }},
+    "/retention/proposals/{proposal_id}/{decision}": {"post": {
+        "summary": "approve (a records manager other than the proposer; destroys) or reject",
+        "parameters": [{"name": "proposal_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}},
+                       {"name": "decision", "in": "path", "required": True,
+                        "schema": {"type": "string", "enum": ["approve", "reject"]}}],
+        "responses": {"200": _json({"type": "object"})}
+        | _error_responses(401, 403, 404, 409, 422),
+    }},
     "/retention/due": {"get": {
         "summary": "Dossiers past their destroy-after date",
         "parameters": [dict(DATE_QUERY, name="as_of")],
@@ -312,7 +365,9 @@ PATHS |= {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "properties": {"as_of": {"type": "string", "nullable": True},
                                              "dry_run": {"type": "boolean"}}}}}},
-        "responses": {"201": _json({"type": "object"})} | _error_responses(400, 401, 403, 409, 422),
+        "responses": {"201": _json({"type": "object"}),
+                      "202": _json({"type": "object"})}  # approval mode: a proposal
+        | _error_responses(400, 401, 403, 409, 422),
     }},
     "/retention/certificates/{certificate_id}": {"get": {
         "summary": "A destruction certificate (JSON); append .pdf for the printable PDF",

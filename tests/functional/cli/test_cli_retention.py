@@ -111,3 +111,24 @@ def test_recompute_applies_a_changed_rule_set_and_keeps_the_history(tmp_path_fac
     assert "1 of 1" not in run_cli(eu_gmp, "retention", "recompute").stderr  # idempotent
     assert run_cli(dict(env, ARCHIVE_RETENTION_RULE="forever"), "retention",
                    "recompute").returncode == 2  # fmt: skip
+
+
+def test_approval_mode_proposes_and_a_records_manager_approves(tmp_path_factory, tmp_path):
+    env = dict(make_cli_env(tmp_path_factory, "cli_approval"), ARCHIVE_RETENTION_APPROVAL="true")
+    number = write_old_dossier(tmp_path)
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    assert run_cli(env, "user", "add", "wangfang", "--role", "records_manager",
+                   "--password-stdin", stdin="correct-horse-battery\n").returncode == 0  # fmt: skip
+    proposed = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+    assert proposed.returncode == 0, proposed.stderr
+    assert f"proposed {number}" in proposed.stdout and "destroyed" not in proposed.stdout
+    proposal_id = proposed.stdout.split("proposal ")[1].split()[0]
+    due = run_cli(env, "retention", "due", "--as-of", "2021-01-01")
+    assert number in due.stdout  # still there: nothing destroyed before approval
+    stranger = run_cli(env, "retention", "approve", proposal_id, "--as", "nobody")
+    assert stranger.returncode == 2 and "not an active records manager" in stranger.stderr
+    approved = run_cli(env, "retention", "approve", proposal_id, "--as", "wangfang")
+    assert approved.returncode == 0, approved.stderr
+    assert f"destroyed {number}" in approved.stdout and "certificate " in approved.stdout
+    again = run_cli(env, "retention", "reject", proposal_id, "--as", "wangfang")
+    assert again.returncode == 2 and "already approved" in again.stderr
