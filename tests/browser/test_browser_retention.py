@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,11 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
                        upload_files=complete_files(), status=201).json  # fmt: skip
     number = dossier["complaint_no"]
+    batch = f"VC19{uuid.uuid4().hex[:6].upper()}"
+    by_batch = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(dict(
+        meta, complaint_no=complaint_no("III", 2019),
+        products=[{"name": "维生素C泡腾片", "batch_no": batch, "expiry": "2019-05"}]))],
+        upload_files=complete_files(), status=201).json["complaint_no"]  # fmt: skip
 
     page.goto(f"{live_server}/login?_LOCALE_=en")
     page.fill("input[name=username]", "records")
@@ -33,20 +39,28 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     page.fill("form.hold input[name=reason]", "litigation pending")
     page.click("form.hold button")
     assert "litigation pending" in page.content()
+    page.select_option("form.hold select[name=scope]", "batch_no")
+    page.fill("form.hold input[name=value]", batch)
+    page.fill("form.hold input[name=reason]", "regulator inquiry")
+    page.click("form.hold button")
+    assert f"batch {batch}" in page.text_content("table.holds")
 
     page.fill("form.run input[name=as_of]", "2021-01-01")
     page.uncheck("form.run input[name=dry_run]")
     page.click("form.run button")
     assert "held: " in page.text_content("#retention-message")
     assert number in page.text_content("#retention-message").split("held:")[1]
+    assert by_batch in page.text_content("#retention-message").split("held:")[1]
 
-    row = page.locator("table.holds tr", has_text=number)
-    row.locator("input[name=reason]").fill("litigation closed")
-    row.locator("button").click()
+    for held in (number, batch):
+        row = page.locator("table.holds tr", has_text=held)
+        row.locator("input[name=reason]").fill("closed")
+        row.locator("button").click()
     page.fill("form.run input[name=as_of]", "2021-01-01")
     page.uncheck("form.run input[name=dry_run]")
     page.click("form.run button")
     assert number in page.text_content("#retention-message").split("held:")[0]
+    assert by_batch in page.text_content("#retention-message").split("held:")[0]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "retention.png"), full_page=True)
 
