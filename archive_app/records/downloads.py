@@ -8,8 +8,11 @@ from urllib.parse import quote
 from pyramid.response import Response
 
 from ..access.audit import event_for, log_now
-from ..errors import NotFound
+from ..errors import Internal, NotFound
 from ..interfaces import IAccessLog, IRecordsService
+from ..vault.envelope import KeyUnwrapError
+from ..vault.keyring import KeyringError
+from ..vault.streams import BlobIntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -24,17 +27,27 @@ def document_response(request, dossier, document_id: str) -> Response:
     document = next((d for d in dossier.documents if d.id == document_id), None)
     if document is None:
         raise NotFound("no such document in this dossier", field="document_id")
-    chunks = request.find_service(IRecordsService).open_document(document)
-    # The entry is committed before the first byte leaves: no entry, no content.
-    log_now(request, "download", dossier=dossier, document_id=document.id)
+    access_log = request.find_service(IAccessLog)
     failure_event = event_for(
         request, "download", "failed", dossier=dossier, document_id=document.id,
         detail="blob failed authentication during download",
     )  # fmt: skip
-    access_log = request.find_service(IAccessLog)
+    # The key unwrapped and the first chunk authenticated before any status is sent: a
+    # damaged header, first chunk or key gets a clear error, and no byte of plaintext.
+    try:
+        chunks = iter(request.find_service(IRecordsService).open_document(document))
+        first = next(chunks, b"")
+    except (BlobIntegrityError, KeyUnwrapError, KeyringError, OSError) as error:
+        log.error("document %s cannot be served: %s", document.id, error)
+        access_log.append_now(failure_event)
+        raise Internal("the document failed its integrity check; `archive verify` names "
+                       "what is damaged", field="document_id") from None  # fmt: skip
+    # The entry is committed before the first byte leaves: no entry, no content.
+    log_now(request, "download", dossier=dossier, document_id=document.id)
 
     def stream():
         try:
+            yield first
             yield from chunks
         except Exception:
             log.exception("download of document %s stopped", document.id)
