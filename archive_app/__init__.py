@@ -12,8 +12,24 @@ def main(global_config, **settings):
     # Imported here so that `archive` commands load Pyramid only when they need it.
     from pyramid.config import Configurator
 
+    from .locked import locked_app
+    from .records.keycheck import keyring_problem
+    from .vault.keyring import KeyringError
+
     settings = apply_overrides(dict(settings))
-    with Configurator(settings=settings) as config:
+    try:
+        app = configure(Configurator(settings=settings), settings)
+    except KeyringError as error:  # missing, unreadable, truncated: refuse, say why
+        return locked_app(str(error))
+    problem = keyring_problem(app.registry)
+    if problem:  # readable but wrong: it does not open this archive's data
+        app.registry["db_engine"].dispose()
+        return locked_app(problem)
+    return app
+
+
+def configure(config, settings):
+    with config:
         # Templates and forms: Chameleon page templates, Deform's widgets and translations.
         config.include("pyramid_chameleon")
         config.include("pyramid_services")

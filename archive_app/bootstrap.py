@@ -8,11 +8,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from pyramid.paster import bootstrap, get_appsettings
+from pyramid.paster import get_app, get_appsettings
+from pyramid.scripting import prepare
 
 from .settings import apply_overrides, keyring_path, storage_dir
 from .vault import KEYRING_ENVIRONMENT_VARIABLE
-from .vault.keyring import Keyring
+from .vault.keyring import Keyring, KeyringError
 
 STORAGE_FOLDERS = ("blobs", "index", "tmp", "keyring")
 
@@ -46,7 +47,12 @@ def upgrade_schema(config_uri: str, settings: dict) -> None:
 @contextmanager
 def open_app(config_uri: str):
     """The application's registry and a writing request, as a script sees them."""
-    with bootstrap(config_uri) as env:
+    app = get_app(config_uri)
+    problem = getattr(app, "locked_because", None)
+    if problem:  # the keyring is missing, unreadable or wrong: say so, touch nothing
+        raise KeyringError(problem)
+    with prepare(registry=app.registry) as env:
+        env["app"] = app
         request = env["request"]
         request.method = "POST"  # scripts write: their session takes the write lock at BEGIN
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -10,9 +11,10 @@ from ..settings import bucket_keys_path, keyring_path, storage_dir
 from .blobstore import BlobStore
 from .buckets import BucketKeys
 from .fields import FieldCipher
-from .keyring import Keyring
+from .keyring import Keyring, KeyringError
 
 KEYRING_ENVIRONMENT_VARIABLE = "ARCHIVE_KEYRING"
+log = logging.getLogger(__name__)
 
 
 class ReloadingKeyring:
@@ -21,8 +23,8 @@ class ReloadingKeyring:
 
     def __init__(self, path: Path):
         self.path = path
+        self._keyring = Keyring.load(path)  # a missing or bad file: KeyringError, said clearly
         self._stamp = self._stat()
-        self._keyring = Keyring.load(path)
 
     def _stat(self):
         info = self.path.stat()
@@ -34,7 +36,13 @@ class ReloadingKeyring:
         except OSError:
             return self._keyring  # a missing file now: keep serving with the keys in memory
         if stamp != self._stamp:
-            self._keyring, self._stamp = Keyring.load(self.path), stamp
+            self._stamp = stamp
+            try:
+                self._keyring = Keyring.load(self.path)
+            except KeyringError as error:
+                # Damaged while running: the keys in memory still open everything; say so
+                # loudly (the message names the file, never a key) and keep serving.
+                log.error("%s; serving with the keyring loaded before", error)
         return self._keyring
 
     def __getattr__(self, name):

@@ -234,3 +234,23 @@ def test_loose_permissions_are_logged(path, caplog):
     with caplog.at_level("WARNING", logger="archive_app.vault.keyring"):
         Keyring.load(path)
     assert "chmod 600" in caplog.text
+
+
+def test_a_running_process_picks_up_rotation_and_survives_a_damaged_file(tmp_path, caplog):
+    import os as _os
+
+    from archive_app.vault import ReloadingKeyring
+
+    path = tmp_path / "keyring.json"
+    keyring = Keyring.generate()
+    keyring.save(path)
+    running = ReloadingKeyring(path)
+    assert running.current_kek_version == 1
+    keyring.rotate()
+    keyring.save(path)
+    assert running.current_kek_version == 2  # another process rotated: seen at once
+    path.write_text('{"format": "archive-keyring", "keks": [')  # damaged under our feet
+    _os.utime(path, ns=(1, 1))
+    assert running.current_kek_version == 2 and running.kek(1) == keyring.kek(1)
+    assert "not valid" in caplog.text
+    assert base64.b64encode(keyring.kek(2)).decode() not in caplog.text
