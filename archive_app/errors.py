@@ -37,6 +37,10 @@ class NotFound(ArchiveError):
     status, code = 404, "not_found"
 
 
+class MethodNotAllowed(ArchiveError):
+    status, code = 405, "method_not_allowed"
+
+
 class Conflict(ArchiveError):
     status, code = 409, "conflict"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pyramid.events import ContextFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from .errors import Invalid
 from .records.schemas import (
     CHANNELS,
     COMPLAINT_TYPES,
@@ -406,8 +408,41 @@ DOCUMENT = {
 }
 
 
+API_PREFIX = "/api/v1"
+
+
+def declared_query_parameters() -> dict[tuple[str, str], frozenset[str]]:
+    """(route pattern, METHOD) -> the query parameters the document declares for it."""
+    declared = {}
+    for path, operations in PATHS.items():
+        for method, operation in operations.items():
+            names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+            declared[(API_PREFIX + path, method.upper())] = frozenset(names)
+    return declared
+
+
+def refuse_undeclared_query_parameters(event) -> None:
+    """An API request naming a query parameter its operation does not declare is refused
+    (422 naming it), so that a misspelt filter never silently widens a result."""
+    request = event.request
+    route = request.matched_route
+    if route is None or not route.pattern.startswith(API_PREFIX):
+        return
+    if request.authenticated_userid is None:
+        return  # the caller first learns that it must sign in (401), nothing else
+    declared = request.registry["archive.api_query_parameters"].get(
+        (route.pattern, request.method))
+    if declared is None:
+        return  # not in the document (e.g. the .pdf rendering)
+    for name in request.GET:
+        if name not in declared:
+            raise Invalid(f"unknown query parameter {name[:64]!r}", field=name[:64])
+
+
 def includeme(config):
-    config.add_route("api.openapi", "/api/v1/openapi.json")
+    config.registry["archive.api_query_parameters"] = declared_query_parameters()
+    config.add_subscriber(refuse_undeclared_query_parameters, ContextFound)
+    config.add_route("api.openapi", API_PREFIX + "/openapi.json")
     config.scan(".openapi")
 
 

@@ -18,7 +18,15 @@ from pyramid.view import (
 
 from .access.audit import log_after_request
 from .access.permissions import Permission, levels_up_to
-from .errors import ArchiveError, BadRequest, Forbidden, Internal, NotFound, Unauthorized
+from .errors import (
+    ArchiveError,
+    BadRequest,
+    Forbidden,
+    Internal,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+)
 from .interfaces import IRecordsService
 
 log = logging.getLogger(__name__)
@@ -108,7 +116,28 @@ def bad_csrf(exception, request):
 
 @notfound_view_config()
 def not_found(exception, request):
+    allowed = allowed_methods(request) if request.matched_route is not None else set()
+    if allowed and request.method not in allowed:
+        # The path exists, the method does not (RFC 9110 §15.5.6: 405 with Allow).
+        response = error_response(request, MethodNotAllowed(
+            f"{request.method} is not allowed here", field=None))  # fmt: skip
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+        return response
     return error_response(request, NotFound("no such page", field=None))
+
+
+def allowed_methods(request) -> set[str]:
+    """The methods some view of the matched route answers (from Pyramid's introspector)."""
+    introspector = request.registry.introspector
+    route = introspector.get("routes", request.matched_route.name)
+    methods = set()
+    for view in introspector.related(route) if route is not None else ():
+        if view.category_name == "views":
+            wanted = view["request_methods"]  # None, one name, or a tuple of names
+            if isinstance(wanted, str):
+                wanted = (wanted,)
+            methods |= set(wanted) if wanted else {"GET", "POST", "PUT", "PATCH", "DELETE"}
+    return methods
 
 
 @exception_view_config(Exception)

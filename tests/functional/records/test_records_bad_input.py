@@ -207,3 +207,16 @@ def test_filenames_are_cleaned_not_refused(api, raw, expected):
     body = post(api, [metadata_part(metadata())], files, 201).json
     names = [d["filename"] for d in body["documents"] if d["kind"] == "registration_form"]
     assert names == [expected]
+
+
+def test_an_undeclared_method_is_405_with_allow_and_an_unknown_parameter_is_422(api):
+    response = api.app.put("/api/v1/retention/due", headers=api.headers("records"), status=405)
+    assert_error(response, 405, "method_not_allowed", None)
+    assert response.headers["Allow"] == "GET"
+    response = api.app.request("/api/v1/dossiers", method="DELETE",
+                               headers=api.headers("archivist"), status=405)  # fmt: skip
+    assert response.headers["Allow"] == "GET, POST"
+    assert_error(api.get("/api/v1/retention/due?as_of=2021-01-01&asof=2022-01-01", "records",
+                         status=422), 422, "invalid", "asof")  # fmt: skip
+    api.get("/api/v1/retention/due?asof=2022-01-01", status=401)  # sign in first
+    api.app.get("/api/v1/nowhere", status=404)

@@ -53,7 +53,8 @@ def bad_keyrings(tmp_path, real: str) -> dict:
 
 def test_the_app_refuses_everything_and_says_why(real_keyring, tmp_path, caplog):
     for name, (path, reason) in bad_keyrings(tmp_path, real_keyring).items():
-        settings = dict(get_settings(TESTING_INI, "app:main"), **{"archive.keyring_path": str(path)})
+        settings = dict(get_settings(TESTING_INI, "app:main"))
+        settings["archive.keyring_path"] = str(path)
         with caplog.at_level(logging.DEBUG):
             app = webtest.TestApp(main({"__file__": TESTING_INI}, **settings))
             api = app.get("/api/v1/dossiers?complaint_no=TS-I-23-001", status=503)
