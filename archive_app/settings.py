@@ -32,6 +32,9 @@ DEFAULTS = {
     "archive.orphan_grace_hours": "24",
     "archive.cookie_secure": "false",
     "archive.session_idle_minutes": "30",
+    "archive.login_window_minutes": "15",
+    "archive.login_max_failures_per_user": "5",
+    "archive.login_max_failures_per_address": "20",
 }
 
 

@@ -62,6 +62,8 @@ def error_response(request, error: ArchiveError):
         response.json_body = error.as_json()
         if error.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="archive"'
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
         return response
     response = render_to_response(
         "archive_app:templates/error.pt", {"error": error}, request=request

@@ -15,6 +15,7 @@ from .audit import log_after_request, log_in_transaction, log_now
 from .permissions import Permission
 from .policy import bearer_token
 from .review import PAGE_SIZE, count_entries, page_of_entries
+from .throttle import TooManyAttempts, refuse_if_throttled
 
 
 def _credentials(request) -> tuple[str, str]:
@@ -32,6 +33,7 @@ def _credentials(request) -> tuple[str, str]:
 )  # fmt: skip
 def issue_token(request):
     username, password = _credentials(request)
+    refuse_if_throttled(request, username)
     accounts = request.find_service(IAccountService)
     user = accounts.authenticate(username, password)
     if user is None:
@@ -75,6 +77,13 @@ def login_page(request):
 def login_submit(request):
     username = request.POST.get("username", "")[:64]
     password = request.POST.get("password", "")[:1024]
+    try:
+        refuse_if_throttled(request, username)
+    except TooManyAttempts as error:
+        request.response.status = error.status
+        request.response.headers["Retry-After"] = str(error.retry_after)
+        return {"csrf_token": get_csrf_token(request), "error": "throttled",
+                "username": username, "detail": error.detail}  # fmt: skip
     user = request.find_service(IAccountService).authenticate(username, password)
     if user is None:
         log_after_request(request, "login_failed", "denied", username=username, detail="web")

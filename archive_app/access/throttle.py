@@ -1,0 +1,48 @@
+"""Login throttling: too many failed sign-ins for one user name, or from one address, within
+a window, and further attempts are refused (429) without checking the password.
+
+Counted from the access log itself (its `login_failed` entries), so every web process and
+the API share one count, and a restart forgets nothing. Refused attempts are logged as
+`login_throttled`, which does not count, so an attacker cannot extend a block forever by
+hammering it; the block lifts when the window has passed since the failures.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..errors import ArchiveError
+from ..settings import as_int
+from .audit import log_after_request
+from .models import AccessLogEntry
+
+
+class TooManyAttempts(ArchiveError):
+    status, code = 429, "too_many_attempts"
+
+
+def refuse_if_throttled(request, username: str) -> None:
+    settings = request.registry.settings
+    window = timedelta(minutes=as_int(settings, "archive.login_window_minutes", 1))
+    since = request.registry["archive.clock"].now() - window
+    failed = select(func.count(), func.min(AccessLogEntry.at)).where(
+        AccessLogEntry.action == "login_failed", AccessLogEntry.at >= since)
+    session = request.dbsession
+    by_user = session.execute(failed.where(AccessLogEntry.username == username)).one()
+    by_address = session.execute(failed.where(AccessLogEntry.ip == request.client_addr)).one()
+    for (count, oldest), limit in (
+        (by_user, as_int(settings, "archive.login_max_failures_per_user", 1)),
+        (by_address, as_int(settings, "archive.login_max_failures_per_address", 1)),
+    ):
+        if count >= limit:
+            wait = oldest + window - request.registry["archive.clock"].now()
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            log_after_request(request, "login_throttled", "denied", username=username,
+                              detail=f"{count} failed sign-ins in {window}")  # fmt: skip
+            error = TooManyAttempts(f"too many failed sign-ins; try again in {minutes} minute(s)",
+                                    field=None)  # fmt: skip
+            error.retry_after = minutes * 60
+            raise error
