@@ -40,13 +40,21 @@ def dossier_folders(root: Path) -> list[Path]:
     return sorted(path.parent for path in root.rglob("dossier.json") if path.is_file())
 
 
+MAX_LISTING_BYTES = 2 * 1024 * 1024
+
+
 def read_folder(folder: Path) -> tuple[dict, list[Upload]]:
+    listing = folder / "dossier.json"
+    if listing.stat().st_size > MAX_LISTING_BYTES:
+        raise ImportProblem("dossier.json is larger than 2 MB")
     try:
-        data = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
+        data = json.loads(listing.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ImportProblem("dossier.json is not UTF-8") from None
     except json.JSONDecodeError as error:
         raise ImportProblem(f"dossier.json is not valid JSON: {error.msg}") from None
+    except RecursionError:
+        raise ImportProblem("dossier.json is nested too deeply") from None
     if not isinstance(data, dict):
         raise ImportProblem("dossier.json must hold a JSON object")
     listed = data.pop("documents", [])

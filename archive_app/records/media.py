@@ -52,6 +52,12 @@ DANGEROUS_EXTENSIONS = frozenset({
 })  # fmt: skip
 SNIFF_BYTES = 1024 * 1024
 MAX_CONTENT_TYPES_XML = 1024 * 1024
+MAX_ZIP_MEMBERS = 5000
+MAX_ZIP_UNPACKED = 1024 * 1024 * 1024  # 1 GiB of parts
+MAX_ZIP_RATIO = 200  # unpacked : packed, checked above ZIP_RATIO_FLOOR
+ZIP_RATIO_FLOOR = 32 * 1024 * 1024
+XML_PROLOG_BYTES = 64 * 1024
+XML_PROLOG_BUDGET = 16 * 1024 * 1024
 
 _magic = magic.Magic(mime=True)
 _magic_lock = threading.Lock()  # libmagic handles are not safe to share between threads
@@ -85,15 +91,20 @@ def _sniff(path: Path) -> str:
 
 
 def _ooxml_type(path: Path) -> str | None:
-    """DOCX or XLSX by the zip's `[Content_Types].xml`, read with a size bound."""
+    """DOCX or XLSX by the zip's `[Content_Types].xml`, after checks that every read is
+    bounded: no zip bomb, no unsafe member path, no macros, no XML document type
+    declarations (entity bombs, external entities). None if it is not OOXML at all."""
     try:
         with zipfile.ZipFile(path) as archive:
+            _check_zip(archive)
             info = archive.getinfo("[Content_Types].xml")
             if info.file_size > MAX_CONTENT_TYPES_XML:
                 raise MediaRejected("The document's content-type list is implausibly large.")
             with archive.open(info) as member:
                 listing = member.read(MAX_CONTENT_TYPES_XML + 1).decode("utf-8", "replace")
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError):
+            _check_xml_prologs(archive)
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError,
+            EOFError, ValueError):  # fmt: skip
         return None
     if "macroEnabled" in listing:
         raise MediaRejected("Macro-enabled Office documents are not accepted.")
@@ -101,6 +112,38 @@ def _ooxml_type(path: Path) -> str | None:
         if part_type in listing:
             return media_type
     return None
+
+
+def _check_zip(archive: zipfile.ZipFile) -> None:
+    members = archive.infolist()
+    if len(members) > MAX_ZIP_MEMBERS:
+        raise MediaRejected("The document has implausibly many parts.")
+    unpacked = sum(member.file_size for member in members)
+    packed = sum(member.compress_size for member in members)
+    if unpacked > MAX_ZIP_UNPACKED or (
+        unpacked > ZIP_RATIO_FLOOR and unpacked > MAX_ZIP_RATIO * max(packed, 1)
+    ):
+        raise MediaRejected("The document expands implausibly (a zip bomb).")
+    for member in members:
+        name = member.filename
+        if name.startswith("/") or "\\" in name or ".." in name.split("/"):
+            raise MediaRejected("The document has a part with an unsafe path.")
+        lowered = name.lower()
+        if lowered.endswith("vbaproject.bin") or "/activex/" in lowered:
+            raise MediaRejected("Office documents with macros or ActiveX are not accepted.")
+
+
+def _check_xml_prologs(archive: zipfile.ZipFile) -> None:
+    """Office never writes a DTD; one in any part is an entity bomb or an external entity."""
+    budget = XML_PROLOG_BUDGET
+    for member in archive.infolist():
+        if not member.filename.lower().endswith((".xml", ".rels")) or budget <= 0:
+            continue
+        with archive.open(member) as part:
+            head = part.read(min(XML_PROLOG_BYTES, budget))
+        budget -= len(head)
+        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+            raise MediaRejected("XML with a document type declaration is not accepted.")
 
 
 def _looks_like_email(path: Path) -> bool:

@@ -57,6 +57,11 @@ class StrictDate(colander.SchemaType):
             raise colander.Invalid(node, "is not a real calendar date") from None
 
 
+# Control characters (NUL and the like; tab and line breaks are text) and lone surrogates
+# (which JSON can carry but UTF-8 cannot store) are refused wherever text is taken.
+FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 class StrictString(colander.String):
     """Strings only: a number or a list where text belongs is an error, not coerced."""
 
@@ -65,6 +70,8 @@ class StrictString(colander.String):
             raise colander.Invalid(node, "must be a string")
         if cstruct is None:
             return colander.null
+        if FORBIDDEN_CHARACTERS.search(cstruct):
+            raise colander.Invalid(node, "must not contain control characters")
         return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
 
 

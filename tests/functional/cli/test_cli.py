@@ -165,3 +165,40 @@ def test_reindex_repairs_drift_that_verify_reports(cli_env, tmp_path):
     rebuilt = run(cli_env, "reindex")
     assert rebuilt.returncode == 0 and "rebuilt" in rebuilt.stdout
     assert "search index" not in run(cli_env, "verify").stdout
+
+
+def test_import_of_hostile_folders_files_nothing_and_reports_each(cli_env, tmp_path):
+    import os as _os
+    import zipfile as _zipfile
+    from io import BytesIO
+
+    from factories import complaint_no, docx
+
+    def bomb() -> bytes:
+        out = BytesIO()
+        with _zipfile.ZipFile(BytesIO(docx())) as source, \
+                _zipfile.ZipFile(out, "w", _zipfile.ZIP_DEFLATED) as target:  # fmt: skip
+            for item in source.infolist():
+                target.writestr(item, source.read(item))
+            target.writestr("word/media/zeros.bin", b"\0" * (48 * 2**20))
+        return out.getvalue()
+
+    symlinked = write_folder(tmp_path, metadata(complaint_no=complaint_no("I", 2023)))
+    victim = next(symlinked.glob("0-*"))
+    victim.unlink()
+    _os.symlink("/etc/passwd", victim)
+    files = [item if item[0] != "handling_sheet" else (item[0], item[1], bomb())
+             for item in complete_files()]  # fmt: skip
+    write_folder(tmp_path, metadata(complaint_no=complaint_no("I", 2023)), files)
+    deep = tmp_path / "deep"
+    deep.mkdir()
+    (deep / "dossier.json").write_text("[" * 100_000 + "]" * 100_000)
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    (huge / "dossier.json").write_text('{"title": "' + "x" * (3 * 2**20) + '"}')
+    result = run(cli_env, "import", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "points outside the folder" in result.stdout
+    assert "zip bomb" in result.stdout
+    assert "nested too deeply" in result.stdout and "larger than 2 MB" in result.stdout
+    assert " filed" not in result.stdout
