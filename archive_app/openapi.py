@@ -264,6 +264,11 @@ QUERY_HOLD = {"type": "object", "properties": {
     "batch_no": NULLABLE_TEXT, "reason": TEXT, "placed_by": TEXT, "placed_at": TEXT,
     "released_by": NULLABLE_TEXT, "released_at": NULLABLE_TEXT,
     "release_reason": NULLABLE_TEXT}}  # fmt: skip
+LOG_FILTERS = [
+    *({"name": name, "in": "query", "schema": {"type": "string"}}
+      for name in ("user", "dossier_id", "action", "outcome")),
+    *(dict(DATE_QUERY, name=name) for name in ("from", "to")),
+]  # fmt: skip
 REASON_BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["reason"], "properties": {"reason": TEXT}}}}}  # fmt: skip
 USER = {
@@ -275,8 +280,8 @@ USER = {
 PATHS |= {
     "/access-log": {"get": {
         "summary": "Access-log entries, newest first, 100 a page (privacy officers)",
-        "parameters": [dict(DATE_QUERY, name=name) for name in
-                       ("user", "dossier_id", "action", "outcome", "from", "to", "page")],
+        "parameters": [*LOG_FILTERS, {"name": "page", "in": "query",
+                                      "schema": {"type": "integer", "minimum": 1}}],
         "responses": {"200": _json({"type": "object", "properties": {
             "total": {"type": "integer"}, "page": {"type": "integer"},
             "entries": {"type": "array", "items": ENTRY}}})} | _error_responses(401, 403, 422),
@@ -290,7 +295,7 @@ PATHS |= {
     }},
     "/access-log/export.csv": {"get": {
         "summary": "The log as CSV (logged)",
-        "parameters": [dict(DATE_QUERY, name=name) for name in ("from", "to")],
+        "parameters": LOG_FILTERS,
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {
             "schema": {"type": "string"}}}}} | _error_responses(401, 403, 422),
     }},
@@ -435,7 +440,7 @@ def refuse_undeclared_query_parameters(event) -> None:
     if declared is None:
         return  # not in the document (e.g. the .pdf rendering)
     for name in request.GET:
-        if name not in declared:
+        if name not in declared and name != "_LOCALE_":  # the language switch goes anywhere
             raise Invalid(f"unknown query parameter {name[:64]!r}", field=name[:64])
 
 

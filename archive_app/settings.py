@@ -17,6 +17,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_TIMEZONE": "archive.timezone",
     "ARCHIVE_SESSION_SECRET": "archive.session_secret",
     "ARCHIVE_RETENTION_RULE": "archive.retention.rule",
+    "ARCHIVE_ORPHAN_GRACE_HOURS": "archive.orphan_grace_hours",
     "ARCHIVE_RETENTION_APPROVAL": "archive.retention.approval",
 }
 

@@ -70,7 +70,7 @@ class StrictString(colander.String):
             raise colander.Invalid(node, "must be a string")
         if cstruct is None:
             return colander.null
-        if FORBIDDEN_CHARACTERS.search(cstruct):
+        if isinstance(cstruct, str) and FORBIDDEN_CHARACTERS.search(cstruct):
             raise colander.Invalid(node, "must not contain control characters")
         return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
+from ..faults import crash_point
 from ..retention.rules import Batch, RetentionDecision, decide
 from ..vault.blobstore import BlobStore
 from ..vault.buckets import BucketKeys, Sealer, bucket_for
@@ -208,6 +209,7 @@ class RecordsService:
             with open(upload.path, "rb") as source:
                 storage_name, digest = self.blobs.write(source, data_key, document_id)
             track_new_blob(self.session, self.blobs, storage_name)
+            crash_point("blob_written")  # a crash here leaves an orphan blob, never a row
             document = Document(
                 id=document_id,
                 dossier_id=dossier.id,

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
-
 from sqlalchemy import select
 
 from ..access.accesslog import Event
 from ..db import get_session_factory, writing
+from ..faults import fault_injection
 from ..interfaces import IAccessLog, IBlobStore
 from ..records.models import Document, Dossier
 from ..settings import as_bool, as_int
 from .services import Destroyer
-
-FAULT_VARIABLE = "ARCHIVE_FAULT"
 
 
 def transaction_runner(session_factory):
@@ -25,17 +22,6 @@ def transaction_runner(session_factory):
                 return work(session)
 
     return run
-
-
-def fault_injection():
-    """For crash tests: `ARCHIVE_FAULT=step` kills the process (as kill -9 would) there."""
-    wanted = os.environ.get(FAULT_VARIABLE)
-
-    def fault(step: str) -> None:
-        if wanted == step:
-            os._exit(137)
-
-    return fault
 
 
 def sqlite_compactor(engine):

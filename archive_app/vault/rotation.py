@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from ..faults import crash_point
 from ..records.models import Document
 from .buckets import BucketKeys, Sealer
 from .envelope import unwrap_data_key, wrap_data_key
@@ -23,11 +24,13 @@ def rotate_keys(keyring: Keyring, keyring_file: Path, run_batches: Callable,
     in a fresh transaction and returns its result."""
     new_version = keyring.rotate()  # the previous key is retired: it only unwraps from now on
     keyring.save(keyring_file)  # saved before any row names the new version
+    crash_point("rotation_saved")
     rewrapped = 0
     sealer = Sealer(keyring, buckets)
     while True:
         count = run_batches(lambda session: _rewrap_batch(session, sealer, batch_size))
         rewrapped += count
+        crash_point("rotation_batch")
         if count < batch_size:
             break
     return new_version, rewrapped

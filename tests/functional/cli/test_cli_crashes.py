@@ -1,0 +1,65 @@
+"""Killed mid-way (as kill -9 would: `ARCHIVE_FAULT=step`), then restarted and repaired:
+nothing acknowledged is lost, no row lacks its blob, and the work finishes (issue 6).
+Retention's steps are killed in test_cli_retention.py, the search index's in search/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from factories import complaint_no, metadata
+from support import make_cli_env, run_cli
+from test_cli import write_folder
+
+KILLED = 137
+
+
+def blob_files(env) -> set[Path]:
+    return {p for p in (Path(env["ARCHIVE_ROOT"]) / "blobs").rglob("*.blob")}
+
+
+def test_filing_killed_before_its_commit_leaves_only_an_orphan_blob(tmp_path_factory, tmp_path):
+    env = make_cli_env(tmp_path_factory, "crash_filing")
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_folder(first, metadata(complaint_no=complaint_no("I", 2023)))
+    number = complaint_no("I", 2023)
+    write_folder(second, metadata(complaint_no=number))
+    assert run_cli(env, "import", str(first)).returncode == 0
+    acknowledged = blob_files(env)
+
+    killed = run_cli(dict(env, ARCHIVE_FAULT="blob_written"), "import", str(second))
+    assert killed.returncode == KILLED and number not in killed.stdout
+    orphans = blob_files(env) - acknowledged
+    assert len(orphans) == 1  # written, fsync'd, never referenced
+
+    report = run_cli(env, "verify")
+    assert report.returncode == 0, report.stdout  # every acknowledged document intact
+    assert "orphan" not in report.stdout  # young orphans may be a filing in progress
+    listed = run_cli(dict(env, ARCHIVE_ORPHAN_GRACE_HOURS="0"), "verify")
+    assert f"orphan blob {orphans.pop().relative_to(Path(env['ARCHIVE_ROOT']) / 'blobs')}" \
+        in listed.stdout  # fmt: skip
+    repaired = run_cli(dict(env, ARCHIVE_ORPHAN_GRACE_HOURS="0"), "verify", "--repair")
+    assert repaired.returncode == 0 and "removed" in repaired.stdout
+    assert blob_files(env) == acknowledged
+
+    rerun = run_cli(env, "import", str(second))
+    assert rerun.returncode == 0 and f"filed {number}" in rerun.stdout
+    final = run_cli(env, "verify")
+    assert final.returncode == 0 and "orphan" not in final.stdout
+
+
+@pytest.mark.parametrize("step", ["rotation_saved", "rotation_batch"])
+def test_key_rotation_killed_at_each_step_loses_nothing(tmp_path_factory, tmp_path, step):
+    env = make_cli_env(tmp_path_factory, f"crash_{step}")
+    for index in range(2):
+        write_folder(tmp_path / str(index), metadata(complaint_no=complaint_no("I", 2023)))
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+
+    killed = run_cli(dict(env, ARCHIVE_FAULT=step), "keys", "rotate")
+    assert killed.returncode == KILLED
+    between = run_cli(env, "verify")
+    assert between.returncode == 0, between.stdout  # old and new keys both still open rows
+
+    finished = run_cli(env, "keys", "rotate")
+    assert finished.returncode == 0, finished.stderr
+    assert run_cli(env, "verify").returncode == 0
