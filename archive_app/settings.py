@@ -26,6 +26,9 @@ DEFAULTS = {
     "archive.orphan_grace_hours": "24",
     "archive.cookie_secure": "false",
     "archive.session_idle_minutes": "30",
+    # Search: a document's text extraction is killed past this time and refused more memory.
+    "archive.search.extract_timeout": "20",
+    "archive.search.extract_memory_mb": "1024",
 }
 
 
@@ -62,6 +65,17 @@ def as_int(settings: Mapping[str, str], key: str, minimum: int = 0) -> int:
         raise SettingsError(f"{key} must be a whole number") from None
     if value < minimum:
         raise SettingsError(f"{key} must be at least {minimum}")
+    return value
+
+
+def as_seconds(settings: Mapping[str, str], key: str) -> float:
+    """A duration in seconds, fractions allowed, more than zero."""
+    try:
+        value = float(str(settings.get(key, DEFAULTS.get(key, ""))).strip())
+    except ValueError:
+        raise SettingsError(f"{key} must be a number of seconds") from None
+    if not value > 0:  # also refuses NaN
+        raise SettingsError(f"{key} must be more than 0 seconds")
     return value
 
 

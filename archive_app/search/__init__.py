@@ -5,9 +5,10 @@ from __future__ import annotations
 
 def includeme(config):
     from ..records.services import RecordsService
-    from ..settings import storage_dir
+    from ..settings import as_int, as_seconds, storage_dir
     from .engine import SearchIndex
     from .indexing import Indexer
+    from .sandbox import ExtractionSandbox
 
     registry = config.registry
     settings = config.get_settings()
@@ -19,8 +20,12 @@ def includeme(config):
             registry["archive.field_cipher"], registry["archive.clock"],
         )  # fmt: skip
 
+    extractor = ExtractionSandbox(
+        timeout=as_seconds(settings, "archive.search.extract_timeout"),
+        memory_bytes=as_int(settings, "archive.search.extract_memory_mb", 128) * 2**20,
+    )
     indexer = Indexer(index, registry["dbsession_read_factory"], records_for,
-                      storage_dir(settings) / "tmp")  # fmt: skip
+                      storage_dir(settings) / "tmp", extractor)  # fmt: skip
     registry["archive.search_index"] = index
     registry["archive.indexer"] = indexer
     # Retention purges a destroyed dossier's entries (and merges segments) through this.

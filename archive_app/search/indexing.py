@@ -16,7 +16,7 @@ from ..vault.envelope import KeyUnwrapError
 from ..vault.keyring import KeyringError
 from ..vault.streams import BlobIntegrityError
 from .engine import SearchIndex
-from .extraction import extract_text
+from .sandbox import ExtractionSandbox
 
 log = logging.getLogger(__name__)
 QUEUE = "archive.index_queue"
@@ -25,11 +25,13 @@ QUEUE = "archive.index_queue"
 class Indexer:
     """Builds index entries for dossiers (decrypting their documents to read their text)."""
 
-    def __init__(self, index: SearchIndex, session_factory, records_for_session, spool: Path):
+    def __init__(self, index: SearchIndex, session_factory, records_for_session, spool: Path,
+                 extractor: ExtractionSandbox):  # fmt: skip
         self.index = index
         self.session_factory = session_factory
         self.records_for_session = records_for_session  # session -> RecordsService
         self.spool = spool
+        self.extractor = extractor
 
     def queue(self, session: Session, dossier_id: str) -> None:
         """Index this dossier once the session's transaction commits (never if it aborts)."""
@@ -87,7 +89,11 @@ class Indexer:
                 log.warning("document %s could not be read for indexing", document.id)
                 return ""
             plain.flush()
-            return extract_text(Path(plain.name), document.media_type).text
+            extraction = self.extractor.extract(Path(plain.name), document.media_type)
+        if not extraction.complete:
+            # Filed and indexed all the same, with what text there is (maybe none).
+            log.warning("document %s: text incomplete (%s)", document.id, extraction.reason)
+        return extraction.text
 
     def all_entries(self) -> Iterator[dict]:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""
