@@ -26,9 +26,11 @@ DEFAULTS = {
     "archive.orphan_grace_hours": "24",
     "archive.cookie_secure": "false",
     "archive.session_idle_minutes": "30",
-    # Search: a document's text extraction is killed past this time and refused more memory.
+    # Search: a document's text extraction is killed past this time and refused more memory;
+    # a query past its time limit answers 422 query_too_costly.
     "archive.search.extract_timeout": "20",
     "archive.search.extract_memory_mb": "1024",
+    "archive.search.query_timeout": "2",
 }
 
 

@@ -12,7 +12,8 @@ def includeme(config):
 
     registry = config.registry
     settings = config.get_settings()
-    index = SearchIndex(storage_dir(settings) / "index")
+    query_timeout = as_seconds(settings, "archive.search.query_timeout")
+    index = SearchIndex(storage_dir(settings) / "index", query_timeout=query_timeout)
 
     def records_for(session):
         return RecordsService(

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import sorting
+from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 from whoosh.highlight import HtmlFormatter
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
+from whoosh.searching import ResultsPage
 
 from .analysis import query_terms
 from .schema import dossier_schema
@@ -41,6 +43,10 @@ class IndexUnavailable(Exception):
 
 class IndexBusy(Exception):
     """Another process kept the writer lock for too long."""
+
+
+class QueryTimedOut(Exception):
+    """The query ran past its time limit (it matches too much to count and rank in time)."""
 
 
 class QueryError(Exception):
@@ -78,9 +84,10 @@ class SearchResult:
 
 
 class SearchIndex:
-    def __init__(self, root: Path, writer_timeout: float = 30.0):
+    def __init__(self, root: Path, writer_timeout: float = 30.0, query_timeout: float = 2.0):
         self.root = Path(root)
         self.writer_timeout = writer_timeout
+        self.query_timeout = query_timeout
         self._write_lock = threading.Lock()
         self._searcher_lock = threading.Lock()
         self._index = None
@@ -229,10 +236,23 @@ class SearchIndex:
             sortedby = sorting.FieldFacet("received_on", reverse=True)
         with self._searcher_lock:
             searcher = self._fresh_searcher()
-            page = searcher.search_page(
-                wanted, query.page, pagelen=query.per_page, groupedby=groups,
-                maptype=sorting.Count, sortedby=sortedby, terms=True, filter=allowed,
+            collector = searcher.collector(
+                limit=query.page * query.per_page, groupedby=groups, maptype=sorting.Count,
+                sortedby=sortedby, terms=True,
             )  # fmt: skip
+            # Hits, facets and scores are all counted while collecting: the limit bounds
+            # them together. It sits beneath the filter, which a limit around it would bypass.
+            limited = CandidateTimeLimit(collector, self.query_timeout, use_alarm=False)
+            filtered = FilterCollector(limited, allowed)
+            try:
+                searcher.search_with_collector(wanted, filtered)
+            except TimeLimit:
+                detail = f"the search took longer than {self.query_timeout:g} s"
+                raise QueryTimedOut(detail) from None
+            finally:
+                if limited.timer is not None:
+                    limited.timer.cancel()  # else its thread lingers until the limit
+            page = ResultsPage(filtered.results(), query.page, query.per_page)
             results = page.results
             results.fragmenter.charlimit = 20_000
             results.formatter = HtmlFormatter(tagname="mark")
@@ -248,6 +268,22 @@ class SearchIndex:
                       for name in FACETS}  # fmt: skip
             facets["product"] = facets.pop("product_name")
             return SearchResult(page.total, query.page, query.per_page, hits, facets)
+
+
+class CandidateTimeLimit(TimeLimitCollector):
+    """Whoosh's time limit, checked as each candidate document comes from the matcher.
+
+    TimeLimitCollector checks its clock in its own `collect_matches`, which a FilterCollector
+    wrapped around it never calls (and wrapped inside one, it would skip the filter). This
+    also counts the candidates the filter drops. No SIGALRM (`use_alarm=False`): signals work
+    on the main thread only, and waitress searches on worker threads.
+    """
+
+    def matches(self):
+        for sub_docnum in self.child.matches():
+            if self.timedout:
+                raise TimeLimit
+            yield sub_docnum
 
 
 def security_filter(query: SearchQuery, levels: tuple[str, ...]):
