@@ -27,10 +27,13 @@ DEFAULTS = {
     "archive.cookie_secure": "false",
     "archive.session_idle_minutes": "30",
     # Search: a document's text extraction is killed past this time and refused more memory;
-    # a query past its time limit answers 422 query_too_costly.
+    # a query past its time limit answers 422 query_too_costly; filings are indexed by a
+    # background thread, a batch per Whoosh commit, this long after the first commit.
     "archive.search.extract_timeout": "20",
     "archive.search.extract_memory_mb": "1024",
     "archive.search.query_timeout": "2",
+    "archive.search.index_in_background": "true",
+    "archive.search.batch_delay": "0.5",
 }
 
 

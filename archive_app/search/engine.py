@@ -91,7 +91,9 @@ class SearchIndex:
         self._write_lock = threading.Lock()
         self._searcher_lock = threading.Lock()
         self._index = None
+        self._index_folder = None  # the generation self._index was opened from
         self._searcher = None
+        self._searcher_folder = None
 
     # -- opening and rebuilding ------------------------------------------------------------
 
@@ -111,14 +113,17 @@ class SearchIndex:
 
     def open(self):
         """The live index; IndexUnavailable if it is missing or broken (rebuild then)."""
+        folder = self._current_folder()
+        if folder != self._index_folder:
+            self._index = None  # another process rebuilt and swapped in a new generation
         if self._index is None:
-            folder = self._current_folder()
             if folder is None or not whoosh_index.exists_in(str(folder)):
                 raise IndexUnavailable(f"no search index in {self.root}")
             try:
                 self._index = whoosh_index.open_dir(str(folder))
             except Exception as error:  # whoosh raises assorted errors for damaged files
                 raise IndexUnavailable(f"the search index cannot be opened: {error}") from None
+            self._index_folder = folder
         return self._index
 
     def create_empty(self) -> None:
@@ -127,33 +132,62 @@ class SearchIndex:
     def rebuild(self, documents: Iterable[dict], batch_size: int = 1000) -> int:
         """Build a new generation, commit per batch, then swap it in atomically."""
         self.root.mkdir(parents=True, exist_ok=True)
+        with self._write_lock:
+            # The old generation's writer lock, held until the swap: an update from another
+            # process waits (or fails and stays queued) rather than landing in a generation
+            # about to be dropped, after this build has read the database.
+            holding = self._old_writer()
+            try:
+                folder, count = self._build(documents, batch_size)
+                with self._searcher_lock:
+                    old = self._current_folder()
+                    pointer = self._pointer()
+                    temporary = pointer.with_suffix(".tmp")
+                    temporary.write_text(folder.name)
+                    os.replace(temporary, pointer)
+                    self._close()
+            finally:
+                if holding is not None:
+                    holding.cancel()
+            if old is not None and old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def _old_writer(self):
+        """A writer on the current generation, if there is one that opens (a rebuild is
+        also how a damaged index is replaced)."""
+        if not self.exists():
+            return None
+        try:
+            return self._writer()
+        except IndexUnavailable:
+            return None
+
+    def _build(self, documents: Iterable[dict], batch_size: int) -> tuple[Path, int]:
         folder = self.root / f"gen-{int(time.time())}-{secrets.token_hex(4)}"
         folder.mkdir()
         built = whoosh_index.create_in(str(folder), dossier_schema())
         count = 0
         writer = built.writer(limitmb=128)
-        for document in documents:
-            writer.add_document(**_fields(document))
-            count += 1
-            if count % batch_size == 0:
-                writer.commit()
-                writer = built.writer(limitmb=128)
+        try:
+            for document in documents:
+                writer.add_document(**_fields(document))
+                count += 1
+                if count % batch_size == 0:
+                    writer.commit()
+                    writer = built.writer(limitmb=128)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         writer.commit(optimize=True)
-        with self._write_lock, self._searcher_lock:
-            old = self._current_folder()
-            pointer = self._pointer()
-            temporary = pointer.with_suffix(".tmp")
-            temporary.write_text(folder.name)
-            os.replace(temporary, pointer)
-            self._close()
-            if old is not None and old != folder:
-                shutil.rmtree(old, ignore_errors=True)
-        return count
+        return folder, count
 
     def _close(self) -> None:
         if self._searcher is not None:
             self._searcher.close()
         self._searcher, self._index = None, None
+        self._searcher_folder = self._index_folder = None
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -169,12 +203,16 @@ class SearchIndex:
                     raise IndexBusy("the search index writer stayed locked") from None
                 time.sleep(0.2)
 
-    def upsert(self, documents: list[dict]) -> None:
-        if not documents:
+    def upsert(self, documents: list[dict], removed: Iterable[str] = ()) -> None:
+        """Add or replace entries and remove others, in one commit."""
+        removed = list(removed)
+        if not documents and not removed:
             return
         with self._write_lock:
             writer = self._writer()
             try:
+                for dossier_id in removed:
+                    writer.delete_by_term("id", dossier_id)
                 for document in documents:
                     writer.update_document(**_fields(document))
             except BaseException:
@@ -210,13 +248,17 @@ class SearchIndex:
             self._close()  # deleted under us (or never built): the caller rebuilds
             raise IndexUnavailable(f"no search index in {self.root}")
         try:
-            if self._searcher is not None and not self._searcher.up_to_date():
+            if self._searcher is not None and (
+                self._searcher_folder != self._current_folder()  # swapped by another process
+                or not self._searcher.up_to_date()
+            ):
                 # A new searcher, not refresh(): refresh reuses segment readers, which after
                 # a merge (purge) counted deleted documents again.
                 self._searcher.close()
                 self._searcher = None
             if self._searcher is None:
                 self._searcher = self.open().searcher()
+                self._searcher_folder = self._index_folder
         except IndexUnavailable:
             raise
         except Exception as error:  # files gone or damaged under a cached searcher

@@ -14,6 +14,7 @@ from whoosh.query import Every, WrappingQuery
 
 from archive_app.search import engine
 from archive_app.search.engine import (
+    IndexBusy,
     IndexUnavailable,
     QueryError,
     QueryTimedOut,
@@ -132,3 +133,18 @@ def test_a_query_past_its_time_limit_is_stopped(index, monkeypatch):
     index.query_timeout = 5.0  # the same query in time: answered
     assert {hit["id"] for hit in index.search(SearchQuery(), ALL).hits} == {"001", "002"}
     assert threading.active_count() < 10  # the limits' timer threads do not pile up
+
+
+def test_a_rebuild_keeps_other_writers_out_of_the_generation_it_replaces(index, tmp_path):
+    other = SearchIndex(tmp_path / "index", writer_timeout=0.5)  # as another process would
+    other.upsert([entry("005")])
+
+    def documents():
+        with pytest.raises(IndexBusy):  # the old generation is locked until the swap
+            other.upsert([entry("006")])
+        yield entry("001")
+
+    index.rebuild(documents())
+    other.upsert([entry("007")], removed=["001"])  # reopened on the new generation
+    assert index.ids() == other.ids() == {"007"}
+    assert found(other, q="阿莫西林") == ["007"]
