@@ -293,7 +293,8 @@ class SearchIndex:
                 raise QueryTimedOut(detail) from None
             finally:
                 if limited.timer is not None:
-                    limited.timer.cancel()  # else its thread lingers until the limit
+                    # Whoosh cancels it in finish(), which an error while collecting skips.
+                    limited.timer.cancel()
             page = ResultsPage(filtered.results(), query.page, query.per_page)
             results = page.results
             results.fragmenter.charlimit = 20_000
