@@ -43,7 +43,7 @@ class Indexer:
         """`batch_delay` None: the index is written in the committing thread before the
         request answers; else by a background thread that many seconds after a commit."""
         self.index = index
-        self.session_factory = read_sessions
+        self.read_sessions = read_sessions
         self.write_sessions = write_sessions
         self.records_for_session = records_for_session  # session -> RecordsService
         self.spool = spool
@@ -105,7 +105,7 @@ class Indexer:
         """Write every dossier queued so far to the index, a batch per Whoosh commit, and
         forget the rows it now holds; how many rows there were."""
         with self._lock:
-            with self.session_factory() as session:
+            with self.read_sessions() as session:
                 rows = index_queue.pending(session)
             for start in range(0, len(rows), BATCH):
                 batch = rows[start : start + BATCH]
@@ -120,7 +120,7 @@ class Indexer:
             self.rebuild()  # missing or deleted: build it whole (it is a cache)
             return set(dossier_ids)
         entries, removed, done = [], [], set()
-        with self.session_factory() as session:
+        with self.read_sessions() as session:
             records = self.records_for_session(session)
             for dossier_id in dossier_ids:
                 dossier = session.get(Dossier, dossier_id)
@@ -190,7 +190,7 @@ class Indexer:
 
     def all_entries(self) -> Iterator[dict]:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""
-        with self.session_factory() as session:
+        with self.read_sessions() as session:
             records = self.records_for_session(session)
             ids = list(session.scalars(select(Dossier.id).where(Dossier.state.in_(LIVING))
                                        .order_by(Dossier.filed_at)))  # fmt: skip
@@ -202,7 +202,7 @@ class Indexer:
         """A new generation from every living dossier; the queue rows read before it began
         are forgotten (the build read their dossiers after they committed)."""
         with self._lock:
-            with self.session_factory() as session:
+            with self.read_sessions() as session:
                 rows = index_queue.pending(session)
             count = self.index.rebuild(self.all_entries())
             with self.write_sessions() as session, session.begin():

@@ -51,13 +51,18 @@ class ExtractionSandbox:
         request = (str(path), media_type, max_chars, os.environ.get(FAULT_VARIABLE))
         with self._lock:
             connection = self._child()
-            connection.send(request)
+            try:
+                connection.send(request)
+            except OSError:  # it died while idle (nothing to do with this document)
+                self._retire(kill=True)
+                connection = self._child()
+                connection.send(request)
             if not connection.poll(self.timeout):
                 self._retire(kill=True)
                 return Extraction("", False, f"timed out after {self.timeout:g} s")
             try:
                 answer = connection.recv()
-            except EOFError:  # killed by the kernel, or a reader crashed the interpreter
+            except (EOFError, OSError):  # killed by the kernel, or a reader crashed it
                 code = self._retire(kill=True)
                 return Extraction("", False, f"the extraction process died (exit code {code})")
             self._tasks += 1

@@ -4,6 +4,7 @@ hog refused, a crash survived; the next document gets a fresh child."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -78,3 +79,10 @@ def test_media_without_text_need_no_child(sandbox, tmp_path):
     path = tmp_path / "photo.jpg"
     path.write_bytes(documents.make_jpeg("x"))
     assert sandbox.extract(path, "image/jpeg").complete and sandbox.child_pid() is None
+
+
+def test_a_child_that_died_while_idle_is_replaced_before_the_next_document(sandbox, report):
+    sandbox.extract(report, "application/pdf")
+    os.kill(sandbox.child_pid(), signal.SIGKILL)  # as the kernel's OOM killer might
+    time.sleep(0.2)
+    assert "溶出度" in sandbox.extract(report, "application/pdf").text
