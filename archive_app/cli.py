@@ -203,6 +203,8 @@ def verify(config_uri, repair):
     problems = 0
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
+        # Dossiers committed but not indexed (a process died in between) are indexed first.
+        env["registry"]["archive.indexer"].flush()
         with request.tm:
             service = request.find_service(IRecordsService)
             documents = list(live_documents(request.dbsession))
@@ -574,5 +576,7 @@ def reindex(config_uri):
     from .bootstrap import open_app
 
     with reported_errors(), open_app(config_uri) as env:
-        count = env["registry"]["archive.indexer"].rebuild()
+        indexer = env["registry"]["archive.indexer"]
+        count = indexer.rebuild()
+        indexer.flush()  # what was queued while it ran
     click.echo(f"search index rebuilt: {count} dossiers")

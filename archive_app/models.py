@@ -3,8 +3,9 @@
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, Dossier, ProductLine
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
+from .search.models import QueuedDossier
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
-    "Certificate", "Hold", "RetentionLease", "RetentionRun",
+    "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier",
 ]  # fmt: skip

@@ -36,6 +36,14 @@ DEFAULTS = {
     "archive.login_window_minutes": "15",
     "archive.login_max_failures_per_user": "5",
     "archive.login_max_failures_per_address": "20",
+    # Search: a document's text extraction is killed past this time and refused more memory;
+    # a query past its time limit answers 422 query_too_costly; filings are indexed by a
+    # background thread, a batch per Whoosh commit, this long after the first commit.
+    "archive.search.extract_timeout": "20",
+    "archive.search.extract_memory_mb": "1024",
+    "archive.search.query_timeout": "2",
+    "archive.search.index_in_background": "true",
+    "archive.search.batch_delay": "0.5",
 }
 
 
@@ -88,6 +96,17 @@ def as_int(settings: Mapping[str, str], key: str, minimum: int = 0) -> int:
         raise SettingsError(f"{key} must be a whole number") from None
     if value < minimum:
         raise SettingsError(f"{key} must be at least {minimum}")
+    return value
+
+
+def as_seconds(settings: Mapping[str, str], key: str) -> float:
+    """A duration in seconds, fractions allowed, more than zero."""
+    try:
+        value = float(str(settings.get(key, DEFAULTS.get(key, ""))).strip())
+    except ValueError:
+        raise SettingsError(f"{key} must be a number of seconds") from None
+    if not value > 0:  # also refuses NaN
+        raise SettingsError(f"{key} must be more than 0 seconds")
     return value
 
 

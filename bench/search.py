@@ -1,24 +1,39 @@
-"""Search benchmark: index build rate, query latency at the service, peak memory.
+"""Search benchmark: index build rate, query latency at the service and over HTTP, `archive
+import` and `archive reindex` time and peak memory, filing-to-searchable latency.
 
-    .venv/bin/python bench/search.py [--dossiers 20000]
+    nice -n 10 .venv/bin/python bench/search.py [--dossiers 20000] [--archive 5000]
 
-Builds N synthetic, realistic Chinese dossier entries (about 3 KB of text each, recurring
-products and batches) straight into a throw-away index with `SearchIndex.rebuild`, then times
-term, phrase, batch, product and date-range + facet queries (p50/p95 over 200 each) with the
-caller's clearance trimming on, as the API runs them.
+`--dossiers N` builds N synthetic, realistic Chinese dossier entries (about 3 KB of text each,
+recurring products and batches) straight into a throw-away index with `SearchIndex.rebuild`,
+then times term, phrase, batch, product and date-range + facet queries (p50/p95 over 200
+each) with the caller's clearance trimming on, as the API runs them (0 skips this part).
+
+`--archive N` runs the real thing in a throw-away storage folder:
+N demo-corpus dossiers (about 7 documents each) through `archive import` with the background
+indexer on, `archive reindex`, a waitress server, the same queries over HTTP and at the
+service on that index, and the time from a filing's 201 to its first search hit.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import os
 import random
 import resource
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -65,13 +80,22 @@ def timed(index, queries, levels=LEVELS[:2]):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--dossiers", type=int, default=20_000)
+    parser.add_argument("--archive", type=int, default=0,
+                        help="also benchmark a real archive of this many dossiers")  # fmt: skip
     args = parser.parse_args()
+    if args.dossiers:
+        service_benchmark(args.dossiers)
+    if args.archive:
+        archive_benchmark(args.archive)
+
+
+def service_benchmark(dossiers: int) -> None:
     index = SearchIndex(Path(tempfile.mkdtemp(prefix="bench-search-")))
     started = time.perf_counter()
-    index.rebuild(entries(args.dossiers), batch_size=2000)
+    index.rebuild(entries(dossiers), batch_size=2000)
     elapsed = time.perf_counter() - started
-    print(f"rebuild of {args.dossiers} dossiers: {elapsed:.1f} s "
-          f"({args.dossiers / elapsed:.0f} dossiers/s)")  # fmt: skip
+    print(f"rebuild of {dossiers} dossiers: {elapsed:.1f} s "
+          f"({dossiers / elapsed:.0f} dossiers/s)")  # fmt: skip
     rng = random.Random(3)
     names = [p[0] for p in PRODUCTS]
     suites = {
@@ -92,6 +116,215 @@ def main():
         print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS): {peak:.0f} MB")
+    shutil.rmtree(index.root, ignore_errors=True)
+
+
+# -- a real archive: import, reindex, HTTP --------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCHIVE = str(Path(sys.executable).with_name("archive"))
+PSERVE = str(Path(sys.executable).with_name("pserve"))
+PASSWORD = "bench-password-123"
+
+
+def archive_benchmark(count: int) -> None:
+    storage = Path(tempfile.mkdtemp(prefix="bench-archive-"))
+    try:
+        Archive(storage).run(count)
+    finally:
+        shutil.rmtree(storage, ignore_errors=True)
+
+
+class Archive:
+    """A throw-away archive driven the way operators and clients drive it."""
+
+    def __init__(self, storage: Path):
+        self.storage = storage
+        self.port = free_port()
+        self.config = storage / "bench.ini"
+        # testing.ini, with the background indexer on as in production, and its own port.
+        text = (ROOT / "testing.ini").read_text()
+        text = text.replace("archive.search.index_in_background = false",
+                            "archive.search.index_in_background = true")  # fmt: skip
+        text = text.replace("listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{self.port}")
+        self.config.write_text(text)
+        self.env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
+                        ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
+        self.env.pop("ARCHIVE_FAULT", None)
+
+    def command(self, *args, stdin: str | None = None) -> tuple[float, float, str]:
+        """Run `archive ARGS`: (seconds, peak RSS in MB of it and its children, stdout)."""
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            started = time.perf_counter()
+            process = subprocess.Popen([ARCHIVE, "-c", str(self.config), *args], env=self.env,
+                                       stdin=subprocess.PIPE, stdout=out, stderr=err,
+                                       text=True)  # fmt: skip
+            if stdin is not None:
+                process.stdin.write(stdin)
+            process.stdin.close()
+            # wait4: this child's own rusage (ru_maxrss is the larger of it and the children
+            # it waited for, such as its extraction child), not the sum over every command.
+            _pid, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+            elapsed = time.perf_counter() - started
+            out.seek(0)
+            err.seek(0)
+            if process.returncode != 0:
+                raise RuntimeError(f"archive {args[0]} exited {process.returncode}: {err.read()}")
+            return elapsed, usage.ru_maxrss / 1024, out.read()
+
+    def run(self, count: int) -> None:
+        from archive_app.demo.corpus import build_demo_dossiers, write_demo_archive
+
+        self.command("init")
+        folders = self.storage / "import"
+        started = time.perf_counter()
+        write_demo_archive(folders, count=count)
+        print(f"archive of {count} demo dossiers, folders written in "
+              f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        seconds, peak, _ = self.command("import", str(folders))
+        shutil.rmtree(folders)
+        print(f"archive import: {seconds:.0f} s ({count / seconds:.1f} dossiers/s), "
+              f"peak RSS {peak:.0f} MB")  # fmt: skip
+        seconds, peak, out = self.command("reindex")
+        print(f"archive reindex: {seconds:.1f} s ({count / seconds:.1f} dossiers/s), "
+              f"peak RSS {peak:.0f} MB ({out.strip()})")  # fmt: skip
+        tokens = {role: self.token(role) for role in ("auditor", "archivist")}
+        with self.server():
+            http = Http(self.port, tokens["auditor"])
+            index = SearchIndex(self.storage / "index")
+            dossiers = build_demo_dossiers(count)
+            for name, queries in archive_queries(dossiers).items():
+                at_service = timed(index, [query for query, _ in queries], LEVELS)
+                over_http = http.timed([params for _, params in queries])
+                print(f"{name}: service p50 {at_service[0]:.1f} ms, p95 {at_service[1]:.1f} ms;"
+                      f" HTTP p50 {over_http[0]:.1f} ms, p95 {over_http[1]:.1f} ms")  # fmt: skip
+            print(f"HTTP answers other than 200: {http.refused or 'none'}")
+            latencies = filing_to_searchable(Http(self.port, tokens["archivist"]))
+            print(
+                f"filing (201) to first search hit, {len(latencies)} filings: "
+                f"median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s"
+            )
+
+    def token(self, role: str) -> str:
+        name = f"bench_{role}"
+        self.command("user", "add", name, "--role", role, "--clearance", "restricted",
+                     "--password-stdin", stdin=PASSWORD + "\n")  # fmt: skip
+        return self.command("token", name, "--password-stdin", stdin=PASSWORD + "\n")[2].strip()
+
+    @contextmanager
+    def server(self):
+        server = subprocess.Popen([PSERVE, str(self.config)], env=self.env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the server did not start") from None
+                    time.sleep(0.2)
+            yield server
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def archive_queries(dossiers: list[dict], count: int = 200) -> dict[str, list]:
+    """Suites of (SearchQuery, HTTP query string) over the archive's own words and batches."""
+    rng = random.Random(5)
+    names = [p[0] for p in PRODUCTS]
+    batches = [product["batch_no"] for d in dossiers for product in d["products"]]
+
+    def both(**fields):
+        params = {key: str(value) for key, value in fields.items()}
+        return SearchQuery(**fields), urlencode(params)
+
+    year = {"received_from": date(2023, 1, 1), "received_to": date(2023, 12, 31)}
+    return {
+        "term (two characters)": [both(q=rng.choice(["溶出", "破损", "胶囊", "退货"]))
+                                  for _ in range(count)],
+        "word (4-6 characters)": [both(q=rng.choice(names)[:4]) for _ in range(count)],
+        "quoted phrase": [both(q='"' + rng.choice(names) + '"') for _ in range(count)],
+        "batch (exact)": [both(batch_no=rng.choice(batches)) for _ in range(count)],
+        "product": [both(product=rng.choice(names)[:2]) for _ in range(count)],
+        "word + year window + facets": [both(q="溶出", **year) for _ in range(count)],
+        "sorted by date": [both(q="胶囊", sort="received_on") for _ in range(count)],
+    }  # fmt: skip
+
+
+class Http:
+    """One keep-alive connection to the server, with a bearer token."""
+
+    def __init__(self, port: int, token: str):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.refused: dict[int, int] = {}
+
+    def request(self, method: str, path: str, body=None, headers=None):
+        self.connection.request(method, path, body=body, headers=self.headers | (headers or {}))
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status not in (200, 201):
+            self.refused[response.status] = self.refused.get(response.status, 0) + 1
+        return response.status, json.loads(data) if data else None
+
+    def timed(self, query_strings: list[str]) -> tuple[float, float]:
+        timings = []
+        for query_string in query_strings:
+            started = time.perf_counter()
+            self.request("GET", f"/api/v1/search?{query_string}")
+            timings.append((time.perf_counter() - started) * 1000)
+        timings.sort()
+        return statistics.median(timings), timings[int(len(timings) * 0.95)]
+
+
+def filing_to_searchable(client: Http, filings: int = 10) -> list[float]:
+    """File dossiers over HTTP one by one; seconds from each 201 to its first search hit."""
+    from archive_app.demo.corpus import _files_for, build_demo_dossiers
+
+    latencies = []
+    for number, dossier in enumerate(build_demo_dossiers(filings, seed=99)):
+        marker = f"基准标记{number:03d}甲乙"
+        # Numbers beyond the archive's own (same class and year, as validation wants).
+        complaint_no = dossier["complaint_no"].rsplit("-", 1)[0] + f"-99{number:03d}"
+        dossier = dossier | {"title": dossier["title"] + marker, "complaint_no": complaint_no}
+        metadata = {key: value for key, value in dossier.items() if value is not None}
+        body, content_type = multipart(metadata, _files_for(dossier, number))
+        status, answer = client.request("POST", "/api/v1/dossiers", body,
+                                   {"Content-Type": content_type})  # fmt: skip
+        if status != 201:
+            raise RuntimeError(f"filing answered {status}: {answer}")
+        filed = time.perf_counter()
+        while client.request("GET", f"/api/v1/search?{urlencode({'q': marker})}")[1]["total"] < 1:
+            if time.perf_counter() - filed > 30:
+                raise RuntimeError("a filing was not searchable within 30 s")
+            time.sleep(0.02)
+        latencies.append(time.perf_counter() - filed)
+    return latencies
+
+
+def multipart(metadata: dict, files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
+    """A multipart/form-data body as a browser sends it (file names in UTF-8)."""
+    boundary = uuid.uuid4().hex
+    fields = [("metadata", None, json.dumps(metadata, ensure_ascii=False).encode())]
+    parts = []
+    for name, filename, content in fields + files:
+        disposition = f'form-data; name="{name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        head = f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n"
+        parts.append(head.encode() + content + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -20,9 +20,11 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh import sorting
+from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 from whoosh.highlight import HtmlFormatter
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
+from whoosh.searching import ResultsPage
 
 from .analysis import query_terms
 from .schema import dossier_schema
@@ -41,6 +43,10 @@ class IndexUnavailable(Exception):
 
 class IndexBusy(Exception):
     """Another process kept the writer lock for too long."""
+
+
+class QueryTimedOut(Exception):
+    """The query ran past its time limit (it matches too much to count and rank in time)."""
 
 
 class QueryError(Exception):
@@ -78,13 +84,16 @@ class SearchResult:
 
 
 class SearchIndex:
-    def __init__(self, root: Path, writer_timeout: float = 30.0):
+    def __init__(self, root: Path, writer_timeout: float = 30.0, query_timeout: float = 2.0):
         self.root = Path(root)
         self.writer_timeout = writer_timeout
+        self.query_timeout = query_timeout
         self._write_lock = threading.Lock()
         self._searcher_lock = threading.Lock()
         self._index = None
+        self._index_folder = None  # the generation self._index was opened from
         self._searcher = None
+        self._searcher_folder = None
 
     # -- opening and rebuilding ------------------------------------------------------------
 
@@ -104,14 +113,17 @@ class SearchIndex:
 
     def open(self):
         """The live index; IndexUnavailable if it is missing or broken (rebuild then)."""
+        folder = self._current_folder()
+        if folder != self._index_folder:
+            self._index = None  # another process rebuilt and swapped in a new generation
         if self._index is None:
-            folder = self._current_folder()
             if folder is None or not whoosh_index.exists_in(str(folder)):
                 raise IndexUnavailable(f"no search index in {self.root}")
             try:
                 self._index = whoosh_index.open_dir(str(folder))
             except Exception as error:  # whoosh raises assorted errors for damaged files
                 raise IndexUnavailable(f"the search index cannot be opened: {error}") from None
+            self._index_folder = folder
         return self._index
 
     def create_empty(self) -> None:
@@ -120,33 +132,62 @@ class SearchIndex:
     def rebuild(self, documents: Iterable[dict], batch_size: int = 1000) -> int:
         """Build a new generation, commit per batch, then swap it in atomically."""
         self.root.mkdir(parents=True, exist_ok=True)
+        with self._write_lock:
+            # The old generation's writer lock, held until the swap: an update from another
+            # process waits (or fails and stays queued) rather than landing in a generation
+            # about to be dropped, after this build has read the database.
+            holding = self._old_writer()
+            try:
+                folder, count = self._build(documents, batch_size)
+                with self._searcher_lock:
+                    old = self._current_folder()
+                    pointer = self._pointer()
+                    temporary = pointer.with_suffix(".tmp")
+                    temporary.write_text(folder.name)
+                    os.replace(temporary, pointer)
+                    self._close()
+            finally:
+                if holding is not None:
+                    holding.cancel()
+            if old is not None and old != folder:
+                shutil.rmtree(old, ignore_errors=True)
+        return count
+
+    def _old_writer(self):
+        """A writer on the current generation, if there is one that opens (a rebuild is
+        also how a damaged index is replaced)."""
+        if not self.exists():
+            return None
+        try:
+            return self._writer()
+        except IndexUnavailable:
+            return None
+
+    def _build(self, documents: Iterable[dict], batch_size: int) -> tuple[Path, int]:
         folder = self.root / f"gen-{int(time.time())}-{secrets.token_hex(4)}"
         folder.mkdir()
         built = whoosh_index.create_in(str(folder), dossier_schema())
         count = 0
         writer = built.writer(limitmb=128)
-        for document in documents:
-            writer.add_document(**_fields(document))
-            count += 1
-            if count % batch_size == 0:
-                writer.commit()
-                writer = built.writer(limitmb=128)
+        try:
+            for document in documents:
+                writer.add_document(**_fields(document))
+                count += 1
+                if count % batch_size == 0:
+                    writer.commit()
+                    writer = built.writer(limitmb=128)
+        except BaseException:
+            writer.cancel()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         writer.commit(optimize=True)
-        with self._write_lock, self._searcher_lock:
-            old = self._current_folder()
-            pointer = self._pointer()
-            temporary = pointer.with_suffix(".tmp")
-            temporary.write_text(folder.name)
-            os.replace(temporary, pointer)
-            self._close()
-            if old is not None and old != folder:
-                shutil.rmtree(old, ignore_errors=True)
-        return count
+        return folder, count
 
     def _close(self) -> None:
         if self._searcher is not None:
             self._searcher.close()
         self._searcher, self._index = None, None
+        self._searcher_folder = self._index_folder = None
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -162,12 +203,16 @@ class SearchIndex:
                     raise IndexBusy("the search index writer stayed locked") from None
                 time.sleep(0.2)
 
-    def upsert(self, documents: list[dict]) -> None:
-        if not documents:
+    def upsert(self, documents: list[dict], removed: Iterable[str] = ()) -> None:
+        """Add or replace entries and remove others, in one commit."""
+        removed = list(removed)
+        if not documents and not removed:
             return
         with self._write_lock:
             writer = self._writer()
             try:
+                for dossier_id in removed:
+                    writer.delete_by_term("id", dossier_id)
                 for document in documents:
                     writer.update_document(**_fields(document))
             except BaseException:
@@ -203,13 +248,17 @@ class SearchIndex:
             self._close()  # deleted under us (or never built): the caller rebuilds
             raise IndexUnavailable(f"no search index in {self.root}")
         try:
-            if self._searcher is not None and not self._searcher.up_to_date():
+            if self._searcher is not None and (
+                self._searcher_folder != self._current_folder()  # swapped by another process
+                or not self._searcher.up_to_date()
+            ):
                 # A new searcher, not refresh(): refresh reuses segment readers, which after
                 # a merge (purge) counted deleted documents again.
                 self._searcher.close()
                 self._searcher = None
             if self._searcher is None:
                 self._searcher = self.open().searcher()
+                self._searcher_folder = self._index_folder
         except IndexUnavailable:
             raise
         except Exception as error:  # files gone or damaged under a cached searcher
@@ -229,10 +278,24 @@ class SearchIndex:
             sortedby = sorting.FieldFacet("received_on", reverse=True)
         with self._searcher_lock:
             searcher = self._fresh_searcher()
-            page = searcher.search_page(
-                wanted, query.page, pagelen=query.per_page, groupedby=groups,
-                maptype=sorting.Count, sortedby=sortedby, terms=True, filter=allowed,
+            collector = searcher.collector(
+                limit=query.page * query.per_page, groupedby=groups, maptype=sorting.Count,
+                sortedby=sortedby, terms=True,
             )  # fmt: skip
+            # Hits, facets and scores are all counted while collecting: the limit bounds
+            # them together. It sits beneath the filter, which a limit around it would bypass.
+            limited = CandidateTimeLimit(collector, self.query_timeout, use_alarm=False)
+            filtered = FilterCollector(limited, allowed)
+            try:
+                searcher.search_with_collector(wanted, filtered)
+            except TimeLimit:
+                detail = f"the search took longer than {self.query_timeout:g} s"
+                raise QueryTimedOut(detail) from None
+            finally:
+                if limited.timer is not None:
+                    # Whoosh cancels it in finish(), which an error while collecting skips.
+                    limited.timer.cancel()
+            page = ResultsPage(filtered.results(), query.page, query.per_page)
             results = page.results
             results.fragmenter.charlimit = 20_000
             results.formatter = HtmlFormatter(tagname="mark")
@@ -248,6 +311,22 @@ class SearchIndex:
                       for name in FACETS}  # fmt: skip
             facets["product"] = facets.pop("product_name")
             return SearchResult(page.total, query.page, query.per_page, hits, facets)
+
+
+class CandidateTimeLimit(TimeLimitCollector):
+    """Whoosh's time limit, checked as each candidate document comes from the matcher.
+
+    TimeLimitCollector checks its clock in its own `collect_matches`, which a FilterCollector
+    wrapped around it never calls (and wrapped inside one, it would skip the filter). This
+    also counts the candidates the filter drops. No SIGALRM (`use_alarm=False`): signals work
+    on the main thread only, and waitress searches on worker threads.
+    """
+
+    def matches(self):
+        for sub_docnum in self.child.matches():
+            if self.timedout:
+                raise TimeLimit
+            yield sub_docnum
 
 
 def security_filter(query: SearchQuery, levels: tuple[str, ...]):

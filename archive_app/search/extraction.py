@@ -1,13 +1,15 @@
 """Text of a document for the index: PDF, DOCX, XLSX, e-mail and plain text, bounded.
 
 Bounded in size (pages, cells, characters) so that a 10,000-page or malformed file is filed
-with its text marked incomplete instead of stalling filing. Images and audio have no text.
+with its text marked incomplete instead of stalling filing; `sandbox.py` runs this in a child
+process bounded in time and memory too. Images and audio have no text.
 """
 
 from __future__ import annotations
 
 import email
 import email.policy
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,12 +25,16 @@ class Extraction:
     reason: str | None = None
 
 
-def extract_text(path: Path, media_type: str, max_chars: int = MAX_CHARS) -> Extraction:
-    reader = READERS.get(media_type)
+def extract_text(path: Path, media_type: str, max_chars: int = MAX_CHARS, *,
+                 readers: Mapping[str, Callable] | None = None) -> Extraction:  # fmt: skip
+    """`readers` replaces the reader per media type (the sandbox's fault injection)."""
+    reader = (READERS if readers is None else readers).get(media_type)
     if reader is None:
         return Extraction("", True)
     try:
         text, complete = reader(Path(path), max_chars)
+    except MemoryError:  # under the sandbox's memory limit
+        return Extraction("", False, "MemoryError: needs more memory than the limit")
     except Exception as error:  # a malformed file: filed all the same, text marked missing
         return Extraction("", False, f"{type(error).__name__}: {error}"[:200])
     if len(text) > max_chars:

@@ -1,53 +1,148 @@
-"""Keeping the index in step with the database: work queued in the filing transaction and
-applied after it commits; a full rebuild (`archive reindex`) from the database and blobs."""
+"""Keeping the index in step with the database through the durable index queue: a row in
+the changing transaction, the index written after it commits (by one batching thread, or at
+once in the committing thread), the row deleted then; a full rebuild (`archive reindex`)."""
 
 from __future__ import annotations
 
+import atexit
 import logging
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from ..clock import Clock
 from ..records.models import Dossier
 from ..vault.envelope import KeyUnwrapError
 from ..vault.keyring import KeyringError
 from ..vault.streams import BlobIntegrityError
+from . import index_queue
+from .batching import BatchingThread
 from .engine import SearchIndex
-from .extraction import extract_text
+from .sandbox import ExtractionSandbox
 
 log = logging.getLogger(__name__)
-QUEUE = "archive.index_queue"
+COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after the commit
+# Dossiers with an index entry. Not "destroying": its entry is purged at that step, and an
+# update racing the destruction must not write it back.
+LIVING = ("archived", "held")
+BATCH = 100  # dossiers per Whoosh commit when draining a long queue
 
 
 class Indexer:
-    """Builds index entries for dossiers (decrypting their documents to read their text)."""
+    """Index entries for dossiers (decrypting their documents to read their text), written
+    from the durable queue by one writer in this process."""
 
-    def __init__(self, index: SearchIndex, session_factory, records_for_session, spool: Path):
+    def __init__(self, index: SearchIndex, read_sessions, write_sessions, records_for_session,
+                 spool: Path, extractor: ExtractionSandbox, clock: Clock, *,
+                 batch_delay: float | None = None,
+                 fault: Callable[[str], None] | None = None):  # fmt: skip
+        """`batch_delay` None: the index is written in the committing thread before the
+        request answers; else by a background thread that many seconds after a commit."""
         self.index = index
-        self.session_factory = session_factory
+        self.read_sessions = read_sessions
+        self.write_sessions = write_sessions
         self.records_for_session = records_for_session  # session -> RecordsService
         self.spool = spool
+        self.extractor = extractor
+        self.clock = clock
+        self.fault = fault or (lambda step: None)
+        # One drain or rebuild at a time in this process: a drain during a rebuild would
+        # write into the generation the rebuild is about to replace.
+        self._lock = threading.RLock()
+        self._batcher = None
+        if batch_delay is not None:
+            self._batcher = BatchingThread(self.drain, batch_delay, name="archive-indexer")
+
+    # -- the queue -------------------------------------------------------------------------
 
     def queue(self, session: Session, dossier_id: str) -> None:
-        """Index this dossier once the session's transaction commits (never if it aborts)."""
-        queued = session.info.setdefault(QUEUE, {})
-        queued[dossier_id] = self
+        """Index this dossier once the session's transaction commits (never if it aborts).
+        The queue row is part of that transaction, so a crash after it cannot lose it."""
+        index_queue.enqueue(session, dossier_id, self.clock.now())
+        session.info.setdefault(COMMITTED, set()).add(self)
 
-    def apply(self, dossier_ids: list[str]) -> None:
+    def committed(self) -> None:
+        """A transaction that queued dossiers has committed: write them to the index."""
+        self.fault("index_queued")  # crash tests: committed and queued, the index not written
+        if self._batcher is not None:
+            self._batcher.request()
+            return
+        try:
+            self.drain()
+        except Exception:  # the rows stay queued: the next drain or `archive verify` retries
+            log.exception("index update failed; the dossiers stay queued")
+
+    def start(self) -> None:
+        """At start-up: write what an earlier process queued and did not get to."""
+        if self._batcher is None:
+            try:
+                self.drain()
+            except Exception:
+                log.exception("index queue left over from an earlier run: drain failed")
+            return
+        self._batcher.start()
+        self._batcher.request()
+        atexit.register(self.close)  # a command's filings are indexed before it exits
+
+    def flush(self, timeout: float = 60.0) -> bool:
+        """Wait until what is queued now is written (False if not within `timeout`)."""
+        if self._batcher is None or not self._batcher.is_alive():
+            self.drain()
+            return True
+        return self._batcher.flush(timeout)
+
+    def close(self) -> None:
+        if self._batcher is not None:
+            self._batcher.stop()
+            atexit.unregister(self.close)
+        self.extractor.close()
+
+    def drain(self) -> int:
+        """Write every dossier queued so far to the index, a batch per Whoosh commit, and
+        forget the rows it now holds; how many rows there were."""
+        with self._lock:
+            with self.read_sessions() as session:
+                rows = index_queue.pending(session)
+            for start in range(0, len(rows), BATCH):
+                batch = rows[start : start + BATCH]
+                done = self.apply([row.dossier_id for row in batch])
+                with self.write_sessions() as session, session.begin():
+                    index_queue.forget(session, [row for row in batch if row.dossier_id in done])
+            return len(rows)
+
+    def apply(self, dossier_ids: list[str]) -> set[str]:
+        """Write these dossiers' entries (remove the destroyed) in one commit; the ids done."""
         if not self.index.exists():
             self.rebuild()  # missing or deleted: build it whole (it is a cache)
-            return
-        with self.session_factory() as session:
+            return set(dossier_ids)
+        entries, removed, done = [], [], set()
+        with self.read_sessions() as session:
             records = self.records_for_session(session)
-            entries = []
             for dossier_id in dossier_ids:
                 dossier = session.get(Dossier, dossier_id)
-                if dossier is not None and dossier.state != "destroyed":
-                    entries.append(self.entry(records, dossier))
-        self.index.upsert(entries)
+                if dossier is None or dossier.state not in LIVING:
+                    removed.append(dossier_id)
+                else:
+                    try:
+                        entries.append(self.entry(records, dossier))
+                    except Exception:  # stays queued, and the rest of the batch goes on
+                        log.exception("dossier %s could not be indexed", dossier_id)
+                        continue
+                done.add(dossier_id)
+        self.index.upsert(entries, removed)
+        return done
+
+    def purge(self, dossier_ids: list[str]) -> None:
+        """Retention's purge, never in the middle of a drain (which could write back an
+        entry it read before the dossier began to be destroyed)."""
+        with self._lock:
+            self.index.purge(dossier_ids)
+
+    # -- entries ---------------------------------------------------------------------------
 
     def entry(self, records, dossier: Dossier) -> dict:
         texts = [self.document_text(records, document) for document in dossier.documents]
@@ -87,38 +182,41 @@ class Indexer:
                 log.warning("document %s could not be read for indexing", document.id)
                 return ""
             plain.flush()
-            return extract_text(Path(plain.name), document.media_type).text
+            extraction = self.extractor.extract(Path(plain.name), document.media_type)
+        if not extraction.complete:
+            # Filed and indexed all the same, with what text there is (maybe none).
+            log.warning("document %s: text incomplete (%s)", document.id, extraction.reason)
+        return extraction.text
 
     def all_entries(self) -> Iterator[dict]:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""
-        with self.session_factory() as session:
+        with self.read_sessions() as session:
             records = self.records_for_session(session)
-            ids = list(session.scalars(select(Dossier.id).where(Dossier.state != "destroyed")
+            ids = list(session.scalars(select(Dossier.id).where(Dossier.state.in_(LIVING))
                                        .order_by(Dossier.filed_at)))  # fmt: skip
             for dossier_id in ids:
                 yield self.entry(records, session.get(Dossier, dossier_id))
                 session.expunge_all()
 
     def rebuild(self) -> int:
-        return self.index.rebuild(self.all_entries())
+        """A new generation from every living dossier; the queue rows read before it began
+        are forgotten (the build read their dossiers after they committed)."""
+        with self._lock:
+            with self.read_sessions() as session:
+                rows = index_queue.pending(session)
+            count = self.index.rebuild(self.all_entries())
+            with self.write_sessions() as session, session.begin():
+                index_queue.forget(session, rows)
+            return count
 
 
 @event.listens_for(Session, "after_commit")
-def _apply_queued(session: Session) -> None:
-    queued = session.info.pop(QUEUE, None)
-    if not queued:
-        return
-    by_indexer: dict[Indexer, list[str]] = {}
-    for dossier_id, indexer in queued.items():
-        by_indexer.setdefault(indexer, []).append(dossier_id)
-    for indexer, ids in by_indexer.items():
-        try:
-            indexer.apply(ids)
-        except Exception:  # the database has it; `archive reindex` repairs the index
-            log.exception("index update failed for %s", ids)
+def _index_committed(session: Session) -> None:
+    for indexer in session.info.pop(COMMITTED, ()):
+        indexer.committed()
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_queued(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
-        session.info.pop(QUEUE, None)
+        session.info.pop(COMMITTED, None)  # the queue rows were rolled back with it

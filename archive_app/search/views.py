@@ -10,12 +10,18 @@ from sqlalchemy import select
 
 from ..access.audit import log_now
 from ..access.permissions import Permission, levels_up_to
-from ..errors import Invalid
+from ..errors import ArchiveError, Invalid
 from ..records.models import Dossier
-from .engine import IndexUnavailable, QueryError, SearchQuery
+from .engine import IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
 
 FILTERS = ("batch_no", "product", "complaint_no", "complaint_class", "complaint_type", "outcome")
 MAX_PER_PAGE = 100
+
+
+class QueryTooCostly(ArchiveError):
+    """422, not 5xx: the same query will run out of time again; a narrower one will not."""
+
+    status, code = 422, "query_too_costly"
 
 
 def search_query(params) -> SearchQuery:
@@ -64,6 +70,8 @@ def run_search(request, query: SearchQuery) -> dict:
             result = index.search(query, levels)
     except QueryError as error:
         raise Invalid(error.detail, field=error.field) from None
+    except QueryTimedOut as error:
+        raise QueryTooCostly(f"{error}: add words or filters to narrow it", field="q") from None
     rows = {d.id: d for d in request.dbsession.scalars(
         select(Dossier).where(Dossier.id.in_([hit["id"] for hit in result.hits])))}  # fmt: skip
     results = []

@@ -1,13 +1,25 @@
-"""The index on its own: recall, exact batches, trimming, hostile queries, purge, rebuild."""
+"""The index on its own: recall, exact batches, trimming, hostile and costly queries, purge,
+rebuild."""
 
 from __future__ import annotations
 
 import subprocess
+import time
 from datetime import date
 
 import pytest
+from whoosh.matching import WrappingMatcher
+from whoosh.query import Every, WrappingQuery
 
-from archive_app.search.engine import IndexUnavailable, QueryError, SearchIndex, SearchQuery
+from archive_app.search import engine
+from archive_app.search.engine import (
+    IndexBusy,
+    IndexUnavailable,
+    QueryError,
+    QueryTimedOut,
+    SearchIndex,
+    SearchQuery,
+)
 
 ALL = ("internal", "confidential", "restricted")
 
@@ -93,3 +105,44 @@ def test_rebuild_swaps_generations_and_a_lost_index_is_reported(index, tmp_path)
     (tmp_path / "index" / "CURRENT").unlink()
     with pytest.raises(IndexUnavailable):
         index.search(SearchQuery(q="阿莫西林"), ALL)
+
+
+class Slow(WrappingQuery):
+    """The query it wraps at 50 ms per matching document: a costly query on a tiny index."""
+
+    def matcher(self, searcher, context=None):
+        return SlowMatcher(self.child.matcher(searcher, context))
+
+
+class SlowMatcher(WrappingMatcher):
+    def next(self):
+        time.sleep(0.05)
+        return self.child.next()
+
+
+def test_a_query_past_its_time_limit_is_stopped(index, monkeypatch):
+    monkeypatch.setattr(engine, "build_query", lambda query: Slow(Every()))
+    index.query_timeout = 0.02
+    started = time.monotonic()
+    with pytest.raises(QueryTimedOut):
+        index.search(SearchQuery(), ALL)
+    assert time.monotonic() - started < 0.5
+    with pytest.raises(QueryTimedOut):  # candidates the clearance filter drops count too
+        index.search(SearchQuery(), ())
+    index.query_timeout = 5.0  # the same query in time: answered
+    assert {hit["id"] for hit in index.search(SearchQuery(), ALL).hits} == {"001", "002"}
+
+
+def test_a_rebuild_keeps_other_writers_out_of_the_generation_it_replaces(index, tmp_path):
+    other = SearchIndex(tmp_path / "index", writer_timeout=0.5)  # as another process would
+    other.upsert([entry("005")])
+
+    def documents():
+        with pytest.raises(IndexBusy):  # the old generation is locked until the swap
+            other.upsert([entry("006")])
+        yield entry("001")
+
+    index.rebuild(documents())
+    other.upsert([entry("007")], removed=["001"])  # reopened on the new generation
+    assert index.ids() == other.ids() == {"007"}
+    assert found(other, q="阿莫西林") == ["007"]

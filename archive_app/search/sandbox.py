@@ -1,0 +1,172 @@
+"""Text extraction in a child process that is killed past a time limit and capped in memory,
+so that a pathological document can neither stall indexing nor exhaust the server."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import weakref
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from .extraction import MAX_CHARS, READERS, Extraction, extract_text
+
+FAULT_VARIABLE = "ARCHIVE_FAULT"
+# An idle child leaves to give its memory back; the parent retires it well before, so that
+# it never sends work to a child that is just leaving.
+IDLE_EXIT_SECONDS = 300.0
+# Then a fresh child: bounds whatever third-party readers keep from document to document.
+TASKS_PER_CHILD = 500
+
+
+class ExtractionSandbox:
+    """`extract` as `extraction.extract_text` does, in one child process reused across
+    documents; a fresh child after a timeout, a crash, or TASKS_PER_CHILD documents.
+
+    The child is `python -m archive_app.search.sandbox`, started with fork+exec: never a
+    bare fork of the multi-threaded web process (which can copy a lock another thread
+    holds), and no re-import of the parent's main module (multiprocessing's spawn does that).
+    """
+
+    def __init__(self, timeout: float = 20.0, memory_bytes: int = 1 << 30):
+        self.timeout = timeout
+        self.memory_bytes = memory_bytes
+        self._lock = threading.Lock()  # one document at a time through the pipe
+        self._process: subprocess.Popen | None = None
+        self._connection: Connection | None = None
+        self._stopper: weakref.finalize | None = None
+        self._tasks = 0
+        self._last_used = 0.0
+
+    def extract(self, path: Path, media_type: str, max_chars: int = MAX_CHARS) -> Extraction:
+        if media_type not in READERS:
+            return Extraction("", True)  # images and audio have no text: no child needed
+        # Read per document, not once in the child, so that tests can set it at any time.
+        request = (str(path), media_type, max_chars, os.environ.get(FAULT_VARIABLE))
+        with self._lock:
+            connection = self._child()
+            try:
+                connection.send(request)
+            except OSError:  # it died while idle (nothing to do with this document)
+                self._retire(kill=True)
+                connection = self._child()
+                connection.send(request)
+            if not connection.poll(self.timeout):
+                self._retire(kill=True)
+                return Extraction("", False, f"timed out after {self.timeout:g} s")
+            try:
+                answer = connection.recv()
+            except (EOFError, OSError):  # killed by the kernel, or a reader crashed it
+                code = self._retire(kill=True)
+                return Extraction("", False, f"the extraction process died (exit code {code})")
+            self._tasks += 1
+            self._last_used = time.monotonic()
+            if self._tasks >= TASKS_PER_CHILD:
+                self._retire()
+            return answer
+
+    def child_pid(self) -> int | None:
+        """The running child's process id (None between children): for tests and logs."""
+        return self._process.pid if self._process is not None else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._retire()
+
+    def _child(self) -> Connection:
+        idle = time.monotonic() - self._last_used
+        if self._process is not None and (
+            self._process.poll() is not None or idle > IDLE_EXIT_SECONDS / 2
+        ):
+            self._retire(kill=True)
+        if self._process is None:
+            ours, theirs = socket.socketpair()
+            with theirs:
+                self._process = subprocess.Popen(
+                    [sys.executable, "-m", __name__, str(theirs.fileno()),
+                     str(self.memory_bytes)],
+                    pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                )  # fmt: skip
+            self._connection = Connection(ours.detach())
+            # Stopped at interpreter exit, or when this sandbox is garbage: never left behind.
+            self._stopper = weakref.finalize(self, stop_child, self._process, self._connection)
+            self._tasks, self._last_used = 0, time.monotonic()
+        return self._connection
+
+    def _retire(self, kill: bool = False) -> int | None:
+        if self._process is None:
+            return None
+        self._stopper.detach()
+        process, connection = self._process, self._connection
+        self._process = self._connection = self._stopper = None
+        return stop_child(process, connection, kill)
+
+
+def stop_child(process: subprocess.Popen, connection: Connection, kill: bool = False) -> int:
+    """Stop a child at once if `kill`, else when it reads the closed pipe; its exit code."""
+    connection.close()
+    if kill:
+        process.kill()
+    try:
+        return process.wait(5)
+    except subprocess.TimeoutExpired:  # it did not take the hint: it has no choice now
+        process.kill()
+        return process.wait()
+
+
+def serve(connection: Connection, memory_bytes: int) -> None:
+    """The child: answer (path, media type, max chars, fault) requests with Extractions."""
+    # Address space, not resident memory: a reader that asks for more gets a MemoryError
+    # (reported as the reason) instead of the kernel's OOM killer choosing a victim.
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    _leave_with(os.getppid())
+    while connection.poll(IDLE_EXIT_SECONDS):
+        try:
+            path, media_type, max_chars, fault = connection.recv()
+        except EOFError:  # the parent closed the pipe
+            return
+        readers = READERS | {media_type: FAULTS[fault]} if fault in FAULTS else None
+        connection.send(extract_text(Path(path), media_type, max_chars, readers=readers))
+
+
+def _leave_with(parent: int) -> None:
+    """Exit when the parent dies, even in the middle of a document that never ends."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+# -- fault injection for tests: `ARCHIVE_FAULT=extract_hang` and so on ---------------------
+
+
+def _hang(path: Path, max_chars: int):
+    while True:
+        time.sleep(60)
+
+
+def _balloon(path: Path, max_chars: int):
+    limit, _hard = resource.getrlimit(resource.RLIMIT_AS)
+    # As much as the whole limit: refused under it; 1 GiB granted if no limit was set.
+    hoard = bytearray(limit if limit != resource.RLIM_INFINITY else 1 << 30)
+    return f"allocated {len(hoard)} bytes", True
+
+
+def _crash(path: Path, max_chars: int):
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+
+
+FAULTS = {"extract_hang": _hang, "extract_balloon": _balloon, "extract_crash": _crash}
+
+
+if __name__ == "__main__":
+    serve(Connection(int(sys.argv[1])), int(sys.argv[2]))

@@ -1,0 +1,78 @@
+"""`archive` commands and the index queue: killed after the filing commits but before the
+index is written, the next command (`archive verify`) indexes the dossier; with the
+background thread on, a command's filings are indexed before it exits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from factories import complaint_no, complete_files, metadata
+from sqlalchemy import create_engine, select
+from support import ARCHIVE, TESTING_INI, make_cli_env, run_cli
+
+from archive_app.records.models import Dossier
+from archive_app.search.engine import SearchIndex
+from archive_app.search.models import QueuedDossier
+
+
+def write_dossier_folder(root: Path) -> str:
+    meta = metadata(complaint_no=complaint_no("I", 2023))
+    folder = root / meta["complaint_no"]
+    folder.mkdir(parents=True)
+    documents = []
+    for number, (kind, name, content) in enumerate(complete_files()):
+        (folder / f"{number}-{name}").write_bytes(content)
+        documents.append({"kind": kind, "file": f"{number}-{name}"})
+    listing = json.dumps(meta | {"documents": documents}, ensure_ascii=False)
+    (folder / "dossier.json").write_text(listing, encoding="utf-8")
+    return meta["complaint_no"]
+
+
+def database_state(env: dict, number: str) -> tuple[str, set[str]]:
+    """The dossier's id, and the ids in the index queue."""
+    engine = create_engine(env["ARCHIVE_SQLALCHEMY_URL"])
+    try:
+        with engine.connect() as connection:
+            dossier_id = connection.scalar(select(Dossier.id).where(Dossier.complaint_no == number))
+            return dossier_id, set(connection.scalars(select(QueuedDossier.dossier_id)))
+    finally:
+        engine.dispose()
+
+
+def indexed(env: dict) -> set[str]:
+    return SearchIndex(Path(env["ARCHIVE_ROOT"]) / "index").ids()
+
+
+def test_killed_between_the_commit_and_the_index_update_verify_converges(
+    tmp_path_factory, tmp_path
+):
+    env = make_cli_env(tmp_path_factory, "cli_index_queue")
+    number = write_dossier_folder(tmp_path)
+    killed = run_cli(env | {"ARCHIVE_FAULT": "index_queued"}, "import", str(tmp_path))
+    assert killed.returncode == 137, killed.stderr
+    dossier_id, queue = database_state(env, number)
+    assert dossier_id is not None and dossier_id in queue  # committed, with its queue row
+    assert dossier_id not in indexed(env)  # and not indexed
+    verified = run_cli(env, "verify")
+    assert verified.returncode == 0, verified.stdout  # no drift left to report
+    assert dossier_id in indexed(env)
+    assert database_state(env, number)[1] == set()
+
+
+def test_with_the_background_thread_a_command_indexes_its_filings_before_exiting(
+    tmp_path_factory, tmp_path
+):
+    env = make_cli_env(tmp_path_factory, "cli_index_background")
+    config = tmp_path / "background.ini"
+    config.write_text(Path(TESTING_INI).read_text().replace(
+        "archive.search.index_in_background = false",
+        "archive.search.index_in_background = true"))  # fmt: skip
+    folders = tmp_path / "import"
+    numbers = [write_dossier_folder(folders) for _ in range(3)]
+    imported = subprocess.run([ARCHIVE, "-c", str(config), "import", str(folders)], env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert imported.returncode == 0, imported.stderr
+    ids = {database_state(env, number)[0] for number in numbers}
+    assert ids <= indexed(env) and database_state(env, numbers[0])[1] == set()
