@@ -278,6 +278,30 @@ USER = {
 }  # fmt: skip
 
 PATHS |= {
+    "/search": {"get": {
+        "summary": "Search what the caller may read: hits, totals and facets trimmed alike",
+        "parameters": [
+            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500}},
+            *({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 200}}
+              for name in ("batch_no", "product", "complaint_no", "complaint_class",
+                           "complaint_type", "outcome")),
+            *(dict(DATE_QUERY, name=name) for name in ("received_from", "received_to")),
+            {"name": "include_destroyed", "in": "query",
+             "schema": {"type": "string", "enum": ["true", "false", "1", "0"]}},
+            {"name": "sort", "in": "query",
+             "schema": {"type": "string", "enum": ["relevance", "received_on"]}},
+            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {"name": "per_page", "in": "query",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        ],
+        "responses": {"200": _json({"type": "object", "required": ["total", "results", "facets"],
+                                    "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "per_page": {"type": "integer"}, "results": {"type": "array", "items": {
+                "type": "object", "properties": {"id": TEXT, "complaint_no": TEXT}}},
+            "facets": {"type": "object"}}})}
+        | _error_responses(401, 403, 422),  # 422 also for query_too_costly
+    }},
     "/access-log": {"get": {
         "summary": "Access-log entries, newest first, 100 a page (privacy officers)",
         "parameters": [*LOG_FILTERS, {"name": "page", "in": "query",

@@ -16,6 +16,7 @@ from .engine import IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
 
 FILTERS = ("batch_no", "product", "complaint_no", "complaint_class", "complaint_type", "outcome")
 MAX_PER_PAGE = 100
+MAX_FILTER_CHARS = 200
 
 
 class QueryTooCostly(ArchiveError):
@@ -49,9 +50,12 @@ def search_query(params) -> SearchQuery:
     include = params.get("include_destroyed", "false").lower()
     if include not in ("true", "false", "1", "0"):
         raise Invalid("include_destroyed must be true or false", field="include_destroyed")
+    for name in FILTERS:
+        if len(params.get(name) or "") > MAX_FILTER_CHARS:  # never cut: a cut batch is another
+            raise Invalid(f"{name} is longer than {MAX_FILTER_CHARS} characters", field=name)
     return SearchQuery(
         q=params.get("q", ""),
-        **{name: (params.get(name) or "")[:200] or None for name in FILTERS},
+        **{name: params.get(name) or None for name in FILTERS},
         received_from=day("received_from"), received_to=day("received_to"),
         include_destroyed=include in ("true", "1"),
         page=number("page", 1, 1, 10_000), per_page=number("per_page", 20, 1, MAX_PER_PAGE),
