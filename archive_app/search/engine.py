@@ -24,6 +24,7 @@ from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
 from whoosh.highlight import HtmlFormatter
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
+from whoosh.reading import SegmentReader
 from whoosh.searching import ResultsPage
 
 from .analysis import query_terms
@@ -33,6 +34,9 @@ TEXT_FIELDS = ("title", "product", "manufacturer", "summary", "text")
 PHRASE_FIELDS = ("title", "product", "summary")
 FACETS = ("complaint_class", "complaint_type", "year", "outcome", "product_name")
 MAX_QUERY_CHARS = 500
+SEGMENT_DOCS = 20_000  # entries per segment written by a rebuild
+PURGE_LIMIT_MB = 32  # postings pool of a segment rewrite (spilled to disk beyond it)
+MAX_SEGMENT_REWRITES = 1_000
 MAX_TERMS = 64
 QUOTED = re.compile(r'"([^"]*)"')
 
@@ -173,14 +177,16 @@ class SearchIndex:
             for document in documents:
                 writer.add_document(**_fields(document))
                 count += 1
-                if count % batch_size == 0:
-                    writer.commit()
+                if count % SEGMENT_DOCS == 0:
+                    # Segments of bounded size, never merged into one: a purge rewrites
+                    # whole segments, so their size bounds its memory and time.
+                    writer.commit(merge=False)
                     writer = built.writer(limitmb=128)
         except BaseException:
             writer.cancel()
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        writer.commit(optimize=True)
+        writer.commit(merge=False)
         return folder, count
 
     def _close(self) -> None:
@@ -191,13 +197,13 @@ class SearchIndex:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _writer(self):
+    def _writer(self, limitmb: int = 128):
         if not self.exists():
             self._close()  # the folder went away under us: open() says so
         deadline = time.monotonic() + self.writer_timeout
         while True:
             try:
-                return self.open().writer(timeout=2.0)
+                return self.open().writer(timeout=2.0, limitmb=limitmb)
             except LockError:
                 if time.monotonic() > deadline:
                     raise IndexBusy("the search index writer stayed locked") from None
@@ -229,9 +235,23 @@ class SearchIndex:
             writer.commit(optimize=merge)
 
     def purge(self, ids: list[str]) -> None:
-        """Remove dossiers so that none of their terms stays anywhere on disk."""
-        if self.exists():  # no index yet: nothing of theirs is on disk
-            self.delete(ids, merge=True)
+        """Remove dossiers so that none of their terms stays anywhere on disk: delete them,
+        then rewrite each segment that holds deleted entries, one segment per commit (the
+        old segment's files are removed by the commit). A crash in between is finished by
+        the next purge, which rewrites whatever segment still holds deletions."""
+        if not self.exists():  # no index yet: nothing of theirs is on disk
+            return
+        with self._write_lock:
+            writer = self._writer()
+            for dossier_id in ids:
+                writer.delete_by_term("id", dossier_id)
+            writer.commit(merge=False)
+            for _ in range(MAX_SEGMENT_REWRITES):
+                dirty = [s for s in self.open()._segments() if s.has_deletions()]
+                if not dirty:
+                    break
+                writer = self._writer(limitmb=PURGE_LIMIT_MB)
+                writer.commit(mergetype=_rewrite_only(dirty[0].segment_id()))
 
     def ids(self) -> set[str]:
         with self._searcher_lock:
@@ -327,6 +347,24 @@ class CandidateTimeLimit(TimeLimitCollector):
             if self.timedout:
                 raise TimeLimit
             yield sub_docnum
+
+
+def _rewrite_only(segment_id: str):
+    """A Whoosh merge policy that rewrites one segment (dropping its deleted entries and
+    every term only they had) and leaves the others as they are."""
+
+    def merge(writer, segments):
+        kept = []
+        for segment in segments:
+            if segment.segment_id() == segment_id:
+                reader = SegmentReader(writer.storage, writer.schema, segment)
+                writer.add_reader(reader)
+                reader.close()
+            else:
+                kept.append(segment)
+        return kept
+
+    return merge
 
 
 def security_filter(query: SearchQuery, levels: tuple[str, ...]):

@@ -146,3 +146,24 @@ def test_a_rebuild_keeps_other_writers_out_of_the_generation_it_replaces(index, 
     other.upsert([entry("007")], removed=["001"])  # reopened on the new generation
     assert index.ids() == other.ids() == {"007"}
     assert found(other, q="阿莫西林") == ["007"]
+
+
+def test_purge_rewrites_only_the_segments_that_held_the_purged(tmp_path, monkeypatch):
+    monkeypatch.setattr(engine, "SEGMENT_DOCS", 3)
+    built = SearchIndex(tmp_path / "index")
+    built.rebuild([entry(f"{n:03d}", batch_no=[f"SEGTOKEN{n:03d}"]) for n in range(9)])
+    before = {segment.segment_id() for segment in built.open()._segments()}
+    assert len(before) == 3  # segments of bounded size, not merged into one
+    built.upsert([entry("009", batch_no=["SEGTOKEN009"])])  # replaces nothing: a new segment
+    built.upsert([entry("001", batch_no=["SEGTOKEN001"], text="更正后的文本")])  # an update
+    built.purge(["004"])
+    after = built.open()._segments()
+    assert not any(segment.has_deletions() for segment in after)
+    # The segment of 000-002 held the replaced 001 and was rewritten; so was 003-005; the
+    # segment of 006-008 was left as it was.
+    assert len(before & {segment.segment_id() for segment in after}) == 1
+    assert found(built, batch_no="segtoken004") == []
+    assert sorted(found(built)) == [f"{n:03d}" for n in range(10) if n != 4]
+    grep = subprocess.run(["grep", "-rl", "segtoken004", str(tmp_path / "index")],
+                          capture_output=True, text=True)  # fmt: skip
+    assert grep.stdout == ""
