@@ -74,3 +74,11 @@ def run_cli(env: dict, *args, stdin: str | None = None):
         [ARCHIVE, "-c", TESTING_INI, *args], env=env, input=stdin, capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
+
+
+def bytes_on_disk(path) -> bytes:
+    """A file's bytes, read by another process. Opening and closing the database file in
+    this process would drop every POSIX lock SQLite holds on it here (fcntl locks belong to
+    the process, not the descriptor), and another process could then delete the WAL under
+    the app's feet."""
+    return subprocess.run(["cat", str(path)], capture_output=True, check=True).stdout

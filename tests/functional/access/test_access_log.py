@@ -10,7 +10,7 @@ from contextlib import suppress
 import pytest
 from factories import complete_files, metadata, metadata_part
 from sqlalchemy import delete, select, update
-from support import TESTING_INI
+from support import TESTING_INI, bytes_on_disk
 
 from archive_app.access.models import AccessLogEntry, AccessLogHead
 from archive_app.bootstrap import open_app
@@ -74,7 +74,7 @@ def test_details_are_not_in_the_database_file_in_clear(api, storage, filed):
     body = api.get("/api/v1/access-log?action=search&user=auditor", "privacy").json
     assert body["entries"][0]["detail"].startswith("complaint_no lookup")
     if os.environ.get("ARCHIVE_TEST_DATABASE") != "postgres":
-        raw = b"".join(p.read_bytes() for p in storage.glob("archive.sqlite*"))
+        raw = b"".join(bytes_on_disk(p) for p in storage.glob("archive.sqlite*"))
         assert b"complaint_no lookup" not in raw and b"missing permission" not in raw
 
 

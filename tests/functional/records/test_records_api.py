@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from factories import complete_files, docx, eml, jpeg, metadata, metadata_part, pdf, png, xlsx
-from support import assert_error
+from support import assert_error, bytes_on_disk
 
 
 def file_dossier(api, meta=None, files=None, user="archivist", status=201):
@@ -77,7 +77,7 @@ def test_personal_data_is_not_in_the_database_file_in_clear(api, storage):
     )
     file_dossier(api, meta)
     for path in storage.glob("archive.sqlite*"):
-        raw = path.read_bytes()
+        raw = bytes_on_disk(path)
         for secret in ("欧阳明日", "13900001111", "独特标记药房"):
             assert secret.encode() not in raw
 
