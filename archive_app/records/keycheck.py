@@ -27,8 +27,8 @@ def keyring_problem(registry) -> str | None:
                             dossier_id=document.dossier_id, document_id=document.id)  # fmt: skip
     except SQLAlchemyError:
         return None  # no schema yet (`archive init` creates it); nothing to open
-    except KeyringError as error:
-        return str(error)
+    except KeyringError as error:  # a KEK version or a bucket key it does not have
+        return f"the keyring does not open this archive's data keys ({error})"
     except KeyUnwrapError:
         return ("the keyring does not open this archive's data keys (another archive's "
                 "keyring, or a copy older than the last key rotation)")  # fmt: skip

@@ -185,3 +185,62 @@ def test_a_backup_taken_before_destruction_cannot_open_the_destroyed_dossier(api
         buckets = env["registry"]["archive.bucket_keys"]
         assert "2020-06" in buckets.destroyed() and "2020-06" not in buckets.names()
     api.get(f"/api/v1/dossiers/{kept['id']}/documents/{kept['documents'][0]['id']}", "auditor")
+
+
+def test_a_hold_placed_between_listing_and_destruction_wins(api):
+    from archive_app.retention.runner import destroyer_for
+
+    dossier = file_old(api, unique_batch())
+    with open_app(TESTING_INI) as env:
+        request = env["request"]
+        destroyer = destroyer_for(request, "records_manager", lambda ids: None)
+        listed = destroyer.transaction
+        calls = []
+
+        def transaction(work):
+            result = listed(work)
+            if not calls:  # the due list has just been read: a hold arrives now
+                calls.append(1)
+                api.post_json(f"/api/v1/dossiers/{dossier['id']}/holds",
+                              {"reason": "临时诉讼"}, "records", status=201)  # fmt: skip
+            return result
+
+        destroyer.transaction = transaction
+        from datetime import date
+
+        result = destroyer.run(date(2021, 1, 1), False, "records")
+    assert dossier["complaint_no"] in result.skipped_held
+    assert dossier["complaint_no"] not in result.destroyed
+    assert state(api, dossier) == "held"
+
+
+def test_today_is_the_day_in_the_archive_time_zone(api, wsgi_app):
+    from datetime import UTC, datetime
+
+    from archive_app.clock import FixedClock
+
+    meta = metadata(
+        complaint_no=complaint_no("I", 2025), received_on="2025-03-01", closed_on="2025-04-01",
+        products=[{"name": "时区测试片", "batch_no": unique_batch(), "expiry": "2025-06"}],
+    )  # fmt: skip
+    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
+                       upload_files=complete_files(), status=201).json  # fmt: skip
+    assert dossier["destroy_after"] == "2026-06-30"
+    registry, real = wsgi_app.registry, wsgi_app.registry["archive.clock"]
+
+    def dry_run_at(utc: datetime, as_of=None, status=201):
+        registry["archive.clock"] = FixedClock(utc, real.zone.key)
+        try:
+            return api.post_json("/api/v1/retention/runs", {"as_of": as_of, "dry_run": False}
+                                 if as_of else {"dry_run": True}, "records", status=status)
+        finally:
+            registry["archive.clock"] = real
+
+    # 15:00 UTC on 30 June is 23:00 in Shanghai: still the destroy-after day, not due.
+    evening = dry_run_at(datetime(2026, 6, 30, 15, 0, tzinfo=UTC)).json
+    assert dossier["complaint_no"] not in evening["destroyed"]
+    assert_error(dry_run_at(datetime(2026, 6, 30, 15, 0, tzinfo=UTC), as_of="2026-07-01",
+                            status=422), 422, "invalid", "as_of")  # tomorrow there
+    # 17:00 UTC is 01:00 on 1 July in Shanghai: due, though UTC still says 30 June.
+    night = dry_run_at(datetime(2026, 6, 30, 17, 0, tzinfo=UTC)).json
+    assert dossier["complaint_no"] in night["destroyed"]
