@@ -9,7 +9,7 @@ from ..settings import as_choice, as_int
 
 def includeme(config):
     # Imported here so that `archive_app.records.models` loads without the web layer (Alembic).
-    from ..retention.services import held_by_query
+    from ..retention.holds import held_by_query
     from .resources import DossierContext
     from .services import RecordsService
 

@@ -19,16 +19,10 @@ from ..records.models import Dossier, DossierCorrection
 from ..records.services import describe_rule
 from .certificates import render_pdf
 from .corrections import correct_retention_data, correction_json, describe_changes
+from .holds import hold_json, list_holds, place_hold, place_query_hold, release_hold
 from .models import Certificate, Hold, RetentionProposal
 from .runner import destroyer_for
-from .services import (
-    due_dossiers,
-    hold_json,
-    list_holds,
-    place_hold,
-    place_query_hold,
-    release_hold,
-)
+from .services import due_dossiers
 
 
 def parse_date(value, field: str) -> date | None:

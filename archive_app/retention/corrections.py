@@ -12,7 +12,7 @@ from datetime import date, datetime
 from ..errors import Conflict, Invalid
 from ..records.models import Dossier, DossierCorrection
 from ..retention.rules import Batch, parse_expiry
-from .services import _reason, is_held
+from .holds import is_held, reason_text
 
 PRODUCT_FIELDS = ("expiry", "certified_on")
 
@@ -21,7 +21,7 @@ def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
                            now: datetime) -> DossierCorrection:  # fmt: skip
     if dossier.state == "destroying":
         raise Conflict("the dossier is being destroyed", field="dossier_id")
-    reason = _reason(body.get("reason"))
+    reason = reason_text(body.get("reason"))
     unknown = set(body) - {"reason", "closed_on", "products"}
     if unknown:
         name = sorted(unknown)[0]

@@ -1,4 +1,4 @@
-"""Holds, the due list, and retention runs that destroy what is due and prove it.
+"""The due list, and retention runs that destroy what is due and prove it.
 
 A run destroys dossier by dossier as a roll-forward state machine (DESIGN.md): due and not
 held -> `destroying` (committed, hold re-checked in the same transaction) -> index purge ->
@@ -15,15 +15,16 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.models import Document, Dossier, DossierCorrection, ProductLine
 from .certificates import build_certificate, certificate_sha256
-from .models import Certificate, Hold, RetentionLease, RetentionProposal, RetentionRun
+from .holds import active_hold_exists, is_held
+from .models import Certificate, RetentionLease, RetentionProposal, RetentionRun
 
 LEASE = timedelta(minutes=5)
 METHOD = (
@@ -35,37 +36,6 @@ ERASED_FILENAME = "destroyed"
 BATCH = 200  # dossiers (or documents) per committed step of a run
 
 
-def active_hold_exists(dossier_id=Dossier.id):
-    """SQL: an active hold on the dossier itself, or by query on one of its products or
-    batches (a query hold covers dossiers filed after it too)."""
-    names_it = (
-        select(ProductLine.id)
-        .where(
-            ProductLine.dossier_id == dossier_id,
-            or_(ProductLine.name == Hold.product_name, ProductLine.batch_no == Hold.batch_no),
-        )
-        .correlate_except(ProductLine)  # the dossier and the hold come from outside
-        .exists()
-    )
-    return exists().where(
-        Hold.released_at.is_(None),
-        or_(Hold.dossier_id == dossier_id, and_(Hold.dossier_id.is_(None), names_it)),
-    )
-
-
-def is_held(session: Session, dossier_id: str) -> bool:
-    return bool(session.scalar(select(active_hold_exists(dossier_id))))
-
-
-def held_by_query(session: Session, names: list[str], batches: list[str]) -> bool:
-    """Whether an active hold by query names one of these products or batches."""
-    if not names and not batches:
-        return False
-    return bool(session.scalar(select(exists().where(
-        Hold.released_at.is_(None), Hold.dossier_id.is_(None),
-        or_(Hold.product_name.in_(names), Hold.batch_no.in_(batches))))))  # fmt: skip
-
-
 def due_dossiers(session: Session, as_of: date) -> list[tuple[Dossier, bool]]:
     """Dossiers kept past their destroy-after day (never on it), with whether any hold is on."""
     query = (
@@ -74,94 +44,6 @@ def due_dossiers(session: Session, as_of: date) -> list[tuple[Dossier, bool]]:
         .order_by(Dossier.destroy_after, Dossier.complaint_no)
     )
     return [(dossier, bool(held)) for dossier, held in session.execute(query)]
-
-
-def place_hold(records, dossier: Dossier, reason: str, by: str, now: datetime) -> Hold:
-    """A hold on one dossier; its keys move to the hold bucket."""
-    if dossier.state in ("destroyed", "destroying"):
-        raise Conflict("the dossier is destroyed", field="dossier_id")
-    hold = Hold(dossier_id=dossier.id, reason=_reason(reason), placed_by=by, placed_at=now)
-    records.session.add(hold)
-    records.session.flush()
-    refresh_held([dossier], records)
-    return hold
-
-
-def place_query_hold(records, query: dict, reason, by: str, now: datetime) -> Hold:
-    """A hold on every dossier of a product (exact name) or a batch, now and filed later."""
-    product_name, batch_no = query.get("product_name"), query.get("batch_no")
-    for field_name, value in (("product_name", product_name), ("batch_no", batch_no)):
-        if value is not None and (not isinstance(value, str) or not value.strip()
-                                  or len(value) > 255):  # fmt: skip
-            raise Invalid(f"{field_name} must be a non-empty text", field=field_name)
-    if (product_name is None) == (batch_no is None):
-        raise Invalid("give exactly one of product_name and batch_no", field="product_name")
-    hold = Hold(product_name=product_name and product_name.strip(),
-                batch_no=batch_no and batch_no.strip(), reason=_reason(reason),
-                placed_by=by, placed_at=now)  # fmt: skip
-    records.session.add(hold)
-    records.session.flush()
-    refresh_held(covered_by(records.session, hold), records)
-    return hold
-
-
-def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = None) -> Hold:
-    """Release a hold (kept as history); dossiers no longer held go back to their month."""
-    session = records.session
-    hold = session.get(Hold, hold_id) if isinstance(hold_id, int) else None
-    if hold is None or (dossier is not None and hold.dossier_id != dossier.id):
-        raise NotFound("no such hold" + (" on this dossier" if dossier else ""), field="hold_id")
-    if hold.released_at is not None:
-        raise Conflict("the hold is already released", field="hold_id")
-    affected = covered_by(session, hold)
-    hold.released_at, hold.released_by, hold.release_reason = now, by, _reason(reason)
-    session.flush()
-    refresh_held(affected, records)
-    return hold
-
-
-def covered_by(session: Session, hold: Hold) -> list[Dossier]:
-    """The living dossiers a hold covers."""
-    living = Dossier.state.not_in(("destroyed", "destroying"))
-    if hold.dossier_id is not None:
-        return list(session.scalars(select(Dossier).where(Dossier.id == hold.dossier_id, living)))
-    match = (ProductLine.name == hold.product_name if hold.product_name is not None
-             else ProductLine.batch_no == hold.batch_no)  # fmt: skip
-    query = select(Dossier).where(living, Dossier.id.in_(
-        select(ProductLine.dossier_id).where(match)))  # fmt: skip
-    return list(session.scalars(query))
-
-
-def refresh_held(dossiers: list[Dossier], records) -> None:
-    """Each dossier's state and key bucket as its holds now say."""
-    for dossier in dossiers:
-        held = is_held(records.session, dossier.id)
-        if dossier.state in ("archived", "held"):
-            dossier.state = "held" if held else "archived"
-        records.rebucket(dossier, held)
-
-
-def list_holds(session: Session, active_only: bool) -> list[Hold]:
-    query = select(Hold).order_by(Hold.placed_at.desc(), Hold.id.desc())
-    if active_only:
-        query = query.where(Hold.released_at.is_(None))
-    return list(session.scalars(query))
-
-
-def hold_json(hold: Hold) -> dict:
-    return {
-        "id": hold.id, "dossier_id": hold.dossier_id, "product_name": hold.product_name,
-        "batch_no": hold.batch_no, "reason": hold.reason, "placed_by": hold.placed_by,
-        "placed_at": hold.placed_at.isoformat(), "released_by": hold.released_by,
-        "released_at": hold.released_at.isoformat() if hold.released_at else None,
-        "release_reason": hold.release_reason,
-    }  # fmt: skip
-
-
-def _reason(reason) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise Invalid("a reason is required", field="reason")
-    return reason.strip()[:2000]
 
 
 def tombstone(dossier: Dossier) -> dict:
@@ -271,9 +153,7 @@ class Destroyer:
         still due and not held. A crashed approval is resumed by approving again."""
 
         def decide(session: Session):
-            proposal = session.get(RetentionProposal, str(proposal_id)[:32], with_for_update=True)
-            if proposal is None:
-                raise NotFound("no such proposal", field="proposal_id")
+            proposal = _proposal(session, proposal_id)
             if proposal.state == "proposed":
                 if proposal.proposed_by == approver:
                     raise Forbidden("the proposer cannot approve their own proposal",
@@ -287,7 +167,7 @@ class Destroyer:
             return proposal.as_of, set(proposal.dossier_ids)
 
         as_of, only = self.transaction(decide)
-        result = RunResult(uuid.uuid4().hex, as_of, False, proposal_id=str(proposal_id))
+        result = RunResult(uuid.uuid4().hex, as_of, False, proposal_id=proposal_id)
         candidates = self._candidates(result, as_of, only)
         self._destroy(result, candidates, approver, progress)
         self.transaction(lambda s: setattr(s.get(RetentionProposal, result.proposal_id),
@@ -296,9 +176,7 @@ class Destroyer:
 
     def reject(self, proposal_id: str, by: str) -> str:
         def decide(session: Session):
-            proposal = session.get(RetentionProposal, str(proposal_id)[:32], with_for_update=True)
-            if proposal is None:
-                raise NotFound("no such proposal", field="proposal_id")
+            proposal = _proposal(session, proposal_id)
             if proposal.state != "proposed":
                 raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
             proposal.state, proposal.decided_by = "rejected", by
@@ -481,6 +359,15 @@ class Destroyer:
         counts = f"{len(result.destroyed)} destroyed, {len(result.skipped_held)} held"
         detail = f"as of {result.as_of}, dry run {result.dry_run}: {counts}"
         self.log_event(session, action="retention_run", username=operator, detail=detail)
+
+
+def _proposal(session: Session, proposal_id) -> RetentionProposal:
+    proposal = None
+    if isinstance(proposal_id, str) and len(proposal_id) <= 32:
+        proposal = session.get(RetentionProposal, proposal_id, with_for_update=True)
+    if proposal is None:
+        raise NotFound("no such proposal", field="proposal_id")
+    return proposal
 
 
 def _dead(holder: str) -> bool:

@@ -13,9 +13,10 @@ from ..errors import ArchiveError, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..records.resources import DossierContext
 from .api import parse_date, proposal_json, purge_index, query_scope
+from .holds import place_hold, place_query_hold, release_hold
 from .models import Certificate, Hold, RetentionProposal, RetentionRun
 from .runner import destroyer_for
-from .services import due_dossiers, place_hold, place_query_hold, release_hold
+from .services import due_dossiers
 
 
 def page_values(request, message=None, error=None) -> dict:
