@@ -27,6 +27,7 @@ from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
 from whoosh.searching import ResultsPage
 
+from ..faults import crash_point
 from .analysis import query_terms
 from .schema import dossier_schema
 
@@ -141,8 +142,11 @@ class SearchIndex:
             # process waits (or fails and stays queued) rather than landing in a generation
             # about to be dropped, after this build has read the database.
             holding = self._old_writer()
+            if holding is not None:
+                self._remove_stale_generations()
             try:
                 folder, count = self._build(documents, batch_size)
+                crash_point("reindex_built")  # built, not swapped in: the old one still serves
                 with self._searcher_lock:
                     old = self._current_folder()
                     pointer = self._pointer()
@@ -156,6 +160,13 @@ class SearchIndex:
             if old is not None and old != folder:
                 shutil.rmtree(old, ignore_errors=True)
         return count
+
+    def _remove_stale_generations(self) -> None:
+        """Generation folders other than the current one: a killed rebuild's leftovers."""
+        current = self._current_folder()
+        for folder in self.root.glob("gen-*"):
+            if folder.is_dir() and folder != current:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _old_writer(self):
         """A writer on the current generation, if there is one that opens (a rebuild is
@@ -243,6 +254,10 @@ class SearchIndex:
             return
         with self._write_lock:
             writer = self._writer()
+            # Under the current generation's writer lock no rebuild is running (a rebuild
+            # holds it too), so other generations are leftovers of a killed rebuild, and may
+            # hold the terms being purged.
+            self._remove_stale_generations()
             for dossier_id in ids:
                 writer.delete_by_term("id", dossier_id)
             writer.commit(merge=False)

@@ -63,3 +63,24 @@ def test_key_rotation_killed_at_each_step_loses_nothing(tmp_path_factory, tmp_pa
     finished = run_cli(env, "keys", "rotate")
     assert finished.returncode == 0, finished.stderr
     assert run_cli(env, "verify").returncode == 0
+
+
+def test_reindex_killed_before_its_swap_leaves_the_old_index_serving(tmp_path_factory, tmp_path):
+    env = make_cli_env(tmp_path_factory, "crash_reindex")
+    number = complaint_no("I", 2023)
+    write_folder(tmp_path, metadata(complaint_no=number))
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    index = Path(env["ARCHIVE_ROOT"]) / "index"
+    serving = (index / "CURRENT").read_text()
+
+    killed = run_cli(dict(env, ARCHIVE_FAULT="reindex_built"), "reindex")
+    assert killed.returncode == KILLED
+    assert (index / "CURRENT").read_text() == serving
+    assert len(list(index.glob("gen-*"))) == 2  # the half-done build is left behind
+    assert run_cli(env, "verify").returncode == 0  # the old generation still answers
+
+    rebuilt = run_cli(env, "reindex")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    generations = list(index.glob("gen-*"))
+    assert [folder.name for folder in generations] == [(index / "CURRENT").read_text()]
+    assert run_cli(env, "verify").returncode == 0
