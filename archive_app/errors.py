@@ -69,5 +69,24 @@ class ServiceUnavailable(ArchiveError):
     status, code = 503, "unavailable"
 
 
+class StorageFull(ArchiveError):
+    """The disk (or quota) is full: nothing was stored; retry when space is back."""
+
+    status, code = 507, "storage_full"
+
+
+def storage_full(exception: BaseException) -> StorageFull | None:
+    """A StorageFull for an out-of-space failure from the OS or the database, else None."""
+    import errno
+
+    full = isinstance(exception, OSError) and exception.errno in (errno.ENOSPC, errno.EDQUOT)
+    text_of = str(getattr(exception, "orig", exception)).lower()
+    full = full or "disk is full" in text_of or "no space left" in text_of
+    if not full:
+        return None
+    return StorageFull("the archive's storage is full: nothing was stored; free space and "
+                       "retry", field=None)  # fmt: skip
+
+
 class Internal(ArchiveError):
     status, code = 500, "internal"

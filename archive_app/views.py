@@ -26,6 +26,7 @@ from .errors import (
     MethodNotAllowed,
     NotFound,
     Unauthorized,
+    storage_full,
 )
 from .interfaces import IRecordsService
 
@@ -146,5 +147,9 @@ def allowed_methods(request) -> set[str]:
 def unexpected(exception, request):
     if isinstance(exception, HTTPException):
         return exception  # redirects and other deliberate HTTP answers pass through
+    full = storage_full(exception)
+    if full is not None:
+        log.error("storage full on %s %s: %s", request.method, request.path, exception)
+        return error_response(request, full)
     log.exception("unexpected error on %s %s", request.method, request.path)
     return error_response(request, Internal("an internal error occurred; it was logged"))

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..access.accesslog import Event
-from ..errors import ArchiveError
+from ..errors import ArchiveError, storage_full
 from ..interfaces import IAccessLog, IRecordsService
 from .services import RecordsService, Upload
 
@@ -122,5 +122,9 @@ def import_folders(request, root: Path, folders: list[Path]) -> Iterator[FolderR
         except ArchiveError as error:
             field = f" ({error.field})" if error.field else ""
             yield FolderReport(folder.relative_to(root), "failed", reason=f"{error.detail}{field}")
-        except SQLAlchemyError as error:
-            yield FolderReport(folder.relative_to(root), "failed", reason=f"database: {error}")
+        except (SQLAlchemyError, OSError) as error:
+            full = storage_full(error)
+            if full is None and isinstance(error, OSError):
+                raise
+            reason = full.detail if full else f"database: {error}"
+            yield FolderReport(folder.relative_to(root), "failed", reason=reason)

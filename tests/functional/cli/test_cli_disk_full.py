@@ -1,0 +1,92 @@
+"""A full disk, on a small filesystem made by the test (tmpfs): a clear error, nothing
+stored half-way, nothing corrupted, and the archive works again once space is back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+import webtest
+from factories import complaint_no, complete_files, metadata, metadata_part
+from plaster import get_settings
+from support import PASSWORD, TESTING_INI, assert_error, run_cli
+from test_cli import write_folder
+
+from archive_app import main
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    mountpoint = tmp_path / "small"
+    mountpoint.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mountpoint)],
+                   check=True)  # fmt: skip
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", "-l", str(mountpoint)], check=False)
+
+
+def fill(mountpoint: Path) -> Path:
+    """Write a ballast file until the filesystem refuses more."""
+    ballast = mountpoint / "ballast"
+    with open(ballast, "wb", buffering=0) as handle:  # unbuffered: nothing left to flush
+        for size in (1 << 20, 1 << 16, 1 << 12, 1 << 9, 1):
+            try:
+                while True:
+                    handle.write(b"\0" * size)
+            except OSError:
+                pass
+    return ballast
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
+    storage = small_disk / "storage"
+    env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
+               ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
+    env.pop("ARCHIVE_KEYRING", None)
+    assert run_cli(env, "init").returncode == 0
+    assert run_cli(env, "user", "add", "wang", "--role", "archivist", "--clearance",
+                   "restricted", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    first, second = tmp_path / "first", tmp_path / "second"
+    write_folder(first, metadata(complaint_no=complaint_no("I", 2023)))
+    number = complaint_no("I", 2023)
+    write_folder(second, metadata(complaint_no=number))
+    assert run_cli(env, "import", str(first)).returncode == 0
+
+    settings = dict(get_settings(TESTING_INI, "app:main"), **{
+        "archive.storage_dir": str(storage),
+        "sqlalchemy.url": env["ARCHIVE_SQLALCHEMY_URL"]})  # fmt: skip
+    app = main({"__file__": TESTING_INI}, **settings)
+    try:
+        api = webtest.TestApp(app)
+        token = api.post_json("/api/v1/auth/token", {"username": "wang",
+                              "password": PASSWORD}).json["token"]  # fmt: skip
+        before = files_under(storage / "blobs")
+        ballast = fill(small_disk)
+
+        refused = run_cli(env, "import", str(second))
+        assert refused.returncode == 1 and "storage is full" in refused.stdout
+        response = api.post("/api/v1/dossiers", params=[metadata_part(metadata(
+            complaint_no=complaint_no("I", 2023)))], upload_files=complete_files(),
+            headers={"Authorization": f"Bearer {token}"}, status=507)  # fmt: skip
+        assert_error(response, 507, "storage_full")
+        assert files_under(storage / "blobs") == before  # no blob, no temp file left
+        assert not files_under(storage / "tmp")
+
+        ballast.unlink()  # space is back
+        report = run_cli(env, "verify")
+        assert report.returncode == 0, report.stdout  # nothing corrupted, the log chain whole
+        again = run_cli(env, "import", str(second))
+        assert again.returncode == 0 and f"filed {number}" in again.stdout
+        api.post("/api/v1/dossiers", params=[metadata_part(metadata(
+            complaint_no=complaint_no("I", 2023)))], upload_files=complete_files(),
+            headers={"Authorization": f"Bearer {token}"}, status=201)  # fmt: skip
+    finally:
+        app.registry["db_engine"].dispose()
