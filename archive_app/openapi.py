@@ -192,7 +192,7 @@ PATHS = {
                 },
             },
             "responses": {"201": _json(DOSSIER, "filed")}
-            | _error_responses(400, 401, 403, 409, 413, 415, 422),
+            | _error_responses(400, 401, 403, 409, 413, 415, 422, 507),
         },
         "get": {
             "summary": "Find a dossier by complaint number",
@@ -228,7 +228,7 @@ PATHS = {
                 },
             },
             "responses": {"201": _json(DOSSIER, "appended")}
-            | _error_responses(400, 401, 403, 404, 410, 413, 415, 422),
+            | _error_responses(400, 401, 403, 404, 410, 413, 415, 422, 507),
         }
     },  # fmt: skip
     "/dossiers/{dossier_id}/documents/{document_id}": {
