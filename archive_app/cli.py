@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from .errors import ArchiveError
+from .errors import ArchiveError, storage_full
 from .settings import SettingsError
 
 # Pyramid 2.1 and Deform import pkg_resources (setuptools<81 is pinned for them); the
@@ -56,6 +56,11 @@ def reported_errors():
         raise UsageProblem(f"{error.detail}{field}") from None
     except (SettingsError, KeyringError) as error:
         raise UsageProblem(str(error)) from None
+    except Exception as error:  # out of space: one clear line, not a traceback
+        full = storage_full(error)
+        if full is None:
+            raise
+        raise UsageProblem(full.detail) from None
 
 
 def read_password_stdin() -> str:

@@ -56,6 +56,10 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
                    "restricted", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
     first, second = tmp_path / "first", tmp_path / "second"
     write_folder(first, metadata(complaint_no=complaint_no("I", 2023)))
+    due = complaint_no("I", 2019)  # expired 2019-06: due on 2021-01-01
+    write_folder(first, metadata(
+        complaint_no=due, received_on="2019-03-01", closed_on="2019-04-01",
+        products=[{"name": "复方甘草片", "batch_no": "FG1901", "expiry": "2019-06"}]))
     number = complaint_no("I", 2023)
     write_folder(second, metadata(complaint_no=number))
     assert run_cli(env, "import", str(first)).returncode == 0
@@ -79,10 +83,20 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
         assert_error(response, 507, "storage_full")
         assert files_under(storage / "blobs") == before  # no blob, no temp file left
         assert not files_under(storage / "tmp")
+        # Reads need their access-log entry first: no entry, no content.
+        hits = api.get(f"/api/v1/dossiers?complaint_no={due}",
+                       headers={"Authorization": f"Bearer {token}"}, status=507)  # fmt: skip
+        assert_error(hits, 507, "storage_full")
+        run = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        assert run.returncode == 2 and "storage is full" in run.stderr
+        assert "Traceback" not in run.stderr
 
         ballast.unlink()  # space is back
         report = run_cli(env, "verify")
         assert report.returncode == 0, report.stdout  # nothing corrupted, the log chain whole
+        destroyed = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        assert destroyed.returncode == 0 and f"destroyed {due}" in destroyed.stdout
+        assert run_cli(env, "verify").returncode == 0
         again = run_cli(env, "import", str(second))
         assert again.returncode == 0 and f"filed {number}" in again.stdout
         api.post("/api/v1/dossiers", params=[metadata_part(metadata(
