@@ -84,3 +84,55 @@ def test_reindex_killed_before_its_swap_leaves_the_old_index_serving(tmp_path_fa
     generations = list(index.glob("gen-*"))
     assert [folder.name for folder in generations] == [(index / "CURRENT").read_text()]
     assert run_cli(env, "verify").returncode == 0
+
+
+APPEND = """
+import sys
+from pathlib import Path
+
+from archive_app.bootstrap import open_app
+from archive_app.interfaces import IRecordsService
+from archive_app.records.services import Upload
+
+config, number, path = sys.argv[1:]
+with open_app(config) as env:
+    request = env["request"]
+    with request.tm:
+        records = request.find_service(IRecordsService)
+        dossier = records.find_by_complaint_no(number)
+        upload = Upload("attachment", "补充材料.pdf", Path(path), Path(path).stat().st_size)
+        records.append_documents(dossier, [upload], "archivist")
+print("appended")
+"""
+
+
+def test_appending_killed_before_its_commit_adds_nothing_but_an_orphan(tmp_path_factory,
+                                                                      tmp_path):  # fmt: skip
+    import subprocess
+    import sys
+
+    from factories import pdf
+    from support import TESTING_INI
+
+    env = make_cli_env(tmp_path_factory, "crash_append")
+    number = complaint_no("I", 2023)
+    write_folder(tmp_path / "folder", metadata(complaint_no=number))
+    assert run_cli(env, "import", str(tmp_path / "folder")).returncode == 0
+    attachment = tmp_path / "extra.pdf"
+    attachment.write_bytes(pdf("补充材料"))
+    before = run_cli(env, "verify").stdout.splitlines()[-1]
+
+    def append(extra_env):
+        return subprocess.run([sys.executable, "-c", APPEND, TESTING_INI, number,
+                               str(attachment)], env={**env, **extra_env},
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    killed = append({"ARCHIVE_FAULT": "blob_written"})
+    assert killed.returncode == KILLED and "appended" not in killed.stdout
+    assert run_cli(env, "verify").stdout.splitlines()[-1] == before  # same documents, intact
+    repaired = run_cli(dict(env, ARCHIVE_ORPHAN_GRACE_HOURS="0"), "verify", "--repair")
+    assert repaired.returncode == 0 and "removed" in repaired.stdout
+    done = append({})
+    assert done.returncode == 0 and "appended" in done.stdout, done.stderr
+    final = run_cli(env, "verify")
+    assert final.returncode == 0 and final.stdout.splitlines()[-1] != before
