@@ -15,6 +15,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
+from ..errors import storage_full
 from ..records.models import Dossier
 from ..vault.envelope import KeyUnwrapError
 from ..vault.keyring import KeyringError
@@ -25,6 +26,14 @@ from .engine import SearchIndex
 from .sandbox import ExtractionSandbox
 
 log = logging.getLogger(__name__)
+
+
+def log_failure(message: str, error: Exception) -> None:
+    """One line for a full disk (an operator's condition, not a bug), a traceback otherwise."""
+    if storage_full(error) is not None:
+        log.error("%s: the storage is full", message)
+    else:
+        log.exception(message)
 COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after the commit
 # Dossiers with an index entry. Not "destroying": its entry is purged at that step, and an
 # update racing the destruction must not write it back.
@@ -73,16 +82,16 @@ class Indexer:
             return
         try:
             self.drain()
-        except Exception:  # the rows stay queued: the next drain or `archive verify` retries
-            log.exception("index update failed; the dossiers stay queued")
+        except Exception as error:  # the rows stay queued: the next drain or verify retries
+            log_failure("index update failed; the dossiers stay queued", error)
 
     def start(self) -> None:
         """At start-up: write what an earlier process queued and did not get to."""
         if self._batcher is None:
             try:
                 self.drain()
-            except Exception:
-                log.exception("index queue left over from an earlier run: drain failed")
+            except Exception as error:
+                log_failure("index queue left over from an earlier run: drain failed", error)
             return
         self._batcher.start()
         self._batcher.request()

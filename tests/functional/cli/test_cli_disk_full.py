@@ -72,6 +72,10 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
         api = webtest.TestApp(app)
         token = api.post_json("/api/v1/auth/token", {"username": "wang",
                               "password": PASSWORD}).json["token"]  # fmt: skip
+        unindexed = complaint_no("I", 2023)  # committed and queued, then the process dies
+        write_folder(tmp_path / "third", metadata(complaint_no=unindexed))
+        assert run_cli(dict(env, ARCHIVE_FAULT="index_queued"), "import",
+                       str(tmp_path / "third")).returncode == 137  # fmt: skip
         before = files_under(storage / "blobs")
         ballast = fill(small_disk)
 
@@ -87,6 +91,9 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
         hits = api.get(f"/api/v1/dossiers?complaint_no={due}",
                        headers={"Authorization": f"Bearer {token}"}, status=507)  # fmt: skip
         assert_error(hits, 507, "storage_full")
+        # The index cannot take the queued dossier: one line, and the queue keeps it.
+        drain = run_cli(env, "verify")
+        assert drain.returncode == 2 and "storage is full" in drain.stderr
         run = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
         assert run.returncode == 2 and "storage is full" in run.stderr
         assert "Traceback" not in run.stderr
@@ -94,6 +101,9 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
         ballast.unlink()  # space is back
         report = run_cli(env, "verify")
         assert report.returncode == 0, report.stdout  # nothing corrupted, the log chain whole
+        found = api.get(f"/api/v1/search?complaint_no={unindexed}",
+                        headers={"Authorization": f"Bearer {token}"}).json  # fmt: skip
+        assert found["total"] == 1  # the queued dossier reached the index after all
         destroyed = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
         assert destroyed.returncode == 0 and f"destroyed {due}" in destroyed.stdout
         assert run_cli(env, "verify").returncode == 0
