@@ -46,7 +46,7 @@ def files_under(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
 
 
-def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
+def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, monkeypatch):
     storage = small_disk / "storage"
     env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
                ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
@@ -67,6 +67,9 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path):
     settings = dict(get_settings(TESTING_INI, "app:main"), **{
         "archive.storage_dir": str(storage),
         "sqlalchemy.url": env["ARCHIVE_SQLALCHEMY_URL"]})  # fmt: skip
+    # The environment overrides ini settings: point it at the small disk for this app too.
+    monkeypatch.setenv("ARCHIVE_STORAGE_DIR", env["ARCHIVE_STORAGE_DIR"])
+    monkeypatch.setenv("ARCHIVE_SQLALCHEMY_URL", env["ARCHIVE_SQLALCHEMY_URL"])
     app = main({"__file__": TESTING_INI}, **settings)
     try:
         api = webtest.TestApp(app)
