@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from contextlib import contextmanager
@@ -251,8 +252,6 @@ def keys():
 @click.pass_obj
 def keys_rotate(config_uri):
     """New key-encryption key; re-wrap every data key; the old key is retired."""
-    import os
-
     from .bootstrap import open_app, read_settings
     from .settings import keyring_path
     from .vault import KEYRING_ENVIRONMENT_VARIABLE
@@ -395,13 +394,11 @@ def retention_run(config_uri, as_of, dry_run):
             for number in result.proposed:
                 click.echo(f"proposed {number}")
             click.echo(f"proposal {result.proposal_id} waits for a second records manager")
-        folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
-        # This run's certificate, and any a killed run issued but did not get to export.
-        for certificate_id in unexported_certificates(request, folder):
-            path = export_certificate(request, certificate_id, folder)
-            click.echo(f"certificate {certificate_id} {path}")
+        exported = export_pending_certificates(env)
     click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
                f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+    if not exported:
+        sys.exit(1)
 
 
 @retention.command("approve")
@@ -422,12 +419,11 @@ def retention_approve(config_uri, proposal_id, username):
             click.echo(f"destroyed {number}")
         for number in result.skipped_held:
             click.echo(f"held {number}")
-        folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
-        for certificate_id in unexported_certificates(request, folder):
-            path = export_certificate(request, certificate_id, folder)
-            click.echo(f"certificate {certificate_id} {path}")
+        exported = export_pending_certificates(env)
     click.echo(f"run {result.id}: {len(result.destroyed)} destroyed, "
                f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+    if not exported:
+        sys.exit(1)
 
 
 @retention.command("reject")
@@ -498,6 +494,26 @@ def retention_recompute(config_uri):
     click.echo(f"{changed} of {len(ids)} dossier(s) changed", err=True)
 
 
+def export_pending_certificates(env) -> bool:
+    """Write this run's certificate, and any an earlier run issued but did not get to write,
+    to storage/certificates. False (said on stderr) when the disk is full: the destruction
+    and the certificate in the database stand, and the next run writes the files."""
+    request = env["request"]
+    folder = Path(env["registry"].settings["archive.storage_dir"]) / "certificates"
+    for certificate_id in unexported_certificates(request, folder):
+        try:
+            path = export_certificate(request, certificate_id, folder)
+        except OSError as error:
+            if storage_full(error) is None:
+                raise
+            click.echo(f"certificate {certificate_id} is issued, but its files could not be "
+                       "written: the storage is full; the next `archive retention run` "
+                       "writes them", err=True)  # fmt: skip
+            return False
+        click.echo(f"certificate {certificate_id} {path}")
+    return True
+
+
 def unexported_certificates(request, folder: Path) -> list[str]:
     from sqlalchemy import select
 
@@ -517,11 +533,22 @@ def export_certificate(request, certificate_id: str, folder: Path) -> Path:
         body = request.dbsession.get(Certificate, certificate_id).body
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{certificate_id}.json"
-    path.write_text(body, encoding="utf-8")
     import json
 
-    (folder / f"{certificate_id}.pdf").write_bytes(render_pdf(json.loads(body)))
+    # The PDF first and the JSON last, each complete or absent: the JSON's presence is what
+    # says "exported" (`unexported_certificates`).
+    _write_whole(folder / f"{certificate_id}.pdf", render_pdf(json.loads(body)))
+    _write_whole(path, body.encode("utf-8"))
     return path
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @main.group()

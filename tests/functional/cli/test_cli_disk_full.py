@@ -117,3 +117,39 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
             headers={"Authorization": f"Bearer {token}"}, status=201)  # fmt: skip
     finally:
         app.registry["db_engine"].dispose()
+
+
+def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk, tmp_path):
+    """The certificates folder on a disk of its own that is full: the destruction and the
+    certificate in the database stand, the command says the files are missing (exit 1),
+    and the next run writes them."""
+    storage = small_disk / "storage"
+    env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
+               ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
+    env.pop("ARCHIVE_KEYRING", None)
+    assert run_cli(env, "init").returncode == 0
+    due = complaint_no("I", 2019)
+    write_folder(tmp_path, metadata(
+        complaint_no=due, received_on="2019-03-01", closed_on="2019-04-01",
+        products=[{"name": "复方甘草片", "batch_no": "FG1902", "expiry": "2019-06"}]))
+    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    certificates = storage / "certificates"
+    certificates.mkdir(exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(certificates)],
+                   check=True)  # fmt: skip
+    try:
+        ballast = fill(certificates)
+        run = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        assert run.returncode == 1 and f"destroyed {due}" in run.stdout
+        assert "is issued, but its files could not be written" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert not [p for p in certificates.iterdir() if p.name != "ballast"]  # no half file
+        ballast.unlink()
+        again = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        assert again.returncode == 0 and "certificate " in again.stdout
+        written = sorted(p.suffix for p in certificates.iterdir())
+        assert written == [".json", ".pdf"]
+        verified = run_cli(env, "certificate", "verify", str(next(certificates.glob("*.json"))))
+        assert verified.returncode == 0, verified.stdout + verified.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(certificates)], check=False)
