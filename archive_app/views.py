@@ -87,8 +87,12 @@ def home(request):
 
 @exception_view_config(ArchiveError)
 def archive_error(error, request):
-    if error.status in (401, 403):
-        log_after_request(request, attempted_action(request), "denied", detail=error.detail)
+    # Every refusal is logged: denied (who may not), refused (bad input, guessed ids,
+    # conflicts), failed (the archive could not, e.g. a full disk).
+    outcome = ("denied" if error.status in (401, 403)
+               else "failed" if error.status >= 500 else "refused")  # fmt: skip
+    detail = f"{error.status} {error.code}: {error.detail}"[:500]
+    log_after_request(request, attempted_action(request), outcome, detail=detail)
     return error_response(request, error)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from ..interfaces import IAccessLog
 from .accesslog import Event
+
+log = logging.getLogger(__name__)
 
 
 def event_for(request, action: str, outcome: str = "ok", *, dossier=None, document_id=None,
@@ -42,4 +46,11 @@ def log_after_request(request, action: str, outcome: str = "ok", **kw) -> None:
     """An entry for a refused request, written once its transaction has ended."""
     event = event_for(request, action, outcome, **kw)
     access_log = request.find_service(IAccessLog)
-    request.add_finished_callback(lambda _request: access_log.append_now(event))
+
+    def append(_request) -> None:
+        try:
+            access_log.append_now(event)
+        except Exception:  # the answer is already a refusal; say so in the server's log
+            log.exception("access-log entry for a refused %s could not be written", action)
+
+    request.add_finished_callback(append)

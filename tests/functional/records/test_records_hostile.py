@@ -69,6 +69,10 @@ def test_dangerous_office_documents_are_refused(api, unchanged, case):  # noqa: 
     files = replace_part("handling_sheet", "处理单.docx", REFUSED_OFFICE[case]())
     response = post(api, [metadata_part(metadata())], files, 415)
     assert_error(response, 415, "unsupported_media_type", "handling_sheet")
+    logged = api.get("/api/v1/access-log?user=archivist&outcome=refused&action=file",
+                     "privacy").json["entries"][0]  # the newest first  # fmt: skip
+    assert logged["detail"].startswith("415 unsupported_media_type")
+    assert response.json["detail"] in logged["detail"]
 
 
 def png_header(width: int, height: int) -> bytes:
