@@ -121,6 +121,13 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
     return schema
 
 
+def without_files(appstruct: dict) -> dict:
+    """What the form shows again after a refusal: every field but the files (a browser
+    never lets a page set a file input; the person picks them again)."""
+    return {key: value for key, value in appstruct.items()
+            if key not in SINGLE_KINDS and key != "attachments"}  # fmt: skip
+
+
 def filing_form(request) -> deform.Form:
     tmpstore = RequestTempStore()
     return deform.Form(

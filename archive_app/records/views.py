@@ -8,14 +8,14 @@ import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from ..access.audit import log_in_transaction, log_now
+from ..access.audit import log_after_request, log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IRecordsService
 from ..settings import storage_dir
 from .api import living_dossier
 from .downloads import document_response
-from .forms import LABELS, filing_form, metadata_from, uploads_from
+from .forms import LABELS, filing_form, metadata_from, uploads_from, without_files
 from .resources import DossierContext
 
 
@@ -51,6 +51,7 @@ def file_dossier(request):
         appstruct = form.validate(request.POST.items())
     except deform.ValidationFailure as failure:
         request.response.status = 422
+        log_after_request(request, "file", "refused", detail="422 invalid: the form (web)")
         return {"form": failure.render(), "resources": resources, "error": None}
     uploads = uploads_from(appstruct, storage_dir(request.registry.settings) / "tmp")
     try:
@@ -61,7 +62,10 @@ def file_dossier(request):
         # Nothing was stored (the transaction is aborted); show the reason on the same form.
         request.tm.doom()
         request.response.status = error.status
-        return {"form": form.render(appstruct), "resources": resources, "error": error}
+        log_after_request(request, "file", "refused",
+                          detail=f"{error.status} {error.code}: {error.detail} (web)")  # fmt: skip
+        return {"form": form.render(without_files(appstruct)), "resources": resources,
+                "error": error}
     finally:
         for upload in uploads:
             upload.path.unlink(missing_ok=True)

@@ -100,3 +100,35 @@ def test_form_errors_are_shown_and_nothing_is_filed(app, users):
     form = app.get("/dossiers/new").forms["filing"]
     response = form.submit("file", status=422)
     assert "filing" in response.text
+
+
+@pytest.mark.parametrize(("filename", "content", "status"), [
+    ("drawing.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+     415),
+    ("登记表.pdf", b"<!DOCTYPE html><html><script>alert(1)</script></html>", 415),
+    ("登记表.pdf", b"", 422),
+])  # fmt: skip
+def test_hostile_uploads_through_the_form_are_refused_and_logged(app, api, users, filename,
+                                                                  content, status):  # fmt: skip
+    from factories import complaint_no, docx
+
+    signed_in(app, "archivist")
+    form = app.get("/dossiers/new").forms["filing"]
+    number = complaint_no("III", 2022)
+    values = {
+        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
+        "title": "表单恶意上传", "received_on": "2022-08-01", "closed_on": "2022-08-20",
+        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
+    }  # fmt: skip
+    for name, value in values.items():
+        form[name] = value
+    form.set("name", "王五", index=0)
+    form.set("name", "板蓝根颗粒", index=1)
+    form["batch_no"] = "BLG220302"
+    form.set("upload", (filename, content), index=0)
+    form.set("upload", ("处理单.docx", docx("处理单")), index=1)
+    response = form.submit("file", status=status)
+    assert "<script>alert" not in response.text
+    assert api.get(f"/api/v1/dossiers?complaint_no={number}", "archivist").json["results"] == []
+    refused = api.get("/api/v1/access-log?user=archivist&outcome=refused", "privacy").json
+    assert refused["entries"] and str(status) in refused["entries"][0]["detail"]
