@@ -6,8 +6,6 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from pyramid.paster import get_app, get_appsettings
 from pyramid.scripting import prepare
 
@@ -36,6 +34,10 @@ def initialise_storage(config_uri: str) -> dict:
 
 
 def upgrade_schema(config_uri: str, settings: dict) -> None:
+    # Imported here: Alembic takes 0.4 s to import, and only `archive init` needs it.
+    from alembic import command
+    from alembic.config import Config
+
     alembic_config = Config(config_uri)
     alembic_config.attributes["skip_logging"] = True
     url = settings["sqlalchemy.url"]

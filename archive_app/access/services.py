@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -21,8 +22,13 @@ USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
-# Verifying against this keeps a login for an unknown user as slow as for a known one.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a login for an unknown user as slow as for a known one.
+    Made on first use, not at import (an argon2 hash costs every command 0.15 s)."""
+    return _hasher.hash("not-a-real-password")
 
 
 def token_digest(token: str) -> str:
@@ -94,7 +100,7 @@ class AccountService:
         user = self.find_user(username or "")
         if user is None or not user.active:
             try:
-                _hasher.verify(_DUMMY_HASH, password or "")
+                _hasher.verify(_dummy_hash(), password or "")
             except VerificationError:
                 pass
             return None
