@@ -104,10 +104,23 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def live_server(wsgi_app, users):
     server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve():
+        try:
+            server.run()
+        except OSError:
+            # Closing the listening socket while the loop sits in select() makes select()
+            # fail with EBADF: that is how this server stops, not an error.
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
+    stopping.set()
     server.close()
+    thread.join(timeout=5)
 
 
 @pytest.fixture(scope="session")
