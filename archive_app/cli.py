@@ -370,13 +370,11 @@ def retention_due(config_uri, as_of):
 def retention_run(config_uri, as_of, dry_run):
     """Destroy what is due (never a held dossier); print the certificate id and path."""
     from .bootstrap import open_app
-    from .retention.runner import destroyer_for
 
     day = parse_cli_date(as_of, "--as-of")
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
-        destroyer = destroyer_for(request, "system", purge)
+        destroyer = command_destroyer(env, "system")
         if sys.stdout.isatty() and not dry_run:
             from .retention.services import due_dossiers
 
@@ -408,13 +406,11 @@ def retention_run(config_uri, as_of, dry_run):
 def retention_approve(config_uri, proposal_id, username):
     """Approval mode: approve a proposal (not your own) and destroy what it lists."""
     from .bootstrap import open_app
-    from .retention.runner import destroyer_for
 
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
         approver = records_manager(request, username)
-        result = destroyer_for(request, "records_manager", purge).approve(proposal_id, approver)
+        result = command_destroyer(env, "records_manager").approve(proposal_id, approver)
         for number in result.destroyed:
             click.echo(f"destroyed {number}")
         for number in result.skipped_held:
@@ -433,14 +429,20 @@ def retention_approve(config_uri, proposal_id, username):
 def retention_reject(config_uri, proposal_id, username):
     """Approval mode: reject a proposal; nothing is destroyed."""
     from .bootstrap import open_app
-    from .retention.runner import destroyer_for
 
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
         by = records_manager(request, username)
-        destroyer_for(request, "records_manager", purge).reject(proposal_id, by)
+        command_destroyer(env, "records_manager").reject(proposal_id, by)
     click.echo(f"proposal {proposal_id} rejected")
+
+
+def command_destroyer(env, role: str):
+    """The same Destroyer the API builds, for a command's request."""
+    from .retention.runner import destroyer_for
+
+    purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
+    return destroyer_for(env["request"], role, purge)
 
 
 def records_manager(request, username: str) -> str:

@@ -15,6 +15,22 @@ def signed_in(app, username):
     return app
 
 
+def filled_form(app, number: str, title: str, batch_no: str):
+    """The filing form with an unjustified service complaint's fields filled, no files."""
+    form = app.get("/dossiers/new").forms["filing"]
+    values = {
+        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
+        "title": title, "received_on": "2022-08-01", "closed_on": "2022-08-20",
+        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
+    }  # fmt: skip
+    for name, value in values.items():
+        form[name] = value
+    form.set("name", "王五", index=0)
+    form.set("name", "板蓝根颗粒", index=1)
+    form["batch_no"] = batch_no
+    return form
+
+
 @pytest.fixture
 def filed(api):
     return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
@@ -76,18 +92,8 @@ def test_filing_through_the_form(app, users):
     from factories import complaint_no, docx, pdf
 
     signed_in(app, "archivist")
-    form = app.get("/dossiers/new").forms["filing"]
     number = complaint_no("III", 2022)
-    values = {
-        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
-        "title": "送货延误投诉", "received_on": "2022-08-01", "closed_on": "2022-08-20",
-        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
-    }  # fmt: skip
-    for name, value in values.items():
-        form[name] = value
-    form.set("name", "王五", index=0)
-    form.set("name", "板蓝根颗粒", index=1)
-    form["batch_no"] = "BLG220301"
+    form = filled_form(app, number, "送货延误投诉", "BLG220301")
     form.set("upload", ("登记表.pdf", pdf("登记表")), index=0)
     form.set("upload", ("处理单.docx", docx("处理单")), index=1)
     response = form.submit("file", status=303)
@@ -113,18 +119,8 @@ def test_hostile_uploads_through_the_form_are_refused_and_logged(app, api, users
     from factories import complaint_no, docx
 
     signed_in(app, "archivist")
-    form = app.get("/dossiers/new").forms["filing"]
     number = complaint_no("III", 2022)
-    values = {
-        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
-        "title": "表单恶意上传", "received_on": "2022-08-01", "closed_on": "2022-08-20",
-        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
-    }  # fmt: skip
-    for name, value in values.items():
-        form[name] = value
-    form.set("name", "王五", index=0)
-    form.set("name", "板蓝根颗粒", index=1)
-    form["batch_no"] = "BLG220302"
+    form = filled_form(app, number, "表单恶意上传", "BLG220302")
     form.set("upload", (filename, content), index=0)
     form.set("upload", ("处理单.docx", docx("处理单")), index=1)
     response = form.submit("file", status=status)
