@@ -19,21 +19,21 @@ from datetime import time as day_time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh import sorting
-from whoosh.collectors import FilterCollector, TimeLimit, TimeLimitCollector
-from whoosh.highlight import HtmlFormatter
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
-from whoosh.searching import ResultsPage
 
 from ..faults import crash_point
 from .analysis import query_terms
+from .docsets import Deadline, DocSetCache, DocSets
+from .ranking import by_relevance
 from .schema import dossier_schema
 
 TEXT_FIELDS = ("title", "product", "manufacturer", "summary", "text")
 PHRASE_FIELDS = ("title", "product", "summary")
 FACETS = ("complaint_class", "complaint_type", "year", "outcome", "product_name")
+HIGHLIGHTED = ("title", "product", "summary")
 MAX_QUERY_CHARS = 500
 SEGMENT_DOCS = 20_000  # entries per segment written by a rebuild
 PURGE_LIMIT_MB = 32  # postings pool of a segment rewrite (spilled to disk beyond it)
@@ -98,6 +98,7 @@ class SearchIndex:
         self._index = None
         self._index_folder = None  # the generation self._index was opened from
         self._searcher = None
+        self._docsets = DocSetCache()  # bitmaps by segment, kept across searchers
         self._searcher_folder = None
 
     # -- opening and rebuilding ------------------------------------------------------------
@@ -303,65 +304,54 @@ class SearchIndex:
 
     def search(self, query: SearchQuery, levels: tuple[str, ...]) -> SearchResult:
         wanted = build_query(query)
-        # The caller's clearance (and living dossiers) as a filter: a document set Whoosh
-        # computes once and applies to hits, totals and facets alike.
+        # The caller's clearance (and living dossiers): one document set applied to hits,
+        # totals and facets alike.
         allowed = security_filter(query, levels)
-        groups = {name: sorting.FieldFacet(name, allow_overlap=name == "product_name")
-                  for name in FACETS}  # fmt: skip
-        sortedby = None
-        if query.sort == "received_on":
-            sortedby = sorting.FieldFacet("received_on", reverse=True)
+        limit = query.page * query.per_page
+        deadline = time.monotonic() + self.query_timeout
         with self._searcher_lock:
             searcher = self._fresh_searcher()
-            collector = searcher.collector(
-                limit=query.page * query.per_page, groupedby=groups, maptype=sorting.Count,
-                sortedby=sortedby, terms=True,
-            )  # fmt: skip
-            # Hits, facets and scores are all counted while collecting: the limit bounds
-            # them together. It sits beneath the filter, which a limit around it would bypass.
-            limited = CandidateTimeLimit(collector, self.query_timeout, use_alarm=False)
-            filtered = FilterCollector(limited, allowed)
+            sets = DocSets(self._docsets, searcher, deadline)
             try:
-                searcher.search_with_collector(wanted, filtered)
-            except TimeLimit:
+                parts = zip(sets.evaluate(wanted), sets.evaluate(allowed), sets.live(),
+                            strict=True)  # fmt: skip
+                matched = [found & cleared & live for found, cleared, live in parts]
+                facets = {name: sets.facet_counts(matched, name) for name in FACETS}
+                if query.sort == "received_on":
+                    ranked = [
+                        (docnum, None) for _, docnum in sets.newest(matched, "received_on", limit)
+                    ]
+                else:
+                    words = query_words(query)
+                    ranked = by_relevance(searcher, sets, matched, words, scoring_query(query),
+                                          limit)  # fmt: skip
+            except Deadline:
                 detail = f"the search took longer than {self.query_timeout:g} s"
                 raise QueryTimedOut(detail) from None
-            finally:
-                if limited.timer is not None:
-                    # Whoosh cancels it in finish(), which an error while collecting skips.
-                    limited.timer.cancel()
-            page = ResultsPage(filtered.results(), query.page, query.per_page)
-            results = page.results
-            results.fragmenter.charlimit = 20_000
-            results.formatter = HtmlFormatter(tagname="mark")
-            hits = []
-            for hit in page:
-                highlights = {}
-                for name in ("title", "product", "summary"):
-                    snippet = hit.highlights(name) if name in hit else ""
-                    if snippet:
-                        highlights[name] = snippet
-                hits.append({"id": hit["id"], "score": hit.score, "highlights": highlights})
-            facets = {name: {str(k): v for k, v in results.groups(name).items()}
-                      for name in FACETS}  # fmt: skip
-            facets["product"] = facets.pop("product_name")
-            return SearchResult(page.total, query.page, query.per_page, hits, facets)
+            marked = highlighted_terms(wanted)
+            hits = [self._hit(searcher, docnum, score, marked)
+                    for docnum, score in ranked[limit - query.per_page : limit]]  # fmt: skip
+        facets["product"] = facets.pop("product_name")
+        return SearchResult(sets.total(matched), query.page, query.per_page, hits, facets)
+
+    def _hit(self, searcher, docnum: int, score, marked: dict[str, frozenset]) -> dict:
+        stored = searcher.stored_fields(docnum)
+        highlights = {}
+        for name, words in marked.items():
+            if words and stored.get(name):
+                snippet = highlight(stored[name], words, searcher.schema[name].analyzer,
+                                    ContextFragmenter(charlimit=20_000),
+                                    HtmlFormatter(tagname="mark"))  # fmt: skip
+                if snippet:
+                    highlights[name] = snippet
+        return {"id": stored["id"], "score": score, "highlights": highlights}
 
 
-class CandidateTimeLimit(TimeLimitCollector):
-    """Whoosh's time limit, checked as each candidate document comes from the matcher.
-
-    TimeLimitCollector checks its clock in its own `collect_matches`, which a FilterCollector
-    wrapped around it never calls (and wrapped inside one, it would skip the filter). This
-    also counts the candidates the filter drops. No SIGALRM (`use_alarm=False`): signals work
-    on the main thread only, and waitress searches on worker threads.
-    """
-
-    def matches(self):
-        for sub_docnum in self.child.matches():
-            if self.timedout:
-                raise TimeLimit
-            yield sub_docnum
+def highlighted_terms(wanted) -> dict[str, frozenset]:
+    """The query's words in each stored text field (the ones highlighted in hits)."""
+    terms = list(wanted.iter_all_terms(phrases=True))
+    return {name: frozenset(text for field, text in terms if field == name)
+            for name in HIGHLIGHTED}  # fmt: skip
 
 
 def _rewrite_only(segment_id: str):
@@ -407,6 +397,21 @@ def build_query(query: SearchQuery):
         end = datetime.combine(query.received_to, day_time.max) if query.received_to else None
         parts.append(DateRange("received_on", start, end))
     return And(parts) if len(parts) > 1 else (parts[0] if parts else Every())
+
+
+def query_words(query: SearchQuery) -> list[str]:
+    """The terms of `q`, phrases' included, once each."""
+    return list(dict.fromkeys(query_terms((query.q or "").replace('"', " "))))
+
+
+def scoring_query(query: SearchQuery):
+    """What relevance scores: the words of `q` (a phrase's words too) in the text fields and
+    the product filter's in product names. The other filters only narrow, so they are left
+    out: scoring a date range or a phrase per document is what costs in Whoosh."""
+    parts = [Or([Term(name, word) for name in TEXT_FIELDS]) for word in query_words(query)]
+    if query.product:
+        parts += [Term("product", word) for word in query_terms(query.product)[:MAX_TERMS]]
+    return And(parts) if parts else None
 
 
 def _text_parts(text: str) -> list:
