@@ -32,7 +32,8 @@ INI = str(ROOT / "testing.ini")  # bucket keys may go at once (no filing runs al
 AS_OF = "2021-01-01"
 
 
-def load(count: int, due: int, seed: int = 11) -> None:
+def load(count: int, due: int, seed: int = 11, *, vary=None, build_index: bool = True) -> None:
+    """`vary(number)`: (dossier field overrides, its document's text) for other benchmarks."""
     from archive_app.bootstrap import initialise_storage, open_app
     from archive_app.demo.corpus import PRODUCTS
     from archive_app.records.models import Document, Dossier, ProductLine
@@ -79,12 +80,17 @@ def load(count: int, due: int, seed: int = 11) -> None:
                             retention_derivation=f"expiry {expiry} + 1 year = {destroy_after}",
                             filed_by="bench", filed_at=now, key_bucket=bucket,
                         )  # fmt: skip
+                        body = (f"客户质量投诉处理单 {number} " * 60).encode()[:2048]
+                        if vary is not None:
+                            overrides, text = vary(number)
+                            for name_, value in overrides.items():
+                                setattr(dossier, name_, value)
+                            body = text.encode()
                         dossier.products.append(ProductLine(
                             position=0, name=name, specification=spec, manufacturer=maker,
                             batch_no=f"{prefix}{number:07d}",
                             expiry=expiry.isoformat()))  # fmt: skip
                         document_id, data_key = uuid.uuid4().hex, new_data_key()
-                        body = (f"客户质量投诉处理单 {number} " * 60).encode()[:2048]
                         storage_name, digest = blobs.write(BytesIO(body), data_key, document_id)
                         session.add(dossier)
                         session.add(Document(
@@ -100,6 +106,8 @@ def load(count: int, due: int, seed: int = 11) -> None:
                             added_by="bench", added_at=now))  # fmt: skip
                 print(f"\rloaded {min(start + 2000, count)}/{count}", end="", flush=True)
             print()
+            if not build_index:
+                return
             started = time.perf_counter()
             registry["archive.indexer"].rebuild()
             print(f"index of {count} dossiers (metadata and document text): "
