@@ -614,6 +614,6 @@ def reindex(config_uri):
 
     with reported_errors(), open_app(config_uri) as env:
         indexer = env["registry"]["archive.indexer"]
-        count = indexer.rebuild()
+        count = indexer.rebuild(processes=env["registry"]["archive.reindex_processes"])
         indexer.flush()  # what was queued while it ran
     click.echo(f"search index rebuilt: {count} dossiers")

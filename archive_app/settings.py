@@ -44,6 +44,7 @@ DEFAULTS = {
     "archive.search.query_timeout": "2",
     "archive.search.index_in_background": "true",
     "archive.search.batch_delay": "0.5",
+    "archive.search.reindex_processes": "2",
 }
 
 

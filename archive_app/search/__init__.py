@@ -36,6 +36,7 @@ def includeme(config):
         fault=fault_injection(),
     )  # fmt: skip
     registry["archive.search_index"] = index
+    registry["archive.reindex_processes"] = as_int(settings, "archive.search.reindex_processes", 1)
     registry["archive.indexer"] = indexer
     # Dossiers an earlier process committed but did not get to index (it crashed).
     indexer.start()

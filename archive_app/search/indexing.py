@@ -207,13 +207,14 @@ class Indexer:
                 yield self.entry(records, session.get(Dossier, dossier_id))
                 session.expunge_all()
 
-    def rebuild(self) -> int:
+    def rebuild(self, processes: int = 1) -> int:
         """A new generation from every living dossier; the queue rows read before it began
-        are forgotten (the build read their dossiers after they committed)."""
+        are forgotten (the build read their dossiers after they committed). `processes`:
+        index writers (more than one only from `archive reindex`, see SearchIndex.rebuild)."""
         with self._lock:
             with self.read_sessions() as session:
                 rows = index_queue.pending(session)
-            count = self.index.rebuild(self.all_entries())
+            count = self.index.rebuild(self.all_entries(), processes=processes)
             with self.write_sessions() as session, session.begin():
                 index_queue.forget(session, rows)
             return count

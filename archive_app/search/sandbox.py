@@ -43,6 +43,9 @@ class ExtractionSandbox:
         self._stopper: weakref.finalize | None = None
         self._tasks = 0
         self._last_used = 0.0
+        # Children told to go (pipe closed) and not yet reaped: a rebuild replaces its child
+        # every TASKS_PER_CHILD documents and must not wait for each to exit.
+        self._leaving: list[subprocess.Popen] = []
 
     def extract(self, path: Path, media_type: str, max_chars: int = MAX_CHARS) -> Extraction:
         if media_type not in READERS:
@@ -68,7 +71,7 @@ class ExtractionSandbox:
             self._tasks += 1
             self._last_used = time.monotonic()
             if self._tasks >= TASKS_PER_CHILD:
-                self._retire()
+                self._retire(wait=False)
             return answer
 
     def child_pid(self) -> int | None:
@@ -78,6 +81,9 @@ class ExtractionSandbox:
     def close(self) -> None:
         with self._lock:
             self._retire()
+            for process in self._leaving:
+                stop_child(process, None)
+            self._leaving.clear()
 
     def _child(self) -> Connection:
         idle = time.monotonic() - self._last_used
@@ -85,6 +91,7 @@ class ExtractionSandbox:
             self._process.poll() is not None or idle > IDLE_EXIT_SECONDS / 2
         ):
             self._retire(kill=True)
+        self._leaving = [process for process in self._leaving if process.poll() is None]
         if self._process is None:
             ours, theirs = socket.socketpair()
             with theirs:
@@ -99,18 +106,24 @@ class ExtractionSandbox:
             self._tasks, self._last_used = 0, time.monotonic()
         return self._connection
 
-    def _retire(self, kill: bool = False) -> int | None:
+    def _retire(self, kill: bool = False, wait: bool = True) -> int | None:
         if self._process is None:
             return None
         self._stopper.detach()
         process, connection = self._process, self._connection
         self._process = self._connection = self._stopper = None
+        if not wait:  # it exits when it reads the closed pipe; reaped by a later call
+            connection.close()
+            self._leaving.append(process)
+            return None
         return stop_child(process, connection, kill)
 
 
-def stop_child(process: subprocess.Popen, connection: Connection, kill: bool = False) -> int:
+def stop_child(process: subprocess.Popen, connection: Connection | None,
+               kill: bool = False) -> int:  # fmt: skip
     """Stop a child at once if `kill`, else when it reads the closed pipe; its exit code."""
-    connection.close()
+    if connection is not None:
+        connection.close()
     if kill:
         process.kill()
     try:

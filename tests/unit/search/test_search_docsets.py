@@ -147,3 +147,13 @@ def test_past_the_rescoring_window_pages_stay_whole_and_the_best_tier_comes_firs
     searcher.close()
     tier = [hit_id in titled for hit_id in pages]
     assert tier == sorted(tier, reverse=True)  # every title/product match before the rest
+
+
+def test_a_rebuild_by_two_writer_processes_answers_as_one_writer_does(index, tmp_path):
+    other = SearchIndex(tmp_path / "parallel")
+    assert other.rebuild(entries(120, seed=1), processes=2) == 120
+    assert other.doc_count() == 120 and len(other.open()._segments()) >= 3  # never merged
+    for query in QUERIES:
+        expected, actual = index.search(query, LEVELS), other.search(query, LEVELS)
+        assert (actual.total, actual.facets) == (expected.total, expected.facets), query
+        assert set(every_page(other, query, LEVELS)) == set(every_page(index, query, LEVELS))

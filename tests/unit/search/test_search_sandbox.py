@@ -10,6 +10,7 @@ import time
 import pytest
 
 from archive_app.demo import documents
+from archive_app.search import sandbox as sandbox_module
 from archive_app.search.sandbox import ExtractionSandbox
 
 
@@ -41,6 +42,25 @@ def test_documents_are_read_in_one_reused_child(sandbox, report):
     second = sandbox.extract(report, "application/pdf")
     assert first.complete and "溶出度" in first.text and second == first
     assert pid is not None and pid != os.getpid() and sandbox.child_pid() == pid
+
+
+def test_a_child_is_replaced_after_its_share_of_documents_without_waiting_for_it(
+    sandbox, report, monkeypatch
+):
+    monkeypatch.setattr(sandbox_module, "TASKS_PER_CHILD", 2)
+    sandbox.extract(report, "application/pdf")
+    first = sandbox.child_pid()
+    assert "溶出度" in sandbox.extract(report, "application/pdf").text
+    assert sandbox.child_pid() is None  # told to go (its pipe closed), not waited for
+    assert "溶出度" in sandbox.extract(report, "application/pdf").text
+    assert sandbox.child_pid() not in (None, first)
+    deadline = time.monotonic() + 5
+    while not gone(first) and time.monotonic() < deadline:  # reaped, not left a zombie
+        sandbox.extract(report, "application/pdf")
+        time.sleep(0.1)
+    assert gone(first)
+    sandbox.close()
+    assert sandbox.child_pid() is None and not sandbox._leaving
 
 
 def test_a_reader_that_never_returns_is_killed_at_the_time_limit(sandbox, report, monkeypatch):
