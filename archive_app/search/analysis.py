@@ -55,3 +55,14 @@ def cjk_analyzer():
 def query_terms(text: str) -> list[str]:
     """The terms a piece of query text becomes (the same analysis as indexing)."""
     return [token.text for token in cjk_analyzer()(text)]
+
+
+SEPARATOR = "\x1f"  # in no term: terms are CJK, Latin or digit runs
+
+
+def term_sequence(text: str) -> str:
+    """A text's terms in order as one string, each between separators. A phrase's terms are
+    consecutive in a field exactly when the phrase's own sequence is a substring of the
+    field's: so phrases are found by searching the distinct sequences (docsets.py), not by
+    checking positions document by document."""
+    return SEPARATOR + SEPARATOR.join(query_terms(text)) + SEPARATOR

@@ -25,7 +25,7 @@ from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
 
 from ..faults import crash_point
-from .analysis import query_terms
+from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets
 from .ranking import by_relevance
 from .schema import dossier_schema
@@ -186,11 +186,11 @@ class SearchIndex:
         folder = self.root / f"gen-{int(time.time())}-{secrets.token_hex(4)}"
         folder.mkdir()
         built = whoosh_index.create_in(str(folder), dossier_schema())
-        count = 0
+        count, known = 0, set(built.schema.names())
         writer = _build_writer(built, processes)
         try:
             for document in documents:
-                writer.add_document(**_fields(document))
+                writer.add_document(**_fields(document, known))
                 count += 1
                 if count % SEGMENT_DOCS == 0:
                     # Segments of bounded size, never merged into one: a purge rewrites
@@ -234,8 +234,9 @@ class SearchIndex:
             try:
                 for dossier_id in removed:
                     writer.delete_by_term("id", dossier_id)
+                known = set(writer.schema.names())
                 for document in documents:
-                    writer.update_document(**_fields(document))
+                    writer.update_document(**_fields(document, known))
             except BaseException:
                 writer.cancel()
                 raise
@@ -444,14 +445,20 @@ def _text_parts(text: str) -> list:
     return parts
 
 
-def _fields(document: dict) -> dict:
+def _fields(document: dict, known: set[str]) -> dict:
+    """An entry as Whoosh fields; only those in `known`, the schema of the index written
+    (an index built by an earlier version lacks fields added since, until a reindex)."""
     values = dict(document)
     for name in ("batch_no", "product_name"):
         if isinstance(values.get(name), list):
             values[name] = ",".join(value.replace(",", " ") for value in values[name])
     if isinstance(values.get("product"), list):
         values["product"] = " ".join(values["product"])
+    for name in PHRASE_FIELDS:
+        if values.get(name):
+            values[f"{name}_seq"] = term_sequence(values[name])
     for name in ("received_on", "closed_on"):
         if isinstance(values.get(name), date) and not isinstance(values[name], datetime):
             values[name] = datetime.combine(values[name], day_time.min)
-    return {key: value for key, value in values.items() if value not in (None, "")}
+    return {key: value for key, value in values.items()
+            if value not in (None, "") and key in known}  # fmt: skip

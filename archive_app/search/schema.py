@@ -33,4 +33,8 @@ def dossier_schema() -> Schema:
         closed_on=DATETIME(stored=True),
         # Whole product names, for the product facet (`product` holds their bigrams).
         product_name=KEYWORD(commas=True, scorable=False),
+        # Each phrase field's term sequence as one term (analysis.term_sequence), for phrases.
+        title_seq=ID,
+        product_seq=ID,
+        summary_seq=ID,
     )

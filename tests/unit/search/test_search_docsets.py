@@ -12,6 +12,7 @@ from whoosh.query import And
 
 from archive_app.search import engine, ranking
 from archive_app.search.engine import SearchIndex, SearchQuery, build_query, security_filter
+from archive_app.search.schema import dossier_schema
 
 WORDS = ["溶出度", "破损", "胶囊", "不良反应", "外包装", "发霉", "批号", "退货"]
 PRODUCTS = ["阿莫西林胶囊", "头孢克肟分散片", "布洛芬缓释胶囊", "阿莫西林颗粒"]
@@ -63,6 +64,8 @@ def walked(index: SearchIndex, query: SearchQuery, levels) -> tuple[set[str], di
 
 QUERIES = [
     SearchQuery(q="胶囊"), SearchQuery(q="阿莫西林"), SearchQuery(q='"阿莫西林胶囊"'),
+    SearchQuery(q='"胶囊破损"'), SearchQuery(q='"西林"'), SearchQuery(q='"说明破损"'),
+    SearchQuery(q='"b003"'), SearchQuery(q='"投诉 阿莫西林"'),
     SearchQuery(q="破损 退货"), SearchQuery(batch_no="B003"), SearchQuery(product="阿莫西林"),
     SearchQuery(q="胶囊", received_from=date(2020, 1, 1), received_to=date(2021, 6, 30)),
     SearchQuery(complaint_class="II", outcome="justified"), SearchQuery(),
@@ -157,3 +160,23 @@ def test_a_rebuild_by_two_writer_processes_answers_as_one_writer_does(index, tmp
         expected, actual = index.search(query, LEVELS), other.search(query, LEVELS)
         assert (actual.total, actual.facets) == (expected.total, expected.facets), query
         assert set(every_page(other, query, LEVELS)) == set(every_page(index, query, LEVELS))
+
+
+def test_an_index_built_before_term_sequences_still_finds_phrases(tmp_path, monkeypatch):
+    def without_sequences():
+        schema = dossier_schema()
+        for name in ("title_seq", "product_seq", "summary_seq"):
+            schema.remove(name)
+        return schema
+
+    monkeypatch.setattr(engine, "dossier_schema", without_sequences)
+    old = SearchIndex(tmp_path / "old")
+    old.rebuild([e for e in entries(60, seed=6) if e["id"] != "0007"])
+    monkeypatch.undo()
+    old.upsert([entries(60, seed=6)[7]])  # filed by the new code into the old index
+    new = SearchIndex(tmp_path / "new")
+    new.rebuild(entries(60, seed=6))
+    for text in ('"阿莫西林胶囊"', '"胶囊破损"', '"西林颗粒"', '"情况说明"'):
+        query = SearchQuery(q=text)
+        assert old.search(query, LEVELS).total == new.search(query, LEVELS).total, text
+        assert set(every_page(old, query, LEVELS)) == set(every_page(new, query, LEVELS))
