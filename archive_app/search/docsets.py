@@ -21,6 +21,7 @@ from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from .analysis import SEPARATOR
 
 CACHE_BYTES = 64 * 1024 * 1024  # term bitmaps kept (a byte per document each)
+ENTRY_BYTES = 256  # about what a cache entry's key and tuple take besides its bitmap
 
 
 class Deadline(Exception):
@@ -57,8 +58,9 @@ class DocSetCache:
             self.terms.move_to_end(key)
             return self.terms[key][0]
         lanes, size = build()
-        self.terms[key] = (lanes, size)
-        self.term_bytes += size
+        cost = size + ENTRY_BYTES  # an absent term costs its key: never unbounded entries
+        self.terms[key] = (lanes, cost)
+        self.term_bytes += cost
         while self.term_bytes > self.limit and len(self.terms) > 1:
             self.term_bytes -= self.terms.popitem(last=False)[1][1]
         return lanes

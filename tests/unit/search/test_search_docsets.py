@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from whoosh.query import And
 
-from archive_app.search import engine, ranking
+from archive_app.search import docsets, engine, ranking
 from archive_app.search.engine import SearchIndex, SearchQuery, build_query, security_filter
 from archive_app.search.schema import dossier_schema
 
@@ -180,3 +180,16 @@ def test_an_index_built_before_term_sequences_still_finds_phrases(tmp_path, monk
         query = SearchQuery(q=text)
         assert old.search(query, LEVELS).total == new.search(query, LEVELS).total, text
         assert set(every_page(old, query, LEVELS)) == set(every_page(new, query, LEVELS))
+
+
+def test_the_bitmap_cache_stays_within_its_bound_whatever_is_searched(index):
+    cache = index._docsets
+    cache.limit = 300_000
+    rng = random.Random(8)
+    for _ in range(200):  # words that are nowhere, and real ones
+        index.search(SearchQuery(q=f"{rng.randrange(10**9)} 胶囊 {rng.choice(WORDS)}"), LEVELS)
+    assert cache.term_bytes <= cache.limit
+    assert len(cache.terms) <= cache.limit // docsets.ENTRY_BYTES  # absent terms count too
+    assert cache.term_bytes == sum(cost for _, cost in cache.terms.values())
+    assert index.search(SearchQuery(q="胶囊"), LEVELS).total == len(
+        walked(index, SearchQuery(q="胶囊"), LEVELS)[0])  # fmt: skip
