@@ -16,6 +16,8 @@ from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from itertools import accumulate, islice
 
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 
 from .analysis import SEPARATOR
@@ -26,6 +28,28 @@ ENTRY_BYTES = 256  # about what a cache entry's key and tuple take besides its b
 
 class Deadline(Exception):
     """The query ran past its time limit."""
+
+
+def posting_ids(reader, field: str, text) -> list[int]:
+    """A term's document numbers in a segment (deleted ones too: callers apply `live`).
+
+    Read a block at a time from Whoosh's W3 postings, which takes half the time of its
+    matcher's one-at-a-time `all_ids` (the first query for a common word builds bitmaps
+    from 100,000 postings). That reads the matcher's private fields: whoosh-reloaded is
+    pinned to the version they were read from, and any other matcher goes the public way.
+    """
+    matcher = reader.postings(field, text)
+    if isinstance(matcher, FilterMatcher):  # the segment has deletions
+        matcher = matcher.child
+    if not isinstance(matcher, W3LeafMatcher):
+        return list(matcher.all_ids())
+    ids: list[int] = []
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids.extend(matcher._ids[matcher._i :])
+        matcher._next_block()
+    return ids
 
 
 def bitmap(docnums, size: int) -> int:
@@ -82,7 +106,7 @@ class Segment:
         def build():
             if (field, text) not in self.reader:
                 return 0, 0
-            return bitmap(self.reader.postings(field, text).all_ids(), self.size), self.size
+            return bitmap(posting_ids(self.reader, field, text), self.size), self.size
 
         return self.cache.term(self.id, field, text, build)
 
@@ -105,7 +129,7 @@ class Segment:
             schema_field = self.reader.schema[field]
             values = {}
             for term in schema_field.sortable_terms(self.reader, field):
-                docnums = self.reader.postings(field, term).all_ids()
+                docnums = posting_ids(self.reader, field, term)
                 values[str(schema_field.from_bytes(term))] = bitmap(docnums, self.size)
             self.cached[key] = values
         return self.cached[key]
@@ -136,7 +160,7 @@ class Segment:
         while at >= 0:
             number = bisect_right(starts, at) - 1
             sequence = joined[starts[number] : starts[number + 1] - 1]
-            for docnum in self.reader.postings(f"{field}_seq", sequence).all_ids():
+            for docnum in posting_ids(self.reader, f"{field}_seq", sequence):
                 marks[docnum] = 1
             at = joined.find(pattern, starts[number + 1])
         return int.from_bytes(marks, "little")
