@@ -33,14 +33,24 @@ run: $(STAMP) system-packages
 lint: $(STAMP)
 	$(BIN)/ruff check archive_app tests $(wildcard bench/*.py)
 
-# The whole suite on SQLite; again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set.
+# The whole suite on SQLite; again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set, the two
+# passes side by side (one per core: each is mostly one process waiting on the next command),
+# the PostgreSQL pass's output printed after the SQLite pass's.
+PG_LOG      := /tmp/archive-test-postgres.log
+PG_BASETEMP := /tmp/archive-test-postgres
 test: $(STAMP) test-packages lint
-	$(BIN)/pytest -q
-	@# The disk-full tests keep SQLite on a small tmpfs by design: the first run covered them.
 	@if [ -n "$$ARCHIVE_TEST_POSTGRES_URL" ]; then \
-	  echo "== again on PostgreSQL"; ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q \
-	    --ignore=tests/functional/cli/test_cli_disk_full.py; \
-	else echo "ARCHIVE_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
+	  ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider \
+	    --basetemp=$(PG_BASETEMP) --ignore=tests/functional/cli/test_cli_disk_full.py \
+	    > $(PG_LOG) 2>&1 & postgres=$$!; \
+	  echo "== on SQLite (and on PostgreSQL beside it)"; \
+	  $(BIN)/pytest -q; sqlite=$$?; \
+	  wait $$postgres; pg=$$?; \
+	  echo "== on PostgreSQL (the disk-full tests keep SQLite on a small tmpfs by design:"; \
+	  echo "   the SQLite pass covered them)"; cat $(PG_LOG); \
+	  [ $$sqlite -eq 0 ] && [ $$pg -eq 0 ]; \
+	else $(BIN)/pytest -q && \
+	  echo "ARCHIVE_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
 
 clean-storage:
 	find storage -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -36,6 +36,16 @@ def database_url(storage: Path) -> str:
     return f"sqlite:///{storage}/archive.sqlite"
 
 
+def screenshot_folder(tmp_path: Path) -> Path:
+    """Where page tests save the README's screenshots: `docs/screenshots` on the SQLite pass,
+    the test's own folder on the PostgreSQL pass (it runs beside the other, `make test`)."""
+    if os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
+        return tmp_path
+    folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def assert_error(response, status: int, code: str, field: str | None = ...):
     """The contract's error shape, with its status, code and (if given) field."""
     assert response.status_int == status, response.text

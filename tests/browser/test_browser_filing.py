@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from factories import complaint_no, docx, jpeg, pdf
-from support import PASSWORD
+from support import PASSWORD, screenshot_folder
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def sign_in(page, live_server, username):
@@ -40,8 +38,7 @@ def test_wrong_password_is_refused(page, live_server, users):
 
 def test_file_a_dossier_through_the_form_and_download_it_back(page, live_server, tmp_path):
     sign_in(page, live_server, "archivist")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "home.png"), full_page=True)
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "home.png"), full_page=True)
     page.click("text=归档已结案的投诉档案")
     page.wait_for_selector("form#filing")
 
@@ -76,14 +73,14 @@ def test_file_a_dossier_through_the_form_and_download_it_back(page, live_server,
         path = tmp_path / filename
         path.write_bytes(content)
         inputs.nth(index).set_input_files(str(path))
-    page.screenshot(path=str(SCREENSHOTS / "filing-form.png"), full_page=True)
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "filing-form.png"), full_page=True)
     page.click("button[name=file]")
 
     page.wait_for_url(f"{live_server}/dossiers/*")
     content = page.content()
     assert number in content and "头孢克肟分散片" in content and "CF2401088" in content
     assert "13987654321" in content  # archivists see personal data unmasked
-    page.screenshot(path=str(SCREENSHOTS / "dossier.png"), full_page=True)
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "dossier.png"), full_page=True)
 
     with page.expect_download() as download_info:
         page.click("a.download >> text=调查报告.pdf")

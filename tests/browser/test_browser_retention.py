@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 import pytest
 from factories import complaint_no, complete_files, metadata, metadata_part
-from support import PASSWORD
+from support import PASSWORD, screenshot_folder
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_records_manager_journey(page, live_server, api, tmp_path):
@@ -61,8 +59,7 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     page.click("form.run button")
     assert number in page.text_content("#retention-message").split("held:")[0]
     assert by_batch in page.text_content("#retention-message").split("held:")[0]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "retention.png"), full_page=True)
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "retention.png"), full_page=True)
 
     with page.expect_download() as download_info:
         page.locator("table.certificates a.pdf").first.click()
