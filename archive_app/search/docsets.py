@@ -68,9 +68,13 @@ class DocSetCache:
         self.terms: OrderedDict[tuple, tuple[int, int]] = OrderedDict()  # -> (bitmap, bytes)
         self.term_bytes = 0
         self.segments: dict[str, dict] = {}  # segment id -> facets, dates, live documents
+        self.retained: set[str] = set()
 
     def retain(self, segment_ids: set[str]) -> None:
         """Forget what belongs to segments a merge or rebuild has replaced."""
+        if segment_ids == self.retained:
+            return  # the same segments as the last search: nothing to forget
+        self.retained = segment_ids
         for key in [key for key in self.terms if key[0] not in segment_ids]:
             self.term_bytes -= self.terms.pop(key)[1]
         for segment_id in set(self.segments) - segment_ids:
@@ -214,14 +218,13 @@ class DocSets:
         if isinstance(query, DateRange) and segment.reader.has_column(query.fieldname):
             return segment.date_range(query)
         if isinstance(query, Phrase):
-            key = ("phrase", query.fieldname), tuple(query.words)
             if f"{query.fieldname}_seq" in segment.reader.schema:
-                return self.cache.term(segment.id, *key, lambda: (
-                    segment.phrase(query.fieldname, query.words), segment.size))  # fmt: skip
-            # An index built before term sequences: Whoosh checks positions (about a second
-            # per 10,000 candidates) until `archive reindex`.
-            return self.cache.term(segment.id, *key, lambda: (self._walk(query, segment),
-                                                               segment.size))  # fmt: skip
+                find = lambda: segment.phrase(query.fieldname, query.words)  # noqa: E731
+            else:  # an index built before term sequences: Whoosh checks positions (about a
+                # second per 10,000 candidates) until `archive reindex`
+                find = lambda: self._walk(query, segment)  # noqa: E731
+            key = ("phrase", query.fieldname), tuple(query.words)
+            return self.cache.term(segment.id, *key, lambda: (find(), segment.size))
         return self._walk(query, segment)  # anything else: Whoosh's matcher
 
     def _walk(self, query, segment: Segment) -> int:
