@@ -347,6 +347,7 @@ def retention():
 def retention_due(config_uri, as_of):
     """List dossiers whose destroy-after date has passed, with holds."""
     from .bootstrap import open_app
+    from .records.clearance import SYSTEM
     from .retention.services import due_dossiers
 
     day = parse_cli_date(as_of, "--as-of")
@@ -354,7 +355,7 @@ def retention_due(config_uri, as_of):
         request = env["request"]
         day = day or env["registry"]["archive.clock"].today()
         with request.tm:
-            rows = due_dossiers(request.dbsession, day)
+            rows = due_dossiers(request.dbsession, day, SYSTEM)
             for dossier, held in rows:
                 status = "held" if held else "due"
                 click.echo(
@@ -370,16 +371,19 @@ def retention_due(config_uri, as_of):
 def retention_run(config_uri, as_of, dry_run):
     """Destroy what is due (never a held dossier); print the certificate id and path."""
     from .bootstrap import open_app
+    from .records.clearance import SYSTEM
 
     day = parse_cli_date(as_of, "--as-of")
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        destroyer = command_destroyer(env, "system")
+        # The scheduled run is the archive's own: every level (records/clearance.py).
+        destroyer = command_destroyer(env, SYSTEM)
         if sys.stdout.isatty() and not dry_run:
             from .retention.services import due_dossiers
 
             with request.tm:
-                due = len(due_dossiers(request.dbsession, day or destroyer.clock.today()))
+                due = len(due_dossiers(request.dbsession, day or destroyer.clock.today(),
+                                       SYSTEM))  # fmt: skip
             with click.progressbar(length=due, label="destroying", file=sys.stderr) as bar:
                 result = destroyer.run(day, dry_run, "cli", progress=lambda _number: bar.update(1))
         else:
@@ -409,8 +413,8 @@ def retention_approve(config_uri, proposal_id, username):
 
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        approver = records_manager(request, username)
-        result = command_destroyer(env, "records_manager").approve(proposal_id, approver)
+        approver = records_manager(request, username)  # their clearance bounds what goes
+        result = command_destroyer(env, approver).approve(proposal_id, approver.username)
         for number in result.destroyed:
             click.echo(f"destroyed {number}")
         for number in result.skipped_held:
@@ -433,30 +437,33 @@ def retention_reject(config_uri, proposal_id, username):
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
         by = records_manager(request, username)
-        command_destroyer(env, "records_manager").reject(proposal_id, by)
+        command_destroyer(env, by).reject(proposal_id, by.username)
     click.echo(f"proposal {proposal_id} rejected")
 
 
-def command_destroyer(env, role: str):
-    """The same Destroyer the API builds, for a command's request."""
+def command_destroyer(env, identity):
+    """The same Destroyer the API builds, for a command's request, acting as `identity`."""
     from .retention.runner import destroyer_for
 
     purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
-    return destroyer_for(env["request"], role, purge)
+    return destroyer_for(env["request"], identity, purge)
 
 
-def records_manager(request, username: str) -> str:
-    """The named active records manager, or a usage error."""
+def records_manager(request, username: str):
+    """The named active records manager (as an identity, with their clearance), or a usage
+    error."""
     from sqlalchemy import select
 
     from .access.models import User
+    from .records.clearance import identity_of
 
     with request.tm:
         user = request.dbsession.scalar(select(User).where(User.username == username[:64]))
         ok = user is not None and user.active and user.role == "records_manager"
+        identity = identity_of(user) if ok else None
     if not ok:
         raise UsageProblem(f"{username} is not an active records manager")
-    return username
+    return identity
 
 
 @retention.command("recompute")
@@ -469,14 +476,16 @@ def retention_recompute(config_uri):
     from .access.accesslog import Event
     from .bootstrap import open_app
     from .interfaces import IAccessLog, IRecordsService
+    from .records.clearance import SYSTEM, readable
     from .records.models import Dossier
     from .retention.corrections import describe_changes, recompute
 
     with reported_errors(), open_app(config_uri) as env:
         request, clock = env["request"], env["registry"]["archive.clock"]
         with request.tm:
-            ids = request.dbsession.scalars(select(Dossier.id).where(
-                Dossier.state.in_(("archived", "held"))).order_by(Dossier.id)).all()  # fmt: skip
+            ids = request.dbsession.scalars(readable(select(Dossier.id).where(
+                Dossier.state.in_(("archived", "held"))).order_by(Dossier.id),
+                SYSTEM)).all()  # fmt: skip
         changed = 0
         for start in range(0, len(ids), 200):  # committed in batches: resumable, bounded
             with request.tm:

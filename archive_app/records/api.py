@@ -83,7 +83,7 @@ def find_dossiers(request):
     complaint_no = request.GET.get("complaint_no")
     if not complaint_no:
         raise Invalid("complaint_no is required", field="complaint_no")
-    dossier = records(request).find_by_complaint_no(complaint_no[:64])
+    dossier = records(request).readable_by_complaint_no(complaint_no[:64], request.user)
     results = []
     if dossier is not None and request.has_permission(
         Permission.READ_DOSSIERS, DossierContext(request, dossier)

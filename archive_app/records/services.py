@@ -21,6 +21,7 @@ from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
 from ..vault.fields import FieldCipher
 from ..vault.keyring import Keyring
 from .cleanup import track_new_blob
+from .clearance import readable
 from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
@@ -256,17 +257,24 @@ class RecordsService:
         return self.session.get(Dossier, dossier_id)
 
     def find_by_complaint_no(self, complaint_no: str) -> Dossier | None:
+        """Whatever its level: for filing's uniqueness check and the importer only; anything
+        shown to someone goes through `readable_by_complaint_no`."""
         return self.session.scalar(select(Dossier).where(Dossier.complaint_no == complaint_no))
 
-    def recent(self, levels: tuple[str, ...], limit: int = 10) -> list[Dossier]:
-        """The latest filed dossiers at the given confidentiality levels."""
+    def readable_by_complaint_no(self, complaint_no: str, identity) -> Dossier | None:
+        """The dossier with this number if the identity may read it (else as if none)."""
+        query = select(Dossier).where(Dossier.complaint_no == complaint_no)
+        return self.session.scalar(readable(query, identity))
+
+    def recent(self, identity, limit: int = 10) -> list[Dossier]:
+        """The latest filed dossiers the identity may read."""
         query = (
             select(Dossier)
-            .where(Dossier.confidentiality.in_(levels), Dossier.state != "destroyed")
+            .where(Dossier.state != "destroyed")
             .order_by(Dossier.filed_at.desc())
             .limit(limit)
         )
-        return list(self.session.scalars(query))
+        return list(self.session.scalars(readable(query, identity)))
 
     def find_by_customer(self, field: str, value: str) -> list[Dossier]:
         """Exact match on a customer field through its keyed hash, never the clear value."""

@@ -105,7 +105,8 @@ def download(request):
 def lookup(request):
     """Open a dossier by its complaint number (existence above clearance stays hidden)."""
     complaint_no = (request.GET.get("complaint_no") or "").strip()[:64]
-    dossier = records(request).find_by_complaint_no(complaint_no) if complaint_no else None
+    dossier = (records(request).readable_by_complaint_no(complaint_no, request.user)
+               if complaint_no else None)  # fmt: skip
     if dossier is None or not request.has_permission(
         Permission.READ_DOSSIERS, DossierContext(request, dossier)
     ):

@@ -15,6 +15,7 @@ from ..errors import Invalid, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..payloads import json_object
 from ..records.api import living_dossier
+from ..records.clearance import identity_of, readable
 from ..records.models import Dossier, DossierCorrection
 from ..records.services import describe_rule
 from .certificates import render_pdf
@@ -23,6 +24,8 @@ from .holds import hold_json, list_holds, place_hold, place_query_hold, release_
 from .models import Certificate, Hold, RetentionProposal
 from .runner import destroyer_for
 from .services import due_dossiers
+
+CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
 
 
 def parse_date(value, field: str) -> date | None:
@@ -34,13 +37,29 @@ def parse_date(value, field: str) -> date | None:
         raise Invalid(f"{field} must be a date as YYYY-MM-DD", field=field) from None
 
 
+def caller(request):
+    """The signed-in user as an identity for records/clearance.py."""
+    return identity_of(request.user)
+
+
+def readable_numbers(session, numbers, identity) -> set[str]:
+    """Which of these complaint numbers name dossiers the identity may read (the row stays
+    after destruction, with its level, so old runs are narrowed as living ones are)."""
+    numbers, found = list(numbers), set()
+    for start in range(0, len(numbers), CHUNK):
+        query = select(Dossier.complaint_no).where(
+            Dossier.complaint_no.in_(numbers[start:start + CHUNK]))
+        found.update(session.scalars(readable(query, identity)))
+    return found
+
+
 def purge_index(request):
     """Removes a dossier's entries from the search index (none are kept yet: see search/)."""
     return getattr(request.registry, "purge_search_index", lambda ids: None)
 
 
 @view_config(route_name="api.dossier.holds", request_method="POST", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def add_hold(request):
     dossier = living_dossier(request, request.context)
     hold = place_hold(request.find_service(IRecordsService), dossier,
@@ -52,7 +71,7 @@ def add_hold(request):
 
 
 @view_config(route_name="api.dossier.hold", request_method="DELETE", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def remove_hold(request):
     dossier = living_dossier(request, request.context)
     try:
@@ -62,7 +81,8 @@ def remove_hold(request):
     reason = json_object(request, empty_ok=True).get("reason")
     now = request.find_service(IClock).now()
     hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
-                        request.user.username, now, dossier=dossier)  # fmt: skip
+                        request.user.username, now, dossier=dossier,
+                        identity=caller(request))  # fmt: skip
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
     return hold_json(hold)
 
@@ -72,7 +92,7 @@ def query_scope(hold) -> str:
 
 
 @view_config(route_name="api.holds", request_method="POST", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def add_query_hold(request):
     """A hold on every dossier of a product or a batch, those filed later included."""
     body = json_object(request)
@@ -90,13 +110,13 @@ def show_holds(request):
     active = request.GET.get("active", "false").lower()
     if active not in ("true", "false"):
         raise Invalid("active must be true or false", field="active")
-    holds = list_holds(request.dbsession, active_only=active == "true")
+    holds = list_holds(request.dbsession, active_only=active == "true", identity=caller(request))
     log_now(request, "retention_due", detail=f"holds listed: {len(holds)}")
     return {"results": [hold_json(hold) for hold in holds]}
 
 
 @view_config(route_name="api.hold", request_method="DELETE", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def remove_query_hold(request):
     try:
         hold_id = int(request.matchdict["hold_id"])
@@ -109,7 +129,7 @@ def remove_query_hold(request):
     reason = json_object(request, empty_ok=True).get("reason")
     now = request.find_service(IClock).now()
     hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
-                        request.user.username, now)  # fmt: skip
+                        request.user.username, now, identity=caller(request))  # fmt: skip
     log_in_transaction(request, "release", detail=f"{query_scope(hold)}: {hold.release_reason}")
     return hold_json(hold)
 
@@ -121,21 +141,21 @@ def list_due(request):
     results = [
         {"id": d.id, "complaint_no": d.complaint_no, "destroy_after": d.destroy_after.isoformat(),
          "held": held}
-        for d, held in due_dossiers(request.dbsession, as_of)
+        for d, held in due_dossiers(request.dbsession, as_of, caller(request))
     ]  # fmt: skip
     log_now(request, "retention_due", detail=f"as of {as_of}: {len(results)} due")
     return {"results": results}
 
 
 @view_config(route_name="api.retention.runs", request_method="POST", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def start_run(request):
     body = json_object(request, empty_ok=True)
     dry_run = body.get("dry_run", False)
     if not isinstance(dry_run, bool):
         raise Invalid("dry_run must be true or false", field="dry_run")
     as_of = parse_date(body.get("as_of"), "as_of")
-    destroyer = destroyer_for(request, request.user.role, purge_index(request))
+    destroyer = destroyer_for(request, caller(request), purge_index(request))
     result = destroyer.run(as_of, dry_run, request.user.username)
     # Approval mode: accepted, not done; the proposal waits for a second records manager.
     request.response.status = 202 if result.proposal_id else 201
@@ -152,22 +172,25 @@ def list_proposals(request):
 
 
 def proposal_json(request, proposal: RetentionProposal) -> dict:
-    numbers = dict(request.dbsession.execute(
-        select(Dossier.id, Dossier.complaint_no).where(Dossier.id.in_(proposal.dossier_ids))).all())
+    """A proposal as the caller may see it: only the numbers they may read."""
+    ids, numbers = list(proposal.dossier_ids), []
+    for start in range(0, len(ids), CHUNK):
+        query = select(Dossier.complaint_no).where(Dossier.id.in_(ids[start:start + CHUNK]))
+        numbers += request.dbsession.scalars(readable(query, caller(request)))
     return {
         "id": proposal.id, "as_of": proposal.as_of.isoformat(), "state": proposal.state,
         "proposed_by": proposal.proposed_by, "proposed_at": proposal.proposed_at.isoformat(),
-        "complaint_nos": sorted(numbers.values()), "decided_by": proposal.decided_by,
+        "complaint_nos": sorted(numbers), "decided_by": proposal.decided_by,
         "decided_at": proposal.decided_at.isoformat() if proposal.decided_at else None,
         "run_id": proposal.run_id,
     }  # fmt: skip
 
 
 @view_config(route_name="api.retention.proposal", request_method="POST", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def decide_proposal(request):
     """`…/approve` destroys what the proposal lists (still due, not held); `…/reject`."""
-    destroyer = destroyer_for(request, request.user.role, purge_index(request))
+    destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.matchdict["proposal_id"]
     if request.matchdict["decision"] == "approve":
         return destroyer.approve(proposal_id, request.user.username).as_json()
@@ -184,12 +207,33 @@ def certificate_row(request) -> Certificate:
     return row
 
 
+def partial_certificate(request, row: Certificate) -> dict | None:
+    """None when the caller may read every record (they get the signed original); else the
+    certificate without the records above their clearance, marked `partial` with the number
+    withheld, and without `signature`: it is not the signed document and must not pass
+    for it. A record whose dossier row is not found is withheld too (fail closed)."""
+    body = json.loads(row.body)
+    records = body.get("records", [])
+    query = select(Dossier.id).where(Dossier.certificate_id == row.id)
+    readable_ids = set(request.dbsession.scalars(readable(query, caller(request))))
+    kept = [record for record in records if record.get("id") in readable_ids]
+    if len(kept) == len(records):
+        return None
+    partial = {key: value for key, value in body.items() if key != "signature"}
+    return partial | {"records": kept, "partial": True,
+                      "withheld_records": len(records) - len(kept)}  # fmt: skip
+
+
 @view_config(route_name="api.retention.certificate", request_method="GET",
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def show_certificate(request):
     row = certificate_row(request)
-    log_now(request, "certificate", detail=f"certificate {row.id} (json)")
-    return Response(body=row.body.encode("utf-8"), content_type="application/json",
+    partial = partial_certificate(request, row)
+    log_now(request, "certificate",
+            detail=f"certificate {row.id} (json{', partial' if partial else ''})")  # fmt: skip
+    body = row.body if partial is None else json.dumps(partial, sort_keys=True,
+                                                       ensure_ascii=False)  # fmt: skip
+    return Response(body=body.encode("utf-8"), content_type="application/json",
                     charset="utf-8")  # fmt: skip
 
 
@@ -197,15 +241,18 @@ def show_certificate(request):
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def certificate_pdf(request):
     row = certificate_row(request)
-    log_now(request, "certificate", detail=f"certificate {row.id} (pdf)")
-    response = Response(body=render_pdf(json.loads(row.body)), content_type="application/pdf")
+    partial = partial_certificate(request, row)
+    log_now(request, "certificate",
+            detail=f"certificate {row.id} (pdf{', partial' if partial else ''})")  # fmt: skip
+    content = json.loads(row.body) if partial is None else partial
+    response = Response(body=render_pdf(content), content_type="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 
 @view_config(route_name="api.dossier.corrections", request_method="POST", renderer="json",
-             permission=Permission.MANAGE_RETENTION, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def correct_dossier(request):
     """Correct what feeds the retention rule; the destroy-after date is recomputed."""
     dossier = living_dossier(request, request.context)
@@ -223,7 +270,8 @@ def correct_dossier(request):
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def list_corrections(request):
     dossier = living_dossier(request, request.context)
-    rows = request.dbsession.scalars(select(DossierCorrection).where(
-        DossierCorrection.dossier_id == dossier.id).order_by(DossierCorrection.id))  # fmt: skip
+    query = select(DossierCorrection).join(Dossier).where(
+        DossierCorrection.dossier_id == dossier.id).order_by(DossierCorrection.id)  # fmt: skip
+    rows = request.dbsession.scalars(readable(query, caller(request)))
     log_now(request, "view", dossier=dossier, detail="retention corrections")
     return {"results": [correction_json(row) for row in rows]}

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..records.clearance import may_read, readable_clause
 from ..records.models import Dossier, ProductLine
 from .models import Hold
 
@@ -74,15 +75,25 @@ def place_query_hold(records, query: dict, reason, by: str, now: datetime) -> Ho
     return hold
 
 
-def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = None) -> Hold:
-    """Release a hold (kept as history); dossiers no longer held go back to their month."""
+def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = None, *,
+                 identity) -> Hold:  # fmt: skip
+    """Release a hold (kept as history); dossiers no longer held go back to their month.
+
+    Only by an identity that may read every dossier it covers: a hold on one dossier above
+    the clearance does not exist for them (404), a hold by query that reaches one is refused
+    (403; the hold itself is listed to them, so refusing reveals nothing new)."""
     session = records.session
     hold = session.get(Hold, hold_id) if isinstance(hold_id, int) else None
-    if hold is None or (dossier is not None and hold.dossier_id != dossier.id):
+    target = session.get(Dossier, hold.dossier_id) if hold and hold.dossier_id else None
+    if (hold is None or (dossier is not None and hold.dossier_id != dossier.id)
+            or (target is not None and not may_read(identity, target.confidentiality))):
         raise NotFound("no such hold" + (" on this dossier" if dossier else ""), field="hold_id")
+    affected = covered_by(session, hold)
+    if any(not may_read(identity, covered.confidentiality) for covered in affected):
+        raise Forbidden("this hold also covers dossiers above your clearance: only one "
+                        "cleared for all of them may release it", field="hold_id")  # fmt: skip
     if hold.released_at is not None:
         raise Conflict("the hold is already released", field="hold_id")
-    affected = covered_by(session, hold)
     hold.released_at, hold.released_by, hold.release_reason = now, by, reason_text(reason)
     session.flush()
     refresh_held(affected, records)
@@ -110,11 +121,22 @@ def refresh_held(dossiers: list[Dossier], records) -> None:
         records.rebucket(dossier, held)
 
 
-def list_holds(session: Session, active_only: bool) -> list[Hold]:
-    query = select(Hold).order_by(Hold.placed_at.desc(), Hold.id.desc())
+def visible_holds(session: Session, identity, active_only: bool) -> list[tuple[Hold, Dossier]]:
+    """Holds with their dossier (None for a hold by query), newest first; a hold on a dossier
+    above the identity's clearance is left out (its reason names that dossier's matter)."""
+    query = (
+        select(Hold, Dossier)
+        .outerjoin(Dossier, Dossier.id == Hold.dossier_id)
+        .where(or_(Hold.dossier_id.is_(None), readable_clause(identity)))
+        .order_by(Hold.placed_at.desc(), Hold.id.desc())
+    )
     if active_only:
         query = query.where(Hold.released_at.is_(None))
-    return list(session.scalars(query))
+    return [(hold, dossier) for hold, dossier in session.execute(query)]
+
+
+def list_holds(session: Session, active_only: bool, identity) -> list[Hold]:
+    return [hold for hold, _dossier in visible_holds(session, identity, active_only)]
 
 
 def hold_json(hold: Hold) -> dict:

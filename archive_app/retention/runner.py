@@ -54,13 +54,15 @@ def bucket_sweeper(session_factory, buckets, idle_seconds: float):
     return sweep
 
 
-def destroyer_for(request, operator_role: str, purge_index) -> Destroyer:
+def destroyer_for(request, identity, purge_index) -> Destroyer:
+    """`identity` (records/clearance.py) bounds what the run may list and destroy; its role
+    is what the access log records."""
     registry = request.registry
     settings = registry.settings
     access_log = request.find_service(IAccessLog)
 
     def log_event(session, **fields):
-        access_log.append(session, Event(role=operator_role, ip=request.client_addr, **fields))
+        access_log.append(session, Event(role=identity.role, ip=request.client_addr, **fields))
 
     def checkpoint(session):
         written = access_log.write_checkpoint(session)
@@ -73,6 +75,7 @@ def destroyer_for(request, operator_role: str, purge_index) -> Destroyer:
         request.find_service(IBlobStore),
         registry["archive.clock"],
         registry["archive.keyring"].signing_key(),
+        identity=identity,
         purge_index=purge_index,
         log_event=log_event,
         checkpoint=checkpoint,

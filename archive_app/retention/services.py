@@ -21,10 +21,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..records.clearance import readable
 from ..records.models import Document, Dossier, DossierCorrection, ProductLine
 from .certificates import build_certificate, certificate_sha256
 from .holds import active_hold_exists, is_held
-from .models import Certificate, RetentionLease, RetentionProposal, RetentionRun
+from .models import Certificate, Hold, RetentionLease, RetentionProposal, RetentionRun
 
 LEASE = timedelta(minutes=5)
 METHOD = (
@@ -33,17 +34,19 @@ METHOD = (
     "entries purged with segments merged"
 )
 ERASED_FILENAME = "destroyed"
+ERASED_REASON = "erased with the dossier"  # holds.reason is NOT NULL: a marker, not None
 BATCH = 200  # dossiers (or documents) per committed step of a run
 
 
-def due_dossiers(session: Session, as_of: date) -> list[tuple[Dossier, bool]]:
-    """Dossiers kept past their destroy-after day (never on it), with whether any hold is on."""
+def due_dossiers(session: Session, as_of: date, identity) -> list[tuple[Dossier, bool]]:
+    """Dossiers kept past their destroy-after day (never on it) that the identity may read,
+    with whether any hold is on."""
     query = (
         select(Dossier, active_hold_exists())
         .where(Dossier.destroy_after < as_of, Dossier.state != "destroyed")
         .order_by(Dossier.destroy_after, Dossier.complaint_no)
     )
-    return [(dossier, bool(held)) for dossier, held in session.execute(query)]
+    return [(dossier, bool(held)) for dossier, held in session.execute(readable(query, identity))]
 
 
 def tombstone(dossier: Dossier) -> dict:
@@ -87,11 +90,12 @@ class RetentionBusy(Conflict):
 
 
 class Destroyer:
-    """Runs retention. `transaction(fn)` runs fn(session) in a transaction of its own and
-    commits it; the other collaborators are the blob store, the clock, the signing key,
-    an index purge callable and an access-log writer."""
+    """Runs retention for one identity (records/clearance.py): it lists, proposes, approves
+    and destroys only dossiers that identity may read. `transaction(fn)` runs fn(session) in
+    a transaction of its own and commits it; the other collaborators are the blob store, the
+    clock, the signing key, an index purge callable and an access-log writer."""
 
-    def __init__(self, transaction: Callable, blobs, clock, signing_key, *,
+    def __init__(self, transaction: Callable, blobs, clock, signing_key, *, identity,
                  purge_index: Callable[[list[str]], None], log_event: Callable[..., None],
                  checkpoint: Callable[[Session], dict | None] | None = None,
                  compact: Callable[[], None] | None = None,
@@ -99,6 +103,7 @@ class Destroyer:
                  sweep_buckets: Callable[[], list[str]] | None = None,
                  approval: bool = False):  # fmt: skip
         self.transaction = transaction
+        self.identity = identity
         self.blobs = blobs
         self.clock = clock
         self.signing_key = signing_key
@@ -110,6 +115,7 @@ class Destroyer:
         self.sweep_buckets = sweep_buckets or (lambda: [])
         self.approval = approval
         self.destroyed_buckets: list[str] = []
+        self._holder: str | None = None  # this run's name on the lease, while it holds it
 
     def run(self, as_of: date | None, dry_run: bool, operator: str, progress=None) -> RunResult:
         today = self.clock.today()
@@ -127,8 +133,10 @@ class Destroyer:
         return self._destroy(result, candidates, operator, progress)
 
     def _candidates(self, result: RunResult, as_of: date, only: set[str] | None = None):
-        due = self.transaction(lambda s: [(d.id, d.complaint_no, held)
-                                          for d, held in due_dossiers(s, as_of)])  # fmt: skip
+        # Narrowed to the operator's clearance: what they may not read stays due for one who
+        # may, and is not named in this run's answer (not even as held).
+        due = self.transaction(lambda s: [(d.id, d.complaint_no, held) for d, held
+                                          in due_dossiers(s, as_of, self.identity)])  # fmt: skip
         if only is not None:
             due = [row for row in due if row[0] in only]
         result.skipped_held = [number for _id, number, held in due if held]
@@ -192,12 +200,18 @@ class Destroyer:
     def _destroy(self, result: RunResult, candidates, operator: str, progress) -> RunResult:
         holder = f"{socket.gethostname()}:{os.getpid()}:{result.id}"
         self.transaction(lambda s: self._take_lease(s, holder))
+        self._holder = holder
         try:
             certificate_id = self._resume_or_new_certificate_id()
             for start in range(0, len(candidates), BATCH):
                 batch = candidates[start:start + BATCH]
-                marked = self.transaction(lambda s, b=batch: [self._mark_destroying(
-                    s, d, result.as_of, certificate_id) for d, _number in b])  # fmt: skip
+
+                def mark(session, batch=batch):
+                    self._renew_lease(session)
+                    return [self._mark_destroying(session, dossier_id, result.as_of,
+                                                  certificate_id) for dossier_id, _n in batch]
+
+                marked = self.transaction(mark)
                 for (_id, number), was_marked in zip(batch, marked, strict=True):
                     if was_marked:
                         result.destroyed.append(number)
@@ -208,10 +222,13 @@ class Destroyer:
             self._finish_destroying(operator)
             issued = self._issue_certificates(result, operator)
             self._unlink_blobs()
+            self.transaction(self._renew_lease)
             self.destroyed_buckets = self.sweep_buckets()
+            self.transaction(self._renew_lease)
             self._compact()
             result.certificate_id = issued
         finally:
+            self._holder = None
             self.transaction(lambda s: self._release_lease(s, holder))
         self.transaction(lambda s: self._record_run(s, result, operator))
         return result
@@ -227,6 +244,16 @@ class Destroyer:
         if lease.holder and lease.expires_at and lease.expires_at > now and not _dead(lease.holder):
             raise RetentionBusy("another retention run is in progress", field=None)
         lease.holder, lease.expires_at = holder, now + LEASE
+
+    def _renew_lease(self, session: Session) -> None:
+        """Push the lease's expiry on: called at every committed step of a run, so a run
+        longer than LEASE is never taken for dead. A lease taken by another run meanwhile
+        (this one stalled past its expiry) stops this run; a rerun finishes its work."""
+        renewed = self._holder is not None and session.execute(
+            update(RetentionLease).where(RetentionLease.holder == self._holder)
+            .values(expires_at=self.clock.now() + LEASE)).rowcount == 1  # fmt: skip
+        if not renewed:
+            raise RetentionBusy("the retention lease was taken by another run", field=None)
 
     def _release_lease(self, session: Session, holder: str) -> None:
         session.execute(update(RetentionLease).where(RetentionLease.holder == holder)
@@ -263,11 +290,18 @@ class Destroyer:
             select(Dossier.id).where(Dossier.state == "destroying"))))  # fmt: skip
         if not waiting:
             return
+        self.transaction(self._renew_lease)
         self.purge_index(waiting)  # one merge of the index for the whole run, not one each
+        self.transaction(self._renew_lease)
         self.fault("index_purged")
         for start in range(0, len(waiting), BATCH):
-            self.transaction(lambda s, b=waiting[start:start + BATCH]: [
-                self._erase(s, d, operator) for d in b])  # fmt: skip
+
+            def erase(session, batch=waiting[start:start + BATCH]):
+                self._renew_lease(session)
+                for dossier_id in batch:
+                    self._erase(session, dossier_id, operator)
+
+            self.transaction(erase)
             self.fault("erased")
 
     def _erase(self, session: Session, dossier_id: str, operator: str) -> None:
@@ -289,6 +323,10 @@ class Destroyer:
         session.execute(DossierCorrection.__table__.update()
                         .where(DossierCorrection.dossier_id == dossier_id)
                         .values(reason=None, changes={}))  # fmt: skip
+        # The dossier's own holds name why it was held (a lawsuit, a customer): erased with
+        # it. Holds by query cover other dossiers too and are kept as they are.
+        session.execute(update(Hold).where(Hold.dossier_id == dossier_id).values(
+            reason=ERASED_REASON, release_reason=ERASED_REASON))  # fmt: skip
         dossier.measures = []
         dossier.retention_derivation = "destroyed"
         session.execute(ProductLine.__table__.delete().where(ProductLine.dossier_id == dossier_id))
@@ -300,6 +338,7 @@ class Destroyer:
 
     def _issue_certificates(self, result: RunResult, operator: str) -> str | None:
         def issue(session: Session):
+            self._renew_lease(session)
             pending_ids = session.scalars(
                 select(Dossier.certificate_id).distinct().where(
                     Dossier.state == "destroyed", Dossier.certificate_id.is_not(None),
@@ -342,8 +381,13 @@ class Destroyer:
             for _document_id, name in batch:
                 self.blobs.remove(name)  # absent is fine: a killed run may have removed it
             ids = [document_id for document_id, _name in batch]
-            self.transaction(lambda s, i=ids: s.execute(
-                update(Document).where(Document.id.in_(i)).values(storage_name=None)))  # fmt: skip
+
+            def unlinked(session, ids=ids):
+                self._renew_lease(session)
+                session.execute(update(Document).where(Document.id.in_(ids))
+                                .values(storage_name=None))  # fmt: skip
+
+            self.transaction(unlinked)
         self.fault("unlinked")
 
     def _compact(self) -> None:

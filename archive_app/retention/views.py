@@ -12,8 +12,8 @@ from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..records.resources import DossierContext
-from .api import parse_date, proposal_json, purge_index, query_scope
-from .holds import place_hold, place_query_hold, release_hold
+from .api import caller, parse_date, proposal_json, purge_index, query_scope, readable_numbers
+from .holds import place_hold, place_query_hold, release_hold, visible_holds
 from .models import Certificate, Hold, RetentionProposal, RetentionRun
 from .runner import destroyer_for
 from .services import due_dossiers
@@ -23,18 +23,16 @@ def page_values(request, message=None, error=None) -> dict:
     session = request.dbsession
     clock = request.find_service(IClock)
     as_of = parse_date(request.GET.get("as_of"), "as_of") or clock.today()
-    holds = session.scalars(
-        select(Hold).where(Hold.released_at.is_(None)).order_by(Hold.placed_at.desc())
-    ).all()
+    identity = caller(request)
     return {
         "as_of": as_of,
-        "due": due_dossiers(session, as_of),
-        "holds": visible_holds(request, holds),
+        "due": due_dossiers(session, as_of, identity),
+        "holds": visible_holds(session, identity, active_only=True),
         "proposals": [proposal_json(request, row) for row in session.scalars(
             select(RetentionProposal).where(RetentionProposal.state == "proposed")
             .order_by(RetentionProposal.proposed_at))],
-        "runs": session.scalars(select(RetentionRun).order_by(RetentionRun.started_at.desc())
-                                .limit(20)).all(),
+        "runs": [run_view(session, run, identity) for run in session.scalars(
+            select(RetentionRun).order_by(RetentionRun.started_at.desc()).limit(20))],
         "certificates": session.scalars(select(Certificate).order_by(
             Certificate.position.desc()).limit(50)).all(),
         "csrf_token": get_csrf_token(request),
@@ -43,18 +41,13 @@ def page_values(request, message=None, error=None) -> dict:
     }  # fmt: skip
 
 
-def visible_holds(request, holds) -> list[tuple]:
-    """Holds with their dossier; a hold on a dossier above the caller's clearance is left out."""
-    records, visible = request.find_service(IRecordsService), []
-    for hold in holds:
-        dossier = records.get(hold.dossier_id) if hold.dossier_id else None
-        if dossier is None and hold.dossier_id:
-            continue
-        if dossier is None or request.has_permission(
-            Permission.MANAGE_RETENTION, DossierContext(request, dossier)
-        ):
-            visible.append((hold, dossier))
-    return visible
+def run_view(session, run: RetentionRun, identity) -> dict:
+    """A past run as the reader may see it: numbers above their clearance left out."""
+    shown = readable_numbers(session, [*run.destroyed, *run.skipped_held], identity)
+    return {"started_at": run.started_at, "as_of": run.as_of, "dry_run": run.dry_run,
+            "operator": run.operator,
+            "destroyed": [number for number in run.destroyed if number in shown],
+            "skipped_held": [number for number in run.skipped_held if number in shown]}  # fmt: skip
 
 
 @view_config(route_name="retention.page", request_method="GET",
@@ -92,7 +85,8 @@ def retention_action(request):
 
 def _dossier_by_number(request, number: str):
     number = number[:64]
-    dossier = request.find_service(IRecordsService).find_by_complaint_no(number)
+    dossier = request.find_service(IRecordsService).readable_by_complaint_no(number,
+                                                                             caller(request))
     _check_clearance(request, dossier, number)
     return dossier
 
@@ -136,14 +130,14 @@ def _release(request) -> str:
     now = request.find_service(IClock).now()
     hold = release_hold(request.find_service(IRecordsService), hold_id,
                         request.POST.get("reason"), request.user.username, now,
-                        dossier=dossier)  # fmt: skip
+                        dossier=dossier, identity=caller(request))  # fmt: skip
     scope = dossier.complaint_no if dossier else query_scope(hold)
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
     return f"hold released on {scope}"
 
 
 def _decide(request, decision: str) -> str:
-    destroyer = destroyer_for(request, request.user.role, purge_index(request))
+    destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.POST.get("proposal_id", "")
     if decision == "reject":
         destroyer.reject(proposal_id, request.user.username)
@@ -155,7 +149,7 @@ def _decide(request, decision: str) -> str:
 def _run(request) -> str:
     as_of = parse_date(request.POST.get("as_of"), "as_of")
     dry_run = request.POST.get("dry_run") == "on"
-    result = destroyer_for(request, request.user.role, purge_index(request)).run(
+    result = destroyer_for(request, caller(request), purge_index(request)).run(
         as_of, dry_run, request.user.username
     )
     if result.proposal_id:

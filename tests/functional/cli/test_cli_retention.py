@@ -117,8 +117,10 @@ def test_approval_mode_proposes_and_a_records_manager_approves(tmp_path_factory,
     env = dict(make_cli_env(tmp_path_factory, "cli_approval"), ARCHIVE_RETENTION_APPROVAL="true")
     number = write_old_dossier(tmp_path)
     assert run_cli(env, "import", str(tmp_path)).returncode == 0
-    assert run_cli(env, "user", "add", "wangfang", "--role", "records_manager",
-                   "--password-stdin", stdin="correct-horse-battery\n").returncode == 0  # fmt: skip
+    # Cleared for the dossier's level: an approver destroys only what they may read.
+    assert run_cli(env, "user", "add", "wangfang", "--role", "records_manager", "--clearance",
+                   "restricted", "--password-stdin",
+                   stdin="correct-horse-battery\n").returncode == 0  # fmt: skip
     proposed = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
     assert proposed.returncode == 0, proposed.stderr
     assert f"proposed {number}" in proposed.stdout and "destroyed" not in proposed.stdout

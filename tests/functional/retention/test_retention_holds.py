@@ -188,12 +188,13 @@ def test_a_backup_taken_before_destruction_cannot_open_the_destroyed_dossier(api
 
 
 def test_a_hold_placed_between_listing_and_destruction_wins(api):
+    from archive_app.records.clearance import SYSTEM
     from archive_app.retention.runner import destroyer_for
 
     dossier = file_old(api, unique_batch())
     with open_app(TESTING_INI) as env:
         request = env["request"]
-        destroyer = destroyer_for(request, "records_manager", lambda ids: None)
+        destroyer = destroyer_for(request, SYSTEM, lambda ids: None)
         listed = destroyer.transaction
         calls = []
 
