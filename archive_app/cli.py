@@ -292,12 +292,14 @@ def access_log_export(config_uri, start, end):
     from .access.review import LogFilter, csv_rows, iter_entries
     from .bootstrap import open_app
     from .interfaces import IAccessLog, IClock
+    from .records.clearance import SYSTEM
 
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
         access_log = request.find_service(IAccessLog)
         chosen = LogFilter.from_params({"from": start, "to": end},
-                                       request.find_service(IClock).zone)  # fmt: skip
+                                       request.find_service(IClock).zone,
+                                       identity=SYSTEM)  # fmt: skip
         access_log.append_now(Event(action="export", username="cli", role="system",
                                     detail=f"access log CSV from {start} to {end}"))  # fmt: skip
         with request.tm:

@@ -1,4 +1,9 @@
-"""Reading the access log back: filters, pages, CSV export (for privacy officers)."""
+"""Reading the access log back: filters, pages, CSV export (for privacy officers).
+
+Every entry is shown (a gap would look like a cut chain), but an entry that names a dossier
+above the reader's clearance is shown withheld: no dossier id, complaint number, document id
+or detail. Filtering by such a dossier finds nothing, so totals do not reveal it either.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import Invalid
+from ..records.clearance import readable_clause
+from ..records.models import Dossier
 from .models import AccessLogEntry
 
 CSV_FIELDS = ("seq", "at", "user", "role", "action", "outcome", "dossier_id", "complaint_no",
               "document_id", "ip", "detail")  # fmt: skip
 PAGE_SIZE = 100
+WITHHELD = "withheld: the entry names a dossier above your clearance"
+WITHHELD_FIELDS = ("dossier_id", "complaint_no", "document_id")
+
+
+def withheld_clause(identity):
+    """SQL: the entry names (by id or number) a dossier the identity may not read. Entries
+    naming no dossier, or an id that was never filed, have nothing to withhold."""
+    return exists().where(
+        or_(Dossier.id == AccessLogEntry.dossier_id,
+            Dossier.complaint_no == AccessLogEntry.complaint_no),
+        ~readable_clause(identity),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -27,9 +46,10 @@ class LogFilter:
     outcome: str | None = None
     start: datetime | None = None
     end: datetime | None = None  # exclusive
+    identity: object = None  # the reader (records/clearance.py); None may read nothing
 
     @classmethod
-    def from_params(cls, params, zone) -> LogFilter:
+    def from_params(cls, params, zone, *, identity) -> LogFilter:
         """From query parameters; `from`/`to` are dates (in the archive's zone) or datetimes."""
 
         def text(name):
@@ -39,7 +59,7 @@ class LogFilter:
         return cls(
             user=text("user"), dossier_id=text("dossier_id"), action=text("action"),
             outcome=text("outcome"), start=parse_moment(params.get("from"), zone, "from"),
-            end=parse_moment(params.get("to"), zone, "to", end_of_day=True),
+            end=parse_moment(params.get("to"), zone, "to", end_of_day=True), identity=identity,
         )  # fmt: skip
 
     def apply(self, query):
@@ -49,6 +69,9 @@ class LogFilter:
             value = getattr(self, name)
             if value is not None:
                 query = query.where(column == value)
+        if self.dossier_id is not None:
+            # Asking about a dossier one may not read finds nothing: not even a count.
+            query = query.where(~withheld_clause(self.identity))
         if self.start is not None:
             query = query.where(AccessLogEntry.at >= self.start)
         if self.end is not None:
@@ -78,18 +101,35 @@ def count_entries(session: Session, log_filter: LogFilter) -> int:
     return session.scalar(query)
 
 
-def page_of_entries(session: Session, log_filter: LogFilter, page: int, per_page: int = PAGE_SIZE):
-    query = log_filter.apply(select(AccessLogEntry)).order_by(AccessLogEntry.seq.desc())
-    return list(session.scalars(query.offset((page - 1) * per_page).limit(per_page)))
+def _with_withheld(log_filter: LogFilter):
+    return log_filter.apply(select(AccessLogEntry, withheld_clause(log_filter.identity)))
 
 
-def iter_entries(session: Session, log_filter: LogFilter) -> Iterator[AccessLogEntry]:
-    query = log_filter.apply(select(AccessLogEntry)).order_by(AccessLogEntry.seq)
-    return session.scalars(query.execution_options(yield_per=1000))
+def page_of_entries(session: Session, log_filter: LogFilter, page: int,
+                    per_page: int = PAGE_SIZE) -> list[tuple[AccessLogEntry, bool]]:  # fmt: skip
+    """(entry, withheld) pairs, newest first."""
+    query = _with_withheld(log_filter).order_by(AccessLogEntry.seq.desc())
+    rows = session.execute(query.offset((page - 1) * per_page).limit(per_page))
+    return [(entry, bool(withheld)) for entry, withheld in rows]
+
+
+def iter_entries(session: Session, log_filter: LogFilter) -> Iterator[tuple]:
+    """(entry, withheld) pairs, oldest first, read a thousand at a time."""
+    query = _with_withheld(log_filter).order_by(AccessLogEntry.seq)
+    return iter(session.execute(query.execution_options(yield_per=1000)))
+
+
+def shown_json(as_json, row) -> dict:
+    """An (entry, withheld) pair as the reader sees it (`as_json`: the log's own)."""
+    entry, withheld = row
+    values = as_json(entry)
+    if withheld:
+        values.update(dict.fromkeys(WITHHELD_FIELDS), detail=WITHHELD)
+    return values
 
 
 def csv_rows(entries, as_json) -> Iterator[str]:
-    """The contract's CSV: a header row, then one row per entry, oldest first."""
+    """The contract's CSV: a header row, then one row per (entry, withheld), oldest first."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_FIELDS)
@@ -97,7 +137,7 @@ def csv_rows(entries, as_json) -> Iterator[str]:
     for entry in entries:
         buffer.seek(0)
         buffer.truncate()
-        values = as_json(entry)
+        values = shown_json(as_json, entry)
         writer.writerow([_csv_safe(values[name]) for name in CSV_FIELDS])
         yield buffer.getvalue()
 

@@ -14,7 +14,7 @@ from .api import anomalies_for, log_filter, page_number
 from .audit import log_after_request, log_in_transaction, log_now
 from .permissions import Permission
 from .policy import bearer_token
-from .review import PAGE_SIZE, count_entries, page_of_entries
+from .review import PAGE_SIZE, count_entries, page_of_entries, shown_json
 from .throttle import TooManyAttempts, refuse_if_throttled
 
 
@@ -111,7 +111,8 @@ def review_page(request):
     access_log = request.find_service(IAccessLog)
     chosen, page = log_filter(request), page_number(request)
     total = count_entries(request.dbsession, chosen)
-    entries = [access_log.as_json(e) for e in page_of_entries(request.dbsession, chosen, page)]
+    entries = [shown_json(access_log.as_json, row)
+               for row in page_of_entries(request.dbsession, chosen, page)]
     chain = access_log.verify(request.dbsession)
     flags = anomalies_for(request)
     log_now(request, "review", detail=f"access log page {page} (web): {total} entries match")
