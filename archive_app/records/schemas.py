@@ -121,9 +121,12 @@ class Product(colander.MappingSchema):
     certified_on = colander.SchemaNode(StrictDate(), missing=None)  # EU GMP rule only
 
 
+MAX_PRODUCTS = 50
+
+
 class Products(colander.SequenceSchema):
     product = Product()
-    validator = colander.Length(max=50)
+    validator = colander.Length(max=MAX_PRODUCTS)
 
 
 class Measures(colander.SequenceSchema):
