@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import email.parser
+import sys
 import threading
 import unicodedata
 import warnings
@@ -167,9 +168,10 @@ def _read_members(archive: zipfile.ZipFile, packed: int) -> str:
 def _read_member(archive, member, budget: int, *, xml: bool, too_large: str, keep=True) -> bytes:
     """The member's bytes (or as many zeros when not `keep`), refused past `budget`."""
     # zipfile stops at the size the directory declares (and then fails the CRC, or does
-    # not, if the CRC was forged to match); ask for more, so the real length shows.
+    # not, if the CRC was forged to match): lift that, so the real length shows; the
+    # running count below is the bound.
     unbounded = copy.copy(member)
-    unbounded.file_size = budget + 1
+    unbounded.file_size = sys.maxsize
     prolog = XmlProlog() if xml else None
     kept = bytearray()
     size = 0
