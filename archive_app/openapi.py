@@ -75,6 +75,7 @@ SCHEMAS = {
             "channel",
             "customer",
             "outcome",
+            "confidentiality",
         ],
         "properties": {
             "complaint_no": {"type": "string", "pattern": r"^TS-(I|II|III)-\d{2}-\d{3,}$"},

@@ -10,8 +10,10 @@ from ..settings import as_choice, as_int
 def includeme(config):
     # Imported here so that `archive_app.records.models` loads without the web layer (Alembic).
     from ..retention.holds import held_by_query
+    from .forms import field_part_limit
     from .resources import DossierContext
     from .services import RecordsService
+    from .uploads import limited_post
 
     settings = config.get_settings()
     options = {
@@ -37,6 +39,10 @@ def includeme(config):
         )
 
     config.register_service_factory(records_service, IRecordsService)
+    # The web form's parts are counted against the API's limit before WebOb spools them.
+    max_files = options["max_parts"]
+    config.add_request_method(limited_post(max_files, field_part_limit(max_files)), "POST",
+                              reify=True)  # fmt: skip
 
     config.add_route("api.dossiers", "/api/v1/dossiers")
     config.add_route(

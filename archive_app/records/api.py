@@ -2,35 +2,23 @@
 
 from __future__ import annotations
 
-import json
-
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
-from ..errors import BadRequest, Gone, Invalid, NotFound
+from ..errors import Gone, Invalid, NotFound
 from ..interfaces import IRecordsService
 from ..retention.services import tombstone
 from ..settings import storage_dir
 from .downloads import document_response
 from .resources import DossierContext
+from .schemas import parse_metadata
 from .uploads import parsed_multipart
 
 
 def records(request):
     return request.find_service(IRecordsService)
-
-
-def _parse_metadata(raw: bytes | None):
-    if raw is None:
-        raise BadRequest("the metadata part is missing", field="metadata")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise BadRequest("metadata must be UTF-8 encoded JSON", field="metadata") from None
-    except json.JSONDecodeError as error:
-        raise BadRequest(f"metadata is not valid JSON: {error.msg}", field="metadata") from None
 
 
 def _form(request):
@@ -64,7 +52,7 @@ def dossier_body(request, dossier) -> dict:
 )  # fmt: skip
 def file_dossier(request):
     with _form(request) as form:
-        metadata = _parse_metadata(form.field_text("metadata"))
+        metadata = parse_metadata(form.field_text("metadata"))
         unknown = set(form.fields) - {"metadata"}
         if unknown:
             name = sorted(unknown)[0]

@@ -17,6 +17,7 @@ from .schemas import (
     COMPLAINT_TYPES,
     DOCUMENT_KINDS,
     LEVELS,
+    MAX_PRODUCTS,
     MEASURES,
     OUTCOMES,
 )  # fmt: skip
@@ -33,6 +34,11 @@ LABELS = {
     "attachment": _("Attachment"),
 }
 SINGLE_KINDS = [kind for kind in DOCUMENT_KINDS if kind != "attachment"]
+# The plain fields the filing form can send (Deform adds markers around every mapping and
+# sequence): its fixed fields with room to spare, each product's, each upload widget's.
+FORM_FIELD_PARTS = 64
+PRODUCT_FIELD_PARTS = 7
+UPLOAD_FIELD_PARTS = 3
 ACCEPT = ".pdf,.doc,.docx,.xls,.xlsx,.jpg,.jpeg,.png,.tif,.tiff,.txt,.eml,.wav,.mp3"
 
 
@@ -119,6 +125,12 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
                                             add_subitem_text_template=_("Add attachment")),
     ))  # fmt: skip
     return schema
+
+
+def field_part_limit(max_files: int) -> int:
+    """How many plain fields a filing with at most `max_files` files (the API's limit, the
+    one `archive.max_parts` setting) can need."""
+    return FORM_FIELD_PARTS + PRODUCT_FIELD_PARTS * MAX_PRODUCTS + UPLOAD_FIELD_PARTS * max_files
 
 
 def without_files(appstruct: dict) -> dict:

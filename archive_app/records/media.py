@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import copy
 import email.parser
+import sys
 import threading
 import unicodedata
+import warnings
 import zipfile
+import zlib
 from pathlib import Path
+from xml.parsers import expat
 
 import magic
+
+with warnings.catch_warnings():
+    # olevba builds its pyparsing grammars at import with names pyparsing 3.3 deprecates.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from oletools.olevba import FileOpenError, VBA_Parser, filter_vba
 
 ALLOWED_MEDIA_TYPES = frozenset({
     "application/pdf",
@@ -56,8 +66,9 @@ MAX_ZIP_MEMBERS = 5000
 MAX_ZIP_UNPACKED = 1024 * 1024 * 1024  # 1 GiB of parts
 MAX_ZIP_RATIO = 200  # unpacked : packed, checked above ZIP_RATIO_FLOOR
 ZIP_RATIO_FLOOR = 32 * 1024 * 1024
-XML_PROLOG_BYTES = 64 * 1024
-XML_PROLOG_BUDGET = 16 * 1024 * 1024
+MAX_XML_PROLOG = 1024 * 1024  # what may come before the root element of an XML part
+READ_CHUNK = 64 * 1024
+OLE_TYPES = frozenset({"application/msword", "application/vnd.ms-excel"})
 
 _magic = magic.Magic(mime=True)
 _magic_lock = threading.Lock()  # libmagic handles are not safe to share between threads
@@ -92,20 +103,25 @@ def _sniff(path: Path) -> str:
 
 def _ooxml_type(path: Path) -> str | None:
     """DOCX or XLSX by the zip's `[Content_Types].xml`, after checks that every read is
-    bounded: no zip bomb, no unsafe member path, no macros, no XML document type
-    declarations (entity bombs, external entities). None if it is not OOXML at all."""
+    bounded: no zip bomb (counted in bytes really inflated), no unsafe member path, no
+    macros, no XML document type declarations (entity bombs, external entities). None if it
+    is not OOXML at all."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            _check_zip(archive)
-            info = archive.getinfo("[Content_Types].xml")
-            if info.file_size > MAX_CONTENT_TYPES_XML:
-                raise MediaRejected("The document's content-type list is implausibly large.")
-            with archive.open(info) as member:
-                listing = member.read(MAX_CONTENT_TYPES_XML + 1).decode("utf-8", "replace")
-            _check_xml_prologs(archive)
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, NotImplementedError,
-            EOFError, ValueError):  # fmt: skip
-        return None
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return None  # not a zip: libmagic's answer stands
+    with archive:
+        try:
+            archive.getinfo("[Content_Types].xml")
+        except KeyError:
+            return None  # a zip, but not an Office document
+        _check_zip(archive)
+        try:
+            listing = _read_members(archive, path.stat().st_size)
+        except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError,
+                ValueError, zlib.error):  # fmt: skip
+            # A consumer would fail on the same bytes, or read what this check could not.
+            raise MediaRejected("The document's parts cannot be read.") from None
     if "macroEnabled" in listing:
         raise MediaRejected("Macro-enabled Office documents are not accepted.")
     for part_type, media_type in OOXML_MAIN_PARTS.items():
@@ -115,15 +131,12 @@ def _ooxml_type(path: Path) -> str | None:
 
 
 def _check_zip(archive: zipfile.ZipFile) -> None:
+    """Checks of the zip's directory alone; sizes declared there can lie (see _read_members)."""
     members = archive.infolist()
     if len(members) > MAX_ZIP_MEMBERS:
         raise MediaRejected("The document has implausibly many parts.")
-    unpacked = sum(member.file_size for member in members)
-    packed = sum(member.compress_size for member in members)
-    if unpacked > MAX_ZIP_UNPACKED or (
-        unpacked > ZIP_RATIO_FLOOR and unpacked > MAX_ZIP_RATIO * max(packed, 1)
-    ):
-        raise MediaRejected("The document expands implausibly (a zip bomb).")
+    if sum(member.file_size for member in members) > MAX_ZIP_UNPACKED:
+        raise MediaRejected("The document expands implausibly (a zip bomb).")  # before reading
     for member in members:
         name = member.filename
         if name.startswith("/") or "\\" in name or ".." in name.split("/"):
@@ -133,17 +146,144 @@ def _check_zip(archive: zipfile.ZipFile) -> None:
             raise MediaRejected("Office documents with macros or ActiveX are not accepted.")
 
 
-def _check_xml_prologs(archive: zipfile.ZipFile) -> None:
-    """Office never writes a DTD; one in any part is an entity bomb or an external entity."""
-    budget = XML_PROLOG_BUDGET
+def _read_members(archive: zipfile.ZipFile, packed: int) -> str:
+    """Inflate every member, counting the bytes that really come out (a member may declare
+    any size), and check the prolog of every XML part. Returns `[Content_Types].xml`."""
+    limit = min(MAX_ZIP_UNPACKED, max(ZIP_RATIO_FLOOR, MAX_ZIP_RATIO * max(packed, 1)))
+    listing = _read_member(archive, archive.getinfo("[Content_Types].xml"), MAX_CONTENT_TYPES_XML,
+                           xml=True, too_large="The document's content-type list is implausibly "
+                           "large.")  # fmt: skip
+    unpacked = len(listing)
+    xml_types = _xml_part_types(listing)
     for member in archive.infolist():
-        if not member.filename.lower().endswith((".xml", ".rels")) or budget <= 0:
+        if member.filename == "[Content_Types].xml" or member.is_dir():
             continue
-        with archive.open(member) as part:
-            head = part.read(min(XML_PROLOG_BYTES, budget))
-        budget -= len(head)
-        if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-            raise MediaRejected("XML with a document type declaration is not accepted.")
+        unpacked += len(_read_member(archive, member, limit - unpacked,
+                                     xml=_is_xml_part(member.filename, xml_types),
+                                     too_large="The document expands implausibly (a zip bomb).",
+                                     keep=False))  # fmt: skip
+    return listing.decode("utf-8", "replace")
+
+
+def _read_member(archive, member, budget: int, *, xml: bool, too_large: str, keep=True) -> bytes:
+    """The member's bytes (or as many zeros when not `keep`), refused past `budget`."""
+    # zipfile stops at the size the directory declares (and then fails the CRC, or does
+    # not, if the CRC was forged to match): lift that, so the real length shows; the
+    # running count below is the bound.
+    unbounded = copy.copy(member)
+    unbounded.file_size = sys.maxsize
+    prolog = XmlProlog() if xml else None
+    kept = bytearray()
+    size = 0
+    with archive.open(unbounded) as stream:
+        while chunk := stream.read(READ_CHUNK):
+            size += len(chunk)
+            if size > budget:
+                raise MediaRejected(too_large)
+            if prolog is not None:
+                prolog.feed(chunk)
+            if keep:
+                kept.extend(chunk)
+    if prolog is not None:
+        prolog.close()
+    return bytes(kept) if keep else bytes(size)
+
+
+def _xml_part_types(listing: bytes) -> tuple[set[str], set[str]]:
+    """(extensions, part names) that `[Content_Types].xml` declares as XML (its prolog has
+    been checked, so expat reads it without expanding anything)."""
+    extensions, names = set(), set()
+
+    def element(tag, attributes):
+        kind = attributes.get("ContentType", "").split(";")[0].strip().lower()
+        if not kind.endswith(("+xml", "/xml")):
+            return
+        if tag.endswith("Default") and "Extension" in attributes:
+            extensions.add(attributes["Extension"].lower())
+        elif tag.endswith("Override") and "PartName" in attributes:
+            names.add(attributes["PartName"].lstrip("/").lower())
+
+    parser = expat.ParserCreate()
+    parser.StartElementHandler = element
+    try:
+        parser.Parse(listing, True)
+    except expat.ExpatError:
+        raise MediaRejected("The document's content-type list cannot be read.") from None
+    return extensions, names
+
+
+def _is_xml_part(name: str, xml_types: tuple[set[str], set[str]]) -> bool:
+    extensions, names = xml_types
+    lowered = name.lower()
+    suffix = lowered.rsplit(".", 1)[-1] if "." in lowered.rsplit("/", 1)[-1] else ""
+    return lowered.endswith((".xml", ".rels")) or suffix in extensions or lowered in names
+
+
+class _RootReached(Exception):
+    pass
+
+
+class XmlProlog:
+    """Reads the start of one XML document with expat, up to its root element, and refuses a
+    document type declaration met on the way (Office never writes a DTD: one is an entity
+    bomb or an external entity), whatever the encoding (expat reads the byte order mark, the
+    UTF-16 pattern of `<?` and the declared encoding) and however much comment comes first."""
+
+    def __init__(self):
+        self.parser = expat.ParserCreate()
+        self.parser.StartDoctypeDeclHandler = self._declaration
+        self.parser.EntityDeclHandler = self._declaration
+        self.parser.StartElementHandler = self._root
+        self.done = False
+        self.read = 0
+
+    def _declaration(self, *args):
+        raise MediaRejected("XML with a document type declaration is not accepted.")
+
+    def _root(self, *args):
+        raise _RootReached
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        if self.done:
+            return
+        self.read += len(data)
+        try:
+            self.parser.Parse(data, final)
+        except _RootReached:
+            self.done = True
+            return
+        except expat.ExpatError:
+            raise MediaRejected("The document has an XML part that cannot be read.") from None
+        if self.read > MAX_XML_PROLOG:
+            raise MediaRejected("The document has an XML part with an implausibly long start.")
+
+    def close(self) -> None:
+        if self.read:  # an empty part has nothing to expand
+            self.feed(b"", final=True)
+
+
+def _check_ole_macros(path: Path) -> None:
+    """Old binary Word and Excel files: refuse VBA code (also when only its compiled p-code
+    is left, "VBA stomping") and Excel 4 (XLM) macro sheets, as their OOXML cousins are."""
+    try:
+        parser = VBA_Parser(str(path))
+    except FileOpenError:
+        return  # not an OLE file (BIFF4 and older): nothing that carries macros
+    try:
+        if parser.detect_xlm_macros():
+            raise MediaRejected("Excel files with Excel 4 macros are not accepted.")
+        if parser.detect_vba_macros():
+            # Word keeps an empty project (only its Attribute lines) in many plain files.
+            if any(filter_vba(code).strip() for _, _, _, code in parser.extract_macros()) or (
+                parser.detect_vba_stomping()
+            ):
+                raise MediaRejected("Office documents with macros are not accepted.")
+    except MediaRejected:
+        raise
+    except Exception:  # oletools raises many kinds on damaged files; unreadable is refused
+        raise MediaRejected("The document cannot be checked for macros.") from None
+    finally:
+        parser.close()
 
 
 def _looks_like_email(path: Path) -> bool:
@@ -171,6 +311,8 @@ def detect_media_type(path: Path, filename: str) -> str:
     expected = EXTENSION_TYPES.get(extension)
     if expected is not None and media_type not in expected:
         raise MediaRejected(f"The content is {media_type} but the name says {extension}.")
+    if media_type in OLE_TYPES:
+        _check_ole_macros(path)
     return media_type
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
 import colander
 
-from ..errors import Invalid
+from ..errors import BadRequest, Invalid
 from ..retention.rules import parse_expiry
 
 COMPLAINT_CLASSES = ("I", "II", "III")
@@ -120,9 +121,12 @@ class Product(colander.MappingSchema):
     certified_on = colander.SchemaNode(StrictDate(), missing=None)  # EU GMP rule only
 
 
+MAX_PRODUCTS = 50
+
+
 class Products(colander.SequenceSchema):
     product = Product()
-    validator = colander.Length(max=50)
+    validator = colander.Length(max=MAX_PRODUCTS)
 
 
 class Measures(colander.SequenceSchema):
@@ -146,7 +150,7 @@ class DossierMetadata(colander.MappingSchema):
     outcome = choice(OUTCOMES)
     measures = Measures(missing=())
     capa_ref = text(64, missing=None)
-    confidentiality = choice(LEVELS, missing="internal")
+    confidentiality = choice(LEVELS)  # required (contract §4): no level is assumed
     summary = text(20000, missing=None)
 
 
@@ -177,6 +181,40 @@ def _schema_order(path: str):
     order = [child.name for child in DossierMetadata().children]
     head = path.split(".")[0]
     return (order.index(head) if head in order else len(order), path)
+
+
+# Metadata nests four levels deep (object, products, product, value); far deeper is an attack
+# on whatever walks it next (a validator's message, a repr) by recursion.
+MAX_METADATA_DEPTH = 16
+
+
+def parse_metadata(raw: bytes | None):
+    """The metadata part's JSON, or the contract's 400 saying why it cannot be read."""
+    if raw is None:
+        raise BadRequest("the metadata part is missing", field="metadata")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadRequest("metadata must be UTF-8 encoded JSON", field="metadata") from None
+    except json.JSONDecodeError as error:
+        raise BadRequest(f"metadata is not valid JSON: {error.msg}", field="metadata") from None
+    except RecursionError:
+        raise BadRequest("metadata is nested too deeply", field="metadata") from None
+    if _depth(data) > MAX_METADATA_DEPTH:
+        raise BadRequest("metadata is nested too deeply", field="metadata")
+    return data
+
+
+def _depth(value) -> int:
+    """How deeply lists and objects nest in `value`, without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def validate_metadata(data) -> dict:

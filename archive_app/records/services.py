@@ -85,11 +85,13 @@ class RecordsService:
         for kind in REQUIRED_KINDS[metadata["outcome"]]:
             if kind not in kinds:
                 raise Incomplete(f"a {metadata['outcome']} dossier needs a {kind}", field=kind)
+        # Content before uniqueness: a refused file answers 415 whether or not the number
+        # is taken (else the answer tells which complaint numbers exist).
+        media_types = self._detect(uploads)
         if self.find_by_complaint_no(metadata["complaint_no"]) is not None:
             raise Conflict(
                 f"complaint {metadata['complaint_no']} is already filed", field="complaint_no"
             )
-        media_types = self._detect(uploads)
 
         decision = self.retention_decision(
             [Batch(p["expiry"], p["certified_on"]) for p in metadata["products"]],

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from multipart import MultipartError, MultipartSegment, PushMultipartParser, parse_options_header
+from webob import BaseRequest
 
 from ..errors import BadRequest, TooLarge, UnsupportedMedia
 from .services import Upload
@@ -108,3 +109,46 @@ def _finish_part(current, form: ParsedForm) -> None:
     form.uploads.append(
         Upload(kind=segment.name, filename=segment.filename, path=Path(sink.name), size=size)
     )
+
+
+def count_parts(request, max_files: int, max_fields: int) -> None:
+    """Refuse (413) a multipart body with more file parts than `max_files` or more plain
+    fields than `max_fields`, reading it once without keeping anything: for parsers that
+    spool every part before anyone could count (WebOb's, behind the web forms)."""
+    content_type, options = parse_options_header(request.headers.get("Content-Type", ""))
+    if content_type != "multipart/form-data" or not options.get("boundary"):
+        return
+    request.make_body_seekable()  # WebOb does the same next (a temporary file past 10 KB)
+    stream = request.body_file_raw
+    request.add_finished_callback(lambda request: stream.close())  # also when refused here
+    stream.seek(0)
+    files = fields = 0
+    try:
+        with PushMultipartParser(options["boundary"]) as parser:
+            while not parser.closed:
+                for event in parser.parse(stream.read(READ_SIZE)):
+                    if not isinstance(event, MultipartSegment):
+                        continue
+                    if event.filename is None:
+                        fields += 1
+                    else:
+                        files += 1
+                    if files > max_files:
+                        raise TooLarge(f"at most {max_files} files in one request", field=None)
+                    if fields > max_fields:
+                        raise TooLarge(f"at most {max_fields} form fields in one request",
+                                       field=None)  # fmt: skip
+    except MultipartError as error:
+        raise BadRequest(f"the multipart body is malformed: {error}", field=None) from None
+    finally:
+        stream.seek(0)
+
+
+def limited_post(max_files: int, max_fields: int):
+    """A `request.POST` that counts a multipart body's parts before WebOb parses it."""
+
+    def post(request):
+        count_parts(request, max_files, max_fields)
+        return BaseRequest.POST.fget(request)
+
+    return post
