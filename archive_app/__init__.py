@@ -41,6 +41,8 @@ def configure(config, settings):
         config.include(".db")
         # Keys, encrypted blobs and field encryption: needed by everything that reads content.
         config.include(".vault")
+        # Bodies outside uploads capped before anything reads them; no client-written address.
+        config.include(".bounds")
         # Who is asking and what they may do: policy, sessions, CSRF, the access log.
         config.include(".access")
         # Dossiers and documents: filing, reading, downloading (API and pages).
