@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+
 from .clock import Clock
 from .interfaces import IClock
 from .settings import apply_overrides
 
+# Files 0600, folders 0700 (contract §7), whatever umask the process was started with.
+STORAGE_UMASK = 0o077
+
 
 def main(global_config, **settings):
     """The WSGI application (paste `main`)."""
+    # Before anything is opened: every file and folder this process creates (database and
+    # WAL, index segments holding decrypted text, blobs, spooled uploads) is its own only.
+    os.umask(STORAGE_UMASK)
     # Imported here so that `archive` commands load Pyramid only when they need it.
     from pyramid.config import Configurator
 
@@ -41,6 +49,8 @@ def configure(config, settings):
         config.include(".db")
         # Keys, encrypted blobs and field encryption: needed by everything that reads content.
         config.include(".vault")
+        # Bodies outside uploads capped before anything reads them; no client-written address.
+        config.include(".bounds")
         # Who is asking and what they may do: policy, sessions, CSRF, the access log.
         config.include(".access")
         # Dossiers and documents: filing, reading, downloading (API and pages).

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
 from pyramid.paster import get_app, get_appsettings
 from pyramid.scripting import prepare
 
-from .settings import apply_overrides, keyring_path, storage_dir
+from .settings import apply_overrides, bucket_keys_path, keyring_path, storage_dir
 from .vault import KEYRING_ENVIRONMENT_VARIABLE
 from .vault.keyring import Keyring, KeyringError
 
@@ -26,11 +27,40 @@ def initialise_storage(config_uri: str) -> dict:
     root = storage_dir(settings)
     for folder in STORAGE_FOLDERS:
         (root / folder).mkdir(parents=True, exist_ok=True)
-    os.chmod(root / "keyring", 0o700)
     if not os.environ.get(KEYRING_ENVIRONMENT_VARIABLE):
         Keyring.create_or_load(keyring_path(settings))
     upgrade_schema(config_uri, settings)
+    tighten_storage(settings)
     return settings
+
+
+def tighten_storage(settings: dict) -> None:
+    """Files 0600 and folders 0700 under storage/ (contract §7), and the key files and the
+    SQLite database where settings put them elsewhere: a tree written before the archive
+    set its umask, or copied in with a restore, is made private again by `archive init`."""
+    root = storage_dir(settings)
+    _tighten(root, 0o700)
+    for folder, folders, files in os.walk(root):  # symbolic links are not followed
+        for name in folders:
+            _tighten(Path(folder, name), 0o700)
+        for name in files:
+            _tighten(Path(folder, name), 0o600)
+    outside = [keyring_path(settings), bucket_keys_path(settings)]
+    url = settings["sqlalchemy.url"]
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        outside += [database, Path(f"{database}-wal"), Path(f"{database}-shm")]
+    for path in outside:
+        _tighten(path, 0o600)
+
+
+def _tighten(path: Path, mode: int) -> None:
+    try:
+        current = path.lstat()
+    except FileNotFoundError:
+        return
+    if not stat.S_ISLNK(current.st_mode) and stat.S_IMODE(current.st_mode) != mode:
+        os.chmod(path, mode)
 
 
 def upgrade_schema(config_uri: str, settings: dict) -> None:

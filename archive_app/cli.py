@@ -77,6 +77,10 @@ def read_password_stdin() -> str:
 @click.pass_context
 def main(ctx, config_uri):
     """The complaint-dossier archive."""
+    from . import STORAGE_UMASK
+
+    # First: whatever a command creates under storage/ is 0600, its folders 0700.
+    os.umask(STORAGE_UMASK)
     path = Path(config_uri)
     if not path.is_file():
         raise UsageProblem(f"no configuration file at {config_uri}")

@@ -14,6 +14,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_KEYRING_PATH": "archive.keyring_path",
     "ARCHIVE_BUCKET_KEYS_PATH": "archive.bucket_keys_path",
     "ARCHIVE_MAX_UPLOAD_MB": "archive.max_upload_mb",
+    "ARCHIVE_MAX_BODY_KB": "archive.max_body_kb",
     "ARCHIVE_TIMEZONE": "archive.timezone",
     "ARCHIVE_SESSION_SECRET": "archive.session_secret",
     "ARCHIVE_RETENTION_RULE": "archive.retention.rule",
@@ -24,6 +25,8 @@ ENVIRONMENT_OVERRIDES = {
 DEFAULTS = {
     "archive.max_upload_mb": "512",
     "archive.max_parts": "64",
+    # Any request body outside the upload routes (sign-in, JSON, web forms), in KiB.
+    "archive.max_body_kb": "1024",
     "archive.timezone": "Asia/Shanghai",
     "archive.retention.default_years": "5",
     "archive.retention.rule": "procedure",

@@ -185,6 +185,7 @@ class SearchIndex:
                processes: int) -> tuple[Path, int]:  # fmt: skip
         folder = self.root / f"gen-{int(time.time())}-{secrets.token_hex(4)}"
         folder.mkdir()
+        (folder / "MAIN_WRITELOCK").touch(0o600)  # Whoosh would open it 0777 & ~umask: 0700
         built = whoosh_index.create_in(str(folder), dossier_schema())
         count, known = 0, set(built.schema.names())
         writer = _build_writer(built, processes)
