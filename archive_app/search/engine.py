@@ -256,6 +256,8 @@ class SearchIndex:
                 writer.delete_by_term("id", dossier_id)
             # Merging all segments rewrites them without the deleted documents' terms.
             writer.commit(optimize=merge)
+            if merge:
+                self._let_go()
 
     def purge(self, ids: list[str]) -> None:
         """Remove dossiers so that none of their terms stays anywhere on disk: delete them,
@@ -279,6 +281,17 @@ class SearchIndex:
                     break
                 writer = self._writer(limitmb=PURGE_LIMIT_MB)
                 writer.commit(mergetype=_rewrite_only(dirty[0].segment_id()))
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Right after segments are replaced: close the shared searcher (it keeps the old
+        segments' files open, deleted, with the purged terms in them) and forget their
+        bitmaps, instead of waiting for the next search to notice."""
+        with self._searcher_lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+            self._docsets.retain({segment.segment_id() for segment in self.open()._segments()})
 
     def ids(self) -> set[str]:
         with self._searcher_lock:
