@@ -23,7 +23,8 @@ def upgrade():
         sa.Column("sealed_text", sa.LargeBinary(), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["document_id"], ["documents.id"],
+            ["document_id"],
+            ["documents.id"],
             name=op.f("fk_document_texts_document_id_documents"),
         ),  # fmt: skip
         sa.PrimaryKeyConstraint("document_id", name=op.f("pk_document_texts")),
