@@ -6,6 +6,7 @@ The index is a cache of the database (DESIGN.md): it lives in a generation folde
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import secrets
@@ -292,6 +293,10 @@ class SearchIndex:
                 self._searcher.close()
                 self._searcher = None
             self._docsets.retain({segment.segment_id() for segment in self.open()._segments()})
+        # Whoosh maps each segment file; a closed reader's views into the map (kept by
+        # reference cycles among its readers) hold it, and its file, until they are
+        # collected: collect them now.
+        gc.collect()
 
     def ids(self) -> set[str]:
         with self._searcher_lock:
