@@ -221,8 +221,10 @@ class DocSets:
 
     def __init__(self, cache: DocSetCache, searcher, deadline: float):
         self.cache, self.deadline = cache, deadline
+        # An index without documents has one reader and no segment: nothing to evaluate.
         self.segments = [Segment(cache, subsearcher.reader(), subsearcher, offset)
-                         for subsearcher, offset in searcher.leaf_searchers()]  # fmt: skip
+                         for subsearcher, offset in searcher.leaf_searchers()
+                         if subsearcher.reader().segment() is not None]  # fmt: skip
         cache.retain({segment.id for segment in self.segments})
 
     def evaluate(self, query) -> list[int]:

@@ -56,3 +56,10 @@ def test_restricted_dossiers_change_neither_order_nor_scores_of_an_internal_call
     # them (the word they all hold weighs less), so the order above was really at stake.
     everything = [hit_id for hit_id, _ in ranking(beside, ALL) if hit_id in ("A", "B")]
     assert everything == ["B", "A"]
+
+
+def test_an_empty_index_answers_nothing_found(tmp_path):
+    index = SearchIndex(tmp_path / "index")
+    index.create_empty()
+    result = index.search(SearchQuery(q="quokka"), ALL)
+    assert (result.total, result.hits) == (0, [])
