@@ -8,20 +8,21 @@ from datetime import UTC, datetime, timedelta
 from archive_app.access import anomalies
 
 
-def flagged(api) -> dict[str, dict]:
+def burst_entries(api, user: str) -> set[int]:
+    """The access-log entries behind the report's search bursts by `user`."""
     flags = api.get("/api/v1/access-log/anomalies", "privacy", status=200).json["flags"]
-    return {flag["user"]: flag for flag in flags if flag["rule"] == "search_burst"}
+    return {seq for flag in flags if (flag["rule"], flag["user"]) == ("search_burst", user)
+            for seq in flag["seqs"]}  # fmt: skip
 
 
 def test_a_burst_of_searches_is_flagged(api, wsgi_app, monkeypatch):
     settings = wsgi_app.registry.settings
     monkeypatch.setitem(settings, "archive.anomaly.searches_per_burst", "5")
     monkeypatch.setitem(settings, "archive.anomaly.search_burst_seconds", "600")
-    assert "auditor" not in flagged(api)
+    before = burst_entries(api, "auditor")  # earlier tests' searches may be a burst already
     for number in range(6):
         api.get(f"/api/v1/search?q=139{number:04d}1234", "auditor", status=200)
-    flag = flagged(api)["auditor"]
-    assert flag["count"] >= 6 and len(flag["seqs"]) == flag["count"]
+    assert len(burst_entries(api, "auditor") - before) >= 6
 
 
 def test_searches_spread_out_are_not_a_burst():
