@@ -14,6 +14,7 @@ from ..settings import SettingsError, as_int
 from .models import AccessLogEntry
 
 READS = ("view", "download")
+SEARCH = "search"  # searches and complaint-number look-ups alike
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class AnomalyRules:
     denials_per_hour: int = 10
     working_hours: tuple[time, time] = (time(8, 0), time(20, 0))
     window_days: int = 7
+    # One user searching more than this many times within `search_burst_seconds`: what
+    # enumerating a masked value looks like (5,502 searches in 38 s complete a masked phone).
+    searches_per_burst: int = 100
+    search_burst_seconds: int = 300
 
     @classmethod
     def from_settings(cls, settings) -> AnomalyRules:
@@ -47,6 +52,8 @@ class AnomalyRules:
             denials_per_hour=number("denials_per_hour"),
             working_hours=working,
             window_days=number("window_days"),
+            searches_per_burst=number("searches_per_burst"),
+            search_burst_seconds=number("search_burst_seconds"),
         )
 
 
@@ -72,6 +79,7 @@ def find_anomalies(session: Session, rules: AnomalyRules, now: datetime, zone) -
     restricted_seqs = defaultdict(list)
     downloads, denials = defaultdict(list), defaultdict(list)
     off_hours = defaultdict(list)
+    searches = defaultdict(list)  # user -> [(time, seq)] in log order
     start, end = rules.working_hours
     for entry, level in rows:
         local = entry.at.astimezone(zone)
@@ -79,6 +87,8 @@ def find_anomalies(session: Session, rules: AnomalyRules, now: datetime, zone) -
         if entry.outcome == "denied":
             denials[(who, local.strftime("%Y-%m-%d %H:00"))].append(entry.seq)
             continue
+        if entry.action == SEARCH and entry.outcome == "ok":
+            searches[who].append((entry.at, entry.seq))
         if entry.action not in READS or entry.outcome != "ok":
             continue
         if level == "restricted" and entry.action == "view":
@@ -106,4 +116,25 @@ def find_anomalies(session: Session, rules: AnomalyRules, now: datetime, zone) -
     ]
     flags += [Flag("off_hours", who, day, len(seqs), seqs)
               for (who, day), seqs in off_hours.items()]  # fmt: skip
+    for who, timed in searches.items():
+        flags += [Flag("search_burst", who, timed[first][0].astimezone(zone).strftime(
+                      "%Y-%m-%d %H:%M"), len(seqs), seqs)
+                  for first, seqs in search_bursts(timed, rules)]  # fmt: skip
     return sorted(flags, key=lambda flag: (flag.period, flag.rule), reverse=True)
+
+
+def search_bursts(timed: list[tuple[datetime, int]], rules: AnomalyRules):
+    """(index of the first, sequence numbers) of each burst in one user's searches: a run of
+    searches in which every `searches_per_burst` + 1 consecutive ones fall within
+    `search_burst_seconds`, overlapping windows joined into one burst."""
+    window = timedelta(seconds=rules.search_burst_seconds)
+    limit = rules.searches_per_burst
+    bursts: list[tuple[int, int]] = []  # [first, last] indexes
+    for last in range(limit, len(timed)):
+        first = last - limit
+        if timed[last][0] - timed[first][0] <= window:
+            if bursts and first <= bursts[-1][1]:
+                bursts[-1] = (bursts[-1][0], last)
+            else:
+                bursts.append((first, last))
+    return [(first, [seq for _, seq in timed[first : last + 1]]) for first, last in bursts]

@@ -10,6 +10,8 @@ class Permission(StrEnum):
     READ_DOSSIERS = "records:dossier:read"
     SEE_PERSONAL_DATA = "records:personal:unmasked"
     DOWNLOAD_DOCUMENTS = "records:document:download"
+    # `q` in search matches document text (contract §3): the roles that may read documents.
+    SEARCH_DOCUMENT_TEXT = "search:text:read"
     REVIEW_ACCESS_LOG = "access:log:review"
     MANAGE_RETENTION = "retention:run:manage"
     READ_CERTIFICATES = "retention:certificate:read"
@@ -26,10 +28,16 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.READ_DOSSIERS,
             Permission.SEE_PERSONAL_DATA,
             Permission.DOWNLOAD_DOCUMENTS,
+            Permission.SEARCH_DOCUMENT_TEXT,
         }
     ),
     "auditor": frozenset(
-        {Permission.READ_DOSSIERS, Permission.DOWNLOAD_DOCUMENTS, Permission.READ_CERTIFICATES}
+        {
+            Permission.READ_DOSSIERS,
+            Permission.DOWNLOAD_DOCUMENTS,
+            Permission.READ_CERTIFICATES,
+            Permission.SEARCH_DOCUMENT_TEXT,
+        }
     ),
     "privacy_officer": frozenset({Permission.REVIEW_ACCESS_LOG}),
     "records_manager": frozenset(

@@ -118,3 +118,21 @@ class DossierCorrection(Base):
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     changes: Mapped[dict] = mapped_column(JSON)
+
+
+class DocumentText(Base):
+    """A document's extracted text: derived content, so sealed under a key derived from the
+    document's data key (records/derived.py) and gone with it. Stored once, so that indexing
+    a dossier again (an appended document, `archive reindex`) extracts only what is new.
+
+    `state`: `extracted` (the readers' text, `reason` says why it is partial if it is),
+    `failed` (no text: `reason` says why), `ocr_pending` and `ocr_done` for scanned documents.
+    """
+
+    __tablename__ = "document_texts"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sealed_text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -65,8 +65,9 @@ class BatchingThread:
                 covered, stopping, self._hurry = self._requested, self._stopping, False
             try:
                 self.work()
-            except Exception:  # logged; the work's own bookkeeping keeps what is undone
-                log.exception("%s: run failed", self._thread.name)
+            except Exception as error:  # logged; the work's own bookkeeping keeps what is undone
+                # The type alone: a message may quote document text or a statement's values.
+                log.error("%s: run failed (%s)", self._thread.name, type(error).__name__)
             with self._condition:
                 self._finished = covered
                 self._condition.notify_all()

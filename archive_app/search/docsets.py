@@ -14,11 +14,13 @@ from __future__ import annotations
 import time
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from itertools import accumulate, islice
+from itertools import accumulate, compress, islice
 
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.columns import NumericColumn
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .analysis import SEPARATOR
 
@@ -50,6 +52,24 @@ def posting_ids(reader, field: str, text) -> list[int]:
         ids.extend(matcher._ids[matcher._i :])
         matcher._next_block()
     return ids
+
+
+def length_bytes(reader, field: str, size: int) -> bytes:
+    """Each document's length in `field` as Whoosh stores it (one byte, `byte_to_length`).
+
+    Read as one block from the W3 lengths column (the same pinned private fields as
+    `posting_ids`); any other reader goes document by document."""
+    perdoc = getattr(reader, "_perdoc", None)
+    column = None
+    if perdoc is not None and hasattr(perdoc, "_cached_reader"):
+        column = perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+    if column is None and perdoc is not None:
+        return bytes(size)  # no document of the segment has the field
+    if type(column) is NumericColumn.Reader and column._typecode == "B":
+        count = min(column._count, size)
+        return column._dbfile.get(column._basepos, count) + bytes(size - count)
+    return bytes(length_to_byte(reader.doc_field_length(docnum, field, 0) or 0)
+                 for docnum in range(size))  # fmt: skip
 
 
 def bitmap(docnums, size: int) -> int:
@@ -149,6 +169,22 @@ class Segment:
             self.cached[key] = ([by_docnum[d] for d in ordered], ordered, by_docnum)
         return self.cached[key]
 
+    def readable_lengths(self, key, lanes: int, field: str) -> tuple[int, int]:
+        """(documents, their total length in `field`) of `lanes`, the caller's readable set
+        named by `key` (clearance levels and states): cached until the segment's deletions
+        change, the only way that set changes while the segment lives."""
+        deleted = len(self.reader.deleted_docs_set)
+        cache_key = ("readable", key, field)
+        known = self.cached.get(cache_key)
+        if known is None or known[0] != deleted:
+            if ("lengths", field) not in self.cached:
+                self.cached[("lengths", field)] = length_bytes(self.reader, field, self.size)
+            marks = lanes.to_bytes(self.size, "little")
+            lengths = compress(self.cached[("lengths", field)], marks)
+            known = (deleted, lanes.bit_count(), sum(map(byte_to_length, lengths)))
+            self.cached[cache_key] = known
+        return known[1], known[2]
+
     def phrase(self, field: str, words: list[str]) -> int:
         """The documents whose `field` has `words` as consecutive terms: the distinct term
         sequences of the field (cached, one string) searched for the phrase's sequence."""
@@ -185,8 +221,10 @@ class DocSets:
 
     def __init__(self, cache: DocSetCache, searcher, deadline: float):
         self.cache, self.deadline = cache, deadline
+        # An index without documents has one reader and no segment: nothing to evaluate.
         self.segments = [Segment(cache, subsearcher.reader(), subsearcher, offset)
-                         for subsearcher, offset in searcher.leaf_searchers()]  # fmt: skip
+                         for subsearcher, offset in searcher.leaf_searchers()
+                         if subsearcher.reader().segment() is not None]  # fmt: skip
         cache.retain({segment.id for segment in self.segments})
 
     def evaluate(self, query) -> list[int]:

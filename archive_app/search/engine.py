@@ -6,6 +6,7 @@ The index is a cache of the database (DESIGN.md): it lives in a generation folde
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import secrets
@@ -27,10 +28,11 @@ from whoosh.reading import SegmentReader
 from ..faults import crash_point
 from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets
-from .ranking import by_relevance
+from .ranking import ReadableStatistics, by_relevance
 from .schema import dossier_schema
 
 TEXT_FIELDS = ("title", "product", "manufacturer", "summary", "text")
+METADATA_TEXT_FIELDS = tuple(name for name in TEXT_FIELDS if name != "text")
 PHRASE_FIELDS = ("title", "product", "summary")
 FACETS = ("complaint_class", "complaint_type", "year", "outcome", "product_name")
 HIGHLIGHTED = ("title", "product", "summary")
@@ -77,6 +79,12 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
     sort: str = "relevance"
+    # Whether `q` matches document text: a right of roles that may read documents (contract
+    # §3); without it `q` searches metadata only, in hits, totals and facets alike.
+    document_text: bool = True
+
+    def text_fields(self) -> tuple[str, ...]:
+        return TEXT_FIELDS if self.document_text else METADATA_TEXT_FIELDS
 
 
 @dataclass
@@ -250,6 +258,8 @@ class SearchIndex:
                 writer.delete_by_term("id", dossier_id)
             # Merging all segments rewrites them without the deleted documents' terms.
             writer.commit(optimize=merge)
+            if merge:
+                self._let_go()
 
     def purge(self, ids: list[str]) -> None:
         """Remove dossiers so that none of their terms stays anywhere on disk: delete them,
@@ -273,6 +283,21 @@ class SearchIndex:
                     break
                 writer = self._writer(limitmb=PURGE_LIMIT_MB)
                 writer.commit(mergetype=_rewrite_only(dirty[0].segment_id()))
+            self._let_go()
+
+    def _let_go(self) -> None:
+        """Right after segments are replaced: close the shared searcher (it keeps the old
+        segments' files open, deleted, with the purged terms in them) and forget their
+        bitmaps, instead of waiting for the next search to notice."""
+        with self._searcher_lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+            self._docsets.retain({segment.segment_id() for segment in self.open()._segments()})
+        # Whoosh maps each segment file; a closed reader's views into the map (kept by
+        # reference cycles among its readers) hold it, and its file, until they are
+        # collected: collect them now.
+        gc.collect()
 
     def ids(self) -> set[str]:
         with self._searcher_lock:
@@ -318,9 +343,10 @@ class SearchIndex:
             searcher = self._fresh_searcher()
             sets = DocSets(self._docsets, searcher, deadline)
             try:
-                parts = zip(sets.evaluate(wanted), sets.evaluate(allowed), sets.live(),
-                            strict=True)  # fmt: skip
-                matched = [found & cleared & live for found, cleared, live in parts]
+                parts = zip(sets.evaluate(allowed), sets.live(), strict=True)
+                readable = [cleared & live for cleared, live in parts]
+                matched = [found & lanes
+                           for found, lanes in zip(sets.evaluate(wanted), readable, strict=True)]
                 facets = {name: sets.facet_counts(matched, name) for name in FACETS}
                 if query.sort == "received_on":
                     ranked = [
@@ -328,8 +354,11 @@ class SearchIndex:
                     ]
                 else:
                     words = query_words(query)
+                    # Ranking statistics from the readable set alone (contract §3: order).
+                    statistics = ReadableStatistics(
+                        sets, readable, (levels, query.include_destroyed))
                     ranked = by_relevance(searcher, sets, matched, words, scoring_query(query),
-                                          limit)  # fmt: skip
+                                          limit, statistics)  # fmt: skip
             except Deadline:
                 detail = f"the search took longer than {self.query_timeout:g} s"
                 raise QueryTimedOut(detail) from None
@@ -396,7 +425,7 @@ def security_filter(query: SearchQuery, levels: tuple[str, ...]):
 
 def build_query(query: SearchQuery):
     """The user's words and filters (`search` adds the security filter)."""
-    parts = _text_parts(query.q or "")
+    parts = _text_parts(query.q or "", query.text_fields())
     if query.product:
         terms = query_terms(query.product[:MAX_QUERY_CHARS])
         parts += [Term("product", term) for term in terms[:MAX_TERMS]]
@@ -422,13 +451,14 @@ def scoring_query(query: SearchQuery):
     """What relevance scores: the words of `q` (a phrase's words too) in the text fields and
     the product filter's in product names. The other filters only narrow, so they are left
     out: scoring a date range or a phrase per document is what costs in Whoosh."""
-    parts = [Or([Term(name, word) for name in TEXT_FIELDS]) for word in query_words(query)]
+    fields = query.text_fields()
+    parts = [Or([Term(name, word) for name in fields]) for word in query_words(query)]
     if query.product:
         parts += [Term("product", word) for word in query_terms(query.product)[:MAX_TERMS]]
     return And(parts) if parts else None
 
 
-def _text_parts(text: str) -> list:
+def _text_parts(text: str, fields: tuple[str, ...]) -> list:
     """Plain words, never Whoosh syntax: each word's terms ANDed; quoted text a phrase."""
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
@@ -438,11 +468,11 @@ def _text_parts(text: str) -> list:
         if len(terms) > 1:
             parts.append(Or([Phrase(name, terms) for name in PHRASE_FIELDS]))
         elif terms:
-            parts.append(Or([Term(name, terms[0]) for name in TEXT_FIELDS]))
+            parts.append(Or([Term(name, terms[0]) for name in fields]))
     terms = query_terms(QUOTED.sub(" ", text).replace('"', " "))
     if len(terms) > MAX_TERMS:
         raise QueryError(f"the query has more than {MAX_TERMS} terms")
-    parts += [Or([Term(name, term) for name in TEXT_FIELDS]) for term in dict.fromkeys(terms)]
+    parts += [Or([Term(name, term) for name in fields]) for term in dict.fromkeys(terms)]
     return parts
 
 

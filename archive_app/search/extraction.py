@@ -36,7 +36,9 @@ def extract_text(path: Path, media_type: str, max_chars: int = MAX_CHARS, *,
     except MemoryError:  # under the sandbox's memory limit
         return Extraction("", False, "MemoryError: needs more memory than the limit")
     except Exception as error:  # a malformed file: filed all the same, text marked missing
-        return Extraction("", False, f"{type(error).__name__}: {error}"[:200])
+        # The type alone: a parser's message may quote the document (a cell's value), and
+        # the reason goes to the server log.
+        return Extraction("", False, f"{type(error).__name__}: the file could not be read")
     if len(text) > max_chars:
         return Extraction(text[:max_chars], False, "text longer than the limit")
     return Extraction(text, complete, None if complete else "stopped at the page limit")

@@ -12,10 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import event, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from ..errors import storage_full
+from ..records import derived
 from ..records.models import Dossier
 from ..vault.envelope import KeyUnwrapError
 from ..vault.keyring import KeyringError
@@ -23,17 +25,20 @@ from ..vault.streams import BlobIntegrityError
 from . import index_queue
 from .batching import BatchingThread
 from .engine import SearchIndex
+from .extraction import READERS, Extraction
+from .redaction import personal_values, redactor
 from .sandbox import ExtractionSandbox
 
 log = logging.getLogger(__name__)
 
 
 def log_failure(message: str, error: Exception) -> None:
-    """One line for a full disk (an operator's condition, not a bug), a traceback otherwise."""
+    """One line for a full disk (an operator's condition, not a bug), else the error's type
+    alone: never its message, which may quote document text or the values of a statement."""
     if storage_full(error) is not None:
         log.error("%s: the storage is full", message)
     else:
-        log.exception(message)
+        log.error("%s (%s)", message, type(error).__name__)
 COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after the commit
 # Dossiers with an index entry. Not "destroying": its entry is purged at that step, and an
 # update racing the destruction must not write it back.
@@ -138,8 +143,8 @@ class Indexer:
                 else:
                     try:
                         entries.append(self.entry(records, dossier))
-                    except Exception:  # stays queued, and the rest of the batch goes on
-                        log.exception("dossier %s could not be indexed", dossier_id)
+                    except Exception as error:  # stays queued, and the rest of the batch goes on
+                        log_failure(f"dossier {dossier_id} could not be indexed", error)
                         continue
                 done.add(dossier_id)
         self.index.upsert(entries, removed)
@@ -154,17 +159,21 @@ class Indexer:
     # -- entries ---------------------------------------------------------------------------
 
     def entry(self, records, dossier: Dossier) -> dict:
+        """The dossier's index entry: metadata, and its documents' text (stored once
+        extracted: only documents without a stored text are extracted), each text with the
+        dossier's own customer values cut out (redaction.py)."""
         texts = [self.document_text(records, document) for document in dossier.documents]
+        clean = redactor(personal_values(records.customer(dossier)))
         return {
             "id": dossier.id,
             "complaint_no": dossier.complaint_no,
             "batch_no": [product.batch_no for product in dossier.products],
-            "title": dossier.title,
+            "title": clean(dossier.title),
             "product": [product.name for product in dossier.products],
             "product_name": [product.name for product in dossier.products],
-            "manufacturer": " ".join(p.manufacturer or "" for p in dossier.products),
-            "summary": dossier.summary,
-            "text": "\n".join(texts),
+            "manufacturer": clean(" ".join(p.manufacturer or "" for p in dossier.products)),
+            "summary": clean(dossier.summary),
+            "text": clean("\n".join(texts)),
             "complaint_class": dossier.complaint_class,
             "complaint_type": dossier.complaint_type,
             "outcome": dossier.outcome,
@@ -178,9 +187,34 @@ class Indexer:
         }
 
     def document_text(self, records, document) -> str:
-        """Decrypt to a private temporary file, read its text, remove the file."""
-        if document.storage_name is None:
+        """The document's stored text; else decrypt it to a private temporary file, read
+        its text, remove the file, and store the text (sealed under the document's key)."""
+        if document.storage_name is None or document.media_type not in READERS:
+            return ""  # destroyed, or a kind without text (images, audio): nothing to read
+        try:
+            data_key = records.data_key(document)
+            stored = derived.read_text(records.session, document, data_key)
+        except (KeyUnwrapError, KeyringError):
+            log.warning("document %s: its key could not be unwrapped for indexing", document.id)
             return ""
+        except derived.DerivedTextError:
+            log.warning("document %s: its stored text does not open; extracted again",
+                        document.id)  # fmt: skip
+            stored = None
+        if stored is not None:
+            return stored.text
+        extraction = self.extract(records, document)
+        if extraction is None:
+            return ""
+        if not extraction.complete:
+            # Filed and indexed all the same, with what text there is (maybe none). The
+            # reason is fixed text (extraction.py), never a parser's message.
+            log.warning("document %s: text incomplete (%s)", document.id, extraction.reason)
+        self.store_text(document, data_key, extraction)
+        return extraction.text
+
+    def extract(self, records, document) -> Extraction | None:
+        """Run the readers on the decrypted document; None if it cannot be read."""
         self.spool.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.spool, prefix="extract-") as plain:
             try:
@@ -189,13 +223,21 @@ class Indexer:
             except (BlobIntegrityError, KeyUnwrapError, KeyringError, OSError):
                 # Indexed without its text; `archive verify` names the damaged document.
                 log.warning("document %s could not be read for indexing", document.id)
-                return ""
+                return None
             plain.flush()
-            extraction = self.extractor.extract(Path(plain.name), document.media_type)
-        if not extraction.complete:
-            # Filed and indexed all the same, with what text there is (maybe none).
-            log.warning("document %s: text incomplete (%s)", document.id, extraction.reason)
-        return extraction.text
+            return self.extractor.extract(Path(plain.name), document.media_type)
+
+    def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
+        """Keep the text (derived content, sealed) so that it is never extracted again."""
+        state = derived.EXTRACTED if extraction.text or extraction.complete else derived.FAILED
+        text = derived.DerivedText(state, extraction.text, extraction.reason)
+        try:
+            with self.write_sessions() as session, session.begin():
+                derived.store_text(session, document, data_key, text, self.clock.now())
+        except IntegrityError:
+            pass  # another process stored it first, or the document is gone: nothing to keep
+        except Exception as error:  # indexed all the same; extracted again next time
+            log_failure(f"document {document.id}: its text could not be stored", error)
 
     def all_entries(self) -> Iterator[dict]:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""

@@ -95,10 +95,13 @@ class ExtractionSandbox:
         if self._process is None:
             ours, theirs = socket.socketpair()
             with theirs:
+                # No stderr: whatever a reader prints (a warning, a traceback) may quote the
+                # document, and the parent's stderr is the server log.
                 self._process = subprocess.Popen(
                     [sys.executable, "-m", __name__, str(theirs.fileno()),
                      str(self.memory_bytes)],
                     pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 )  # fmt: skip
             self._connection = Connection(ours.detach())
             # Stopped at interpreter exit, or when this sandbox is garbage: never left behind.

@@ -3,6 +3,7 @@ may read, every search logged with its terms, filters and result count."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from pyramid.view import view_config
@@ -65,6 +66,9 @@ def search_query(params) -> SearchQuery:
 
 def run_search(request, query: SearchQuery) -> dict:
     levels = levels_up_to(request.user.clearance)
+    # Document text is searched only by those who may read documents (contract §3).
+    reads_text = bool(request.has_permission(Permission.SEARCH_DOCUMENT_TEXT))
+    query = replace(query, document_text=reads_text)
     index, indexer = request.registry["archive.search_index"], request.registry["archive.indexer"]
     try:
         try:

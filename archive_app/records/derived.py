@@ -1,0 +1,106 @@
+"""Content derived from documents (their extracted text), sealed under each document's data key.
+
+DESIGN.md, "Derived content is content": the text is sealed with AES-256-GCM under a key
+derived by HKDF-SHA256 from the document's data key, the document id as associated data, so
+it is readable exactly as long as the document is (key rotation re-wraps data keys without
+changing them; destruction erases them, and `erase_derived_text` the rows). Column format:
+version byte ‖ nonce ‖ ciphertext+tag of the zlib-compressed UTF-8 text.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from .models import Document, DocumentText
+
+EXTRACTED, FAILED, OCR_PENDING, OCR_DONE = "extracted", "failed", "ocr_pending", "ocr_done"
+STATES = (EXTRACTED, FAILED, OCR_PENDING, OCR_DONE)
+FORMAT_VERSION = 1
+MAX_REASON = 200
+_INFO = b"archive derived-text v1"
+_NONCE_SIZE = 12
+_ERASE_BATCH = 500  # ids per DELETE (SQLite bounds a statement's parameters)
+
+
+class DerivedTextError(Exception):
+    """A stored text does not open: wrong key, another document's row, or tampered bytes."""
+
+
+@dataclass(frozen=True)
+class DerivedText:
+    state: str
+    text: str
+    reason: str | None
+
+
+def _cipher(data_key: bytes) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(data_key)
+    return AESGCM(key)
+
+
+def _associated_data(document_id: str) -> bytes:
+    return _INFO + b"\x00" + bytes([FORMAT_VERSION]) + document_id.encode("utf-8")
+
+
+def seal_text(data_key: bytes, document_id: str, text: str) -> bytes:
+    nonce = os.urandom(_NONCE_SIZE)
+    plain = zlib.compress(text.encode("utf-8"))
+    sealed = _cipher(data_key).encrypt(nonce, plain, _associated_data(document_id))
+    return bytes([FORMAT_VERSION]) + nonce + sealed
+
+
+def open_text(data_key: bytes, document_id: str, sealed: bytes) -> str:
+    sealed = bytes(sealed)  # drivers may hand back memoryview
+    if len(sealed) < 1 + _NONCE_SIZE + 16 or sealed[0] != FORMAT_VERSION:
+        raise DerivedTextError(f"document {document_id}: stored text in an unknown format")
+    nonce, body = sealed[1 : 1 + _NONCE_SIZE], sealed[1 + _NONCE_SIZE :]
+    try:
+        plain = _cipher(data_key).decrypt(nonce, body, _associated_data(document_id))
+    except InvalidTag:
+        raise DerivedTextError(f"document {document_id}: stored text does not open") from None
+    return zlib.decompress(plain).decode("utf-8")
+
+
+def read_text(session: Session, document: Document, data_key: bytes) -> DerivedText | None:
+    """The document's stored text, or None if none is stored yet."""
+    row = session.get(DocumentText, document.id)
+    if row is None:
+        return None
+    text = "" if row.sealed_text is None else open_text(data_key, document.id, row.sealed_text)
+    return DerivedText(row.state, text, row.reason)
+
+
+def store_text(session: Session, document: Document, data_key: bytes, derived: DerivedText,
+               now: datetime) -> None:  # fmt: skip
+    if derived.state not in STATES:
+        raise ValueError(f"unknown derived-text state {derived.state!r}")
+    row = session.get(DocumentText, document.id) or DocumentText(document_id=document.id)
+    row.state = derived.state
+    row.reason = derived.reason[:MAX_REASON] if derived.reason else None
+    row.sealed_text = seal_text(data_key, document.id, derived.text) if derived.text else None
+    row.updated_at = now
+    session.add(row)
+
+
+def erase_derived_text(session: Session, document_ids: Iterable[str]) -> int:
+    """Delete the stored texts of these documents (a destroyed dossier's): how many rows.
+    Their data keys are erased too, which already leaves the rows unreadable; this leaves
+    no row at all."""
+    ids = list(document_ids)
+    erased = 0
+    for start in range(0, len(ids), _ERASE_BATCH):
+        batch = ids[start : start + _ERASE_BATCH]
+        result = session.execute(delete(DocumentText).where(DocumentText.document_id.in_(batch)))
+        erased += result.rowcount or 0
+    return erased
