@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import readable
+from ..records.derived import erase_derived_text
 from ..records.models import Document, Dossier, DossierCorrection, ProductLine
 from .certificates import build_certificate, certificate_sha256
 from .holds import active_hold_exists, is_held
@@ -313,6 +314,8 @@ class Destroyer:
             document.kek_version = None
             document.key_bucket = None
             document.filename = ERASED_FILENAME
+        # Derived text is content (DESIGN.md): its rows go with the keys that sealed them.
+        erase_derived_text(session, [document.id for document in dossier.documents])
         for name in ("name", "organization", "phone", "address"):
             setattr(dossier, f"customer_{name}_enc", None)
         for name in ("name", "organization", "phone"):

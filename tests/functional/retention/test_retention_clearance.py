@@ -296,3 +296,23 @@ def test_a_long_run_renews_its_lease_and_keeps_others_out(rapi, wsgi_app, monkey
     assert_error(second[0], 409, "conflict")
     assert expiry[0] > clock.at  # renewed after the clock moved on, so it still runs
     assert {d["complaint_no"] for d in doomed} <= set(result.destroyed)
+
+
+def test_a_destroyed_dossiers_stored_texts_go_with_it(rapi):
+    """Extracted text is derived content (DESIGN.md): its sealed rows are erased with the
+    dossier, not only left unreadable by the erased data keys."""
+    from archive_app.records.models import DocumentText
+
+    dossier = file_due(rapi, "internal")
+    ids = [document["id"] for document in dossier["documents"]]
+
+    def stored():
+        with open_app(TESTING_INI) as env:
+            request = env["request"]
+            with request.tm:
+                return request.dbsession.scalars(select(DocumentText.document_id).where(
+                    DocumentText.document_id.in_(ids))).all()  # fmt: skip
+
+    assert stored(), "filing stores each document's text once"
+    assert dossier["complaint_no"] in run(rapi, "records")["destroyed"]
+    assert stored() == []
