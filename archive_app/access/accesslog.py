@@ -226,9 +226,13 @@ class AccessLog:
             if self._uncovered_since is None or oldest < self._uncovered_since:
                 self._uncovered_since = _aware(oldest)
             deadline = self._uncovered_since + timedelta(seconds=self.checkpoint_seconds)
-            wait = (deadline - self.clock.now()).total_seconds()
+            now = self.clock.now()
+            wait = (deadline - now).total_seconds()
             if wait > 0:
-                if self._armed_for is None or deadline < self._armed_for:
+                # A timer past its time is late (a busy machine): arm one for this deadline
+                # too; the later of the two finds nothing new and writes nothing.
+                armed = self._armed_for
+                if armed is None or deadline < armed or armed <= now:
                     self._armed_for = deadline
                     self.timers.schedule(wait, self._timer_fired)
                 return
