@@ -245,9 +245,10 @@ class AccessLog:
 
     def _checkpoint_at_exit(self) -> None:
         if self._uncovered_since is not None:
-            self.checkpoint_if_needed()
+            # One line, no traceback: at exit the storage may be gone (a test's, a moved one).
+            self.checkpoint_if_needed(traceback=False)
 
-    def checkpoint_if_needed(self) -> Checkpoint | None:
+    def checkpoint_if_needed(self, *, traceback: bool = True) -> Checkpoint | None:
         """A checkpoint unless the chain's newest entry is one already. Never raises: it runs
         after a commit, from a timer or at exit, where a failure must not undo anything; the
         entries stay uncovered (verify says so) and the next entry tries again."""
@@ -255,8 +256,10 @@ class AccessLog:
             writes, started = self._writes, self.clock.now().replace(microsecond=0)
         try:
             written = self.write_checkpoint(only_if_new=True)
-        except Exception:
-            log.exception("the access-log checkpoint could not be written")
+        except Exception as error:
+            log.error("the access-log checkpoint could not be written: %s",
+                      str(error).splitlines()[0] if str(error) else type(error).__name__,
+                      exc_info=traceback)  # fmt: skip
             return None
         with self._lock:
             if self._writes == writes:
