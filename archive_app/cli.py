@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 import warnings
@@ -83,7 +84,11 @@ def main(ctx, config_uri):
     os.umask(STORAGE_UMASK)
     path = Path(config_uri)
     if not path.is_file():
-        raise UsageProblem(f"no configuration file at {config_uri}")
+        # `certificate verify --public-key` is for verifiers who have no archive to configure.
+        if ctx.invoked_subcommand != "certificate":
+            raise UsageProblem(f"no configuration file at {config_uri}")
+        ctx.obj = None
+        return
     ctx.obj = str(path.resolve())
 
 
@@ -202,7 +207,8 @@ def import_(config_uri, directory):
 @click.option("--repair", is_flag=True, help="Remove orphan blobs older than the grace period.")
 @click.pass_obj
 def verify(config_uri, repair):
-    """Authenticate every blob, check digests and the access-log chain."""
+    """Authenticate every blob, check digests, the access-log chain and its signed
+    checkpoints, and every stored certificate (signature under the archive's key, chain)."""
     from datetime import timedelta
 
     from .bootstrap import open_app
@@ -225,9 +231,12 @@ def verify(config_uri, repair):
                         problems += 1
                         click.echo(problem)
             chain = request.find_service(IAccessLog).verify(request.dbsession)
-            if not chain.ok:
+            for line in chain.problems:
                 problems += 1
-                click.echo(f"access-log seq {chain.first_bad_seq}: chain broken")
+                click.echo(line)
+            for line in certificate_problems(env["registry"], request.dbsession):
+                problems += 1
+                click.echo(line)
             for line in index_drift(env["registry"], request.dbsession):
                 problems += 1
                 click.echo(line)
@@ -242,6 +251,41 @@ def verify(config_uri, repair):
     click.echo(f"{len(documents)} documents, {chain.entries} access-log entries checked, "
                f"{problems} problem(s)")  # fmt: skip
     sys.exit(1 if problems else 0)
+
+
+def certificate_problems(registry, session) -> list[str]:
+    """Every stored certificate checked under the keyring's keys, and its exported file."""
+    from sqlalchemy import select
+
+    from .retention.certificates import check_stored_chain
+    from .retention.models import Certificate
+
+    folder = Path(registry.settings["archive.storage_dir"]) / "certificates"
+    keyring = registry["archive.keyring"]
+
+    def exported(certificate_id: str) -> str | None:
+        try:
+            return (folder / f"{certificate_id}.json").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None  # not written yet: the next retention run writes it
+        except (OSError, UnicodeDecodeError) as error:
+            return f"unreadable: {error}"
+
+    columns = (Certificate.id, Certificate.position, Certificate.sha256, Certificate.body)
+    rows = session.execute(select(*columns).order_by(Certificate.position))
+    known: set[str] = set()
+
+    def remembered(rows):
+        for row in rows:
+            known.add(row[0])
+            yield row
+
+    lines = check_stored_chain(remembered(rows), keyring.trusted_public_keys(),
+                               keyring.public_key_bytes(), exported)  # fmt: skip
+    if folder.is_dir():
+        lines += [f"certificate {file.stem}: {file.name} has no certificate in the database"
+                  for file in sorted(folder.glob("*.json")) if file.stem not in known]  # fmt: skip
+    return lines
 
 
 # -- keys --------------------------------------------------------------------------------
@@ -276,6 +320,50 @@ def keys_rotate(config_uri):
         version, count = rotate_keys(keyring, keyring_path(read_settings(config_uri)),
                                      in_transaction, buckets)  # fmt: skip
     click.echo(f"key-encryption key v{version} is current; {count} data key(s) re-wrapped")
+
+
+@keys.command("rotate-signing")
+@click.pass_obj
+def keys_rotate_signing(config_uri):
+    """New Ed25519 signing key; the old public key is kept as retired, and a certificate
+    signed by the old key announces the new one (chained like every certificate)."""
+    from .bootstrap import open_app
+    from .interfaces import IClock
+    from .retention.certificates import announce_signing_key
+    from .settings import keyring_path
+    from .vault import KEYRING_ENVIRONMENT_VARIABLE
+    from .vault.keyring import Keyring, fingerprint
+
+    if os.environ.get(KEYRING_ENVIRONMENT_VARIABLE):
+        raise UsageProblem(f"the keyring comes from {KEYRING_ENVIRONMENT_VARIABLE}; "
+                           "rotate with a keyring file, then update the variable")  # fmt: skip
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        clock = request.find_service(IClock)
+        path = keyring_path(env["registry"].settings)
+        keyring = Keyring.load(path)  # the file as it is now, not a copy cached in memory
+        before = keyring.to_text()
+        old_key = keyring.rotate_signing_key(clock.now())
+        new_key = keyring.public_key_bytes()
+        try:
+            with request.tm:
+                body = announce_signing_key(request.dbsession, old_key=old_key,
+                                            new_public_key=new_key, now=clock.now(),
+                                            today=clock.today(), operator="cli")  # fmt: skip
+                # Saved before the announcement commits: a failed commit puts the old keyring
+                # back, so no key signs that the chain has not announced, and none is lost.
+                keyring.save(path)
+        except BaseException:
+            Keyring.from_text(before).save(path)
+            raise
+        export_pending_certificates(env)
+    click.echo(f"signing key rotated: {base64_text(new_key)} "
+               f"(fingerprint {fingerprint(new_key)}), announced in certificate "
+               f"{body['certificate_id']}")  # fmt: skip
+
+
+def base64_text(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
 
 
 # -- access log --------------------------------------------------------------------------
@@ -576,11 +664,17 @@ def certificate():
 @certificate.command("verify")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--previous", type=click.Path(path_type=Path), help="The previous certificate.")
-def certificate_verify(path, previous):
-    """Check a certificate's signature (and chain, given the previous one); offline."""
+@click.option("--public-key", "public_key", metavar="B64",
+              help="The archive's signing key, base64 of the raw 32 bytes (as printed by "
+                   "`archive certificate key`): for verifiers without the keyring.")
+@click.pass_obj
+def certificate_verify(config_uri, path, previous, public_key):
+    """Check that a certificate is signed by the archive's key (the keyring's, current or
+    retired, or --public-key), and its chain given the previous one; offline."""
     import json
 
-    from .retention.certificates import verify_certificate
+    from .retention.certificates import announced_key, verify_certificate
+    from .vault.keyring import fingerprint
 
     def load(file: Path):
         try:
@@ -588,12 +682,62 @@ def certificate_verify(path, previous):
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise UsageProblem(f"{file} is not a readable certificate: {error}") from None
 
-    problems = verify_certificate(load(path), load(previous) if previous else None)
+    trusted = trusted_signing_keys(config_uri, public_key)
+    certificate = load(path)
+    problems = verify_certificate(certificate, trusted, load(previous) if previous else None)
     for problem in problems:
         click.echo(problem)
     if problems:
         sys.exit(1)
-    click.echo("certificate valid")
+    announced = announced_key(certificate)
+    if announced is not None:
+        click.echo(f"certificate valid; it announces the new signing key {base64_text(announced)} "
+                   f"(fingerprint {fingerprint(announced)})")  # fmt: skip
+    else:
+        click.echo("certificate valid")
+
+
+@certificate.command("key")
+@click.pass_obj
+def certificate_key(config_uri):
+    """Print the archive's signing public key (base64 of the raw 32-byte Ed25519 key) on
+    stdout, and on stderr its fingerprint: the hex SHA-256 of the raw key in groups of four,
+    as the certificate PDF prints it."""
+    from .vault.keyring import fingerprint
+
+    keyring = configured_keyring(config_uri)
+    raw = keyring.public_key_bytes()
+    click.echo(base64_text(raw))
+    click.echo(f"fingerprint (SHA-256 of the raw key): {fingerprint(raw)}", err=True)
+
+
+def configured_keyring(config_uri: str | None):
+    """The keyring of the configured archive (the file, or ARCHIVE_KEYRING), no database."""
+    from .bootstrap import read_settings
+    from .vault import load_keyring
+    from .vault.keyring import KeyringError
+
+    if config_uri is None:
+        raise UsageProblem("no configuration file: give -c with the archive's ini file, "
+                           "or --public-key")  # fmt: skip
+    try:
+        return load_keyring(read_settings(config_uri))
+    except (KeyringError, SettingsError) as error:
+        raise UsageProblem(f"no signing key to trust: {error}; give --public-key") from None
+
+
+def trusted_signing_keys(config_uri: str | None, public_key: str | None) -> tuple[bytes, ...]:
+    import binascii
+
+    if public_key is None:
+        return configured_keyring(config_uri).trusted_public_keys()
+    try:
+        raw = base64.b64decode(public_key, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != 32:
+        raise UsageProblem("--public-key must be the base64 of a raw 32-byte Ed25519 key")
+    return (raw,)
 
 
 def index_drift(registry, session) -> list[str]:

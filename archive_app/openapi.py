@@ -312,10 +312,11 @@ PATHS |= {
             "entries": {"type": "array", "items": ENTRY}}})} | _error_responses(401, 403, 422),
     }},
     "/access-log/verify": {"get": {
-        "summary": "Verify the hash chain and the last signed checkpoint",
+        "summary": "Verify the hash chain against the signed checkpoints",
         "responses": {"200": _json({"type": "object", "properties": {
             "ok": {"type": "boolean"}, "entries": {"type": "integer"},
-            "first_bad_seq": {"type": "integer", "nullable": True}}})}
+            "first_bad_seq": {"type": "integer", "nullable": True},
+            "problems": {"type": "array", "items": {"type": "string"}}}})}
         | _error_responses(401, 403),
     }},
     "/access-log/export.csv": {"get": {

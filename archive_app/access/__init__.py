@@ -10,11 +10,13 @@ from ..db import get_session_factory, writing
 from ..interfaces import IAccessLog, IAccountService
 from ..settings import as_bool, as_int, keyring_path
 from ..vault import field_cipher
-from .accesslog import AccessLog
+from .accesslog import CHECKPOINT_SECONDS, AccessLog
 from .checkpoints import CheckpointFile
 from .policy import SecurityPolicy, load_user, uses_cookie_auth
 from .resources import RoleContext
 from .services import AccountService
+
+CHECKPOINT_SETTING = "archive.access_log.checkpoint_seconds"
 
 
 def includeme(config):
@@ -52,15 +54,18 @@ def includeme(config):
         IAccountService,
     )
     engine = registry["db_engine"]
-    checkpoints = CheckpointFile(
-        keyring_path(settings).parent / "access-log.checkpoints", keyring.signing_key()
-    )
+    # The keyring itself, not its key: lines are signed with the key current at the time
+    # (another process may rotate it), and verified under every key the keyring trusts.
+    checkpoints = CheckpointFile(keyring_path(settings).parent / "access-log.checkpoints", keyring)
     access_log = AccessLog(
         keyring.hmac_key("access-log"),
         clock,
         get_session_factory(writing(engine)),
         field_cipher(keyring),
         checkpoints,
+        # Every entry is covered by a signed checkpoint within this many seconds.
+        checkpoint_seconds=as_int({CHECKPOINT_SETTING: str(CHECKPOINT_SECONDS), **settings},
+                                  CHECKPOINT_SETTING, minimum=1),  # fmt: skip
     )
     config.register_service(access_log, IAccessLog)
 

@@ -49,7 +49,8 @@ def list_entries(request):
 def verify_chain(request):
     report = request.find_service(IAccessLog).verify(request.dbsession)
     log_now(request, "verify", "ok" if report.ok else "failed", detail="access-log chain")
-    return {"ok": report.ok, "entries": report.entries, "first_bad_seq": report.first_bad_seq}
+    return {"ok": report.ok, "entries": report.entries, "first_bad_seq": report.first_bad_seq,
+            "problems": list(report.problems)}  # fmt: skip
 
 
 @view_config(route_name="api.access_log.export", request_method="GET",

@@ -2,7 +2,11 @@
 
 Anyone can verify one offline with the contract's rules alone (§6): the canonical JSON of the
 certificate without `signature`, checked against `public_key`; `previous_certificate_sha256`
-is the SHA-256 of the previous certificate's canonical JSON, signature included.
+is the SHA-256 of the previous certificate's canonical JSON, signature included. A
+certificate is the archive's only when that key is the archive's (§7): the keyring's, or one
+the verifier was given; the key a certificate carries proves nothing by itself. A new
+signing key is announced in a certificate signed by the old one (`announces_public_key`, no
+records), so a verifier holding the old key can follow the chain to the new one.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import binascii
 import hashlib
 import io
 import json
+import uuid
 from datetime import date, datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -20,8 +25,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from sqlalchemy import select
 
 from ..fonts import pdf_cjk_font
+from ..vault.keyring import fingerprint
+from .models import Certificate
+
+ANNOUNCES = "announces_public_key"
+ROTATION_METHOD = "signing-key rotation"
 
 FIELDS = (
     "certificate_id",
@@ -67,6 +78,7 @@ def build_certificate(
     previous: dict | None,
     signing_key: Ed25519PrivateKey,
     access_log_checkpoint: dict | None = None,
+    announces_public_key: bytes | None = None,
 ) -> dict:
     public_key = signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     body = {
@@ -82,14 +94,40 @@ def build_certificate(
     }
     if access_log_checkpoint is not None:
         body["access_log_checkpoint"] = access_log_checkpoint
+    if announces_public_key is not None:
+        body[ANNOUNCES] = base64.b64encode(announces_public_key).decode("ascii")
     signature = signing_key.sign(canonical_json(body))
     return body | {"signature": base64.b64encode(signature).decode("ascii")}
 
 
 def verify_certificate(
-    certificate: dict, previous: dict | None = None, trusted_public_key: bytes | None = None
+    certificate: dict, trusted_keys, previous: dict | None = None
 ) -> list[str]:
-    """Problems found, one sentence each; an empty list means the certificate is valid."""
+    """Problems found, one sentence each; an empty list means the certificate is valid.
+
+    `trusted_keys` are the raw public keys of the archive (never empty): the certificate must
+    be signed by one of them, or by a key that `previous` (itself signed by one of them)
+    announces.
+    """
+    trusted = set(trusted_keys)
+    if previous is not None:
+        previous_problems = verify_certificate(previous, trusted)
+        if previous_problems:
+            return [f"The previous certificate is not valid: {previous_problems[0]}"]
+        announced = announced_key(previous)
+        if announced is not None:
+            trusted.add(announced)
+    problems = signature_problems(certificate, trusted)
+    if problems:
+        return problems
+    if previous is not None:
+        if certificate["previous_certificate_sha256"] != certificate_sha256(previous):
+            problems.append("previous_certificate_sha256 does not match the previous certificate.")
+    return problems
+
+
+def signature_problems(certificate, trusted: set[bytes]) -> list[str]:
+    """The certificate's shape, and its signature under one of the `trusted` keys."""
     if not isinstance(certificate, dict):
         return ["The certificate is not a JSON object."]
     problems = [f"The field {name} is missing." for name in FIELDS if name not in certificate]
@@ -97,24 +135,116 @@ def verify_certificate(
         return problems
     if not isinstance(certificate["records"], list):
         problems.append("records must be a list.")
+    public_key = _raw_key(certificate["public_key"])
     try:
-        public_key = base64.b64decode(certificate["public_key"], validate=True)
         signature = base64.b64decode(certificate["signature"], validate=True)
     except (binascii.Error, TypeError, ValueError):
-        return problems + ["public_key or signature is not base64."]
-    if len(public_key) != 32:
-        return problems + ["public_key is not a raw 32-byte Ed25519 key."]
-    if trusted_public_key is not None and public_key != trusted_public_key:
-        problems.append("The certificate was signed with a key that is not the archive's.")
+        return problems + ["signature is not base64."]
+    if public_key is None:
+        return problems + ["public_key is not the base64 of a raw 32-byte Ed25519 key."]
+    if ANNOUNCES in certificate and _raw_key(certificate[ANNOUNCES]) is None:
+        problems.append(f"{ANNOUNCES} is not the base64 of a raw 32-byte Ed25519 key.")
+    if public_key not in trusted:
+        # Checked before the signature: a forger signs their own certificate with their own
+        # key, and that signature verifies; only the key says whose certificate it is.
+        return problems + [
+            f"The certificate is signed with key {fingerprint(public_key)}, "
+            "which is not the archive's signing key."
+        ]
     unsigned = {key: value for key, value in certificate.items() if key != "signature"}
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(signature, canonical_json(unsigned))
     except InvalidSignature:
         problems.append("The signature does not match the certificate's content.")
-    if previous is not None:
-        if certificate["previous_certificate_sha256"] != certificate_sha256(previous):
-            problems.append("previous_certificate_sha256 does not match the previous certificate.")
     return problems
+
+
+def announced_key(certificate: dict) -> bytes | None:
+    return _raw_key(certificate.get(ANNOUNCES)) if isinstance(certificate, dict) else None
+
+
+def _raw_key(value) -> bytes | None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, TypeError, ValueError):
+        return None
+    return raw if len(raw) == 32 else None
+
+
+def check_stored_chain(rows, trusted_keys, current_key: bytes, exported) -> list[str]:
+    """Every stored certificate, in chain order: one line per problem, naming its id.
+
+    `rows` are (id, position, sha256, body) in position order; `trusted_keys` the keyring's
+    (current and retired); `exported(id)` the exported JSON's text, or None when not written.
+    Each certificate must be signed by the key in force at its place in the chain: the first
+    by a key of the keyring, each later one by its predecessor's key, or by the key its
+    predecessor announced.
+    """
+    trusted, problems = set(trusted_keys), []
+    previous, expected_key, expected_position = None, None, 1
+    for certificate_id, position, sha256, body in rows:
+        name = f"certificate {certificate_id}"
+        if position != expected_position:
+            problems.append(f"{name}: at position {position}, expected {expected_position} "
+                            "(a certificate was removed or inserted)")  # fmt: skip
+        expected_position = position + 1
+        try:
+            certificate = json.loads(body)
+        except (TypeError, ValueError):
+            problems.append(f"{name}: not JSON")
+            previous = None
+            continue
+        keys = trusted if expected_key is None else {expected_key}
+        found = signature_problems(certificate, keys)
+        problems += [f"{name}: {problem}" for problem in found]
+        if isinstance(certificate, dict) and not found:
+            if certificate["certificate_id"] != certificate_id:
+                problems.append(f"{name}: its certificate_id is {certificate['certificate_id']}")
+            if sha256 != certificate_sha256(certificate):
+                problems.append(f"{name}: the recorded SHA-256 is not the certificate's")
+            wanted = certificate_sha256(previous) if previous is not None else None
+            if certificate["previous_certificate_sha256"] != wanted:
+                problems.append(f"{name}: previous_certificate_sha256 does not match "
+                                "the certificate before it")  # fmt: skip
+            expected_key = announced_key(certificate) or _raw_key(certificate["public_key"])
+        text = exported(certificate_id)
+        if text is not None and _json_or_none(text) != certificate:
+            problems.append(f"{name}: the exported {certificate_id}.json differs from the "
+                            "stored certificate")  # fmt: skip
+        previous = certificate
+    if expected_key is not None and expected_key != current_key:
+        problems.append(f"certificates: the keyring's signing key {fingerprint(current_key)} "
+                        "was never announced in the chain")  # fmt: skip
+    return problems
+
+
+def _json_or_none(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def announce_signing_key(session, *, old_key: Ed25519PrivateKey, new_public_key: bytes,
+                         now: datetime, today: date, operator: str) -> dict:
+    """Add the certificate that hands the chain over to a new signing key, signed by the old
+    one and chained like every certificate; it commits with `session`'s transaction."""
+    previous_row = session.scalar(select(Certificate).order_by(Certificate.position.desc())
+                                  .limit(1))  # fmt: skip
+    certificate_id = uuid.uuid4().hex
+    body = build_certificate(
+        certificate_id=certificate_id, run_id=certificate_id, issued_at=now, as_of=today,
+        operator=operator, method=ROTATION_METHOD, records=[],
+        previous=json.loads(previous_row.body) if previous_row else None, signing_key=old_key,
+        announces_public_key=new_public_key,
+    )  # fmt: skip
+    session.add(Certificate(
+        id=certificate_id, run_id=certificate_id,
+        position=(previous_row.position + 1) if previous_row else 1, issued_at=now,
+        sha256=certificate_sha256(body),
+        body=json.dumps(body, sort_keys=True, ensure_ascii=False)))  # fmt: skip
+    session.flush()
+    return body
 
 
 # -- the printable rendering ------------------------------------------------------------------
@@ -179,18 +309,30 @@ def render_pdf(certificate: dict) -> bytes:
     for label, key in (
         ("Previous certificate SHA-256", "previous_certificate_sha256"),
         ("Ed25519 public key", "public_key"),
+        ("签名公钥指纹 / Signing key fingerprint (SHA-256)", "public_key"),
+        ("宣布的新签名公钥 / New signing key announced", ANNOUNCES),
+        ("新公钥指纹 / New key fingerprint (SHA-256)", ANNOUNCES),
         ("Signature", "signature"),
     ):
+        value = certificate.get(key)
+        if value is None and key == ANNOUNCES:
+            continue
+        if "fingerprint" in label:
+            raw = _raw_key(value)
+            value = fingerprint(raw) if raw else "?"
         story.append(Paragraph(f"<b>{label}</b>", text))
-        story.append(Paragraph(_escape(certificate.get(key)), mono))
+        story.append(Paragraph(_escape(value), mono))
     story += [
         Spacer(1, 4 * mm),
         Paragraph(
             "核验方法：去掉 signature 字段，按键名排序、紧凑分隔符、UTF-8 生成规范 JSON，"
-            "用 public_key 验证 Ed25519 签名。"
+            "用 public_key 验证 Ed25519 签名，并核对其指纹与本档案库公布的签名公钥指纹一致"
+            "（archive certificate key）。"
             "/ To verify offline: remove `signature`, serialise the rest as canonical JSON "
             "(sorted keys, compact separators, UTF-8) and check the Ed25519 "
-            "signature with `public_key`; `archive certificate verify FILE.json` does this.",
+            "signature with `public_key`, and that its fingerprint is the one the archive "
+            "publishes (`archive certificate key`); "
+            "`archive certificate verify FILE.json --public-key KEY` does this.",
             text,
         ),
     ]

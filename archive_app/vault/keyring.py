@@ -1,7 +1,8 @@
 """The keyring: every long-lived secret of the archive, kept outside the database and blobs.
 
 Owns the key-encryption keys (versioned, one current), the field-encryption key, the master
-secret for purpose-bound HMAC keys, the Ed25519 signing key, and their file format.
+secret for purpose-bound HMAC keys, the Ed25519 signing key (with the public halves of the
+signing keys it replaced, still trusted for what they signed), and their file format.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -48,6 +50,20 @@ class _Kek:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class RetiredSigningKey:
+    """A signing key rotated away: only its public half is kept, to verify what it signed."""
+
+    public_key: bytes
+    retired_at: datetime
+
+
+def fingerprint(public_key: bytes) -> str:
+    """Hex SHA-256 of a raw public key in groups of four, for people to compare by eye."""
+    digest = hashlib.sha256(public_key).hexdigest()
+    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+
+
 class Keyring:
     """The archive's secrets. Build with `generate`, `load`, `from_text` or `create_or_load`."""
 
@@ -58,6 +74,7 @@ class Keyring:
         field_key: bytes,
         hmac_master: bytes,
         signing_key: bytes,
+        retired_signing_keys: tuple[RetiredSigningKey, ...] = (),
     ):
         if len({kek.version for kek in keks}) != len(keks):
             raise KeyringError("duplicate KEK versions")
@@ -65,6 +82,7 @@ class Keyring:
         self._field_key = field_key
         self._hmac_master = hmac_master
         self._signing_key = signing_key
+        self._retired_signing_keys = tuple(retired_signing_keys)
         self._check_invariants()
 
     # -- construction ----------------------------------------------------------------------
@@ -135,6 +153,13 @@ class Keyring:
             "hmac_master": _b64(self._hmac_master),
             "signing_key": _b64(self._signing_key),
         }
+        if self._retired_signing_keys:
+            # Only once a signing key was rotated: keyrings that never were stay byte for byte
+            # what older versions wrote, and older versions ignore the field.
+            doc["retired_signing_keys"] = [
+                {"public_key": _b64(k.public_key), "retired_at": k.retired_at.isoformat()}
+                for k in self._retired_signing_keys
+            ]
         return json.dumps(doc, indent=2) + "\n"
 
     def save(self, path: Path) -> None:
@@ -209,6 +234,28 @@ class Keyring:
         """The raw 32-byte Ed25519 public key, for publishing with signed artefacts."""
         return self.signing_key().public_key().public_bytes_raw()
 
+    @property
+    def retired_signing_keys(self) -> tuple[RetiredSigningKey, ...]:
+        return self._retired_signing_keys
+
+    def trusted_public_keys(self) -> tuple[bytes, ...]:
+        """The archive's signing keys, current first, then those it replaced (newest first):
+        what the archive signed with any of them is the archive's."""
+        retired = [k.public_key for k in reversed(self._retired_signing_keys)]
+        return (self.public_key_bytes(), *retired)
+
+    def rotate_signing_key(self, now: datetime | None = None) -> Ed25519PrivateKey:
+        """A new current signing key; the old one's public half is kept as retired.
+
+        Returns the OLD private key, for the caller to sign the announcement of the new one
+        (`archive keys rotate-signing`); it is not kept. The caller saves the keyring.
+        """
+        old = self.signing_key()
+        retired = RetiredSigningKey(old.public_key().public_bytes_raw(), now or datetime.now(UTC))
+        self._retired_signing_keys = (*self._retired_signing_keys, retired)
+        self._signing_key = Ed25519PrivateKey.generate().private_bytes_raw()
+        return old
+
     def __repr__(self) -> str:
         return (
             f"<Keyring keks={list(self.kek_versions)} current={self.current_kek_version} "
@@ -255,10 +302,12 @@ class Keyring:
         field_key = _key(doc.get("field_key"), "field_key", bad)
         hmac_master = _key(doc.get("hmac_master"), "hmac_master", bad)
         signing_key = _key(doc.get("signing_key"), "signing_key", bad)
+        retired_signing_keys = _retired_signing_keys(doc.get("retired_signing_keys", []), bad)
         try:
             return cls(
-                keks=keks, field_key=field_key, hmac_master=hmac_master, signing_key=signing_key
-            )
+                keks=keks, field_key=field_key, hmac_master=hmac_master, signing_key=signing_key,
+                retired_signing_keys=retired_signing_keys,
+            )  # fmt: skip
         except KeyringError as error:
             raise bad(str(error)) from None
 
@@ -276,6 +325,22 @@ class Keyring:
         ):
             if not isinstance(key, bytes) or len(key) != KEY_SIZE:
                 raise KeyringError(f"{name} must be {KEY_SIZE} bytes")
+
+
+def _retired_signing_keys(entries: Any, bad: Callable[[str], KeyringError]):
+    if not isinstance(entries, list):
+        raise bad('"retired_signing_keys" must be a list')
+    retired = []
+    for index, entry in enumerate(entries):
+        where = f"retired_signing_keys[{index}]"
+        if not isinstance(entry, dict):
+            raise bad(f"{where} must be an object")
+        retired_at = _datetime_or_none(entry.get("retired_at"))
+        if retired_at is None:
+            raise bad(f"{where}.retired_at must be an ISO 8601 date-time")
+        retired.append(RetiredSigningKey(_key(entry.get("public_key"), f"{where}.public_key", bad),
+                                         retired_at))  # fmt: skip
+    return tuple(retired)
 
 
 def _key(value: Any, name: str, bad: Callable[[str], KeyringError]) -> bytes:
