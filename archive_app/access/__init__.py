@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from ..db import get_session_factory, writing
@@ -12,9 +10,8 @@ from ..settings import as_bool, as_int, keyring_path
 from ..vault import field_cipher
 from .accesslog import AccessLog
 from .checkpoints import CheckpointFile
-from .policy import SecurityPolicy, load_user, uses_cookie_auth
+from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
 from .resources import RoleContext
-from .services import AccountService
 
 
 def includeme(config):
@@ -22,10 +19,13 @@ def includeme(config):
     registry = config.registry
     keyring = registry["archive.keyring"]  # built by the vault include, before this one
     clock = registry["archive.clock"]
-    token_ttl = timedelta(hours=as_int(settings, "archive.token_ttl_hours", 1))
+    for name in ("archive.token_ttl_hours", "archive.session_idle_minutes",
+                 "archive.session_max_hours"):  # fmt: skip
+        as_int(settings, name, 1)  # a bad value stops the start, not the first request
 
-    # Sessions: a signed cookie holding the user id and the CSRF token. The secret comes from
-    # the keyring unless configured, so a fresh install needs no secret in an ini file.
+    # Sessions: a signed cookie holding a session id and the CSRF token; the id counts only
+    # while its row in web_sessions lives (policy.py). The secret comes from the keyring
+    # unless configured, so a fresh install needs no secret in an ini file.
     secret = settings.get("archive.session_secret") or keyring.hmac_key("session").hex()
     config.set_session_factory(
         SignedCookieSessionFactory(
@@ -48,8 +48,7 @@ def includeme(config):
     config.add_request_method(load_user, "user", reify=True)
 
     config.register_service_factory(
-        lambda context, request: AccountService(request.dbsession, clock, token_ttl),
-        IAccountService,
+        lambda context, request: accounts_for(request, request.dbsession), IAccountService
     )
     engine = registry["db_engine"]
     checkpoints = CheckpointFile(
