@@ -9,7 +9,9 @@ from ..interfaces import IAccessLog, IAccountService
 from ..settings import as_bool, as_int, keyring_path
 from ..vault import field_cipher
 from .accesslog import AccessLog
+from .api import export_csv
 from .checkpoints import CheckpointFile
+from .permissions import Permission
 from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
 from .resources import RoleContext
 
@@ -69,6 +71,7 @@ def includeme(config):
     config.add_route("api.access_log.export", "/api/v1/access-log/export.csv")
     config.add_route("api.access_log.anomalies", "/api/v1/access-log/anomalies")
     config.add_route("access.log", "/access-log")
+    config.add_route("access.log.export", "/access-log/export.csv")
     config.add_route("api.users", "/api/v1/users")
     config.add_route("api.user", "/api/v1/users/{username}")
     config.add_route("access.login", "/login")
@@ -76,3 +79,7 @@ def includeme(config):
     config.scan(".views")
     config.scan(".api")
     config.scan(".users")
+    # The log page's CSV download: the API's export again, under the session (the API takes
+    # bearer tokens only).
+    config.add_view(export_csv, route_name="access.log.export", request_method="GET",
+                    permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip

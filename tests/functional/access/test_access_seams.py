@@ -339,3 +339,13 @@ def test_a_token_is_issued_with_200(app, users):
     assert issued["token"] and issued["expires_at"]
     responses = app.get("/api/v1/openapi.json").json["paths"]["/auth/token"]["post"]["responses"]
     assert "200" in responses and "201" not in responses and "415" in responses
+
+
+def test_pages_download_through_the_session_and_the_api_through_tokens_only(wsgi_app, api):
+    privacy = sign_in(wsgi_app, "privacy")
+    page = privacy.get("/access-log", status=200)
+    link = page.html.find("a", string=lambda text: text and "CSV" in text)["href"]
+    assert "/api/" not in link
+    exported = privacy.get(link, status=200)
+    assert exported.content_type == "text/csv" and exported.text.startswith("seq,at,user")
+    privacy.get("/api/v1/access-log/export.csv", status=401)
