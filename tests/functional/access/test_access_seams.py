@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from factories import complete_files, metadata, metadata_part
 from plaster import get_settings
-from support import PASSWORD, TESTING_INI, USERS, assert_error
+from support import PASSWORD, TESTING_INI, USERS, assert_error, make_cli_env, run_cli
 
 from archive_app import main
 from archive_app.bootstrap import open_app
@@ -349,3 +349,16 @@ def test_pages_download_through_the_session_and_the_api_through_tokens_only(wsgi
     exported = privacy.get(link, status=200)
     assert exported.content_type == "text/csv" and exported.text.startswith("seq,at,user")
     privacy.get("/api/v1/access-log/export.csv", status=401)
+
+
+def test_the_command_line_keeps_the_same_rules_for_names(tmp_path_factory):
+    env = make_cli_env(tmp_path_factory, "cli_names")
+    added = run_cli(env, "user", "add", "Wang", "--role", "auditor", "--password-stdin",
+                    stdin=PASSWORD)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    for name in ("wang", "WANG", "li\n", " li"):
+        again = run_cli(env, "user", "add", name, "--role", "admin", "--password-stdin",
+                        stdin=PASSWORD)  # fmt: skip
+        assert again.returncode == 2 and "username" in again.stderr, (name, again.stderr)
+    token = run_cli(env, "token", "WANG", "--password-stdin", stdin=PASSWORD)
+    assert token.returncode == 0 and token.stdout.strip(), token.stderr
