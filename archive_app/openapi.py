@@ -154,7 +154,7 @@ PATHS = {
                 },
             },
             "responses": {
-                "201": _json(
+                "200": _json(
                     {
                         "type": "object",
                         "properties": {
@@ -164,7 +164,7 @@ PATHS = {
                     }
                 )
             }
-            | _error_responses(400, 401),
+            | _error_responses(400, 401, 429),
         },
         "delete": {
             "summary": "Revoke the bearer token used",
@@ -422,9 +422,21 @@ PATHS |= {
                         "schema": {"type": "string"}}],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": {"type": "object"}}}},
-        "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 422),
+        # 403: one's own role or activity; 409: the last active admin
+        "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 409, 422),
     }},
 }  # fmt: skip
+
+
+def _json_bodies_answer_415(paths: dict) -> None:
+    """A JSON body sent under any other media type answers 415 (payloads.json_object)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                operation["responses"] |= _error_responses(415)
+
+
+_json_bodies_answer_415(PATHS)
 
 DOCUMENT = {
     "openapi": "3.0.3",

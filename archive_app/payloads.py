@@ -1,10 +1,11 @@
-"""Reading a request's JSON body: an object, or the contract's 400 error."""
+"""Reading a request's JSON body: an object sent as `application/json`, or the contract's
+400, 413 or 415 error."""
 
 from __future__ import annotations
 
 import json
 
-from .errors import BadRequest, TooLarge
+from .errors import BadRequest, TooLarge, UnsupportedMedia
 
 MAX_JSON_BYTES = 1024 * 1024  # every JSON body of the API is small; files go in multipart
 
@@ -20,6 +21,11 @@ def json_object(request, *, empty_ok: bool = False) -> dict:
         raise TooLarge("the JSON body is larger than 1 MB", field=None)
     if not raw and empty_ok:
         return {}
+    # Only application/json: a browser sends text/plain, form and multipart bodies to any
+    # origin without asking (a "simple" request), never this one without CORS.
+    if request.content_type != "application/json":
+        raise UnsupportedMedia("the body must be sent as Content-Type: application/json",
+                               field=None)  # fmt: skip
     try:
         body = json.loads(raw.decode("utf-8")) if raw else None
     except (UnicodeDecodeError, ValueError, RecursionError):  # deep nesting included

@@ -36,6 +36,7 @@ DEFAULTS = {
     "archive.orphan_grace_hours": "24",
     "archive.cookie_secure": "false",
     "archive.session_idle_minutes": "30",
+    "archive.session_max_hours": "12",  # a web session ends this long after sign-in
     "archive.login_window_minutes": "15",
     "archive.login_max_failures_per_user": "5",
     "archive.login_max_failures_per_address": "20",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from ..db import get_session_factory, writing
@@ -11,10 +9,11 @@ from ..interfaces import IAccessLog, IAccountService
 from ..settings import as_bool, as_int, keyring_path
 from ..vault import field_cipher
 from .accesslog import CHECKPOINT_SECONDS, AccessLog
+from .api import export_csv
 from .checkpoints import CheckpointFile
-from .policy import SecurityPolicy, load_user, uses_cookie_auth
+from .permissions import Permission
+from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
 from .resources import RoleContext
-from .services import AccountService
 
 CHECKPOINT_SETTING = "archive.access_log.checkpoint_seconds"
 
@@ -24,10 +23,13 @@ def includeme(config):
     registry = config.registry
     keyring = registry["archive.keyring"]  # built by the vault include, before this one
     clock = registry["archive.clock"]
-    token_ttl = timedelta(hours=as_int(settings, "archive.token_ttl_hours", 1))
+    for name in ("archive.token_ttl_hours", "archive.session_idle_minutes",
+                 "archive.session_max_hours"):  # fmt: skip
+        as_int(settings, name, 1)  # a bad value stops the start, not the first request
 
-    # Sessions: a signed cookie holding the user id and the CSRF token. The secret comes from
-    # the keyring unless configured, so a fresh install needs no secret in an ini file.
+    # Sessions: a signed cookie holding a session id and the CSRF token; the id counts only
+    # while its row in web_sessions lives (policy.py). The secret comes from the keyring
+    # unless configured, so a fresh install needs no secret in an ini file.
     secret = settings.get("archive.session_secret") or keyring.hmac_key("session").hex()
     config.set_session_factory(
         SignedCookieSessionFactory(
@@ -50,8 +52,7 @@ def includeme(config):
     config.add_request_method(load_user, "user", reify=True)
 
     config.register_service_factory(
-        lambda context, request: AccountService(request.dbsession, clock, token_ttl),
-        IAccountService,
+        lambda context, request: accounts_for(request, request.dbsession), IAccountService
     )
     engine = registry["db_engine"]
     # The keyring itself, not its key: lines are signed with the key current at the time
@@ -75,6 +76,7 @@ def includeme(config):
     config.add_route("api.access_log.export", "/api/v1/access-log/export.csv")
     config.add_route("api.access_log.anomalies", "/api/v1/access-log/anomalies")
     config.add_route("access.log", "/access-log")
+    config.add_route("access.log.export", "/access-log/export.csv")
     config.add_route("api.users", "/api/v1/users")
     config.add_route("api.user", "/api/v1/users/{username}")
     config.add_route("access.login", "/login")
@@ -82,3 +84,7 @@ def includeme(config):
     config.scan(".views")
     config.scan(".api")
     config.scan(".users")
+    # The log page's CSV download: the API's export again, under the session (the API takes
+    # bearer tokens only).
+    config.add_view(export_csv, route_name="access.log.export", request_method="GET",
+                    permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip

@@ -1,10 +1,10 @@
-"""Users, API tokens and the hash-chained access log."""
+"""Users, API tokens, web sessions and the hash-chained access log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
@@ -24,6 +24,11 @@ class User(Base):
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
 
+# One name whatever its letter case: `ADMIN` beside `admin` would look like one person in the
+# access log and on signatures, and sign-in looks names up case-insensitively.
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
 class ApiToken(Base):
     """A bearer token; only its SHA-256 is kept, so a database leak hands out no tokens."""
 
@@ -37,6 +42,22 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+
+class WebSession(Base):
+    """A signed-in browser. The signed cookie carries a random id; only its SHA-256 is kept.
+    A cookie counts only while its row lives, so signing out, deactivation (and anything else
+    that deletes the row) ends it on the server, and a captured cookie dies with it."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sid_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
 
 
 class AccessLogEntry(Base):

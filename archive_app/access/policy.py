@@ -1,13 +1,33 @@
-"""The security policy: identity from a bearer token (API) or a session cookie (web)."""
+"""The security policy: identity from a bearer token (API) or a session cookie (pages).
+
+The two never mix. Under `/api/v1` only an `Authorization: Bearer` header counts, so a cookie
+the browser sends by itself (from a page on any origin) never speaks for an API call, and the
+API needs no CSRF token. Everywhere else only the session cookie counts, and every unsafe
+request must carry the session's CSRF token.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 
+from ..settings import as_int
 from .principals import principals_for
 from .services import AccountService
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+# A session's last use is written at most this often: once a request would be a write for
+# every page view, and idle timeouts are counted in minutes anyway.
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def is_api_request(request) -> bool:
+    path = request.path_info
+    return path == API_PREFIX or path.startswith(API_PREFIX + "/")
 
 
 def bearer_token(request) -> str | None:
@@ -18,24 +38,60 @@ def bearer_token(request) -> str | None:
     return None
 
 
+def accounts_for(request, session) -> AccountService:
+    """The account service over `session`, with the clock and the limits of the settings."""
+    settings = request.registry.settings
+    return AccountService(
+        session,
+        request.registry["archive.clock"],
+        timedelta(hours=as_int(settings, "archive.token_ttl_hours", 1)),
+        session_idle=timedelta(minutes=as_int(settings, "archive.session_idle_minutes", 1)),
+        session_lifetime=timedelta(hours=as_int(settings, "archive.session_max_hours", 1)),
+    )
+
+
 def load_user(request):
-    """The signed-in user, or None; a request with an Authorization header uses only that.
+    """The signed-in user, or None: by bearer token under `/api/v1`, by session elsewhere.
 
     Looked up in a short read session of its own, so that the request's own session starts
     only when the view needs it (on SQLite a writing session takes the write lock at BEGIN).
     """
-    token = bearer_token(request) if "Authorization" in request.headers else None
-    user_id = request.session.get("user_id") if "Authorization" not in request.headers else None
-    if token is None and not isinstance(user_id, int):
+    if is_api_request(request):
+        token = bearer_token(request)
+        if token is None:
+            return None
+        with request.registry["dbsession_read_factory"]() as session:
+            return accounts_for(request, session).user_for_token(token)
+    sid = request.session.get("sid")
+    if not isinstance(sid, str):
         return None
     with request.registry["dbsession_read_factory"]() as session:
-        accounts = AccountService(session, request.registry["archive.clock"], timedelta(0))
-        return accounts.user_for_token(token) if token else accounts.get_user(user_id)
+        accounts = accounts_for(request, session)
+        row = accounts.live_session(sid)
+        if row is None:
+            return None
+        if accounts.clock.now() - row.last_seen_at >= TOUCH_EVERY:
+            _touch_when_finished(request, sid)
+        return row.user
+
+
+def _touch_when_finished(request, sid: str) -> None:
+    # After the request's own transaction, on a connection of its own: the request may hold
+    # the write lock already (a route factory reads through a writing session on POST).
+    def touch(request) -> None:
+        try:
+            with request.registry["dbsession_factory"]() as session, session.begin():
+                accounts_for(request, session).touch_session(sid)
+        except Exception:  # the answer is given; an idle timeout counted early is the cost
+            log.exception("the web session's last use could not be recorded")
+
+    request.add_finished_callback(touch)
 
 
 def uses_cookie_auth(request) -> bool:
-    """CSRF matters only where the browser sends credentials by itself (cookies)."""
-    return "Authorization" not in request.headers
+    """CSRF matters where the browser sends credentials by itself (cookies): every page.
+    The API ignores cookies altogether, so nothing there can be forged that way."""
+    return not is_api_request(request)
 
 
 class SecurityPolicy:
@@ -60,10 +116,15 @@ class SecurityPolicy:
         return self.helper.permits(context, self.effective_principals(request), permission)
 
     def remember(self, request, userid, **kw):
-        request.session.invalidate()  # a new session at every sign-in: no fixation
-        request.session["user_id"] = int(userid)
+        """A new session, recorded on the server, at every sign-in: no fixation."""
+        self.forget(request)
+        request.session["sid"] = accounts_for(request, request.dbsession).open_session(int(userid))
         return []
 
     def forget(self, request, **kw):
+        """Ends the session on the server too: its cookie, replayed, signs nobody in."""
+        sid = request.session.get("sid")
+        if isinstance(sid, str):
+            accounts_for(request, request.dbsession).end_session(sid)
         request.session.invalidate()
         return []

@@ -1,4 +1,5 @@
-"""Accounts: users with argon2 password hashes, roles and clearance; expiring bearer tokens."""
+"""Accounts: users with argon2 password hashes, roles and clearance; expiring bearer tokens;
+web sessions recorded on the server (the cookie only names one)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
-from ..errors import Conflict, Invalid
-from .models import ApiToken, User
+from ..errors import Conflict, Forbidden, Invalid
+from .models import ApiToken, User, WebSession
 from .permissions import LEVELS, ROLES
 
-USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
+# Matched whole (fullmatch): `$` alone lets a trailing newline through (`admin\n`).
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
@@ -36,14 +38,20 @@ def token_digest(token: str) -> str:
 
 
 class AccountService:
-    def __init__(self, session: Session, clock: Clock, token_ttl: timedelta):
+    def __init__(self, session: Session, clock: Clock, token_ttl: timedelta = timedelta(0), *,
+                 session_idle: timedelta = timedelta(minutes=30),
+                 session_lifetime: timedelta = timedelta(hours=12)):  # fmt: skip
         self.session = session
         self.clock = clock
         self.token_ttl = token_ttl
+        self.session_idle = session_idle
+        self.session_lifetime = session_lifetime
 
     def add_user(self, username: str, role: str, password: str, clearance: str = "internal"):
-        if not USERNAME.match(username or ""):
-            raise Invalid("username must be 2-64 letters, digits, . _ -", field="username")
+        if not isinstance(username, str) or not USERNAME.fullmatch(username):
+            raise Invalid("username must be 2-64 letters, digits, . _ - (no spaces or control "
+                          "characters), starting with a letter or digit",
+                          field="username")  # fmt: skip
         if role not in ROLES:
             raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
         if clearance not in LEVELS:
@@ -52,8 +60,10 @@ class AccountService:
             raise Invalid(
                 f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
             )
-        if self.find_user(username) is not None:
-            raise Conflict(f"user {username} exists", field="username")
+        existing = self.find_user(username)
+        if existing is not None:
+            raise Conflict(f"user {existing.username} exists (names are the same whatever "
+                           "their letter case)", field="username")  # fmt: skip
         user = User(
             username=username,
             role=role,
@@ -66,12 +76,19 @@ class AccountService:
         self.session.flush()
         return user
 
-    def change_user(self, user: User, *, role=None, clearance=None, active=None) -> list[str]:
-        """Apply changes; returns what changed. Effective on the user's next request."""
+    def change_user(self, user: User, *, by: User | None = None, role=None, clearance=None,
+                    active=None) -> list[str]:  # fmt: skip
+        """Apply changes made by `by` (None: the command line); returns what changed.
+        Effective on the user's next request; deactivation ends every token and session."""
         changes = []
         if role is not None and role != user.role:
             if role not in ROLES:
                 raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+            if by is not None and by.id == user.id:
+                raise Forbidden("you cannot change your own role; another admin can",
+                                field="role")  # fmt: skip
+            if user.role == "admin":
+                self._keep_an_admin(user, "demoted", "role")
             changes.append(f"role {user.role} -> {role}")
             user.role = role
         if clearance is not None and clearance != user.clearance:
@@ -82,19 +99,49 @@ class AccountService:
         if active is not None and active != user.active:
             if not isinstance(active, bool):
                 raise Invalid("active must be true or false", field="active")
+            if not active and by is not None and by.id == user.id:
+                raise Forbidden("you cannot deactivate yourself; another admin can",
+                                field="active")  # fmt: skip
+            if not active and user.role == "admin":
+                self._keep_an_admin(user, "deactivated", "active")
             changes.append("activated" if active else "deactivated")
             user.active = active
+            if not active:
+                # For good: reactivating the user later revives none of these.
+                self.end_everything_of(user)
         return changes
+
+    def _keep_an_admin(self, user: User, what: str, field: str) -> None:
+        if not user.active:
+            return
+        # Locked, so that two admins demoting each other at once cannot both pass the check.
+        admins = self.session.scalars(
+            select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+        ).all()
+        if set(admins) <= {user.id}:
+            raise Conflict(f"{user.username} is the last active admin and cannot be {what}; "
+                           "make another admin first", field=field)  # fmt: skip
+
+    def end_everything_of(self, user: User) -> None:
+        """Every token and web session of the user ends now (deactivation, a new password)."""
+        self.session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=self.clock.now())
+        )
+        self.session.execute(delete(WebSession).where(WebSession.user_id == user.id))
 
     def list_users(self) -> list[User]:
         return list(self.session.scalars(select(User).order_by(User.username)))
 
     def find_user(self, username: str) -> User | None:
-        return self.session.scalar(select(User).where(User.username == username))
-
-    def get_user(self, user_id: int) -> User | None:
-        user = self.session.get(User, user_id)
-        return user if user is not None and user.active else None
+        """The user of that name whatever its letter case (names are unique that way)."""
+        if not username.isascii():
+            # Names are ASCII; and str.lower() would turn some other letters into ASCII ones
+            # (the Kelvin sign into `k`) where the database's lower() does not.
+            return None
+        wanted = func.lower(User.username) == username.lower()
+        return self.session.scalar(select(User).where(wanted))
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.find_user(username or "")
@@ -143,3 +190,42 @@ class AccountService:
             return False
         row.revoked_at = self.clock.now()
         return True
+
+    # -- web sessions ---------------------------------------------------------------------
+    # The signed cookie holds a random session id; its row here is what makes it count.
+
+    def open_session(self, user_id: int) -> str:
+        now = self.clock.now()
+        # Sessions past their lifetime are of no use to anyone: forget them at each sign-in.
+        self.session.execute(
+            delete(WebSession).where(WebSession.created_at <= now - self.session_lifetime)
+        )
+        sid = secrets.token_urlsafe(32)
+        self.session.add(WebSession(user_id=user_id, sid_sha256=token_digest(sid),
+                                    created_at=now, last_seen_at=now))  # fmt: skip
+        self.session.flush()
+        return sid
+
+    def live_session(self, sid: str) -> WebSession | None:
+        """The session's row while it lives: not signed out or ended, not idle past the
+        idle timeout, not older than the absolute lifetime, its user active."""
+        row = self.session.scalar(
+            select(WebSession).where(WebSession.sid_sha256 == token_digest(sid))
+        )
+        now = self.clock.now()
+        if row is None or row.created_at + self.session_lifetime <= now:
+            return None
+        if row.last_seen_at + self.session_idle <= now or not row.user.active:
+            return None
+        return row
+
+    def touch_session(self, sid: str) -> None:
+        now = self.clock.now()
+        self.session.execute(
+            update(WebSession)
+            .where(WebSession.sid_sha256 == token_digest(sid), WebSession.last_seen_at < now)
+            .values(last_seen_at=now)
+        )
+
+    def end_session(self, sid: str) -> None:
+        self.session.execute(delete(WebSession).where(WebSession.sid_sha256 == token_digest(sid)))

@@ -31,7 +31,9 @@ def refuse_if_throttled(request, username: str) -> None:
     failed = select(func.count(), func.min(AccessLogEntry.at)).where(
         AccessLogEntry.action == "login_failed", AccessLogEntry.at >= since)
     session = request.dbsession
-    by_user = session.execute(failed.where(AccessLogEntry.username == username)).one()
+    # Names sign in whatever their letter case, so `Admin` and `ADMIN` count as `admin`.
+    same_name = func.lower(AccessLogEntry.username) == username.lower()
+    by_user = session.execute(failed.where(same_name)).one()
     by_address = session.execute(failed.where(AccessLogEntry.ip == request.client_addr)).one()
     for (count, oldest), limit in (
         (by_user, as_int(settings, "archive.login_max_failures_per_user", 1)),

@@ -23,7 +23,7 @@ def list_users(request):
 
 
 @view_config(route_name="api.users", request_method="POST", renderer="json",
-             permission=Permission.MANAGE_USERS, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_USERS)  # fmt: skip
 def create_user(request):
     body = json_object(request)
     for name in ("username", "role", "password"):
@@ -39,7 +39,7 @@ def create_user(request):
 
 
 @view_config(route_name="api.user", request_method="PATCH", renderer="json",
-             permission=Permission.MANAGE_USERS, require_csrf=False)  # fmt: skip
+             permission=Permission.MANAGE_USERS)  # fmt: skip
 def change_user(request):
     accounts = request.find_service(IAccountService)
     user = accounts.find_user(request.matchdict["username"][:64])
@@ -49,8 +49,10 @@ def change_user(request):
     unknown = set(body) - {"role", "clearance", "active"}
     if unknown:
         raise Invalid(f"{sorted(unknown)[0]} cannot be changed here", field=sorted(unknown)[0])
-    changes = accounts.change_user(user, role=body.get("role"), clearance=body.get("clearance"),
-                                   active=body.get("active"))  # fmt: skip
+    changes = accounts.change_user(
+        user, by=request.user, role=body.get("role"), clearance=body.get("clearance"),
+        active=body.get("active"),
+    )  # fmt: skip
     if changes:
         log_in_transaction(request, "user_change",
                            detail=f"user {user.username}: {', '.join(changes)}")  # fmt: skip

@@ -29,7 +29,7 @@ def _credentials(request) -> tuple[str, str]:
 
 @view_config(
     route_name="api.auth.token", request_method="POST", renderer="json",
-    permission=NO_PERMISSION_REQUIRED, require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
 )  # fmt: skip
 def issue_token(request):
     username, password = _credentials(request)
@@ -43,13 +43,12 @@ def issue_token(request):
     token, expires_at = accounts.issue_token(user)
     request.user = user
     log_in_transaction(request, "login", detail="api token issued")
-    request.response.status = 201
     return {"token": token, "expires_at": expires_at.isoformat()}
 
 
 @view_config(
     route_name="api.auth.token", request_method="DELETE", renderer="json",
-    permission=NO_PERMISSION_REQUIRED, require_csrf=False,
+    permission=NO_PERMISSION_REQUIRED,
 )  # fmt: skip
 def revoke_token(request):
     token = bearer_token(request)
@@ -96,8 +95,21 @@ def login_submit(request):
     return HTTPSeeOther(request.route_url("home"), headers=headers)
 
 
-@view_config(route_name="access.logout", permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="access.logout", request_method="GET", renderer="archive_app:templates/logout.pt",
+    permission=NO_PERMISSION_REQUIRED,
+)  # fmt: skip
+def logout_page(request):
+    """Signing out changes state, so it is a POST; a bookmarked /logout shows its button."""
+    if request.user is None:
+        return HTTPSeeOther(request.route_url("access.login"))
+    return {"csrf_token": get_csrf_token(request)}
+
+
+@view_config(route_name="access.logout", request_method="POST", permission=NO_PERMISSION_REQUIRED)
 def logout(request):
+    """Ends the session on the server as well as in the browser (CSRF-checked like every
+    page POST, so another site cannot sign a user out either)."""
     if request.user is not None:
         log_now(request, "logout", detail="web")
     headers = forget(request)

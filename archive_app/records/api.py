@@ -48,7 +48,7 @@ def dossier_body(request, dossier) -> dict:
 
 @view_config(
     route_name="api.dossiers", request_method="POST", renderer="json",
-    permission=Permission.FILE_DOSSIERS, require_csrf=False,
+    permission=Permission.FILE_DOSSIERS,
 )  # fmt: skip
 def file_dossier(request):
     with _form(request) as form:
@@ -103,7 +103,7 @@ def show_dossier(request):
 
 @view_config(
     route_name="api.dossier.documents", request_method="POST", renderer="json",
-    permission=Permission.FILE_DOSSIERS, require_csrf=False,
+    permission=Permission.FILE_DOSSIERS,
 )  # fmt: skip
 def append_documents(request):
     dossier = living_dossier(request, request.context)

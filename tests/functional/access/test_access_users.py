@@ -8,7 +8,7 @@ from support import PASSWORD, assert_error
 
 def token_for(app, username, password=PASSWORD):
     return app.post_json("/api/v1/auth/token", {"username": username, "password": password},
-                         status=201).json["token"]  # fmt: skip
+                         status=200).json["token"]  # fmt: skip
 
 
 def test_only_admins_manage_users(api):

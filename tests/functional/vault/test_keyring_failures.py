@@ -60,8 +60,12 @@ def test_the_app_refuses_everything_and_says_why(real_keyring, tmp_path, caplog)
             api = app.get("/api/v1/dossiers?complaint_no=TS-I-23-001", status=503)
             page = app.get("/login", status=503)
             app.post("/api/v1/auth/token", "{}", status=503)
-        assert api.json["error"] == "unavailable" and reason in api.json["detail"], name
+        # The reason (a path, a field) goes to the server log; callers learn only "locked".
+        assert api.json["error"] == "unavailable" and "locked" in api.json["detail"], name
         assert "locked" in page.text and page.headers["Cache-Control"] == "no-store"
+        assert reason in caplog.text, name
+        for shown in (api.text, page.text):
+            assert reason not in shown and str(path) not in shown, name
         secrets = secrets_of(real_keyring)
         if name == "wrong":
             secrets += secrets_of(path.read_text())
