@@ -194,3 +194,10 @@ def test_the_api_reports_a_removed_checkpoint_file(own_app):
     assert body["ok"] is False
     assert set(body) == {"ok", "entries", "first_bad_seq", "problems"}
     assert any(line.startswith("access-log.checkpoints: missing") for line in body["problems"])
+    # The review page says the same, line by line (a problem in the file has no first bad seq).
+    form = app.get("/login").forms[0]
+    form["username"], form["password"] = "chen", PASSWORD
+    form.submit()
+    page = app.get("/access-log")
+    assert "access-log.checkpoints: missing" in page.text
+    assert "None" not in page.html.select_one(".chain.error").text
