@@ -11,6 +11,9 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = str(ROOT / "testing.ini")
+# Real files nobody on this project wrote (../shared/realdocs beside the clone, as CI lays it
+# out): read in place at test time, never copied into the repository.
+REALDOCS = Path(os.environ.get("ARCHIVE_REALDOCS", ROOT.parent / "shared" / "realdocs" / "files"))
 
 USERS = {
     # name: (role, clearance)

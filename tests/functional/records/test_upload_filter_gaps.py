@@ -7,20 +7,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import struct
 import zipfile
-from pathlib import Path
 
 import pytest
 from factories import complaint_no, docx, metadata, metadata_part
-from support import assert_error
+from support import REALDOCS, assert_error
 from test_records_bad_input import post, unchanged  # noqa: F401 (a fixture)
 from test_records_hostile import BILLION_LAUGHS, XXE, rezip
-
-# Real files nobody on this project wrote (oletools', POI's and others' test corpora); read
-# in place, never copied into the repository.
-REALDOCS = Path(os.environ.get("ARCHIVE_REALDOCS", "/work/shared/realdocs/files"))
 
 
 def with_part(name: str, data: bytes, filename: str = "处理单.docx", kind="handling_sheet"):
