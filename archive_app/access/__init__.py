@@ -9,9 +9,7 @@ from ..interfaces import IAccessLog, IAccountService
 from ..settings import as_bool, as_int, keyring_path
 from ..vault import field_cipher
 from .accesslog import CHECKPOINT_SECONDS, AccessLog
-from .api import export_csv
 from .checkpoints import CheckpointFile
-from .permissions import Permission
 from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
 from .resources import RoleContext
 
@@ -84,7 +82,3 @@ def includeme(config):
     config.scan(".views")
     config.scan(".api")
     config.scan(".users")
-    # The log page's CSV download: the API's export again, under the session (the API takes
-    # bearer tokens only).
-    config.add_view(export_csv, route_name="access.log.export", request_method="GET",
-                    permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip

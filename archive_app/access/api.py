@@ -53,7 +53,11 @@ def verify_chain(request):
             "problems": list(report.problems)}  # fmt: skip
 
 
+# The log page's CSV download is the same view under the session (the API takes bearer
+# tokens only, pages the session only).
 @view_config(route_name="api.access_log.export", request_method="GET",
+             permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
+@view_config(route_name="access.log.export", request_method="GET",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def export_csv(request):
     access_log = request.find_service(IAccessLog)

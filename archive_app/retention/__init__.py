@@ -28,13 +28,8 @@ def includeme(config):
     config.add_route("retention.page", "/retention")
     config.scan(".api")
     config.scan(".views")
-    # The page's downloads: the API's views again, under the session (the API takes bearer
-    # tokens only). The .pdf route first, as above.
-    from ..access.permissions import Permission
-    from .api import certificate_pdf, show_certificate
-
-    for suffix, view in ((".pdf", certificate_pdf), (".json", show_certificate)):
-        name = "retention.certificate" + suffix
-        config.add_route(name, "/retention/certificates/{certificate_id}" + suffix)
-        config.add_view(view, route_name=name, request_method="GET",
-                        permission=Permission.READ_CERTIFICATES)  # fmt: skip
+    # The page's downloads: the API's views again under the session (retention/api.py), the
+    # .pdf route first, as above.
+    for suffix in (".pdf", ".json"):
+        config.add_route("retention.certificate" + suffix,
+                         "/retention/certificates/{certificate_id}" + suffix)  # fmt: skip

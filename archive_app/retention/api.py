@@ -226,6 +226,8 @@ def partial_certificate(request, row: Certificate) -> dict | None:
 
 @view_config(route_name="api.retention.certificate", request_method="GET",
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
+@view_config(route_name="retention.certificate.json", request_method="GET",
+             permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def show_certificate(request):
     row = certificate_row(request)
     partial = partial_certificate(request, row)
@@ -238,6 +240,8 @@ def show_certificate(request):
 
 
 @view_config(route_name="api.retention.certificate.pdf", request_method="GET",
+             permission=Permission.READ_CERTIFICATES)  # fmt: skip
+@view_config(route_name="retention.certificate.pdf", request_method="GET",
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def certificate_pdf(request):
     row = certificate_row(request)
