@@ -12,9 +12,13 @@ import time
 from contextlib import contextmanager
 
 import webob
+import webtest
 from factories import complaint_no, complete_files, jpeg, metadata, metadata_part, pdf
 from support import PASSWORD, ROOT, assert_error
-from waitress import create_server
+from waitress.adjustments import Adjustments
+from waitress.utilities import RequestEntityTooLarge
+
+from archive_app.server import bounded_channel, make_server, upload_matcher
 
 PRODUCTION_INI = ROOT / "production.ini"
 LIMIT = 1024 * 1024  # archive.max_body_kb in testing.ini
@@ -150,7 +154,7 @@ def production_server_settings() -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(PRODUCTION_INI)
     settings = dict(parser["server:main"])
-    assert settings.pop("use") == "egg:waitress#main"
+    assert settings.pop("use") == "egg:archive_app#waitress"
     return settings
 
 
@@ -164,7 +168,7 @@ def production_app_settings() -> dict[str, str]:
 def production_server(app, **overrides):
     """waitress with production.ini's [server:main], on a free loopback port."""
     settings = production_server_settings() | {"listen": "127.0.0.1:0"} | overrides
-    server = create_server(app, **settings)
+    server = make_server(app, **settings)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
@@ -224,6 +228,55 @@ def test_a_body_above_the_server_limit_is_refused_from_its_header(wsgi_app):
         sock.sendall(b"POST /api/v1/dossiers HTTP/1.1\r\nHost: archive\r\n"
                      b"Content-Length: 3221225472\r\n\r\n" + b"x" * 1000)  # fmt: skip
         assert read_answer(sock).startswith(b"HTTP/1.1 413")
+
+
+def test_the_server_refuses_a_large_sign_in_from_its_headers_before_buffering_it(wsgi_app):
+    """waitress reads a body whole before the app runs: a 300 MB POST to /login would be
+    spooled to a temp file. The archive's server refuses it as its headers arrive; the
+    client has sent no byte of the body when the 413 comes."""
+    with production_server(wsgi_app) as port, connect(port, timeout=5) as sock:
+        sock.sendall(b"POST /login HTTP/1.1\r\nHost: archive\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 314572800\r\n\r\n")  # fmt: skip
+        assert read_answer(sock).startswith(b"HTTP/1.1 413")
+
+
+def test_the_server_stops_a_chunked_body_outside_uploads_once_past_the_limit(wsgi_app):
+    """The same parser, fed as waitress feeds it: a chunked body (no length to refuse from)
+    is refused as soon as it passes the limit, not once it has been buffered whole."""
+    parser_class = bounded_channel(upload_matcher(wsgi_app), LIMIT).parser_class
+    parser = parser_class(Adjustments())
+    parser.received(b"POST /api/v1/auth/token HTTP/1.1\r\nHost: archive\r\n"
+                    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"x" * 65536
+    fed = 0
+    while not parser.completed and fed < 10 * LIMIT:
+        fed += parser.received(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    assert isinstance(parser.error, RequestEntityTooLarge)
+    assert fed <= LIMIT + 2 * len(chunk)
+    # An upload route's chunked body is the uploads' to bound (archive.max_upload_mb).
+    upload = parser_class(Adjustments())
+    upload.received(b"POST /api/v1/dossiers HTTP/1.1\r\nHost: archive\r\n"
+                    b"Transfer-Encoding: chunked\r\n\r\n")
+    for _ in range(2 * LIMIT // len(chunk)):
+        upload.received(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    assert upload.error is None and not upload.completed
+    parser.close()
+    upload.close()  # their buffers (spilled to temporary files past inbuf_overflow)
+
+
+def test_the_server_streams_uploads_past_the_body_limit(wsgi_app, tokens):
+    big = pdf() + b"%" * (2 * LIMIT)  # a PDF with a comment tail, twice the body limit
+    files = [(kind, name, big if kind == "attachment" else data)
+             for kind, name, data in complete_files()] + [("attachment", "big.pdf", big)]
+    content_type, body = webtest.TestApp(wsgi_app).encode_multipart(
+        [metadata_part(metadata(complaint_no=complaint_no()))], files)  # fmt: skip
+    with production_server(wsgi_app) as port, connect(port, timeout=30) as sock:
+        sock.sendall(b"POST /api/v1/dossiers HTTP/1.1\r\nHost: archive\r\nConnection: close\r\n"
+                     + f"Authorization: Bearer {tokens['archivist']}\r\n"
+                       f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+                     .encode() + body)  # fmt: skip
+        assert read_answer(sock).startswith(b"HTTP/1.1 201")
 
 
 def test_half_open_connections_do_not_take_the_workers(wsgi_app):
