@@ -284,6 +284,14 @@ def render_pdf(certificate: dict) -> bytes:
         title="Certificate of Destruction",
     )
     story = [Paragraph("数据销毁证书 / Certificate of Destruction", title), Spacer(1, 4 * mm)]
+    if certificate.get("partial"):
+        # A reader below some record's level gets the rest (retention/api.py): say so on the
+        # page, since this rendering is not the signed certificate.
+        withheld = _escape(certificate.get("withheld_records"))
+        story += [Paragraph(
+            f"<b>部分视图，非签名证书：{withheld} 条记录超出您的密级未显示 / Partial view, not the "
+            f"signed certificate: {withheld} record(s) above your clearance withheld</b>", text),
+            Spacer(1, 2 * mm)]  # fmt: skip
     for zh, en, key in HEADINGS:
         story.append(Paragraph(f"<b>{zh} / {en}</b>: {_escape(certificate.get(key))}", text))
     story.append(Spacer(1, 4 * mm))

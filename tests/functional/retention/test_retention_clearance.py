@@ -5,6 +5,7 @@ above their clearance; hold reasons go with their dossier; the run's lease is re
 from __future__ import annotations
 
 import base64
+import io
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -15,6 +16,7 @@ from conftest import Api
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from factories import complaint_no, complete_files, metadata, metadata_part
 from plaster import get_settings
+from pypdf import PdfReader
 from sqlalchemy import or_, select
 from support import PASSWORD, TESTING_INI, assert_error
 
@@ -27,6 +29,10 @@ from archive_app.interfaces import IAccountService
 AS_OF = "2018-01-01"
 INTERNAL_USERS = {"records_internal": ("records_manager", "internal"),
                   "auditor_internal": ("auditor", "internal")}  # fmt: skip
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def add_users(app: webtest.TestApp, users: dict) -> dict[str, str]:
@@ -236,7 +242,9 @@ def test_a_certificate_is_served_whole_only_to_one_cleared_for_every_record(rapi
         body = partial.json
         assert body["partial"] is True and "signature" not in body
         assert body["withheld_records"] == len(whole["records"]) - len(body["records"]) >= 1
-        assert rapi.get(f"{url}.pdf", reader).body.startswith(b"%PDF")
+        printed = pdf_text(rapi.get(f"{url}.pdf", reader).body)
+        assert "Partial view, not the signed certificate" in printed
+        assert restricted["complaint_no"] not in printed
     kept = {record["id"] for record in rapi.get(url, "auditor_internal").json["records"]}
     assert internal["id"] in kept
 
@@ -247,6 +255,9 @@ def test_a_certificate_is_served_whole_only_to_one_cleared_for_every_record(rapi
                    "auditor_internal").json  # fmt: skip
     assert [record["id"] for record in own["records"]] == [alone["id"]]
     assert "signature" in own and "partial" not in own
+    printed = pdf_text(rapi.get(f"/api/v1/retention/certificates/{only['certificate_id']}.pdf",
+                                "auditor_internal").body)  # fmt: skip
+    assert alone["complaint_no"] in printed and "Partial view" not in printed
 
 
 class MovingClock:
