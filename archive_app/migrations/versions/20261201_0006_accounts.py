@@ -15,14 +15,19 @@ depends_on = None
 
 
 def upgrade():
-    clashes = op.get_bind().execute(sa.text(
-        "SELECT lower(username) FROM users GROUP BY lower(username) HAVING count(*) > 1"
-    )).scalars().all()  # fmt: skip
+    # Grouped here, not in SQL: white space (`admin\n` beside `admin`) is trimmed the same way
+    # on SQLite and PostgreSQL only in Python.
+    names = op.get_bind().execute(sa.text("SELECT username FROM users")).scalars().all()
+    seen: dict[str, list[str]] = {}
+    for name in names:
+        seen.setdefault(name.strip().lower(), []).append(name)
+    clashes = sorted(repr(key) for key, group in seen.items() if len(group) > 1)
     if clashes:
         # Which account is the real one is for a person to decide, not a migration.
         raise RuntimeError(
-            "user names that differ only in letter case must be merged or renamed before this "
-            f"upgrade (they would be one name from now on): {', '.join(sorted(clashes))}"
+            "user names that differ only in letter case or surrounding white space must be "
+            f"merged or renamed before this upgrade (they would be one name from now on): "
+            f"{', '.join(clashes)}"
         )
     op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")],
                     unique=True)  # fmt: skip

@@ -247,14 +247,14 @@ def test_the_migration_refuses_clearly_when_names_already_collide(tmp_path):
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0004_index_queue")
-        for name in ("wang", "WANG", "li"):
+        for name in ("wang", "WANG", "li", "zhao", "zhao\n"):
             connection.execute(sa.text(
                 "INSERT INTO users (username, password_hash, role, clearance, active, created_at)"
                 " VALUES (:name, 'x', 'auditor', 'internal', 1, '2026-01-01 00:00:00')"),
                 {"name": name})  # fmt: skip
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        with pytest.raises(RuntimeError, match="letter case.*wang"):
+        with pytest.raises(RuntimeError, match="letter case.*'wang', 'zhao'"):
             command.upgrade(config, "head")
     engine.dispose()
 
