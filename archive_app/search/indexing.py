@@ -8,6 +8,7 @@ import atexit
 import logging
 import tempfile
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -38,7 +39,14 @@ def log_failure(message: str, error: Exception) -> None:
     if storage_full(error) is not None:
         log.error("%s: the storage is full", message)
     else:
-        log.error("%s (%s)", message, type(error).__name__)
+        # Where it failed (the innermost frames: files, lines, functions) without the values:
+        # enough to find a bug, nothing of a document.
+        frames = traceback.extract_tb(error.__traceback__)[-3:]
+        where = " < ".join(f"{Path(frame.filename).name}:{frame.lineno} {frame.name}"
+                           for frame in reversed(frames))  # fmt: skip
+        log.error("%s (%s at %s)", message, type(error).__name__, where or "?")
+
+
 COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after the commit
 # Dossiers with an index entry. Not "destroying": its entry is purged at that step, and an
 # update racing the destruction must not write it back.
