@@ -2,20 +2,24 @@
 
 Whoosh's collectors walk every matching document in Python to filter, count and facet it:
 at 100,000 dossiers a word found in most of them costs more than a second. Here a term's
-postings in one segment become a bitmap, a Python int with one byte per document (0 or 1),
-so `&`, `|` and `bit_count()` run over the whole segment in C. Whoosh never changes a
-segment once written (deletions go to a set beside it, applied here as the segment's live
-documents), so a segment's bitmaps stay valid until a merge replaces it: they are cached
-by segment id, across searchers, and dropped with the segment.
+postings in one segment become a roaring bitmap (`pyroaring`: sorted arrays for rare terms,
+bitsets for common ones, runs for ranges), so `&`, `|`, `-` and their counts run over the
+whole segment in C. Whoosh never changes a segment once written (deletions go to a set
+beside it, applied here as the segment's live documents), so a segment's bitmaps stay valid
+until a merge replaces it: they are cached by segment id, across searchers, and dropped with
+the segment. Cached bitmaps are `FrozenBitMap`s: an in-place `|=` or `&=` on one would
+change every later query's answer, so none is possible.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict
-from itertools import accumulate, compress, islice
+from itertools import accumulate, islice
 
+from cachetools import LRUCache
+from pyroaring import BitMap, FrozenBitMap
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.columns import NumericColumn
 from whoosh.matching.wrappers import FilterMatcher
@@ -24,8 +28,9 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from .analysis import SEPARATOR
 
-CACHE_BYTES = 64 * 1024 * 1024  # term bitmaps kept (a byte per document each)
+CACHE_BYTES = 64 * 1024 * 1024  # term bitmaps kept
 ENTRY_BYTES = 256  # about what a cache entry's key and tuple take besides its bitmap
+CONTAINER_BYTES = 32  # CRoaring's bookkeeping for each container (key, type, pointer, header)
 
 
 class Deadline(Exception):
@@ -72,45 +77,78 @@ def length_bytes(reader, field: str, size: int) -> bytes:
                  for docnum in range(size))  # fmt: skip
 
 
-def bitmap(docnums, size: int) -> int:
-    marks = bytearray(size)
-    for docnum in docnums:
-        marks[docnum] = 1
-    return int.from_bytes(marks, "little")
+def bitmap(docnums) -> FrozenBitMap:
+    """The set of these document numbers (any order)."""
+    return FrozenBitMap(docnums)
+
+
+def bitmap_bytes(lanes: BitMap | FrozenBitMap) -> int:
+    """About the memory a bitmap holds: its containers' data and their bookkeeping (from
+    CRoaring's statistics, a few microseconds, not a serialisation)."""
+    stats = lanes.get_statistics()
+    data = (stats["n_bytes_array_containers"] + stats["n_bytes_run_containers"]
+            + stats["n_bytes_bitset_containers"])  # fmt: skip
+    return data + CONTAINER_BYTES * stats["n_containers"]
+
+
+def _entry_bytes(entry: tuple[FrozenBitMap, int]) -> int:
+    return entry[1]
 
 
 class DocSetCache:
-    """Per-segment bitmaps of terms (least recently used dropped past CACHE_BYTES), and of
-    each segment's facet values and received-on order. One searching thread at a time."""
+    """Per-segment bitmaps of terms (a `cachetools.LRUCache`: least recently used dropped
+    past `limit` bytes), and of each segment's facet values and received-on order. Searches
+    run one at a time (the engine's searcher lock); the cache has its own lock all the same,
+    as cachetools' caches are not thread-safe and a purge forgets segments from its thread."""
 
     def __init__(self, limit: int = CACHE_BYTES):
-        self.limit = limit
-        self.terms: OrderedDict[tuple, tuple[int, int]] = OrderedDict()  # -> (bitmap, bytes)
-        self.term_bytes = 0
+        self._lock = threading.Lock()
+        # key (segment id, field, text) -> (bitmap, bytes it is counted for)
+        self.terms: LRUCache = LRUCache(limit, getsizeof=_entry_bytes)
         self.segments: dict[str, dict] = {}  # segment id -> facets, dates, live documents
         self.retained: set[str] = set()
 
+    @property
+    def limit(self) -> int:
+        return self.terms.maxsize
+
+    @limit.setter
+    def limit(self, limit: int) -> None:
+        """A new bound: the entries move to a cache of that size, least recently used first
+        (so the bound drops those)."""
+        with self._lock:
+            old, self.terms = self.terms, LRUCache(limit, getsizeof=_entry_bytes)
+            while old:
+                key, entry = old.popitem()  # the least recently used
+                if entry[1] <= limit:
+                    self.terms[key] = entry
+
+    @property
+    def term_bytes(self) -> int:
+        return self.terms.currsize
+
     def retain(self, segment_ids: set[str]) -> None:
         """Forget what belongs to segments a merge or rebuild has replaced."""
-        if segment_ids == self.retained:
-            return  # the same segments as the last search: nothing to forget
-        self.retained = segment_ids
-        for key in [key for key in self.terms if key[0] not in segment_ids]:
-            self.term_bytes -= self.terms.pop(key)[1]
-        for segment_id in set(self.segments) - segment_ids:
-            del self.segments[segment_id]
+        with self._lock:
+            if segment_ids == self.retained:
+                return  # the same segments as the last search: nothing to forget
+            self.retained = segment_ids
+            for key in [key for key in self.terms if key[0] not in segment_ids]:
+                del self.terms[key]
+            for segment_id in set(self.segments) - segment_ids:
+                del self.segments[segment_id]
 
-    def term(self, segment_id: str, field: str, text, build) -> int:
+    def term(self, segment_id: str, field: str, text, build) -> FrozenBitMap:
         key = (segment_id, field, text)
-        if key in self.terms:
-            self.terms.move_to_end(key)
-            return self.terms[key][0]
-        lanes, size = build()
-        cost = size + ENTRY_BYTES  # an absent term costs its key: never unbounded entries
-        self.terms[key] = (lanes, cost)
-        self.term_bytes += cost
-        while self.term_bytes > self.limit and len(self.terms) > 1:
-            self.term_bytes -= self.terms.popitem(last=False)[1][1]
+        with self._lock:
+            entry = self.terms.get(key)  # a hit counts as a use
+        if entry is not None:
+            return entry[0]
+        lanes = build()  # outside the lock: reading postings is the slow part
+        cost = bitmap_bytes(lanes) + ENTRY_BYTES  # an absent term costs its key too
+        if cost <= self.limit:  # a bitmap larger than the whole bound is not kept
+            with self._lock:
+                self.terms[key] = (lanes, cost)
         return lanes
 
     def segment(self, segment_id: str) -> dict:
@@ -126,27 +164,25 @@ class Segment:
         self.size = reader.doc_count_all()
         self.cached = cache.segment(self.id)
 
-    def term(self, field: str, text) -> int:
+    def term(self, field: str, text) -> FrozenBitMap:
         def build():
             if (field, text) not in self.reader:
-                return 0, 0
-            return bitmap(posting_ids(self.reader, field, text), self.size), self.size
+                return FrozenBitMap()
+            return bitmap(posting_ids(self.reader, field, text))
 
         return self.cache.term(self.id, field, text, build)
 
-    def live(self) -> int:
+    def live(self) -> FrozenBitMap:
         """Every document not deleted (deletions only grow while a segment lives)."""
         deleted = self.reader.deleted_docs_set
-        known, lanes = self.cached.get("live", (-1, 0))
+        known, lanes = self.cached.get("live", (-1, None))
         if known != len(deleted):
-            marks = bytearray(b"\x01" * self.size)
-            for docnum in deleted:
-                marks[docnum] = 0
-            lanes = int.from_bytes(marks, "little")
+            # A range is one run container; the deletions cut it.
+            lanes = FrozenBitMap(range(self.size)) - bitmap(deleted)
             self.cached["live"] = (len(deleted), lanes)
         return lanes
 
-    def facet(self, field: str) -> dict[str, int]:
+    def facet(self, field: str) -> dict[str, FrozenBitMap]:
         """Each value of a facet field with its documents' bitmap."""
         key = ("facet", field)
         if key not in self.cached:
@@ -154,7 +190,7 @@ class Segment:
             values = {}
             for term in schema_field.sortable_terms(self.reader, field):
                 docnums = posting_ids(self.reader, field, term)
-                values[str(schema_field.from_bytes(term))] = bitmap(docnums, self.size)
+                values[str(schema_field.from_bytes(term))] = bitmap(docnums)
             self.cached[key] = values
         return self.cached[key]
 
@@ -169,7 +205,7 @@ class Segment:
             self.cached[key] = ([by_docnum[d] for d in ordered], ordered, by_docnum)
         return self.cached[key]
 
-    def readable_lengths(self, key, lanes: int, field: str) -> tuple[int, int]:
+    def readable_lengths(self, key, lanes: FrozenBitMap, field: str) -> tuple[int, int]:
         """(documents, their total length in `field`) of `lanes`, the caller's readable set
         named by `key` (clearance levels and states): cached until the segment's deletions
         change, the only way that set changes while the segment lives."""
@@ -179,13 +215,12 @@ class Segment:
         if known is None or known[0] != deleted:
             if ("lengths", field) not in self.cached:
                 self.cached[("lengths", field)] = length_bytes(self.reader, field, self.size)
-            marks = lanes.to_bytes(self.size, "little")
-            lengths = compress(self.cached[("lengths", field)], marks)
-            known = (deleted, lanes.bit_count(), sum(map(byte_to_length, lengths)))
+            lengths = map(self.cached[("lengths", field)].__getitem__, lanes)
+            known = (deleted, len(lanes), sum(map(byte_to_length, lengths)))
             self.cached[cache_key] = known
         return known[1], known[2]
 
-    def phrase(self, field: str, words: list[str]) -> int:
+    def phrase(self, field: str, words: list[str]) -> FrozenBitMap:
         """The documents whose `field` has `words` as consecutive terms: the distinct term
         sequences of the field (cached, one string) searched for the phrase's sequence."""
         key = ("sequences", field)
@@ -195,17 +230,16 @@ class Segment:
             self.cached[key] = ("\n".join(sequences), starts)
         joined, starts = self.cached[key]
         pattern = SEPARATOR + SEPARATOR.join(words) + SEPARATOR
-        marks = bytearray(self.size)
+        found = BitMap()
         at = joined.find(pattern)
         while at >= 0:
             number = bisect_right(starts, at) - 1
             sequence = joined[starts[number] : starts[number + 1] - 1]
-            for docnum in posting_ids(self.reader, f"{field}_seq", sequence):
-                marks[docnum] = 1
+            found.update(posting_ids(self.reader, f"{field}_seq", sequence))
             at = joined.find(pattern, starts[number + 1])
-        return int.from_bytes(marks, "little")
+        return FrozenBitMap(found)
 
-    def date_range(self, query: DateRange) -> int:
+    def date_range(self, query: DateRange) -> FrozenBitMap:
         values, docnums, _ = self.dates(query.fieldname)
         start = 0 if query.start is None else (
             bisect_right(values, query.start) if query.startexcl
@@ -213,7 +247,7 @@ class Segment:
         end = len(values) if query.end is None else (
             bisect_left(values, query.end) if query.endexcl
             else bisect_right(values, query.end))  # fmt: skip
-        return bitmap(docnums[start:end], self.size)
+        return bitmap(docnums[start:end])
 
 
 class DocSets:
@@ -227,15 +261,15 @@ class DocSets:
                          if subsearcher.reader().segment() is not None]  # fmt: skip
         cache.retain({segment.id for segment in self.segments})
 
-    def evaluate(self, query) -> list[int]:
+    def evaluate(self, query) -> list[FrozenBitMap]:
         """The documents matching `query`, a bitmap per segment (deleted ones included: the
         caller intersects with `live`)."""
         return [self._evaluate(query, segment) for segment in self.segments]
 
-    def live(self) -> list[int]:
+    def live(self) -> list[FrozenBitMap]:
         return [segment.live() for segment in self.segments]
 
-    def _evaluate(self, query, segment: Segment) -> int:
+    def _evaluate(self, query, segment: Segment) -> FrozenBitMap:
         if isinstance(query, Term):
             return segment.term(query.fieldname, query.text)
         if isinstance(query, And):
@@ -245,12 +279,10 @@ class DocSets:
                 result = lanes if result is None else result & lanes
                 if not result:
                     break
-            return result or 0
+            return FrozenBitMap() if result is None else result
         if isinstance(query, Or):
-            result = 0
-            for part in query.subqueries:
-                result |= self._evaluate(part, segment)
-            return result
+            return FrozenBitMap().union(*(self._evaluate(part, segment)
+                                          for part in query.subqueries))  # fmt: skip
         if isinstance(query, Every):
             return segment.live()
         if isinstance(query, DateRange) and segment.reader.has_column(query.fieldname):
@@ -262,17 +294,17 @@ class DocSets:
                 # second per 10,000 candidates) until `archive reindex`
                 find = lambda: self._walk(query, segment)  # noqa: E731
             key = ("phrase", query.fieldname), tuple(query.words)
-            return self.cache.term(segment.id, *key, lambda: (find(), segment.size))
+            return self.cache.term(segment.id, *key, find)
         return self._walk(query, segment)  # anything else: Whoosh's matcher
 
-    def _walk(self, query, segment: Segment) -> int:
+    def _walk(self, query, segment: Segment) -> FrozenBitMap:
         matcher = query.matcher(segment.searcher, segment.searcher.boolean_context())
-        marks = bytearray(segment.size)
+        found = BitMap()
         while matcher.is_active():
-            marks[matcher.id()] = 1
+            found.add(matcher.id())
             self.check()
             matcher.next()
-        return int.from_bytes(marks, "little")
+        return FrozenBitMap(found)
 
     def check(self) -> None:
         if time.monotonic() > self.deadline:
@@ -281,42 +313,41 @@ class DocSets:
     # -- counting and ordering -------------------------------------------------------------
 
     @staticmethod
-    def total(sets: list[int]) -> int:
-        return sum(lanes.bit_count() for lanes in sets)
+    def total(sets: list[FrozenBitMap]) -> int:
+        return sum(map(len, sets))
 
-    def facet_counts(self, sets: list[int], field: str) -> dict[str, int]:
+    def facet_counts(self, sets: list[FrozenBitMap], field: str) -> dict[str, int]:
         counts: dict[str, int] = {}
         for lanes, segment in zip(sets, self.segments, strict=True):
             if not lanes:
                 continue
             for value, value_lanes in segment.facet(field).items():
-                count = (lanes & value_lanes).bit_count()
+                count = lanes.intersection_cardinality(value_lanes)
                 if count:
                     counts[value] = counts.get(value, 0) + count
         return counts
 
-    def newest(self, sets: list[int], field: str, limit: int) -> list[tuple[int, int]]:
+    def newest(self, sets: list[FrozenBitMap], field: str,
+               limit: int) -> list[tuple[int, int]]:  # fmt: skip
         """Up to `limit` (value, global document number) of the set, newest first."""
         found = []
         for lanes, segment in zip(sets, self.segments, strict=True):
             if not lanes:
                 continue
             _, docnums, by_docnum = segment.dates(field)
-            marks = lanes.to_bytes(segment.size, "little")
-            for docnum in islice(filter(marks.__getitem__, reversed(docnums)), limit):
+            for docnum in islice(filter(lanes.__contains__, reversed(docnums)), limit):
                 found.append((by_docnum[docnum], segment.offset + docnum))
         found.sort(key=lambda pair: (-pair[0], -pair[1]))  # the walk's order: later first
         return found[:limit]
 
-    def latest(self, sets: list[int], limit: int) -> list[int]:
+    def latest(self, sets: list[FrozenBitMap], limit: int) -> list[int]:
         """Up to `limit` global document numbers of the set, the most recently indexed first
         (the highest numbers: neighbours in the postings, so scoring them reads few blocks)."""
         found: list[int] = []
         for lanes, segment in reversed(list(zip(sets, self.segments, strict=True))):
-            marks = lanes.to_bytes(segment.size, "little")
-            end = segment.size
-            while len(found) < limit and (end := marks.rfind(1, 0, end)) >= 0:
-                found.append(segment.offset + end)
+            # The top of the set by rank: a slice from `len - wanted` selects that many.
+            top = lanes[max(0, len(lanes) - (limit - len(found))) :]
+            found += [segment.offset + docnum for docnum in reversed(top.to_array())]
             if len(found) >= limit:
                 break
         return found

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from math import log
 
+from pyroaring import FrozenBitMap
 from whoosh.query import And, Or, Term
 from whoosh.scoring import BM25F, BM25FScorer, WeightScorer
 
@@ -30,7 +31,7 @@ class ReadableStatistics:
     """Collection statistics over the caller's readable documents only: `readable` is a
     bitmap per segment (clearance and state, live), `key` names that set for the caches."""
 
-    def __init__(self, sets: DocSets, readable: list[int], key):
+    def __init__(self, sets: DocSets, readable: list[FrozenBitMap], key):
         self.sets, self.readable, self.key = sets, readable, key
         self._count: int | None = None
         self._averages: dict[str, float] = {}
@@ -42,10 +43,10 @@ class ReadableStatistics:
         return self._count
 
     def doc_frequency(self, field: str, text: str) -> int:
-        """Readable documents with the term: popcounts of its bitmaps and the readable set."""
+        """Readable documents with the term: the cardinality of its bitmaps & the readable set."""
         if (field, text) not in self._frequencies:
             self._frequencies[(field, text)] = sum(
-                (segment.term(field, text) & lanes).bit_count()
+                segment.term(field, text).intersection_cardinality(lanes)
                 for segment, lanes in zip(self.sets.segments, self.readable, strict=True)
             )
         return self._frequencies[(field, text)]
@@ -90,7 +91,7 @@ class ReadableScorer(BM25FScorer):
         self.setup(searcher, fieldname, text)
 
 
-def by_relevance(searcher, sets: DocSets, matched: list[int], words: list[str], scoring,
+def by_relevance(searcher, sets: DocSets, matched: list[FrozenBitMap], words: list[str], scoring,
                  limit: int, statistics: ReadableStatistics,
                  ) -> list[tuple[int, float | None]]:  # fmt: skip
     """The first `limit` (global document number, score) of `matched`: by tier of where
@@ -113,7 +114,8 @@ def by_relevance(searcher, sets: DocSets, matched: list[int], words: list[str], 
     return [(docnum, scores.get(docnum)) for _, docnum in ranked[:limit]]
 
 
-def tiers(sets: DocSets, matched: list[int], words: list[str]) -> list[list[int]]:
+def tiers(sets: DocSets, matched: list[FrozenBitMap],
+          words: list[str]) -> list[list[FrozenBitMap]]:  # fmt: skip
     """`matched` split by where all the words are, best first (one tier without words)."""
     if not words:
         return [matched]
@@ -122,7 +124,7 @@ def tiers(sets: DocSets, matched: list[int], words: list[str]) -> list[list[int]
         where = And([Or([Term(name, word) for name in fields]) for word in words])
         tier = [left & lanes for left, lanes in zip(rest, sets.evaluate(where), strict=True)]
         result.append(tier)
-        rest = [left & ~lanes for left, lanes in zip(rest, tier, strict=True)]
+        rest = [left - lanes for left, lanes in zip(rest, tier, strict=True)]
     return result + [rest]
 
 
