@@ -15,11 +15,6 @@ from xml.parsers import expat
 
 import magic
 
-with warnings.catch_warnings():
-    # olevba builds its pyparsing grammars at import with names pyparsing 3.3 deprecates.
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from oletools.olevba import FileOpenError, VBA_Parser, filter_vba
-
 ALLOWED_MEDIA_TYPES = frozenset({
     "application/pdf",
     "application/msword",
@@ -265,6 +260,13 @@ class XmlProlog:
 def _check_ole_macros(path: Path) -> None:
     """Old binary Word and Excel files: refuse VBA code (also when only its compiled p-code
     is left, "VBA stomping") and Excel 4 (XLM) macro sheets, as their OOXML cousins are."""
+    # Imported here, on the first old Office file: olevba builds its pyparsing grammars at
+    # import (a third of a second), which every `archive` command would otherwise pay.
+    with warnings.catch_warnings():
+        # ... with names that pyparsing 3.3 deprecates.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from oletools.olevba import FileOpenError, VBA_Parser, filter_vba
+
     try:
         parser = VBA_Parser(str(path))
     except FileOpenError:
