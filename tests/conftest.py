@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import webtest
 from pyramid.paster import get_app
-from support import PASSWORD, TESTING_INI, USERS, database_url
+from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign_in
 from waitress import create_server
 
 from archive_app.bootstrap import initialise_storage, open_app
@@ -67,18 +67,34 @@ def app(wsgi_app):
 
 
 class Api:
-    """WebTest with a bearer token per user name: `api.as_("auditor").get(...)`."""
+    """WebTest as a user: `api.get(url, "auditor")`. Under /api/v1 with the user's bearer
+    token; a page with the user's signed-in session (the API takes tokens only, pages the
+    session only), its POSTs carrying the session's CSRF token."""
 
     def __init__(self, app: webtest.TestApp, tokens: dict[str, str]):
         self.app, self.tokens = app, tokens
+        self.browsers: dict[str, webtest.TestApp] = {}
 
     def headers(self, user: str | None) -> dict:
         return {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
 
+    def browser(self, user: str) -> webtest.TestApp:
+        """A client signed in as `user` through the login page (once per test)."""
+        if user not in self.browsers:
+            self.browsers[user] = sign_in(self.app.app, user, self.app.extra_environ)
+        return self.browsers[user]
+
     def get(self, url, user=None, **kw):
+        if user and not url.startswith("/api/"):
+            return self.browser(user).get(url, **kw)
         return self.app.get(url, headers=self.headers(user), **kw)
 
     def post(self, url, user=None, **kw):
+        if user and not url.startswith("/api/"):
+            browser = self.browser(user)
+            params = dict(kw.pop("params", {}))
+            params.setdefault("csrf_token", csrf_token(browser))
+            return browser.post(url, params=params, **kw)
         return self.app.post(url, headers=self.headers(user), **kw)
 
     def post_json(self, url, body, user=None, **kw):

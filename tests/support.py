@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,24 @@ def screenshot_folder(tmp_path: Path) -> Path:
     folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def sign_in(wsgi_app, username: str, extra_environ: dict | None = None, password=PASSWORD):
+    """A WebTest client signed in through the login page (a session cookie, as a browser)."""
+    import webtest
+
+    browser = webtest.TestApp(wsgi_app, extra_environ=extra_environ or {})
+    form = browser.get("/login").forms[0]
+    form["username"], form["password"] = username, password
+    form.submit(status=303)
+    return browser
+
+
+def csrf_token(browser) -> str:
+    """The signed-in session's CSRF token, as every page form carries it."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/").text)
+    assert match, "the home page carries no CSRF token"
+    return match.group(1)
 
 
 def assert_error(response, status: int, code: str, field: str | None = ...):
