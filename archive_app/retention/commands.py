@@ -3,8 +3,8 @@ certificate verify|key` and `archive keys rotate-signing` (the new key is announ
 certificate).
 
 `certificate verify` and `certificate key` serve verifiers without a database: they must
-answer at once, so what only the other commands use (the destroyer, the services, the app's
-access and records features) is imported inside those commands.
+answer at once, so what only the other commands use (Pyramid's bootstrap, the destroyer, the
+services, the database layer) is imported inside those commands.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import click
 
-from ..bootstrap import open_app, read_settings
 from ..commands import (
     UsageProblem,
     in_transaction,
@@ -26,7 +25,6 @@ from ..commands import (
 )
 from ..settings import SettingsError, keyring_path
 from ..vault import load_keyring
-from ..vault.commands import refuse_environment_keyring
 from ..vault.keyring import Keyring, KeyringError, fingerprint
 
 
@@ -47,7 +45,8 @@ def retention():
 @click.pass_obj
 def retention_due(config_uri, as_of):
     """List dossiers whose destroy-after date has passed, with holds."""
-    from ..records.clearance import SYSTEM  # start-up time (module docstring)
+    from ..bootstrap import open_app  # start-up time (module docstring)
+    from ..records.clearance import SYSTEM
     from .services import due_dossiers
 
     day = parse_cli_date(as_of, "--as-of")
@@ -70,7 +69,8 @@ def retention_due(config_uri, as_of):
 @click.pass_obj
 def retention_run(config_uri, as_of, dry_run):
     """Destroy what is due (never a held dossier); print the certificate id and path."""
-    from ..records.clearance import SYSTEM  # start-up time (module docstring)
+    from ..bootstrap import open_app  # start-up time (module docstring)
+    from ..records.clearance import SYSTEM
     from .services import due_dossiers
 
     day = parse_cli_date(as_of, "--as-of")
@@ -107,6 +107,8 @@ def retention_run(config_uri, as_of, dry_run):
 @click.pass_obj
 def retention_approve(config_uri, proposal_id, username):
     """Approval mode: approve a proposal (not your own) and destroy what it lists."""
+    from ..bootstrap import open_app  # start-up time (module docstring)
+
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
         approver = records_manager(request, username)  # their clearance bounds what goes
@@ -128,6 +130,8 @@ def retention_approve(config_uri, proposal_id, username):
 @click.pass_obj
 def retention_reject(config_uri, proposal_id, username):
     """Approval mode: reject a proposal; nothing is destroyed."""
+    from ..bootstrap import open_app  # start-up time (module docstring)
+
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
         by = records_manager(request, username)
@@ -141,6 +145,7 @@ def retention_recompute(config_uri):
     """Apply the configured rule set to every living dossier again (after changing
     archive.retention.rule); each changed date is kept as a correction and logged."""
     from ..access.accesslog import Event  # start-up time (module docstring)
+    from ..bootstrap import open_app
     from ..interfaces import IAccessLog, IRecordsService
     from ..records.clearance import SYSTEM
     from .corrections import recomputable_ids, recompute_all
@@ -211,7 +216,9 @@ def export_pending_certificates(env) -> bool:
 def rotate_signing(config_uri):
     """New Ed25519 signing key; the old public key is kept as retired, and a certificate
     signed by the old key announces the new one (chained like every certificate)."""
-    from ..interfaces import IClock  # start-up time (module docstring)
+    from ..bootstrap import open_app  # start-up time (module docstring)
+    from ..interfaces import IClock
+    from ..vault.commands import refuse_environment_keyring
     from .certificates import announce_signing_key
 
     refuse_environment_keyring()
@@ -302,6 +309,8 @@ def configured_keyring(config_uri: str | None):
     if config_uri is None:
         raise UsageProblem("no configuration file: give -c with the archive's ini file, "
                            "or --public-key")  # fmt: skip
+    from ..bootstrap import read_settings  # only with a configuration: start-up time
+
     try:
         return load_keyring(read_settings(config_uri))
     except (KeyringError, SettingsError) as error:
