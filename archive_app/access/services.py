@@ -143,6 +143,12 @@ class AccountService:
         wanted = func.lower(User.username) == username.lower()
         return self.session.scalar(select(User).where(wanted))
 
+    def active_with_role(self, username: str, role: str) -> User | None:
+        """The active user of exactly that name holding `role` (a records manager named to
+        approve a retention proposal), else None."""
+        user = self.session.scalar(select(User).where(User.username == username[:64]))
+        return user if user is not None and user.active and user.role == role else None
+
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.find_user(username or "")
         if user is None or not user.active:

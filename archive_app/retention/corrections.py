@@ -7,14 +7,19 @@ Nothing else of a filed dossier can be changed: its record stays as filed.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 
+from sqlalchemy import select
+
 from ..errors import Conflict, Invalid
+from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
 from ..retention.rules import Batch, parse_expiry
 from .holds import is_held, reason_text
 
 PRODUCT_FIELDS = ("expiry", "certified_on")
+RECOMPUTE_BATCH = 200  # dossiers per committed transaction of a recomputation
 
 
 def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
@@ -72,6 +77,39 @@ def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorre
         return None
     changes = {"retention_rule": [old_rule, new_rule]}
     return _apply_rule(records, dossier, changes, by, now, f"rule set {records.rule_set}")
+
+
+def recomputable_ids(session, identity) -> list[str]:
+    """The living dossiers (archived or held) the identity may read, in id order."""
+    query = select(Dossier.id).where(Dossier.state.in_(("archived", "held"))).order_by(Dossier.id)
+    return list(session.scalars(readable(query, identity)))
+
+
+def recompute_all(ids: list[str], transaction: Callable, records_for: Callable, clock, by: str,
+                  log_event: Callable[..., None]) -> Iterator[tuple[str, str]]:  # fmt: skip
+    """`recompute` for each dossier of `ids`, committed in batches (a rerun after a crash
+    resumes, and no transaction grows with the archive). Yields each changed dossier's complaint
+    number and a description of its change once its batch is committed; each is logged with
+    `log_event(session, **fields)`. `transaction(work)` runs work(session) and commits it;
+    `records_for(session)` is the records service on that session."""
+    for start in range(0, len(ids), RECOMPUTE_BATCH):
+        batch = ids[start:start + RECOMPUTE_BATCH]
+        changed: list[tuple[str, str]] = []
+
+        def work(session, batch=batch, changed=changed):
+            records = records_for(session)
+            for dossier_id in batch:
+                dossier = records.get(dossier_id)
+                correction = recompute(records, dossier, by, clock.now())
+                if correction is None:
+                    continue
+                detail = describe_changes(correction.changes)
+                log_event(session, action="correct", dossier_id=dossier.id,
+                          complaint_no=dossier.complaint_no, detail=detail)  # fmt: skip
+                changed.append((dossier.complaint_no, detail))
+
+        transaction(work)
+        yield from changed
 
 
 def _apply_rule(records, dossier: Dossier, changes: dict, by: str, now: datetime,

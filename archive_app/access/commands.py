@@ -1,0 +1,106 @@
+"""The access commands: `archive user add`, `archive token`, `archive access-log export` and
+`archive access-log checkpoint`.
+
+cli.py imports this module only when one of its commands runs (commands.LazyGroup), so its
+imports cost the other commands nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..bootstrap import open_app
+from ..commands import UsageProblem, read_password_stdin, reported_errors
+from ..interfaces import IAccessLog, IAccountService, IClock
+from ..records.clearance import SYSTEM
+from .accesslog import Event
+from .review import LogFilter, csv_rows, iter_entries
+
+
+@click.group()
+def user():
+    """Manage users."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option("--role", required=True, help="archivist, auditor, privacy_officer, "
+              "records_manager or admin")  # fmt: skip
+@click.option("--clearance", default="internal", show_default=True,
+              help="internal, confidential or restricted")  # fmt: skip
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the password from standard input.")  # fmt: skip
+@click.pass_obj
+def user_add(config_uri, name, role, clearance, password_stdin):
+    """Create a user."""
+    password = read_password_stdin()
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            created = request.find_service(IAccountService).add_user(name, role, password,
+                                                                     clearance)  # fmt: skip
+            request.find_service(IAccessLog).append(request.dbsession, Event(
+                action="user_add", username="cli", role="system",
+                detail=f"user {created.username} role {role} clearance {clearance}"))  # fmt: skip
+    click.echo(f"user {name} added ({role}, {clearance})")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True)
+@click.pass_obj
+def token(config_uri, name, password_stdin):
+    """Print an API token for the user."""
+    password = read_password_stdin()
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            accounts = request.find_service(IAccountService)
+            found = accounts.authenticate(name, password)
+            if found is None:
+                raise UsageProblem("wrong username or password")
+            issued, _expires_at = accounts.issue_token(found)
+            request.find_service(IAccessLog).append(request.dbsession, Event(
+                action="login", username=found.username, role=found.role,
+                detail="api token issued (cli)"))  # fmt: skip
+    click.echo(issued)
+
+
+@click.group("access-log")
+def access_log():
+    """Export the access log and checkpoint its chain."""
+
+
+@access_log.command("export")
+@click.option("--from", "start", help="First day (YYYY-MM-DD) or ISO datetime.")
+@click.option("--to", "end", help="Last day (YYYY-MM-DD, inclusive) or ISO datetime.")
+@click.pass_obj
+def access_log_export(config_uri, start, end):
+    """The access log as CSV on stdout (the export itself is logged)."""
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        access_log = request.find_service(IAccessLog)
+        chosen = LogFilter.from_params({"from": start, "to": end},
+                                       request.find_service(IClock).zone,
+                                       identity=SYSTEM)  # fmt: skip
+        access_log.append_now(Event(action="export", username="cli", role="system",
+                                    detail=f"access log CSV from {start} to {end}"))  # fmt: skip
+        with request.tm:
+            for row in csv_rows(iter_entries(request.dbsession, chosen), access_log.as_json):
+                sys.stdout.write(row)
+
+
+@access_log.command("checkpoint")
+@click.pass_obj
+def access_log_checkpoint(config_uri):
+    """Sign the chain's head into the checkpoint file beside the keyring."""
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            checkpoint = request.find_service(IAccessLog).write_checkpoint(request.dbsession)
+    if checkpoint is None:
+        click.echo("the access log is empty: nothing to checkpoint")
+    else:
+        click.echo(f"checkpoint at access-log seq {checkpoint.seq}")

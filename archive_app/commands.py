@@ -1,0 +1,112 @@
+"""What every feature's `commands.py` shares: the one-line usage error (exit 2), domain errors
+as one line, progress bars on a terminal only, and the group that loads a feature's commands
+only when one of them runs.
+
+Only click and the archive's light modules are imported here: every command pays for this
+module's imports before it starts (contract §2 wants quick answers).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import date
+
+import click
+
+from .errors import ArchiveError, storage_full
+from .settings import SettingsError
+
+
+class UsageProblem(click.ClickException):
+    """Bad usage or bad input: one line on stderr, exit 2 (contract §2)."""
+
+    exit_code = 2
+
+    def show(self, file=None):
+        click.echo(f"archive: {self.format_message()}", err=True)
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are `"module:attribute"` paths, imported when one is run
+    (click's documented lazy-loading pattern): a feature's package imports Pyramid and the
+    database layer, which `archive certificate key` or `archive --help` should not wait for."""
+
+    def __init__(self, *args, lazy_subcommands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in self.lazy_subcommands:
+            module_name, attribute = self.lazy_subcommands[cmd_name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, cmd_name)
+
+
+def progress(items, label: str, length: int | None = None):
+    """A progress bar on a terminal, nothing when stdout is not one (contract §2)."""
+    if sys.stdout.isatty():
+        return click.progressbar(items, label=label, length=length, file=sys.stderr)
+    return _Quiet(items)
+
+
+class _Quiet:
+    def __init__(self, items):
+        self.items = items
+
+    def __enter__(self):
+        return self.items
+
+    def __exit__(self, *exc):
+        return False
+
+
+@contextmanager
+def reported_errors():
+    """Domain and configuration errors become one line and exit 2, never a traceback."""
+    from .vault.keyring import KeyringError  # the vault package loads its crypto: start-up time
+
+    try:
+        yield
+    except ArchiveError as error:
+        field = f" ({error.field})" if error.field else ""
+        raise UsageProblem(f"{error.detail}{field}") from None
+    except (SettingsError, KeyringError) as error:
+        raise UsageProblem(str(error)) from None
+    except Exception as error:  # out of space: one clear line, not a traceback
+        full = storage_full(error)
+        if full is None:
+            raise
+        raise UsageProblem(full.detail) from None
+
+
+def read_password_stdin() -> str:
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise UsageProblem("no password on standard input")
+    return password
+
+
+def parse_cli_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageProblem(f"{option} must be a date as YYYY-MM-DD") from None
+
+
+def in_transaction(request) -> Callable:
+    """`run(work)`: work(session) inside the command request's transaction, committed before
+    it returns (the services' `transaction` collaborator, as the command sees it)."""
+
+    def run(work):
+        with request.tm:
+            return work(request.dbsession)
+
+    return run
