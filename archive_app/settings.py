@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 
+from pyramid.settings import asbool
+
 # Environment variables that override ini settings, so production secrets and paths
 # need not live in a file (Kinto's habit).
 ENVIRONMENT_OVERRIDES = {
@@ -116,9 +118,4 @@ def as_seconds(settings: Mapping[str, str], key: str) -> float:
 
 
 def as_bool(settings: Mapping[str, str], key: str) -> bool:
-    return str(settings.get(key, DEFAULTS.get(key, "false"))).strip().lower() in {
-        "1",
-        "true",
-        "yes",
-        "on",
-    }
+    return asbool(settings.get(key, DEFAULTS.get(key, "false")))

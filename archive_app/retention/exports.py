@@ -5,7 +5,6 @@ chain against its files (`archive verify`)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import storage_full
 from ..settings import storage_dir
+from ..vault.durability import write_atomically
 from .certificates import check_stored_chain, render_pdf
 from .models import Certificate
 
@@ -90,9 +90,4 @@ class CertificateFiles:
 
 
 def _write_whole(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    write_atomically(path, data)

@@ -7,7 +7,6 @@ The index is a cache of the database (DESIGN.md): it lives in a generation folde
 from __future__ import annotations
 
 import gc
-import os
 import re
 import secrets
 import shutil
@@ -26,6 +25,7 @@ from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
 
 from ..faults import crash_point
+from ..vault.durability import write_atomically
 from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets
 from .ranking import ReadableStatistics, by_relevance
@@ -161,9 +161,7 @@ class SearchIndex:
                 with self._searcher_lock:
                     old = self._current_folder()
                     pointer = self._pointer()
-                    temporary = pointer.with_suffix(".tmp")
-                    temporary.write_text(folder.name)
-                    os.replace(temporary, pointer)
+                    write_atomically(pointer, folder.name.encode())
                     self._close()
             finally:
                 if holding is not None:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import json
 import logging
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -26,7 +24,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .durability import fsync_directory
+from .durability import write_atomically
 
 FORMAT = "archive-keyring"
 FORMAT_VERSION = 1
@@ -387,34 +385,4 @@ def _datetime_or_none(value: Any) -> datetime | None:
 
 
 def _write_atomic(path: Path, data: bytes, *, exclusive: bool) -> bool:
-    """Write `data` to `path` via a 0600 temp file in the same folder, fsync'd, then renamed.
-
-    With `exclusive`, an existing file wins and False is returned (nothing is overwritten).
-    """
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as tmp:
-            os.fchmod(tmp.fileno(), 0o600)
-            tmp.write(data)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        if exclusive:
-            # link() fails if the target exists: no window where another creator is clobbered.
-            try:
-                os.link(tmp_name, path)
-            except FileExistsError:
-                return False
-            except OSError:
-                # File systems without hard links: fall back to a checked rename.
-                if path.exists():
-                    return False
-                os.replace(tmp_name, path)
-        else:
-            os.replace(tmp_name, path)
-        fsync_directory(folder)
-        return True
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+    return write_atomically(path, data, exclusive=exclusive)
