@@ -63,6 +63,24 @@ def retention_due(config_uri, as_of):
     click.echo(f"{len(rows)} dossier(s) due as of {day}", err=True)
 
 
+def report_run(env, result, dry_run: bool) -> None:
+    """A run's (or an approval's) lines on stdout, its summary on stderr, and the certificates
+    it issued exported; exit 1 when one could not be written (the next run writes it)."""
+    for number in result.destroyed:
+        click.echo(f"{'would destroy' if dry_run else 'destroyed'} {number}")
+    for number in result.skipped_held:
+        click.echo(f"held {number}")
+    if result.proposed:  # approval mode's run (an approval proposes nothing)
+        for number in result.proposed:
+            click.echo(f"proposed {number}")
+        click.echo(f"proposal {result.proposal_id} waits for a second records manager")
+    exported = export_pending_certificates(env)
+    click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
+               f"{len(result.skipped_held)} held", err=True)  # fmt: skip
+    if not exported:
+        sys.exit(1)
+
+
 @retention.command("run")
 @click.option("--as-of", "as_of", help="The day to judge by (default: today).")
 @click.option("--dry-run", is_flag=True, help="List what would be destroyed; destroy nothing.")
@@ -86,19 +104,7 @@ def retention_run(config_uri, as_of, dry_run):
                 result = destroyer.run(day, dry_run, "cli", progress=lambda _number: bar.update(1))
         else:
             result = destroyer.run(day, dry_run, "cli")
-        for number in result.destroyed:
-            click.echo(f"{'would destroy' if dry_run else 'destroyed'} {number}")
-        for number in result.skipped_held:
-            click.echo(f"held {number}")
-        if result.proposal_id:
-            for number in result.proposed:
-                click.echo(f"proposed {number}")
-            click.echo(f"proposal {result.proposal_id} waits for a second records manager")
-        exported = export_pending_certificates(env)
-    click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
-               f"{len(result.skipped_held)} held", err=True)  # fmt: skip
-    if not exported:
-        sys.exit(1)
+        report_run(env, result, dry_run)
 
 
 @retention.command("approve")
@@ -113,15 +119,7 @@ def retention_approve(config_uri, proposal_id, username):
         request = env["request"]
         approver = records_manager(request, username)  # their clearance bounds what goes
         result = command_destroyer(env, approver).approve(proposal_id, approver.username)
-        for number in result.destroyed:
-            click.echo(f"destroyed {number}")
-        for number in result.skipped_held:
-            click.echo(f"held {number}")
-        exported = export_pending_certificates(env)
-    click.echo(f"run {result.id}: {len(result.destroyed)} destroyed, "
-               f"{len(result.skipped_held)} held", err=True)  # fmt: skip
-    if not exported:
-        sys.exit(1)
+        report_run(env, result, dry_run=False)
 
 
 @retention.command("reject")

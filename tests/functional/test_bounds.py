@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import webob
 import webtest
-from factories import complaint_no, complete_files, jpeg, metadata, metadata_part, pdf
+from factories import complaint_no, complete_files, filled_form, jpeg, metadata, metadata_part, pdf
 from support import PASSWORD, ROOT, assert_error
 from waitress.adjustments import Adjustments
 from waitress.utilities import RequestEntityTooLarge
@@ -115,18 +115,8 @@ def test_uploads_over_the_body_limit_still_work(api, app, users):
     form = app.get("/login").forms[0]
     form["username"], form["password"] = "archivist", PASSWORD
     form.submit(status=303)
-    form = app.get("/dossiers/new").forms["filing"]
     number = complaint_no("III", 2022)
-    values = {
-        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
-        "title": "大附件投诉", "received_on": "2022-08-01", "closed_on": "2022-08-20",
-        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
-    }  # fmt: skip
-    for name, value in values.items():
-        form[name] = value
-    form.set("name", "王五", index=0)
-    form.set("name", "板蓝根颗粒", index=1)
-    form["batch_no"] = "BIG220801"
+    form = filled_form(app, number, "大附件投诉", "BIG220801")
     form.set("upload", ("登记表.pdf", pdf("登记表") + b"\n%" + b"x" * (2 * LIMIT)), index=0)
     form.set("upload", ("处理单.docx", complete_files()[1][2]), index=1)
     assert form.submit("file", status=303)

@@ -3,14 +3,13 @@ commands are started with, and `archive init` makes a world-readable tree privat
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
-from factories import complaint_no, complete_files, metadata
 from support import make_cli_env, run_cli
+from test_cli_retention import write_old_dossier
 
 
 @pytest.fixture
@@ -19,23 +18,6 @@ def loose_umask():
     previous = os.umask(0o022)
     yield
     os.umask(previous)
-
-
-def write_old_dossier(root: Path) -> str:
-    meta = metadata(
-        complaint_no=complaint_no("II", 2019), complaint_class="II", received_on="2019-03-01",
-        closed_on="2019-04-01", products=[{"name": "板蓝根颗粒", "batch_no": "BG1901",
-                                           "expiry": "2019-06"}],
-    )  # fmt: skip
-    folder = root / meta["complaint_no"]
-    folder.mkdir(parents=True)
-    documents = []
-    for index, (kind, name, content) in enumerate(complete_files()):
-        (folder / f"{index}-{name}").write_bytes(content)
-        documents.append({"kind": kind, "file": f"{index}-{name}"})
-    listing = json.dumps(meta | {"documents": documents}, ensure_ascii=False)
-    (folder / "dossier.json").write_text(listing, encoding="utf-8")
-    return meta["complaint_no"]
 
 
 def not_private(root: Path) -> list[str]:

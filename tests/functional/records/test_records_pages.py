@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import complete_files, metadata, metadata_part
+from factories import complete_files, filled_form, metadata, metadata_part
 from support import PASSWORD
 
 
@@ -13,22 +13,6 @@ def signed_in(app, username):
     form["username"], form["password"] = username, PASSWORD
     form.submit(status=303)
     return app
-
-
-def filled_form(app, number: str, title: str, batch_no: str):
-    """The filing form with an unjustified service complaint's fields filled, no files."""
-    form = app.get("/dossiers/new").forms["filing"]
-    values = {
-        "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
-        "title": title, "received_on": "2022-08-01", "closed_on": "2022-08-20",
-        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
-    }  # fmt: skip
-    for name, value in values.items():
-        form[name] = value
-    form.set("name", "王五", index=0)
-    form.set("name", "板蓝根颗粒", index=1)
-    form["batch_no"] = batch_no
-    return form
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import pytest
-from factories import complaint_no, docx, pdf
-from test_records_pages import filled_form, signed_in
+from factories import complaint_no, docx, filled_form, pdf
+from test_records_pages import signed_in
 
 
 def test_a_normal_filing_fits_the_web_form_limit(app, users):
