@@ -37,8 +37,10 @@ def locked_app(problem: str):
         is_api = environ.get("PATH_INFO", "").startswith("/api/")
         body = json_body if is_api else html_body
         kind = "application/json" if is_api else "text/html; charset=utf-8"
-        start_response("503 Service Unavailable",
-                       [("Content-Type", kind), ("Content-Length", str(len(body))), *HEADERS])
+        start_response(
+            "503 Service Unavailable",
+            [("Content-Type", kind), ("Content-Length", str(len(body))), *HEADERS],
+        )
         return [body]
 
     app.locked_because = problem

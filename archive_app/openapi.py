@@ -473,8 +473,7 @@ def refuse_undeclared_query_parameters(event) -> None:
         return
     if request.authenticated_userid is None:
         return  # the caller first learns that it must sign in (401), nothing else
-    declared = request.registry["archive.api_query_parameters"].get(
-        (route.pattern, request.method))
+    declared = request.registry["archive.api_query_parameters"].get((route.pattern, request.method))
     if declared is None:
         return  # not in the document (e.g. the .pdf rendering)
     for name in request.GET:

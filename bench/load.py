@@ -99,8 +99,9 @@ class Client(threading.Thread):
         self.session = requests.Session()
 
     def token(self, user: str) -> str:
-        response = self.session.post(f"{self.base}/api/v1/auth/token",
-                                     json={"username": user, "password": PASSWORDS[user]})
+        response = self.session.post(
+            f"{self.base}/api/v1/auth/token", json={"username": user, "password": PASSWORDS[user]}
+        )
         response.raise_for_status()
         return response.json()["token"]
 

@@ -88,9 +88,13 @@ def main():
     parser.add_argument("--queries", type=int, default=200, help="per kind of query")
     parser.add_argument("--archive", type=int, default=0,
                         help="also benchmark a real archive of this many dossiers")  # fmt: skip
-    parser.add_argument("--loaded", type=int, default=0,
-                        help="also an archive of this many dossiers loaded straight into the "
-                             "database: reindex, then queries at the service and over HTTP")
+    parser.add_argument(
+        "--loaded",
+        type=int,
+        default=0,
+        help="also an archive of this many dossiers loaded straight into the "
+        "database: reindex, then queries at the service and over HTTP",
+    )
     args = parser.parse_args()
     if args.dossiers:
         service_benchmark(args.dossiers, args.queries)

@@ -63,8 +63,9 @@ def includeme(config):
         field_cipher(keyring),
         checkpoints,
         # Every entry is covered by a signed checkpoint within this many seconds.
-        checkpoint_seconds=as_int({CHECKPOINT_SETTING: str(CHECKPOINT_SECONDS), **settings},
-                                  CHECKPOINT_SETTING, minimum=1),  # fmt: skip
+        checkpoint_seconds=as_int(
+            {CHECKPOINT_SETTING: str(CHECKPOINT_SECONDS), **settings}, CHECKPOINT_SETTING, minimum=1
+        ),  # fmt: skip
     )
     config.register_service(access_log, IAccessLog)
 

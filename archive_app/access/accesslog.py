@@ -359,8 +359,10 @@ class AccessLog:
                 previous, expected_seq = entry["mac"], seq + 1
         finally:
             rows.close()  # a server-side cursor on PostgreSQL when left early
-        if broken_at is None and head is not None and (
-            head.seq != expected_seq - 1 or head.mac != previous
+        if (
+            broken_at is None
+            and head is not None
+            and (head.seq != expected_seq - 1 or head.mac != previous)
         ):
             # The tail was cut (or the head row rewritten): the first missing entry is bad.
             hard.append((expected_seq, f"access-log seq {expected_seq}: the head names seq "

@@ -29,7 +29,8 @@ def refuse_if_throttled(request, username: str) -> None:
     window = timedelta(minutes=as_int(settings, "archive.login_window_minutes", 1))
     since = request.registry["archive.clock"].now() - window
     failed = select(func.count(), func.min(AccessLogEntry.at)).where(
-        AccessLogEntry.action == "login_failed", AccessLogEntry.at >= since)
+        AccessLogEntry.action == "login_failed", AccessLogEntry.at >= since
+    )
     session = request.dbsession
     # Names sign in whatever their letter case, so `Admin` and `ADMIN` count as `admin`.
     same_name = func.lower(AccessLogEntry.username) == username.lower()

@@ -123,8 +123,10 @@ def review_page(request):
     access_log = request.find_service(IAccessLog)
     chosen, page = log_filter(request), page_number(request)
     total = count_entries(request.dbsession, chosen)
-    entries = [shown_json(access_log.as_json, row)
-               for row in page_of_entries(request.dbsession, chosen, page)]
+    entries = [
+        shown_json(access_log.as_json, row)
+        for row in page_of_entries(request.dbsession, chosen, page)
+    ]
     chain = access_log.verify(request.dbsession)
     flags = anomalies_for(request)
     log_now(request, "review", detail=f"access log page {page} (web): {total} entries match")

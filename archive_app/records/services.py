@@ -332,7 +332,8 @@ class RecordsService:
                     "expiry": product.expiry,
                     "manufacturer": product.manufacturer,
                     "certified_on": product.certified_on.isoformat()
-                    if product.certified_on else None,
+                    if product.certified_on
+                    else None,
                 }
                 for product in dossier.products
             ],

@@ -64,8 +64,11 @@ def file_dossier(request):
         request.response.status = error.status
         log_after_request(request, "file", "refused",
                           detail=f"{error.status} {error.code}: {error.detail} (web)")  # fmt: skip
-        return {"form": form.render(without_files(appstruct)), "resources": resources,
-                "error": error}
+        return {
+            "form": form.render(without_files(appstruct)),
+            "resources": resources,
+            "error": error,
+        }
     finally:
         for upload in uploads:
             upload.path.unlink(missing_ok=True)

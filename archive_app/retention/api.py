@@ -48,7 +48,8 @@ def readable_numbers(session, numbers, identity) -> set[str]:
     numbers, found = list(numbers), set()
     for start in range(0, len(numbers), CHUNK):
         query = select(Dossier.complaint_no).where(
-            Dossier.complaint_no.in_(numbers[start:start + CHUNK]))
+            Dossier.complaint_no.in_(numbers[start : start + CHUNK])
+        )
         found.update(session.scalars(readable(query, identity)))
     return found
 
@@ -166,7 +167,8 @@ def start_run(request):
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def list_proposals(request):
     rows = request.dbsession.scalars(
-        select(RetentionProposal).order_by(RetentionProposal.proposed_at.desc()).limit(100))
+        select(RetentionProposal).order_by(RetentionProposal.proposed_at.desc()).limit(100)
+    )
     log_now(request, "retention_due", detail="retention proposals listed")
     return {"results": [proposal_json(request, row) for row in rows]}  # fmt: skip
 
@@ -175,7 +177,7 @@ def proposal_json(request, proposal: RetentionProposal) -> dict:
     """A proposal as the caller may see it: only the numbers they may read."""
     ids, numbers = list(proposal.dossier_ids), []
     for start in range(0, len(ids), CHUNK):
-        query = select(Dossier.complaint_no).where(Dossier.id.in_(ids[start:start + CHUNK]))
+        query = select(Dossier.complaint_no).where(Dossier.id.in_(ids[start : start + CHUNK]))
         numbers += request.dbsession.scalars(readable(query, caller(request)))
     return {
         "id": proposal.id, "as_of": proposal.as_of.isoformat(), "state": proposal.state,

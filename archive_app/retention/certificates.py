@@ -100,9 +100,7 @@ def build_certificate(
     return body | {"signature": base64.b64encode(signature).decode("ascii")}
 
 
-def verify_certificate(
-    certificate: dict, trusted_keys, previous: dict | None = None
-) -> list[str]:
+def verify_certificate(certificate: dict, trusted_keys, previous: dict | None = None) -> list[str]:
     """Problems found, one sentence each; an empty list means the certificate is valid.
 
     `trusted_keys` are the raw public keys of the archive (never empty): the certificate must
@@ -225,8 +223,15 @@ def _json_or_none(text: str):
         return None
 
 
-def announce_signing_key(session, *, old_key: Ed25519PrivateKey, new_public_key: bytes,
-                         now: datetime, today: date, operator: str) -> dict:
+def announce_signing_key(
+    session,
+    *,
+    old_key: Ed25519PrivateKey,
+    new_public_key: bytes,
+    now: datetime,
+    today: date,
+    operator: str,
+) -> dict:
     """Add the certificate that hands the chain over to a new signing key, signed by the old
     one and chained like every certificate; it commits with `session`'s transaction."""
     previous_row = session.scalar(select(Certificate).order_by(Certificate.position.desc())
@@ -309,7 +314,7 @@ def render_pdf(certificate: dict) -> bytes:
     # minutes and hundreds of megabytes).
     records = certificate.get("records", [])
     for start in range(0, max(len(records), 1), TABLE_ROWS):
-        rows = [header] + [_row(record) for record in records[start:start + TABLE_ROWS]]
+        rows = [header] + [_row(record) for record in records[start : start + TABLE_ROWS]]
         table = LongTable(rows, repeatRows=1, colWidths=widths)
         table.setStyle(style)
         story.append(table)

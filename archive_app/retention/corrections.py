@@ -93,7 +93,7 @@ def recompute_all(ids: list[str], transaction: Callable, records_for: Callable, 
     `log_event(session, **fields)`. `transaction(work)` runs work(session) and commits it;
     `records_for(session)` is the records service on that session."""
     for start in range(0, len(ids), RECOMPUTE_BATCH):
-        batch = ids[start:start + RECOMPUTE_BATCH]
+        batch = ids[start : start + RECOMPUTE_BATCH]
         changed: list[tuple[str, str]] = []
 
         def work(session, batch=batch, changed=changed):
@@ -176,4 +176,3 @@ def _expiry(value, field: str) -> str | None:
     except ValueError as error:
         raise Invalid(str(error), field=field) from None
     return value
-

@@ -85,8 +85,11 @@ def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = No
     session = records.session
     hold = session.get(Hold, hold_id) if isinstance(hold_id, int) else None
     target = session.get(Dossier, hold.dossier_id) if hold and hold.dossier_id else None
-    if (hold is None or (dossier is not None and hold.dossier_id != dossier.id)
-            or (target is not None and not may_read(identity, target.confidentiality))):
+    if (
+        hold is None
+        or (dossier is not None and hold.dossier_id != dossier.id)
+        or (target is not None and not may_read(identity, target.confidentiality))
+    ):
         raise NotFound("no such hold" + (" on this dossier" if dossier else ""), field="hold_id")
     affected = covered_by(session, hold)
     if any(not may_read(identity, covered.confidentiality) for covered in affected):

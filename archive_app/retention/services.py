@@ -205,12 +205,14 @@ class Destroyer:
         try:
             certificate_id = self._resume_or_new_certificate_id()
             for start in range(0, len(candidates), BATCH):
-                batch = candidates[start:start + BATCH]
+                batch = candidates[start : start + BATCH]
 
                 def mark(session, batch=batch):
                     self._renew_lease(session)
-                    return [self._mark_destroying(session, dossier_id, result.as_of,
-                                                  certificate_id) for dossier_id, _n in batch]
+                    return [
+                        self._mark_destroying(session, dossier_id, result.as_of, certificate_id)
+                        for dossier_id, _n in batch
+                    ]
 
                 marked = self.transaction(mark)
                 for (_id, number), was_marked in zip(batch, marked, strict=True):
@@ -297,7 +299,7 @@ class Destroyer:
         self.fault("index_purged")
         for start in range(0, len(waiting), BATCH):
 
-            def erase(session, batch=waiting[start:start + BATCH]):
+            def erase(session, batch=waiting[start : start + BATCH]):
                 self._renew_lease(session)
                 for dossier_id in batch:
                     self._erase(session, dossier_id, operator)
@@ -380,7 +382,7 @@ class Destroyer:
             select(Document.id, Document.storage_name).join(Dossier)
             .where(Dossier.state == "destroyed", Document.storage_name.is_not(None)))))  # fmt: skip
         for start in range(0, len(names), BATCH):
-            batch = names[start:start + BATCH]
+            batch = names[start : start + BATCH]
             for _document_id, name in batch:
                 self.blobs.remove(name)  # absent is fine: a killed run may have removed it
             ids = [document_id for document_id, _name in batch]

@@ -85,8 +85,9 @@ def retention_action(request):
 
 def _dossier_by_number(request, number: str):
     number = number[:64]
-    dossier = request.find_service(IRecordsService).readable_by_complaint_no(number,
-                                                                             caller(request))
+    dossier = request.find_service(IRecordsService).readable_by_complaint_no(
+        number, caller(request)
+    )
     _check_clearance(request, dossier, number)
     return dossier
 

@@ -343,8 +343,10 @@ class SearchIndex:
             try:
                 parts = zip(sets.evaluate(allowed), sets.live(), strict=True)
                 readable = [cleared & live for cleared, live in parts]
-                matched = [found & lanes
-                           for found, lanes in zip(sets.evaluate(wanted), readable, strict=True)]
+                matched = [
+                    found & lanes
+                    for found, lanes in zip(sets.evaluate(wanted), readable, strict=True)
+                ]
                 facets = {name: sets.facet_counts(matched, name) for name in FACETS}
                 if query.sort == "received_on":
                     ranked = [
@@ -354,7 +356,8 @@ class SearchIndex:
                     words = query_words(query)
                     # Ranking statistics from the readable set alone (contract §3: order).
                     statistics = ReadableStatistics(
-                        sets, readable, (levels, query.include_destroyed))
+                        sets, readable, (levels, query.include_destroyed)
+                    )
                     ranked = by_relevance(searcher, sets, matched, words, scoring_query(query),
                                           limit, statistics)  # fmt: skip
             except Deadline:

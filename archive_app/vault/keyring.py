@@ -59,7 +59,7 @@ class RetiredSigningKey:
 def fingerprint(public_key: bytes) -> str:
     """Hex SHA-256 of a raw public key in groups of four, for people to compare by eye."""
     digest = hashlib.sha256(public_key).hexdigest()
-    return " ".join(digest[i:i + 4] for i in range(0, len(digest), 4))
+    return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 
 
 class Keyring:

@@ -44,8 +44,9 @@ def user_for(path: str, method: str) -> str:
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES, deadline=None, derandomize=True,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
 def test_no_server_errors_and_answers_match_the_schema(case, tokens):
     path = case.operation.full_path
     token = tokens[user_for(path, case.method)]

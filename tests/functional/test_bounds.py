@@ -236,8 +236,10 @@ def test_the_server_stops_a_chunked_body_outside_uploads_once_past_the_limit(wsg
     is refused as soon as it passes the limit, not once it has been buffered whole."""
     parser_class = bounded_channel(upload_matcher(wsgi_app), LIMIT).parser_class
     parser = parser_class(Adjustments())
-    parser.received(b"POST /api/v1/auth/token HTTP/1.1\r\nHost: archive\r\n"
-                    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    parser.received(
+        b"POST /api/v1/auth/token HTTP/1.1\r\nHost: archive\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     chunk = b"x" * 65536
     fed = 0
     while not parser.completed and fed < 10 * LIMIT:
@@ -246,8 +248,9 @@ def test_the_server_stops_a_chunked_body_outside_uploads_once_past_the_limit(wsg
     assert fed <= LIMIT + 2 * len(chunk)
     # An upload route's chunked body is the uploads' to bound (archive.max_upload_mb).
     upload = parser_class(Adjustments())
-    upload.received(b"POST /api/v1/dossiers HTTP/1.1\r\nHost: archive\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n")
+    upload.received(
+        b"POST /api/v1/dossiers HTTP/1.1\r\nHost: archive\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
     for _ in range(2 * LIMIT // len(chunk)):
         upload.received(b"%x\r\n%s\r\n" % (len(chunk), chunk))
     assert upload.error is None and not upload.completed
@@ -257,8 +260,9 @@ def test_the_server_stops_a_chunked_body_outside_uploads_once_past_the_limit(wsg
 
 def test_the_server_streams_uploads_past_the_body_limit(wsgi_app, tokens):
     big = pdf() + b"%" * (2 * LIMIT)  # a PDF with a comment tail, twice the body limit
-    files = [(kind, name, big if kind == "attachment" else data)
-             for kind, name, data in complete_files()] + [("attachment", "big.pdf", big)]
+    files = [
+        (kind, name, big if kind == "attachment" else data) for kind, name, data in complete_files()
+    ] + [("attachment", "big.pdf", big)]
     content_type, body = webtest.TestApp(wsgi_app).encode_multipart(
         [metadata_part(metadata(complaint_no=complaint_no()))], files)  # fmt: skip
     with production_server(wsgi_app) as port, connect(port, timeout=30) as sock:

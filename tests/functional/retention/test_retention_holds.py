@@ -66,8 +66,9 @@ def test_a_batch_hold_covers_dossiers_filed_before_and_after_it(api):
     assert state(api, before) == "archived" and state(api, after) == "archived"
     history = {row["id"]: row for row in api.get("/api/v1/holds", "records").json["results"]}
     assert history[hold["id"]]["release_reason"] == "调查结束"
-    assert hold["id"] not in {row["id"] for row in
-                              api.get("/api/v1/holds?active=true", "records").json["results"]}
+    assert hold["id"] not in {
+        row["id"] for row in api.get("/api/v1/holds?active=true", "records").json["results"]
+    }
     assert {before["complaint_no"], after["complaint_no"]} <= set(run(api)["destroyed"])
 
 
@@ -131,7 +132,8 @@ def database_copy(storage, tmp_path) -> dict:
             documents = target.execute("SELECT id, dossier_id, wrapped_key, kek_version, "
                                        "key_bucket FROM documents").fetchall()  # fmt: skip
             dossiers = target.execute(
-                "SELECT id, key_bucket, customer_name_enc FROM dossiers").fetchall()
+                "SELECT id, key_bucket, customer_name_enc FROM dossiers"
+            ).fetchall()
             target.close()
         else:
             request = env["request"]
@@ -140,7 +142,8 @@ def database_copy(storage, tmp_path) -> dict:
                     Document.id, Document.dossier_id, Document.wrapped_key, Document.kek_version,
                     Document.key_bucket)).all()  # fmt: skip
                 dossiers = request.dbsession.execute(
-                    select(Dossier.id, Dossier.key_bucket, Dossier.customer_name_enc)).all()
+                    select(Dossier.id, Dossier.key_bucket, Dossier.customer_name_enc)
+                ).all()
     return {"documents": {row[0]: row for row in documents},
             "dossiers": {row[0]: row for row in dossiers}}  # fmt: skip
 
@@ -232,16 +235,24 @@ def test_today_is_the_day_in_the_archive_time_zone(api, wsgi_app):
     def dry_run_at(utc: datetime, as_of=None, status=201):
         registry["archive.clock"] = FixedClock(utc, real.zone.key)
         try:
-            return api.post_json("/api/v1/retention/runs", {"as_of": as_of, "dry_run": False}
-                                 if as_of else {"dry_run": True}, "records", status=status)
+            return api.post_json(
+                "/api/v1/retention/runs",
+                {"as_of": as_of, "dry_run": False} if as_of else {"dry_run": True},
+                "records",
+                status=status,
+            )
         finally:
             registry["archive.clock"] = real
 
     # 15:00 UTC on 30 June is 23:00 in Shanghai: still the destroy-after day, not due.
     evening = dry_run_at(datetime(2026, 6, 30, 15, 0, tzinfo=UTC)).json
     assert dossier["complaint_no"] not in evening["destroyed"]
-    assert_error(dry_run_at(datetime(2026, 6, 30, 15, 0, tzinfo=UTC), as_of="2026-07-01",
-                            status=422), 422, "invalid", "as_of")  # tomorrow there
+    assert_error(
+        dry_run_at(datetime(2026, 6, 30, 15, 0, tzinfo=UTC), as_of="2026-07-01", status=422),
+        422,
+        "invalid",
+        "as_of",
+    )  # tomorrow there
     # 17:00 UTC is 01:00 on 1 July in Shanghai: due, though UTC still says 30 June.
     night = dry_run_at(datetime(2026, 6, 30, 17, 0, tzinfo=UTC)).json
     assert dossier["complaint_no"] in night["destroyed"]
