@@ -70,13 +70,14 @@ def keys():
 def init(config_uri, demo):
     """Create or upgrade the schema, keyring, index and blob folders (idempotent)."""
     from .bootstrap import initialise_storage, open_app  # start-up time: loads Pyramid
+    from .interfaces import IIndexer, ISearchService
 
     with reported_errors():
         settings = initialise_storage(config_uri)
         with open_app(config_uri) as env:
-            index = env["registry"]["archive.search_index"]
-            if not index.exists():
-                env["registry"]["archive.indexer"].rebuild()
+            registry = env["registry"]
+            if not registry.getUtility(ISearchService).exists():
+                registry.getUtility(IIndexer).rebuild()
         click.echo(f"storage ready at {settings['archive.storage_dir']}")
         if demo:
             from .demo.loading import load_demo  # only with --demo
@@ -96,7 +97,7 @@ def verify(config_uri, repair):
     from datetime import timedelta
 
     from .bootstrap import open_app
-    from .interfaces import IAccessLog, IRecordsService
+    from .interfaces import IAccessLog, IIndexer, IKeyring, IRecordsService, ISearchService
     from .records.verification import check_document, find_orphans, live_documents
     from .retention.exports import CertificateFiles
     from .search.drift import index_drift
@@ -106,7 +107,7 @@ def verify(config_uri, repair):
     with reported_errors(), open_app(config_uri) as env:
         request, registry = env["request"], env["registry"]
         # Dossiers committed but not indexed (a process died in between) are indexed first.
-        registry["archive.indexer"].flush()
+        registry.getUtility(IIndexer).flush()
         with request.tm:
             service = request.find_service(IRecordsService)
             documents = list(live_documents(request.dbsession))
@@ -120,8 +121,8 @@ def verify(config_uri, repair):
             certificates = CertificateFiles.of(registry.settings)
             checks = (
                 lambda: chain.problems,
-                lambda: certificates.problems(request.dbsession, registry["archive.keyring"]),
-                lambda: index_drift(registry["archive.search_index"], request.dbsession),
+                lambda: certificates.problems(request.dbsession, registry.getUtility(IKeyring)),
+                lambda: index_drift(registry.getUtility(ISearchService), request.dbsession),
             )
             for check in checks:
                 for line in check():

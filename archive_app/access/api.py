@@ -5,9 +5,8 @@ from __future__ import annotations
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ..db import get_session_factory
 from ..errors import Invalid
-from ..interfaces import IAccessLog, IClock
+from ..interfaces import IAccessLog, IClock, IDatabase
 from ..records.clearance import identity_of
 from .anomalies import AnomalyRules, find_anomalies
 from .audit import log_now
@@ -64,10 +63,10 @@ def export_csv(request):
     chosen = log_filter(request)
     log_now(request, "export", detail="access log CSV")
     # Streamed after the request's transaction has ended: a read session of its own.
-    session_factory = get_session_factory(request.registry["db_engine"])
+    read_session = request.find_service(IDatabase).read
 
     def body():
-        with session_factory() as session:
+        with read_session() as session:
             for row in csv_rows(iter_entries(session, chosen), access_log.as_json):
                 yield row.encode("utf-8")
 

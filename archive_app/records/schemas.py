@@ -9,7 +9,7 @@ from datetime import date
 import colander
 
 from ..errors import BadRequest, Invalid
-from ..retention.rules import parse_expiry
+from .policy import parse_expiry
 
 COMPLAINT_CLASSES = ("I", "II", "III")
 COMPLAINT_TYPES = (

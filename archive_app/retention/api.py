@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..errors import Invalid, NotFound
-from ..interfaces import IClock, IRecordsService
+from ..interfaces import IClock, IIndexer, IRecordsService
 from ..payloads import json_object
 from ..records.api import living_dossier
 from ..records.clearance import identity_of, readable
@@ -55,8 +55,10 @@ def readable_numbers(session, numbers, identity) -> set[str]:
 
 
 def purge_index(request):
-    """Removes a dossier's entries from the search index (none are kept yet: see search/)."""
-    return getattr(request.registry, "purge_search_index", lambda ids: None)
+    """Removes destroyed dossiers' entries from the search index (a process without search
+    has none to remove)."""
+    indexer = request.registry.queryUtility(IIndexer)
+    return indexer.purge if indexer is not None else lambda ids: None
 
 
 @view_config(route_name="api.dossier.holds", request_method="POST", renderer="json",

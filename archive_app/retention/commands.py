@@ -46,13 +46,14 @@ def retention():
 def retention_due(config_uri, as_of):
     """List dossiers whose destroy-after date has passed, with holds."""
     from ..bootstrap import open_app  # start-up time (module docstring)
+    from ..interfaces import IClock
     from ..records.clearance import SYSTEM
     from .services import due_dossiers
 
     day = parse_cli_date(as_of, "--as-of")
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        day = day or env["registry"]["archive.clock"].today()
+        day = day or env["registry"].getUtility(IClock).today()
         with request.tm:
             rows = due_dossiers(request.dbsession, day, SYSTEM)
             for dossier, held in rows:
@@ -144,12 +145,12 @@ def retention_recompute(config_uri):
     archive.retention.rule); each changed date is kept as a correction and logged."""
     from ..access.accesslog import Event  # start-up time (module docstring)
     from ..bootstrap import open_app
-    from ..interfaces import IAccessLog, IRecordsService
+    from ..interfaces import IAccessLog, IClock, IRecordsService
     from ..records.clearance import SYSTEM
     from .corrections import recomputable_ids, recompute_all
 
     with reported_errors(), open_app(config_uri) as env:
-        request, clock = env["request"], env["registry"]["archive.clock"]
+        request, clock = env["request"], env["registry"].getUtility(IClock)
         transaction = in_transaction(request)
         ids = transaction(lambda session: recomputable_ids(session, SYSTEM))
         log = request.find_service(IAccessLog)
@@ -169,10 +170,10 @@ def retention_recompute(config_uri):
 
 def command_destroyer(env, identity):
     """The same Destroyer the API builds, for a command's request, acting as `identity`."""
-    from .runner import destroyer_for  # start-up time (module docstring)
+    from .api import purge_index  # start-up time (module docstring)
+    from .runner import destroyer_for
 
-    purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
-    return destroyer_for(env["request"], identity, purge)
+    return destroyer_for(env["request"], identity, purge_index(env["request"]))
 
 
 def records_manager(request, username: str):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..errors import Conflict, Invalid
 from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
-from ..retention.rules import Batch, parse_expiry
+from ..records.policy import Batch, parse_expiry
 from .holds import is_held, reason_text
 
 PRODUCT_FIELDS = ("expiry", "certified_on")
@@ -76,7 +76,7 @@ def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorre
     if (dossier.destroy_after, old_rule) == (decision.destroy_after, new_rule):
         return None
     changes = {"retention_rule": [old_rule, new_rule]}
-    return _apply_rule(records, dossier, changes, by, now, f"rule set {records.rule_set}")
+    return _apply_rule(records, dossier, changes, by, now, f"rule set {records.policy.rule_set}")
 
 
 def recomputable_ids(session, identity) -> list[str]:

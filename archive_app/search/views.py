@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..access.audit import log_now
 from ..access.permissions import Permission, levels_up_to
 from ..errors import ArchiveError, Invalid
+from ..interfaces import IIndexer, ISearchService
 from ..records.models import Dossier
 from .engine import IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
 
@@ -69,7 +70,7 @@ def run_search(request, query: SearchQuery) -> dict:
     # Document text is searched only by those who may read documents (contract §3).
     reads_text = bool(request.has_permission(Permission.SEARCH_DOCUMENT_TEXT))
     query = replace(query, document_text=reads_text)
-    index, indexer = request.registry["archive.search_index"], request.registry["archive.indexer"]
+    index, indexer = request.find_service(ISearchService), request.find_service(IIndexer)
     try:
         try:
             result = index.search(query, levels)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from support import TESTING_INI
 
 from archive_app.bootstrap import open_app, read_settings
+from archive_app.interfaces import IBucketKeys, IKeyring
 from archive_app.records.models import Document
 from archive_app.settings import keyring_path
 from archive_app.vault.rotation import pending_count, rotate_keys
@@ -25,8 +26,8 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
     ]  # fmt: skip
     path = keyring_path(read_settings(TESTING_INI))
     with open_app(TESTING_INI) as env:
-        request, keyring = env["request"], env["registry"]["archive.keyring"]
-        buckets = env["registry"]["archive.bucket_keys"]
+        request, keyring = env["request"], env["registry"].getUtility(IKeyring)
+        buckets = env["registry"].getUtility(IBucketKeys)
         calls = []
 
         def crash_after_first_batch(work):
