@@ -6,10 +6,10 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..errors import Invalid
-from ..interfaces import IAccessLog, IClock, IDatabase
-from ..records.clearance import identity_of
+from ..interfaces import IAccessLog, IClock, IDatabase, IDossierClearance
 from .anomalies import AnomalyRules, find_anomalies
 from .audit import log_now
+from .identities import identity_of
 from .permissions import Permission
 from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_entries, shown_json
 
@@ -27,7 +27,8 @@ def page_number(request) -> int:
 def log_filter(request) -> LogFilter:
     """The request's filters, read with the privacy officer's clearance (see review.py)."""
     return LogFilter.from_params(request.GET, request.find_service(IClock).zone,
-                                 identity=identity_of(request.user))  # fmt: skip
+                                 identity=identity_of(request.user),
+                                 clearance=request.find_service(IDossierClearance))  # fmt: skip
 
 
 @view_config(route_name="api.access_log", request_method="GET", renderer="json",
@@ -86,4 +87,5 @@ def list_anomalies(request):
 def anomalies_for(request):
     clock = request.find_service(IClock)
     rules = AnomalyRules.from_settings(request.registry.settings)
-    return find_anomalies(request.dbsession, rules, clock.now(), clock.zone)
+    levels = request.find_service(IDossierClearance).levels
+    return find_anomalies(request.dbsession, rules, clock.now(), clock.zone, levels)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from ..interfaces import IRecordsService
+from ..interfaces import IDossierClearance, IRecordsService, IWrappedKeys
 from ..settings import as_int
 
 
 def includeme(config):
     # Imported here so that `archive_app.records.models` loads without the web layer (Alembic).
+    from .clearance import DossierClearance
     from .forms import field_part_limit
+    from .keyrows import WrappedDocumentKeys
     from .resources import DossierContext
     from .services import records_for
     from .uploads import limited_post
@@ -21,6 +23,10 @@ def includeme(config):
         lambda context, request: records_for(request.registry, request.dbsession),
         IRecordsService,
     )
+    # Asked by lower layers, which may not import records: the access log's review (what an
+    # entry's dossier is) and key rotation (the rows that hold wrapped data keys).
+    config.register_process_service(DossierClearance(), IDossierClearance)
+    config.register_process_service(WrappedDocumentKeys(), IWrappedKeys)
     # The web form's parts are counted against the API's limit before WebOb spools them.
     config.add_request_method(limited_post(max_files, field_part_limit(max_files)), "POST",
                               reify=True)  # fmt: skip

@@ -9,11 +9,11 @@ from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..errors import Gone, Invalid, NotFound
 from ..interfaces import IRecordsService
-from ..retention.services import tombstone
 from ..settings import storage_dir
 from .downloads import document_response
 from .resources import DossierContext
 from .schemas import parse_metadata
+from .serializers import tombstone
 from .uploads import parsed_multipart
 
 

@@ -38,6 +38,7 @@ from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
 from .policy import Batch, RetentionDecision
 from .schemas import DOCUMENT_KINDS, REQUIRED_KINDS, validate_metadata
+from .serializers import dossier_json
 
 CUSTOMER_FIELDS = ("name", "organization", "phone", "address")
 SEARCHABLE_CUSTOMER_FIELDS = ("name", "organization", "phone")
@@ -322,42 +323,7 @@ class RecordsService:
 
     def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
         customer = self.customer(dossier) if dossier.state != "destroyed" else {}
-        return {
-            "id": dossier.id,
-            "complaint_no": dossier.complaint_no,
-            "complaint_class": dossier.complaint_class,
-            "complaint_type": dossier.complaint_type,
-            "title": dossier.title,
-            "received_on": dossier.received_on.isoformat(),
-            "closed_on": dossier.closed_on.isoformat(),
-            "channel": dossier.channel,
-            "department": dossier.department,
-            "customer": customer if unmasked else mask_customer(customer),
-            "products": [
-                {
-                    "name": product.name,
-                    "specification": product.specification,
-                    "batch_no": product.batch_no,
-                    "expiry": product.expiry,
-                    "manufacturer": product.manufacturer,
-                    "certified_on": product.certified_on.isoformat()
-                    if product.certified_on
-                    else None,
-                }
-                for product in dossier.products
-            ],
-            "outcome": dossier.outcome,
-            "measures": list(dossier.measures or []),
-            "capa_ref": dossier.capa_ref,
-            "confidentiality": dossier.confidentiality,
-            "summary": dossier.summary,
-            "state": dossier.state,
-            "destroy_after": dossier.destroy_after.isoformat(),
-            "retention_rule": describe_rule(dossier),
-            "filed_by": dossier.filed_by,
-            "filed_at": dossier.filed_at.isoformat(),
-            "documents": [document_json(document) for document in dossier.documents],
-        }
+        return dossier_json(dossier, customer if unmasked else mask_customer(customer))
 
 
 def records_for(registry, session: Session) -> RecordsService:
@@ -379,22 +345,4 @@ def records_for(registry, session: Session) -> RecordsService:
     )
 
 
-def describe_rule(dossier: Dossier) -> str:
-    return (
-        f"{dossier.retention_rule} v{dossier.retention_rule_version}: "
-        f"{dossier.retention_derivation}"
-    )
-
-
-def document_json(document: Document) -> dict:
-    return {
-        "id": document.id,
-        "kind": document.kind,
-        "filename": document.filename,
-        "media_type": document.media_type,
-        "size": document.size,
-        "sha256": document.sha256,
-    }
-
-
-__all__ = ["RecordsService", "Upload", "document_json", "records_for"]
+__all__ = ["RecordsService", "Upload", "records_for"]

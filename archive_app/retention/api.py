@@ -17,7 +17,7 @@ from ..payloads import json_object
 from ..records.api import living_dossier
 from ..records.clearance import identity_of, readable
 from ..records.models import Dossier, DossierCorrection
-from ..records.services import describe_rule
+from ..records.serializers import describe_rule
 from .certificates import render_pdf
 from .corrections import correct_retention_data, correction_json, describe_changes
 from .holds import hold_json, list_holds, place_hold, place_query_hold, release_hold

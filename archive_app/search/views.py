@@ -14,6 +14,7 @@ from ..access.permissions import Permission, levels_up_to
 from ..errors import ArchiveError, Invalid
 from ..interfaces import IIndexer, ISearchService
 from ..records.models import Dossier
+from ..records.serializers import summary
 from .engine import IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
 
 FILTERS = ("batch_no", "product", "complaint_no", "complaint_class", "complaint_type", "outcome")
@@ -96,17 +97,6 @@ def run_search(request, query: SearchQuery) -> dict:
     log_now(request, "search", detail=detail)
     return {"total": result.total, "page": result.page, "per_page": result.per_page,
             "results": results, "facets": result.facets}  # fmt: skip
-
-
-def summary(dossier: Dossier) -> dict:
-    return {
-        "id": dossier.id, "complaint_no": dossier.complaint_no,
-        "complaint_class": dossier.complaint_class, "complaint_type": dossier.complaint_type,
-        "title": dossier.title, "received_on": dossier.received_on.isoformat(),
-        "closed_on": dossier.closed_on.isoformat(), "state": dossier.state,
-        "confidentiality": dossier.confidentiality,
-        "products": [{"name": p.name, "batch_no": p.batch_no} for p in dossier.products],
-    }  # fmt: skip
 
 
 @view_config(route_name="api.search", request_method="GET", renderer="json",
