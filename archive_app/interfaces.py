@@ -103,10 +103,10 @@ class IBlobStore(Interface):
 class IFieldCipher(Interface):
     """Field-level encryption of personal data (`vault.fields.FieldCipher`)."""
 
-    def encrypt(text, context):
+    def encrypt(text, *, context):
         """Sealed bytes of `text` bound to `context` (None stays None)."""
 
-    def decrypt(data, context):
+    def decrypt(data, *, context):
         """The text sealed by `encrypt` under the same context."""
 
     def lookup_hash(text):
@@ -225,7 +225,7 @@ class IRecordsService(Interface):
     def retention_decision(batches, closed_on):
         """The destroy-after date the retention policy gives these product lines."""
 
-    def as_json(dossier, unmasked):
+    def as_json(dossier, *, unmasked):
         """The dossier's one JSON shape (records/serializers.py), customer masked or not."""
 
 

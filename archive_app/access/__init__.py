@@ -65,7 +65,7 @@ def includeme(config):
             {CHECKPOINT_SETTING: str(CHECKPOINT_SECONDS), **settings}, CHECKPOINT_SETTING, minimum=1
         ),  # fmt: skip
     )
-    config.register_service(access_log, IAccessLog)
+    config.register_process_service(access_log, IAccessLog)
 
     config.add_route("api.auth.token", "/api/v1/auth/token")
     config.add_route("api.access_log", "/api/v1/access-log")
