@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from . import STORAGE_UMASK
 from .commands import LazyGroup, UsageProblem, progress, reported_errors
+from .interfaces import IAccessLog, IIndexer, IKeyring, IRecordsService, ISearchService
+from .settings import as_int
 
 # Pyramid 2.1 and Deform import pkg_resources (setuptools<81 is pinned for them); the
 # deprecation notice would otherwise precede every command's one-line answer.
@@ -41,8 +45,6 @@ FEATURE_COMMANDS = {
 @click.pass_context
 def main(ctx, config_uri):
     """The complaint-dossier archive."""
-    from . import STORAGE_UMASK
-
     # First: whatever a command creates under storage/ is 0600, its folders 0700.
     os.umask(STORAGE_UMASK)
     path = Path(config_uri)
@@ -70,7 +72,6 @@ def keys():
 def init(config_uri, demo):
     """Create or upgrade the schema, keyring, index and blob folders (idempotent)."""
     from .bootstrap import initialise_storage, open_app  # start-up time: loads Pyramid
-    from .interfaces import IIndexer, ISearchService
 
     with reported_errors():
         settings = initialise_storage(config_uri)
@@ -94,14 +95,10 @@ def verify(config_uri, repair):
     """Authenticate every blob, check digests, the access-log chain and its signed
     checkpoints, and every stored certificate (signature under the archive's key, chain)."""
     # start-up time: every feature's services, only when verify runs
-    from datetime import timedelta
-
     from .bootstrap import open_app
-    from .interfaces import IAccessLog, IIndexer, IKeyring, IRecordsService, ISearchService
     from .records.verification import check_document, find_orphans, live_documents
     from .retention.exports import CertificateFiles
     from .search.drift import index_drift
-    from .settings import as_int
 
     problems = 0
     with reported_errors(), open_app(config_uri) as env:

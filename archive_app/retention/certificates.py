@@ -269,6 +269,8 @@ def _row(record: dict) -> list[str]:
 
 
 def render_pdf(certificate: dict) -> bytes:
+    # Imported here: ReportLab takes half a second, paid only by a PDF download or
+    # export, not by every request and command that loads the certificates.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle

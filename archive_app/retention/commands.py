@@ -23,6 +23,7 @@ from ..commands import (
     parse_cli_date,
     reported_errors,
 )
+from ..interfaces import IAccessLog, IAccountService, IClock, IRecordsService
 from ..settings import SettingsError, keyring_path
 from ..vault import load_keyring
 from ..vault.keyring import Keyring, KeyringError, fingerprint
@@ -46,7 +47,6 @@ def retention():
 def retention_due(config_uri, as_of):
     """List dossiers whose destroy-after date has passed, with holds."""
     from ..bootstrap import open_app  # start-up time (module docstring)
-    from ..interfaces import IClock
     from ..records.clearance import SYSTEM
     from .services import due_dossiers
 
@@ -145,7 +145,6 @@ def retention_recompute(config_uri):
     archive.retention.rule); each changed date is kept as a correction and logged."""
     from ..access.accesslog import Event  # start-up time (module docstring)
     from ..bootstrap import open_app
-    from ..interfaces import IAccessLog, IClock, IRecordsService
     from ..records.clearance import SYSTEM
     from .corrections import recomputable_ids, recompute_all
 
@@ -179,8 +178,7 @@ def command_destroyer(env, identity):
 def records_manager(request, username: str):
     """The named active records manager (as an identity, with their clearance), or a usage
     error."""
-    from ..interfaces import IAccountService  # start-up time (module docstring)
-    from ..records.clearance import identity_of
+    from ..records.clearance import identity_of  # start-up time (module docstring)
 
     with request.tm:
         user = request.find_service(IAccountService).active_with_role(username, "records_manager")
@@ -216,7 +214,6 @@ def rotate_signing(config_uri):
     """New Ed25519 signing key; the old public key is kept as retired, and a certificate
     signed by the old key announces the new one (chained like every certificate)."""
     from ..bootstrap import open_app  # start-up time (module docstring)
-    from ..interfaces import IClock
     from ..vault.commands import refuse_environment_keyring
     from .certificates import announce_signing_key
 
