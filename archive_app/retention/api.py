@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
+from ..dates import parse_date
 from ..errors import Invalid, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..payloads import json_object
@@ -26,15 +26,6 @@ from .runner import destroyer_for
 from .services import due_dossiers
 
 CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
-
-
-def parse_date(value, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        raise Invalid(f"{field} must be a date as YYYY-MM-DD", field=field) from None
 
 
 def caller(request):

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy import select
 
+from ..dates import NotADate, to_date
 from ..errors import Conflict, Invalid
 from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
@@ -161,11 +162,9 @@ def _products(body: dict) -> list[dict]:
 
 def _date(value, field: str) -> date:
     try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise Invalid("must be a date as YYYY-MM-DD", field=field)
+        return to_date(value)
+    except NotADate as problem:
+        raise Invalid(f"{field} {problem}", field=field) from None
 
 
 def _expiry(value, field: str) -> str | None:

@@ -4,13 +4,13 @@ may read, every search logged with its terms, filters and result count."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..access.audit import log_now
 from ..access.permissions import Permission, levels_up_to
+from ..dates import parse_date
 from ..errors import ArchiveError, Invalid
 from ..records.models import Dossier
 from .engine import IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
@@ -36,15 +36,6 @@ def search_query(params) -> SearchQuery:
             raise Invalid(f"{name} must be from {low} to {high}", field=name)
         return value
 
-    def day(name):
-        value = params.get(name)
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise Invalid(f"{name} must be a date as YYYY-MM-DD", field=name) from None
-
     sort = params.get("sort", "relevance")
     if sort not in ("relevance", "received_on"):
         raise Invalid("sort must be relevance or received_on", field="sort")
@@ -57,7 +48,8 @@ def search_query(params) -> SearchQuery:
     return SearchQuery(
         q=params.get("q", ""),
         **{name: params.get(name) or None for name in FILTERS},
-        received_from=day("received_from"), received_to=day("received_to"),
+        received_from=parse_date(params.get("received_from"), "received_from"),
+        received_to=parse_date(params.get("received_to"), "received_to"),
         include_destroyed=include in ("true", "1"),
         page=number("page", 1, 1, 10_000), per_page=number("per_page", 20, 1, MAX_PER_PAGE),
         sort=sort,

@@ -1,0 +1,166 @@
+"""The colander types every request schema is built from, and the one way a request is
+validated against its schema: the first bad field, by dotted path in schema order, as the
+contract's 422. apidoc.py documents the same schemas, so what is checked is what is written."""
+
+from __future__ import annotations
+
+import re
+
+import colander
+
+from .dates import NotADate, to_date
+from .errors import Invalid
+
+# Control characters (NUL and the like; tab and line breaks are text) and lone surrogates
+# (which JSON can carry but UTF-8 cannot store) are refused wherever text is taken.
+FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+class StrictString(colander.String):
+    """Strings only: a number or a list where text belongs is an error, not coerced.
+    Surrounding blanks are cut before the validators run; JSON `null` counts as absent."""
+
+    nullable = True  # null is read as absent: an optional field documents it as nullable
+
+    def deserialize(self, node, cstruct):
+        if cstruct is not colander.null and cstruct is not None and not isinstance(cstruct, str):
+            raise colander.Invalid(node, "must be a string")
+        if cstruct is None:
+            return colander.null
+        if isinstance(cstruct, str) and FORBIDDEN_CHARACTERS.search(cstruct):
+            raise colander.Invalid(node, "must not contain control characters")
+        return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
+
+
+class StrictDate(colander.SchemaType):
+    """ISO 8601 calendar dates only (colander.Date also takes datetimes and other forms),
+    read by dates.to_date.
+
+    An empty string is absent (the node's `missing` applies). JSON `null` is refused unless
+    `nullable`, where it is the value None (an optional date, a correction clearing one)."""
+
+    json_schema = {"type": "string", "format": "date"}  # what apidoc.py writes for it
+
+    def __init__(self, nullable: bool = False):
+        self.nullable = nullable
+
+    def serialize(self, node, appstruct):
+        return colander.null if appstruct in (None, colander.null) else appstruct.isoformat()
+
+    def deserialize(self, node, cstruct):
+        if cstruct is None and self.nullable:
+            return None
+        if cstruct is colander.null or cstruct == "":
+            return colander.null
+        try:
+            return to_date(cstruct)
+        except NotADate as problem:
+            raise colander.Invalid(node, str(problem)) from None
+
+
+class StrictBoolean(colander.SchemaType):
+    """JSON `true` or `false` only (colander.Boolean reads any text as a truth value)."""
+
+    json_schema = {"type": "boolean"}
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null:
+            return colander.null
+        if not isinstance(cstruct, bool):
+            raise colander.Invalid(node, "must be true or false")
+        return cstruct
+
+
+class WholeNumber(colander.SchemaType):
+    """An integer, from JSON or from a query string's digits (colander.Int also takes 2.5)."""
+
+    json_schema = {"type": "integer"}
+
+    def serialize(self, node, appstruct):
+        return appstruct
+
+    def deserialize(self, node, cstruct):
+        if cstruct is colander.null or cstruct == "":
+            return colander.null
+        if isinstance(cstruct, int) and not isinstance(cstruct, bool):
+            return cstruct
+        if isinstance(cstruct, str) and re.fullmatch(r"[0-9]{1,9}", cstruct):
+            return int(cstruct)
+        raise colander.Invalid(node, "must be a whole number")
+
+
+class ClosedMapping(colander.Mapping):
+    """An object of declared keys only: each other key is an error of its own, named by the
+    key (a misspelt field must not pass silently for one that was left out)."""
+
+    closed = True  # apidoc.py: additionalProperties false
+
+    def __init__(self, refusal: str = "is not a field of this request"):
+        super().__init__(unknown="ignore")
+        self.refusal = refusal
+
+    def deserialize(self, node, cstruct):
+        error, result = None, colander.null
+        try:
+            result = super().deserialize(node, cstruct)
+        except colander.Invalid as invalid:
+            error = invalid
+        if isinstance(cstruct, dict):
+            declared = {child.name for child in node.children}
+            for name in sorted(str(key) for key in set(cstruct) - declared):
+                if error is None:
+                    error = colander.Invalid(node)
+                unknown = colander.SchemaNode(colander.String(), name=name[:64])
+                error.add(colander.Invalid(unknown, self.refusal))
+        if error is not None:
+            raise error
+        return result
+
+
+def text(max_length: int, missing=colander.required, **kw):
+    return colander.SchemaNode(
+        StrictString(), validator=colander.Length(min=1, max=max_length), missing=missing, **kw
+    )
+
+
+def choice(values, missing=colander.required, **kw):
+    return colander.SchemaNode(
+        StrictString(), validator=colander.OneOf(values), missing=missing, **kw
+    )
+
+
+def validated(schema: colander.SchemaNode, data) -> dict:
+    """`data` as `schema` reads it, or `Invalid` naming the first bad field."""
+    try:
+        return schema.deserialize(data)
+    except colander.Invalid as error:
+        raise first_error(schema, error) from None
+
+
+def first_error(schema: colander.SchemaNode, error: colander.Invalid) -> Invalid:
+    """The contract's 422 for the first field of `error` in schema order (the same input
+    always names the same field), its detail the field's path and what is wrong with it."""
+    messages = error.asdict()
+    field = min(messages, key=lambda path: (_position(schema, path), path))
+    return Invalid(f"{field} {messages[field]}".strip(), field=field or None)
+
+
+def _position(schema: colander.SchemaNode, path: str) -> list[int]:
+    """Where a dotted error path falls in the schema: child indexes, items by number; a key
+    the schema does not declare comes after every declared one."""
+    position, node = [], schema
+    for part in path.split(".") if path else ():
+        names = [child.name for child in node.children]
+        if isinstance(node.typ, colander.Sequence) and part.isdigit() and node.children:
+            position.append(int(part))
+            node = node.children[0]
+        elif part in names:
+            position.append(names.index(part))
+            node = node.children[names.index(part)]
+        else:
+            position.append(len(names))
+            break
+    return position
