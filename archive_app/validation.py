@@ -9,7 +9,7 @@ import re
 import colander
 
 from .dates import NotADate, to_date
-from .errors import Invalid
+from .errors import ArchiveError, Invalid
 
 # Control characters (NUL and the like; tab and line breaks are text) and lone surrogates
 # (which JSON can carry but UTF-8 cannot store) are refused wherever text is taken.
@@ -18,18 +18,27 @@ FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff
 
 class StrictString(colander.String):
     """Strings only: a number or a list where text belongs is an error, not coerced.
-    Surrounding blanks are cut before the validators run; JSON `null` counts as absent."""
 
-    nullable = True  # null is read as absent: an optional field documents it as nullable
+    Surrounding blanks are cut and control characters refused, unless `raw` (credentials are
+    taken as typed). JSON `null` is absent, unless `keep_null`: then it is the value None (a
+    correction clearing a field). An empty string is absent unless `allow_empty`."""
+
+    nullable = True  # null passes where the node is optional: apidoc.py documents it so
+
+    def __init__(self, *, raw: bool = False, keep_null: bool = False, allow_empty=False):
+        super().__init__(allow_empty=allow_empty)
+        self.raw, self.keep_null = raw, keep_null
 
     def deserialize(self, node, cstruct):
-        if cstruct is not colander.null and cstruct is not None and not isinstance(cstruct, str):
-            raise colander.Invalid(node, "must be a string")
         if cstruct is None:
-            return colander.null
-        if isinstance(cstruct, str) and FORBIDDEN_CHARACTERS.search(cstruct):
+            return None if self.keep_null else colander.null
+        if cstruct is not colander.null and not isinstance(cstruct, str):
+            raise colander.Invalid(node, "must be a string")
+        if self.raw or cstruct is colander.null:
+            return super().deserialize(node, cstruct)
+        if FORBIDDEN_CHARACTERS.search(cstruct):
             raise colander.Invalid(node, "must not contain control characters")
-        return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
+        return super().deserialize(node, cstruct.strip())
 
 
 class StrictDate(colander.SchemaType):
@@ -59,15 +68,19 @@ class StrictDate(colander.SchemaType):
 
 
 class StrictBoolean(colander.SchemaType):
-    """JSON `true` or `false` only (colander.Boolean reads any text as a truth value)."""
+    """JSON `true` or `false` only (colander.Boolean reads any text as a truth value); `null`
+    is absent where `nullable`, else refused."""
 
     json_schema = {"type": "boolean"}
+
+    def __init__(self, nullable: bool = False):
+        self.nullable = nullable
 
     def serialize(self, node, appstruct):
         return appstruct
 
     def deserialize(self, node, cstruct):
-        if cstruct is colander.null:
+        if cstruct is colander.null or (cstruct is None and self.nullable):
             return colander.null
         if not isinstance(cstruct, bool):
             raise colander.Invalid(node, "must be true or false")
@@ -120,32 +133,42 @@ class ClosedMapping(colander.Mapping):
         return result
 
 
-def text(max_length: int, missing=colander.required, **kw):
+def text(max_length: int | None, missing=colander.required, *, typ=None, **kw):
+    """Text of 1 to `max_length` characters (no bound: None)."""
     return colander.SchemaNode(
-        StrictString(), validator=colander.Length(min=1, max=max_length), missing=missing, **kw
+        typ or StrictString(), validator=colander.Length(min=1, max=max_length),
+        missing=missing, **kw,
+    )  # fmt: skip
+
+
+def choice(values, missing=colander.required, *, typ=None, **kw):
+    """One of `values` (a closed vocabulary)."""
+    return colander.SchemaNode(
+        typ or StrictString(), validator=colander.OneOf(values), missing=missing, **kw
     )
 
 
-def choice(values, missing=colander.required, **kw):
-    return colander.SchemaNode(
-        StrictString(), validator=colander.OneOf(values), missing=missing, **kw
-    )
+def lowered(value):
+    """Preparer: text in lower case (`?active=TRUE` means true)."""
+    return value.lower() if isinstance(value, str) else value
 
 
-def validated(schema: colander.SchemaNode, data) -> dict:
-    """`data` as `schema` reads it, or `Invalid` naming the first bad field."""
+def validated(schema: colander.SchemaNode, data, refusal: type[ArchiveError] = Invalid) -> dict:
+    """`data` as `schema` reads it, or `refusal` (the contract's 422 unless an endpoint
+    answers otherwise) naming the first bad field."""
     try:
         return schema.deserialize(data)
     except colander.Invalid as error:
-        raise first_error(schema, error) from None
+        raise first_error(schema, error, refusal) from None
 
 
-def first_error(schema: colander.SchemaNode, error: colander.Invalid) -> Invalid:
-    """The contract's 422 for the first field of `error` in schema order (the same input
-    always names the same field), its detail the field's path and what is wrong with it."""
+def first_error(schema: colander.SchemaNode, error: colander.Invalid,
+                refusal: type[ArchiveError] = Invalid) -> ArchiveError:  # fmt: skip
+    """The error for the first field of `error` in schema order (the same input always
+    names the same field), its detail the field's path and what is wrong with it."""
     messages = error.asdict()
     field = min(messages, key=lambda path: (_position(schema, path), path))
-    return Invalid(f"{field} {messages[field]}".strip(), field=field or None)
+    return refusal(f"{field} {messages[field]}".strip(), field=field or None)
 
 
 def _position(schema: colander.SchemaNode, path: str) -> list[int]:

@@ -6,28 +6,24 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..db import get_session_factory
-from ..errors import Invalid
 from ..interfaces import IAccessLog, IClock
 from ..records.clearance import identity_of
+from ..validation import validated
 from .anomalies import AnomalyRules, find_anomalies
 from .audit import log_now
 from .permissions import Permission
 from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_entries, shown_json
+from .schemas import AccessLogFilters, AccessLogQuery
 
 
 def page_number(request) -> int:
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        raise Invalid("page must be a whole number from 1", field="page") from None
-    if page < 1 or page > 1_000_000:
-        raise Invalid("page must be a whole number from 1", field="page")
-    return page
+    return validated(AccessLogQuery(), request.GET)["page"]
 
 
 def log_filter(request) -> LogFilter:
     """The request's filters, read with the privacy officer's clearance (see review.py)."""
-    return LogFilter.from_params(request.GET, request.find_service(IClock).zone,
+    return LogFilter.from_params(validated(AccessLogFilters(), request.GET),
+                                 request.find_service(IClock).zone,
                                  identity=identity_of(request.user))  # fmt: skip
 
 

@@ -46,6 +46,8 @@ class Expiry:
     json_schema = {"pattern": EXPIRY_PATTERN.pattern}  # apidoc.py: the shape, not the calendar
 
     def __call__(self, node, value):
+        if value is None:  # a correction clearing the expiry (validation.StrictString)
+            return
         try:
             parse_expiry(value)
         except ValueError as error:
@@ -125,6 +127,13 @@ def _cross_checks(node, value):
         error["measures"] = "must not repeat a measure"
     if error.children:
         raise error
+
+
+class DossierLookup(colander.MappingSchema):
+    """`GET /api/v1/dossiers?complaint_no=…`."""
+
+    complaint_no = colander.SchemaNode(StrictString(raw=True), missing_msg="is required",
+                                       description="exact complaint number")  # fmt: skip
 
 
 # Metadata nests four levels deep (object, products, product, value); far deeper is an attack
