@@ -41,15 +41,19 @@ def json_schema(node: colander.SchemaNode, *, constraints: bool = True) -> dict:
 
 
 def query_parameters(schema: colander.SchemaNode) -> list[dict]:
-    """A query string's schema as OpenAPI parameters, one per child node (a query string
-    has no null: an absent parameter is the node's `missing`)."""
+    """A query string's schema as OpenAPI parameters, one per child node. A query string
+    has no null; an empty value (`?as_of=`, what a form sends for an empty field) is absent,
+    as the validation.py types read it: the node's `missing` applies."""
     parameters = []
     for child in schema.children:
         described = json_schema(child)
         if described.pop("nullable", False) and "enum" in described:
             described["enum"] = [value for value in described["enum"] if value is not None]
-        parameters.append({"name": child.name, "in": "query", "required": child.required,
-                           "schema": described})  # fmt: skip
+        parameter = {"name": child.name, "in": "query", "required": child.required,
+                     "schema": described}  # fmt: skip
+        if not child.required:
+            parameter["allowEmptyValue"] = True
+        parameters.append(parameter)
     return parameters
 
 

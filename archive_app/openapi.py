@@ -340,6 +340,14 @@ PATHS |= {
                         "schema": {"type": "string"}}],
         "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 404),
     }},
+    "/retention/certificates/{certificate_id}.pdf": {"get": {
+        "summary": "The printable PDF of a certificate (Chinese and English)",
+        "parameters": [{"name": "certificate_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "PDF", "content": {"application/pdf": {
+            "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 404),
+    }},
     "/users": {
         "get": {"summary": "Users (admins)",
                 "responses": {"200": _json({"type": "object", "properties": {
@@ -407,7 +415,7 @@ def refuse_undeclared_query_parameters(event) -> None:
         return  # the caller first learns that it must sign in (401), nothing else
     declared = request.registry["archive.api_query_parameters"].get((route.pattern, request.method))
     if declared is None:
-        return  # not in the document (e.g. the .pdf rendering)
+        return  # not an operation of the document (the document itself)
     for name in request.GET:
         if name not in declared and name != "_LOCALE_":  # the language switch goes anywhere
             raise Invalid(f"unknown query parameter {name[:64]!r}", field=name[:64])

@@ -45,13 +45,14 @@ class StrictDate(colander.SchemaType):
     """ISO 8601 calendar dates only (colander.Date also takes datetimes and other forms),
     read by dates.to_date.
 
-    An empty string is absent (the node's `missing` applies). JSON `null` is refused unless
-    `nullable`, where it is the value None (an optional date, a correction clearing one)."""
+    An empty string is absent (the node's `missing` applies: a form's empty field) unless
+    not `empty_is_absent`. JSON `null` is refused unless `nullable`, where it is the value
+    None (an optional date, a correction clearing one)."""
 
     json_schema = {"type": "string", "format": "date"}  # what apidoc.py writes for it
 
-    def __init__(self, nullable: bool = False):
-        self.nullable = nullable
+    def __init__(self, nullable: bool = False, *, empty_is_absent: bool = True):
+        self.nullable, self.empty_is_absent = nullable, empty_is_absent
 
     def serialize(self, node, appstruct):
         return colander.null if appstruct in (None, colander.null) else appstruct.isoformat()
@@ -59,7 +60,7 @@ class StrictDate(colander.SchemaType):
     def deserialize(self, node, cstruct):
         if cstruct is None and self.nullable:
             return None
-        if cstruct is colander.null or cstruct == "":
+        if cstruct is colander.null or (cstruct == "" and self.empty_is_absent):
             return colander.null
         try:
             return to_date(cstruct)

@@ -16,22 +16,20 @@ from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_en
 from .schemas import AccessLogFilters, AccessLogQuery
 
 
-def page_number(request) -> int:
-    return validated(AccessLogQuery(), request.GET)["page"]
-
-
-def log_filter(request) -> LogFilter:
-    """The request's filters, read with the privacy officer's clearance (see review.py)."""
-    return LogFilter.from_params(validated(AccessLogFilters(), request.GET),
-                                 request.find_service(IClock).zone,
-                                 identity=identity_of(request.user))  # fmt: skip
+def log_query(request, schema: AccessLogFilters | None = None) -> tuple[LogFilter, int]:
+    """The request's filters, read with the privacy officer's clearance (see review.py), and
+    its page (1 where `schema`, the export's, has none)."""
+    chosen = validated(schema or AccessLogQuery(), request.GET)
+    log_filter = LogFilter.from_params(chosen, request.find_service(IClock).zone,
+                                       identity=identity_of(request.user))  # fmt: skip
+    return log_filter, chosen.get("page", 1)
 
 
 @view_config(route_name="api.access_log", request_method="GET", renderer="json",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def list_entries(request):
     access_log = request.find_service(IAccessLog)
-    chosen, page = log_filter(request), page_number(request)
+    chosen, page = log_query(request)
     session = request.dbsession
     total = count_entries(session, chosen)
     rows = page_of_entries(session, chosen, page)
@@ -57,7 +55,7 @@ def verify_chain(request):
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def export_csv(request):
     access_log = request.find_service(IAccessLog)
-    chosen = log_filter(request)
+    chosen, _page = log_query(request, AccessLogFilters())
     log_now(request, "export", detail="access log CSV")
     # Streamed after the request's transaction has ended: a read session of its own.
     session_factory = get_session_factory(request.registry["db_engine"])

@@ -11,7 +11,7 @@ from ..errors import BadRequest, Unauthorized
 from ..interfaces import IAccessLog, IAccountService
 from ..payloads import json_object
 from ..validation import validated
-from .api import anomalies_for, log_filter, page_number
+from .api import anomalies_for, log_query
 from .audit import log_after_request, log_in_transaction, log_now
 from .permissions import Permission
 from .policy import bearer_token
@@ -120,7 +120,7 @@ def logout(request):
 def review_page(request):
     """The filterable log: per dossier (?dossier_id=), per user (?user=), flagged patterns."""
     access_log = request.find_service(IAccessLog)
-    chosen, page = log_filter(request), page_number(request)
+    chosen, page = log_query(request)
     total = count_entries(request.dbsession, chosen)
     entries = [
         shown_json(access_log.as_json, row)

@@ -55,9 +55,12 @@ class ProductCorrection(colander.MappingSchema):
 
     batch_no = colander.SchemaNode(StrictString(), missing_msg="is required",
                                    description="names the product line")  # fmt: skip
-    expiry = colander.SchemaNode(StrictString(keep_null=True), validator=Expiry(),
-                                 missing=colander.drop, description="null clears it")  # fmt: skip
-    certified_on = colander.SchemaNode(StrictDate(nullable=True), missing=colander.drop,
+    expiry = colander.SchemaNode(
+        StrictString(keep_null=True, allow_empty=True), validator=Expiry(),
+        missing=colander.drop, description="null clears it",
+    )  # fmt: skip
+    certified_on = colander.SchemaNode(StrictDate(nullable=True, empty_is_absent=False),
+                                       missing=colander.drop,
                                        description="null clears it")  # fmt: skip
 
 
@@ -77,7 +80,7 @@ class CorrectionBody(colander.MappingSchema):
         )
 
     reason = reason()
-    closed_on = colander.SchemaNode(StrictDate(), missing=colander.drop)
+    closed_on = colander.SchemaNode(StrictDate(empty_is_absent=False), missing=colander.drop)
     products = ProductCorrections(missing=colander.drop)
 
 
