@@ -75,6 +75,8 @@ class AccessLogFilters(colander.MappingSchema):
 
 class AccessLogQuery(AccessLogFilters):
     page = colander.SchemaNode(
-        WholeNumber(), missing=1, validator=colander.Range(min=1, max=1_000_000),
+        WholeNumber(), missing=1,
+        validator=colander.Range(min=1, max=1_000_000, min_err="must be a whole number from 1",
+                                 max_err="must be a whole number from 1 to 1000000"),
         description="100 entries a page, newest first",
     )  # fmt: skip
