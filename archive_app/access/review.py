@@ -11,11 +11,12 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..dates import to_date
 from ..errors import Invalid
 from .models import AccessLogEntry
 
@@ -80,7 +81,7 @@ def parse_moment(value: str | None, zone, field: str, end_of_day: bool = False):
         return None
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
+            day = to_date(value)  # NotADate is a ValueError
             if end_of_day:
                 day += timedelta(days=1)
             return datetime.combine(day, time(), tzinfo=zone)
