@@ -413,7 +413,7 @@ def refuse_undeclared_query_parameters(event) -> None:
         return
     if request.authenticated_userid is None:
         return  # the caller first learns that it must sign in (401), nothing else
-    declared = request.registry["archive.api_query_parameters"].get((route.pattern, request.method))
+    declared = DECLARED_QUERY_PARAMETERS.get((route.pattern, request.method))
     if declared is None:
         return  # not an operation of the document (the document itself)
     for name in request.GET:
@@ -421,8 +421,11 @@ def refuse_undeclared_query_parameters(event) -> None:
             raise Invalid(f"unknown query parameter {name[:64]!r}", field=name[:64])
 
 
+# Read from the document once: the document is a constant, so is what it declares.
+DECLARED_QUERY_PARAMETERS = declared_query_parameters()
+
+
 def includeme(config):
-    config.registry["archive.api_query_parameters"] = declared_query_parameters()
     config.add_subscriber(refuse_undeclared_query_parameters, ContextFound)
     config.add_route("api.openapi", API_PREFIX + "/openapi.json")
     config.scan(".openapi")
