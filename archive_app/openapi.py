@@ -6,15 +6,18 @@ from pyramid.events import ContextFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from .access.permissions import Level
 from .errors import Invalid
-from .records.schemas import (
-    CHANNELS,
-    COMPLAINT_TYPES,
-    DOCUMENT_KINDS,
-    LEVELS,
-    MEASURES,
-    OUTCOMES,
+from .records.vocabulary import (
+    Channel,
+    ComplaintClass,
+    ComplaintType,
+    DocumentKind,
+    DossierState,
+    Measure,
+    Outcome,
 )  # fmt: skip
+from .retention.models import ProposalDecision
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -79,19 +82,19 @@ SCHEMAS = {
         ],
         "properties": {
             "complaint_no": {"type": "string", "pattern": r"^TS-(I|II|III)-\d{2}-\d{3,}$"},
-            "complaint_class": {"type": "string", "enum": ["I", "II", "III"]},
-            "complaint_type": {"type": "string", "enum": list(COMPLAINT_TYPES)},
+            "complaint_class": {"type": "string", "enum": list(ComplaintClass)},
+            "complaint_type": {"type": "string", "enum": list(ComplaintType)},
             "title": TEXT,
             "received_on": DATE,
             "closed_on": DATE,
-            "channel": {"type": "string", "enum": list(CHANNELS)},
+            "channel": {"type": "string", "enum": list(Channel)},
             "department": NULLABLE_TEXT,
             "customer": {"$ref": "#/components/schemas/Customer"},
             "products": {"type": "array", "items": {"$ref": "#/components/schemas/Product"}},
-            "outcome": {"type": "string", "enum": list(OUTCOMES)},
-            "measures": {"type": "array", "items": {"type": "string", "enum": list(MEASURES)}},
+            "outcome": {"type": "string", "enum": list(Outcome)},
+            "measures": {"type": "array", "items": {"type": "string", "enum": list(Measure)}},
             "capa_ref": NULLABLE_TEXT,
-            "confidentiality": {"type": "string", "enum": list(LEVELS)},
+            "confidentiality": {"type": "string", "enum": list(Level)},
             "summary": NULLABLE_TEXT,
         },
     },  # fmt: skip
@@ -99,7 +102,7 @@ SCHEMAS = {
         "type": "object",
         "properties": {
             "id": TEXT,
-            "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
+            "kind": {"type": "string", "enum": list(DocumentKind)},
             "filename": TEXT,
             "media_type": TEXT,
             "size": {"type": "integer"},
@@ -113,7 +116,7 @@ SCHEMAS = {
                 "type": "object",
                 "properties": {
                     "id": TEXT,
-                    "state": {"type": "string", "enum": ["archived", "held", "destroyed"]},
+                    "state": {"type": "string", "enum": list(DossierState)},
                     "destroy_after": DATE,
                     "retention_rule": TEXT,
                     "filed_by": TEXT,
@@ -130,8 +133,8 @@ SCHEMAS = {
 
 FILE_PARTS = {
     kind: ({"type": "array", "items": {"type": "string", "format": "binary"}}
-           if kind == "attachment" else {"type": "string", "format": "binary"})
-    for kind in DOCUMENT_KINDS
+           if kind == DocumentKind.ATTACHMENT else {"type": "string", "format": "binary"})
+    for kind in DocumentKind
 }  # fmt: skip
 
 DOSSIER = {"$ref": "#/components/schemas/Dossier"}
@@ -384,7 +387,7 @@ PATHS |= {
         "parameters": [{"name": "proposal_id", "in": "path", "required": True,
                         "schema": {"type": "string"}},
                        {"name": "decision", "in": "path", "required": True,
-                        "schema": {"type": "string", "enum": ["approve", "reject"]}}],
+                        "schema": {"type": "string", "enum": list(ProposalDecision)}}],
         "responses": {"200": _json({"type": "object"})}
         | _error_responses(401, 403, 404, 409, 422),
     }},

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from ..clock import Clock
 from .checkpoints import Checkpoint
-from .models import AccessLogEntry, AccessLogHead
+from .models import AccessLogEntry, AccessLogHead, AccessOutcome
 
 GENESIS_MAC = "0" * 64
 CHECKPOINT_ACTION = "checkpoint"
@@ -53,7 +53,7 @@ class Event:
     """What happened, before it has a place in the chain."""
 
     action: str
-    outcome: str = "ok"
+    outcome: str = AccessOutcome.OK
     username: str | None = None
     role: str | None = None
     dossier_id: str | None = None

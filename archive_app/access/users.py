@@ -8,7 +8,7 @@ from ..errors import Invalid, NotFound
 from ..interfaces import IAccountService
 from ..payloads import json_object
 from .audit import log_in_transaction
-from .permissions import Permission
+from .permissions import Level, Permission
 
 
 def user_json(user) -> dict:
@@ -30,7 +30,7 @@ def create_user(request):
         if not isinstance(body.get(name), str):
             raise Invalid(f"{name} is required", field=name)
     user = request.find_service(IAccountService).add_user(
-        body["username"], body["role"], body["password"], str(body.get("clearance", "internal"))
+        body["username"], body["role"], body["password"], str(body.get("clearance", Level.INTERNAL))
     )
     log_in_transaction(request, "user_add", detail=f"user {user.username} role {user.role} "
                        f"clearance {user.clearance}")  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..access.permissions import LEVELS, levels_up_to
+from ..access.permissions import Level, levels_up_to
 from .models import Dossier
 
 
@@ -25,7 +25,7 @@ class Identity:
 
 
 # `archive retention run` and `archive retention recompute`: the archive's own schedule.
-SYSTEM = Identity(username="cli", role="system", clearance=LEVELS[-1])
+SYSTEM = Identity(username="cli", role="system", clearance=Level.RESTRICTED)  # the highest
 
 
 def identity_of(user) -> Identity:
@@ -36,7 +36,7 @@ def identity_of(user) -> Identity:
 def readable_levels(identity) -> tuple[str, ...]:
     """The confidentiality levels the identity may read; none for an unknown clearance."""
     clearance = getattr(identity, "clearance", None)
-    if identity is None or clearance not in LEVELS:
+    if identity is None or clearance not in list(Level):
         return ()
     return levels_up_to(clearance)
 

@@ -8,34 +8,19 @@ from datetime import date
 
 import colander
 
+from ..access.permissions import Level
 from ..errors import BadRequest, Invalid
 from ..retention.rules import parse_expiry
+from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
 
-COMPLAINT_CLASSES = ("I", "II", "III")
-COMPLAINT_TYPES = (
-    "adverse_reaction",
-    "intrinsic_quality",
-    "inner_packaging",
-    "outer_packaging",
-    "packaging_design",
-    "service",
-    "other",
-)
-CHANNELS = ("phone", "letter", "fax", "email", "wechat", "sms", "visit", "other")
-OUTCOMES = ("justified", "unjustified")
-MEASURES = ("compensation", "return", "recall")
-LEVELS = ("internal", "confidential", "restricted")
-DOCUMENT_KINDS = (
-    "registration_form",
-    "handling_sheet",
-    "investigation_report",
-    "reply_report",
-    "customer_acceptance",
-    "attachment",
-)
 REQUIRED_KINDS = {
-    "justified": ("registration_form", "handling_sheet", "investigation_report", "reply_report"),
-    "unjustified": ("registration_form", "handling_sheet"),
+    Outcome.JUSTIFIED: (
+        DocumentKind.REGISTRATION_FORM,
+        DocumentKind.HANDLING_SHEET,
+        DocumentKind.INVESTIGATION_REPORT,
+        DocumentKind.REPLY_REPORT,
+    ),
+    Outcome.UNJUSTIFIED: (DocumentKind.REGISTRATION_FORM, DocumentKind.HANDLING_SHEET),
 }
 COMPLAINT_NO = re.compile(r"^TS-(I|II|III)-(\d{2})-(\d{3,})$")
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -82,9 +67,9 @@ def text(max_length: int, missing=colander.required, **kw):
     )
 
 
-def choice(values, missing=colander.required, **kw):
+def choice(vocabulary, missing=colander.required, **kw):
     return colander.SchemaNode(
-        StrictString(), validator=colander.OneOf(values), missing=missing, **kw
+        StrictString(), validator=colander.OneOf(list(vocabulary)), missing=missing, **kw
     )
 
 
@@ -130,7 +115,7 @@ class Products(colander.SequenceSchema):
 
 
 class Measures(colander.SequenceSchema):
-    measure = choice(MEASURES)
+    measure = choice(Measure)
 
 
 class DossierMetadata(colander.MappingSchema):
@@ -138,19 +123,19 @@ class DossierMetadata(colander.MappingSchema):
         StrictString(),
         validator=colander.Regex(COMPLAINT_NO, "must look like TS-I-23-001"),
     )
-    complaint_class = choice(COMPLAINT_CLASSES)
-    complaint_type = choice(COMPLAINT_TYPES)
+    complaint_class = choice(ComplaintClass)
+    complaint_type = choice(ComplaintType)
     title = text(500)
     received_on = colander.SchemaNode(StrictDate())
     closed_on = colander.SchemaNode(StrictDate())
-    channel = choice(CHANNELS)
+    channel = choice(Channel)
     department = text(128, missing=None)
     customer = Customer()
     products = Products(missing=())
-    outcome = choice(OUTCOMES)
+    outcome = choice(Outcome)
     measures = Measures(missing=())
     capa_ref = text(64, missing=None)
-    confidentiality = choice(LEVELS)  # required (contract §4): no level is assumed
+    confidentiality = choice(Level)  # required (contract §4): no level is assumed
     summary = text(20000, missing=None)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..clock import Clock
 from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
 from ..faults import crash_point
-from ..retention.rules import Batch, RetentionDecision, decide
+from ..retention.rules import Batch, RetentionDecision, RuleSet, decide
 from ..vault.blobstore import BlobStore
 from ..vault.buckets import BucketKeys, Sealer, bucket_for
 from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
@@ -25,11 +25,12 @@ from .clearance import readable
 from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
-from .schemas import DOCUMENT_KINDS, REQUIRED_KINDS, validate_metadata
+from .schemas import REQUIRED_KINDS, validate_metadata
+from .vocabulary import DYING_STATES, DocumentKind, DossierState
 
 CUSTOMER_FIELDS = ("name", "organization", "phone", "address")
 SEARCHABLE_CUSTOMER_FIELDS = ("name", "organization", "phone")
-REPEATABLE_KINDS = {"attachment"}
+REPEATABLE_KINDS = {DocumentKind.ATTACHMENT}
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class RecordsService:
         clock: Clock,
         *,
         default_years: int = 5,
-        rule_set: str = "procedure",
+        rule_set: str = RuleSet.PROCEDURE,
         max_upload_bytes: int = 512 * 1024 * 1024,
         max_parts: int = 64,
         on_change=None,
@@ -112,7 +113,7 @@ class RecordsService:
             capa_ref=metadata["capa_ref"],
             confidentiality=metadata["confidentiality"],
             summary=metadata["summary"],
-            state="archived",
+            state=DossierState.ARCHIVED,
             destroy_after=decision.destroy_after,
             retention_rule=decision.rule.name,
             retention_rule_version=decision.rule.version,
@@ -126,7 +127,9 @@ class RecordsService:
         batches = [product["batch_no"] for product in metadata["products"]]
         held = self.held_by_query(self.session, names, batches)
         if held:
-            dossier.state = "held"  # a hold on its product or batch was placed before filing
+            dossier.state = (
+                DossierState.HELD
+            )  # a hold on its product or batch was placed before filing
         dossier.key_bucket = self.bucket(dossier.destroy_after, held)
         self._set_customer(dossier, metadata["customer"])
         self.session.add(dossier)
@@ -147,7 +150,7 @@ class RecordsService:
         """Move the dossier's keys to the bucket its date and holds call for: data keys
         re-wrapped, personal data re-sealed; bodies untouched."""
         target = self.bucket(dossier.destroy_after, held)
-        if target == dossier.key_bucket or dossier.state in ("destroyed", "destroying"):
+        if target == dossier.key_bucket or dossier.state in DYING_STATES:
             return
         customer = self.customer(dossier)
         current = self.keyring.current_kek_version
@@ -180,7 +183,7 @@ class RecordsService:
             raise Invalid("no document to append", field="documents")
         seen = set()
         for upload in uploads:
-            if upload.kind not in DOCUMENT_KINDS:
+            if upload.kind not in list(DocumentKind):
                 raise Invalid(f"unknown document kind {upload.kind!r}", field=upload.kind[:64])
             if upload.kind in seen and upload.kind not in REPEATABLE_KINDS:
                 raise Invalid(f"only one {upload.kind} per request", field=upload.kind)
@@ -272,7 +275,7 @@ class RecordsService:
         """The latest filed dossiers the identity may read."""
         query = (
             select(Dossier)
-            .where(Dossier.state != "destroyed")
+            .where(Dossier.state != DossierState.DESTROYED)
             .order_by(Dossier.filed_at.desc())
             .limit(limit)
         )
@@ -312,7 +315,7 @@ class RecordsService:
         )
 
     def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
-        customer = self.customer(dossier) if dossier.state != "destroyed" else {}
+        customer = self.customer(dossier) if dossier.state != DossierState.DESTROYED else {}
         return {
             "id": dossier.id,
             "complaint_no": dossier.complaint_no,

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from ..errors import Conflict, Invalid
 from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
+from ..records.vocabulary import LIVING_STATES, DossierState
 from ..retention.rules import Batch, parse_expiry
 from .holds import is_held, reason_text
 
@@ -24,7 +25,7 @@ RECOMPUTE_BATCH = 200  # dossiers per committed transaction of a recomputation
 
 def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
                            now: datetime) -> DossierCorrection:  # fmt: skip
-    if dossier.state == "destroying":
+    if dossier.state == DossierState.DESTROYING:
         raise Conflict("the dossier is being destroyed", field="dossier_id")
     reason = reason_text(body.get("reason"))
     unknown = set(body) - {"reason", "closed_on", "products"}
@@ -81,7 +82,7 @@ def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorre
 
 def recomputable_ids(session, identity) -> list[str]:
     """The living dossiers (archived or held) the identity may read, in id order."""
-    query = select(Dossier.id).where(Dossier.state.in_(("archived", "held"))).order_by(Dossier.id)
+    query = select(Dossier.id).where(Dossier.state.in_(LIVING_STATES)).order_by(Dossier.id)
     return list(session.scalars(readable(query, identity)))
 
 

@@ -6,6 +6,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
 EXPIRY_PATTERN = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
@@ -36,7 +37,16 @@ EU_GMP = RetentionRule(
     source="EU GMP Part I ch. 4.10: one year after the batch's expiry or five years after "
     "its certification by the Qualified Person, whichever is longer",
 )
-RULE_SETS = ("procedure", "eu-gmp")  # archive.retention.rule
+
+
+class RuleSet(StrEnum):
+    """The rule sets `archive.retention.rule` chooses from."""
+
+    PROCEDURE = "procedure"  # the archive's procedure: expiry + 1 year, closing + 1 year
+    EU_GMP = "eu-gmp"
+
+
+RULE_SETS = tuple(RuleSet)  # the setting's choices
 
 
 @dataclass(frozen=True)
@@ -103,9 +113,9 @@ class Batch:
 def decide(rule_set: str, batches: list[Batch], closed_on: date,
            default_years: int = 5) -> RetentionDecision:  # fmt: skip
     """The destroy-after date under the configured rule set."""
-    if rule_set == "eu-gmp":
+    if rule_set == RuleSet.EU_GMP:
         return compute_eu_gmp(batches, closed_on, default_years)
-    if rule_set != "procedure":
+    if rule_set != RuleSet.PROCEDURE:
         raise ValueError(f"unknown retention rule set {rule_set!r}")
     return compute_destroy_after([b.expiry for b in batches], closed_on, default_years)
 

@@ -25,6 +25,7 @@ from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
 
 from ..faults import crash_point
+from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
 from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets
@@ -420,7 +421,7 @@ def security_filter(query: SearchQuery, levels: tuple[str, ...]):
     """What the caller may see: their clearance levels, and living dossiers unless asked."""
     parts = [Or([Term("confidentiality", level) for level in levels] or [Term("id", "")])]
     if not query.include_destroyed:
-        parts.append(Or([Term("state", "archived"), Term("state", "held")]))
+        parts.append(Or([Term("state", state) for state in LIVING_STATES]))
     return And(parts)
 
 
