@@ -7,7 +7,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from ..errors import BadRequest, Unauthorized
+from ..errors import BadRequest, TooManyAttempts, Unauthorized
 from ..interfaces import IAccessLog, IAccountService
 from ..payloads import json_object
 from .api import anomalies_for, log_filter, page_number
@@ -16,7 +16,7 @@ from .models import AccessOutcome
 from .permissions import Permission
 from .policy import bearer_token
 from .review import PAGE_SIZE, count_entries, page_of_entries, shown_json
-from .throttle import TooManyAttempts, refuse_if_throttled
+from .throttle import refuse_if_throttled
 
 
 def _credentials(request) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..clock import Clock
-from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
+from ..errors import Conflict, Incomplete, Invalid, TooLarge
 from ..faults import crash_point
 from ..retention.rules import Batch, RetentionDecision, RuleSet, decide
 from ..vault.blobstore import BlobStore
@@ -199,10 +199,9 @@ class RecordsService:
         for upload in uploads:
             try:
                 types.append(detect_media_type(upload.path, clean_filename(upload.filename)))
-            except EmptyFile:
-                raise Invalid("the file is empty", field=upload.kind) from None
-            except MediaRejected as rejected:
-                raise UnsupportedMedia(rejected.detail, field=upload.kind) from None
+            except (EmptyFile, MediaRejected) as refused:
+                refused.field = upload.kind  # media.py reads bytes; the part is known here
+                raise
         return types
 
     def _store(self, dossier, uploads, media_types, added_by, first_position) -> list[Document]:

@@ -24,6 +24,7 @@ from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
 
+from ..errors import Invalid, QueryTooCostly, ServiceUnavailable
 from ..faults import crash_point
 from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
@@ -45,24 +46,26 @@ MAX_TERMS = 64
 QUOTED = re.compile(r'"([^"]*)"')
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(ServiceUnavailable):
     """The index folder is missing or cannot be opened: rebuild it."""
 
 
-class IndexBusy(Exception):
+class IndexBusy(ServiceUnavailable):
     """Another process kept the writer lock for too long."""
 
 
-class QueryTimedOut(Exception):
+class QueryTimedOut(QueryTooCostly):
     """The query ran past its time limit (it matches too much to count and rank in time)."""
 
+    def __init__(self, detail: str, field: str = "q"):
+        super().__init__(detail, field)
 
-class QueryError(Exception):
+
+class QueryError(Invalid):
     """The query cannot be run as given; `detail` says why, `field` names the parameter."""
 
     def __init__(self, detail: str, field: str = "q"):
-        super().__init__(detail)
-        self.detail, self.field = detail, field
+        super().__init__(detail, field)
 
 
 @dataclass(frozen=True)
@@ -362,7 +365,8 @@ class SearchIndex:
                     ranked = by_relevance(searcher, sets, matched, words, scoring_query(query),
                                           limit, statistics)  # fmt: skip
             except Deadline:
-                detail = f"the search took longer than {self.query_timeout:g} s"
+                detail = (f"the search took longer than {self.query_timeout:g} s: add words or "
+                          "filters to narrow it")  # fmt: skip
                 raise QueryTimedOut(detail) from None
             marked = highlighted_terms(wanted)
             hits = [self._hit(searcher, docnum, score, marked)
