@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ..clock import Clock
 from ..errors import storage_full
 from ..records import derived
+from ..records.derived import TextState
 from ..records.models import Dossier
 from ..records.vocabulary import LIVING_STATES
 from ..vault.envelope import KeyUnwrapError
@@ -237,7 +238,7 @@ class Indexer:
 
     def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
         """Keep the text (derived content, sealed) so that it is never extracted again."""
-        state = derived.EXTRACTED if extraction.text or extraction.complete else derived.FAILED
+        state = TextState.EXTRACTED if extraction.text or extraction.complete else TextState.FAILED
         text = derived.DerivedText(state, extraction.text, extraction.reason)
         try:
             with self.write_sessions() as session, session.begin():

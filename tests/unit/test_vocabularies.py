@@ -11,6 +11,8 @@ import pytest
 from archive_app.access.models import AccessOutcome
 from archive_app.access.permissions import ROLE_PERMISSIONS, Level, Role, levels_up_to
 from archive_app.openapi import PATHS, SCHEMAS
+from archive_app.records.derived import TextState
+from archive_app.records.importer import ImportStatus
 from archive_app.records.schemas import DossierMetadata
 from archive_app.records.vocabulary import (
     Channel,
@@ -25,7 +27,8 @@ from archive_app.retention.models import ProposalDecision, ProposalState
 from archive_app.retention.rules import RuleSet
 
 # The values as CONTRACT.md writes them (§3 roles and levels, §4 metadata and state), or as
-# they are stored (proposal states, access-log outcomes, the rule-set setting).
+# they are stored or printed (proposal states, access-log outcomes, the rule-set setting,
+# document-text states, import reports).
 PINNED = [
     (DossierState, ["archived", "held", "destroying", "destroyed"]),
     (ComplaintClass, ["I", "II", "III"]),
@@ -42,6 +45,8 @@ PINNED = [
     (ProposalState, ["proposed", "approved", "rejected"]),
     (ProposalDecision, ["approve", "reject"]),
     (RuleSet, ["procedure", "eu-gmp"]),
+    (TextState, ["extracted", "failed", "ocr_pending", "ocr_done"]),
+    (ImportStatus, ["filed", "skipped", "failed"]),  # `archive import`'s report lines
 ]  # fmt: skip
 
 
