@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import errno
+from dataclasses import dataclass
 
 
 class ArchiveError(Exception):
-    """Base of every error a client may see: an HTTP status, a stable code, a field."""
-
-    status = 400
-    code = "bad_request"
+    """Base of every error a client may see: what went wrong, the field it concerns, and any
+    extra members of the answer. Its HTTP status and code come from `HTTP_ANSWERS`."""
 
     def __init__(self, detail: str, field: str | None = None, **extra):
         super().__init__(detail)
@@ -17,64 +16,121 @@ class ArchiveError(Exception):
         self.field = field
         self.extra = extra
 
+    @property
+    def status(self) -> int:
+        return http_answer(self).status
+
+    @property
+    def code(self) -> str:
+        return http_answer(self).code
+
     def as_json(self) -> dict:
         body = {"error": self.code, "detail": self.detail, "field": self.field}
         body.update(self.extra)
         return body
 
 
+# The kinds of error. A feature's own errors subclass the kind they are (search's QueryError
+# is an Invalid), so the table below answers for them without knowing the feature.
+
+
 class BadRequest(ArchiveError):
-    status, code = 400, "bad_request"
+    pass
 
 
 class Unauthorized(ArchiveError):
-    status, code = 401, "unauthorized"
+    pass
 
 
 class Forbidden(ArchiveError):
-    status, code = 403, "forbidden"
+    pass
 
 
 class NotFound(ArchiveError):
-    status, code = 404, "not_found"
+    pass
 
 
 class MethodNotAllowed(ArchiveError):
-    status, code = 405, "method_not_allowed"
+    pass
 
 
 class Conflict(ArchiveError):
-    status, code = 409, "conflict"
+    pass
 
 
 class Gone(ArchiveError):
-    status, code = 410, "destroyed"
+    """The dossier was destroyed; the answer carries its tombstone."""
 
 
 class TooLarge(ArchiveError):
-    status, code = 413, "too_large"
+    pass
 
 
 class UnsupportedMedia(ArchiveError):
-    status, code = 415, "unsupported_media_type"
+    pass
 
 
 class Invalid(ArchiveError):
-    status, code = 422, "invalid"
+    pass
 
 
-class Incomplete(ArchiveError):
-    status, code = 422, "incomplete"
+class Incomplete(Invalid):
+    """A document kind the dossier's outcome needs is missing (`field` names the kind)."""
+
+
+class QueryTooCostly(Invalid):
+    """Not 5xx: the same query will run out of time again; a narrower one will not."""
+
+
+class TooManyAttempts(ArchiveError):
+    """Refused without checking (login throttling); `retry_after` seconds, when set."""
+
+    retry_after: int | None = None
 
 
 class ServiceUnavailable(ArchiveError):
-    status, code = 503, "unavailable"
+    pass
 
 
 class StorageFull(ArchiveError):
     """The disk (or quota) is full: nothing was stored; retry when space is back."""
 
-    status, code = 507, "storage_full"
+
+class Internal(ArchiveError):
+    pass
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    code: str  # the contract's stable `error` value
+
+
+# The one mapping from an error to its HTTP answer: an error answers as the nearest of its
+# classes listed here.
+HTTP_ANSWERS: dict[type[ArchiveError], HttpAnswer] = {
+    ArchiveError: HttpAnswer(400, "bad_request"),
+    BadRequest: HttpAnswer(400, "bad_request"),
+    Unauthorized: HttpAnswer(401, "unauthorized"),
+    Forbidden: HttpAnswer(403, "forbidden"),
+    NotFound: HttpAnswer(404, "not_found"),
+    MethodNotAllowed: HttpAnswer(405, "method_not_allowed"),
+    Conflict: HttpAnswer(409, "conflict"),
+    Gone: HttpAnswer(410, "destroyed"),
+    TooLarge: HttpAnswer(413, "too_large"),
+    UnsupportedMedia: HttpAnswer(415, "unsupported_media_type"),
+    Invalid: HttpAnswer(422, "invalid"),
+    Incomplete: HttpAnswer(422, "incomplete"),
+    QueryTooCostly: HttpAnswer(422, "query_too_costly"),
+    TooManyAttempts: HttpAnswer(429, "too_many_attempts"),
+    Internal: HttpAnswer(500, "internal"),
+    ServiceUnavailable: HttpAnswer(503, "unavailable"),
+    StorageFull: HttpAnswer(507, "storage_full"),
+}
+
+
+def http_answer(error: ArchiveError) -> HttpAnswer:
+    return next(HTTP_ANSWERS[kind] for kind in type(error).__mro__ if kind in HTTP_ANSWERS)
 
 
 def storage_full(exception: BaseException) -> StorageFull | None:
@@ -86,7 +142,3 @@ def storage_full(exception: BaseException) -> StorageFull | None:
         return None
     return StorageFull("the archive's storage is full: nothing was stored; free space and "
                        "retry", field=None)  # fmt: skip
-
-
-class Internal(ArchiveError):
-    status, code = 500, "internal"

@@ -10,7 +10,7 @@ from pyramid.events import ContextFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .access.permissions import LEVELS, ROLES
+from .access.permissions import Level, Role
 from .access.schemas import (
     AccessLogFilters,
     AccessLogQuery,
@@ -20,8 +20,9 @@ from .access.schemas import (
 )  # fmt: skip
 from .apidoc import json_schema, query_parameters
 from .errors import Invalid
-from .records.models import DOSSIER_STATES
-from .records.schemas import DOCUMENT_KINDS, DossierLookup, DossierMetadata
+from .records.schemas import DossierLookup, DossierMetadata
+from .records.vocabulary import DocumentKind, DossierState
+from .retention.models import ProposalDecision
 from .retention.schemas import (
     CorrectionBody,
     DueQuery,
@@ -71,7 +72,7 @@ SCHEMAS = {
         "type": "object",
         "properties": {
             "id": TEXT,
-            "kind": {"type": "string", "enum": list(DOCUMENT_KINDS)},
+            "kind": {"type": "string", "enum": list(DocumentKind)},
             "filename": TEXT,
             "media_type": TEXT,
             "size": {"type": "integer"},
@@ -87,7 +88,7 @@ SCHEMAS = {
                 "type": "object",
                 "properties": {
                     "id": TEXT,
-                    "state": {"type": "string", "enum": list(DOSSIER_STATES)},
+                    "state": {"type": "string", "enum": list(DossierState)},
                     "destroy_after": DATE,
                     "retention_rule": TEXT,
                     "filed_by": TEXT,
@@ -104,8 +105,8 @@ SCHEMAS = {
 
 FILE_PARTS = {
     kind: ({"type": "array", "items": {"type": "string", "format": "binary"}}
-           if kind == "attachment" else {"type": "string", "format": "binary"})
-    for kind in DOCUMENT_KINDS
+           if kind == DocumentKind.ATTACHMENT else {"type": "string", "format": "binary"})
+    for kind in DocumentKind
 }  # fmt: skip
 
 DOSSIER = {"$ref": "#/components/schemas/Dossier"}
@@ -229,8 +230,8 @@ REASON_BODY = _body(ReasonBody())
 USER = {
     "type": "object",
     "required": ["username", "role", "clearance", "active", "created_at"],
-    "properties": {"username": TEXT, "role": {"type": "string", "enum": list(ROLES)},
-                   "clearance": {"type": "string", "enum": list(LEVELS)},
+    "properties": {"username": TEXT, "role": {"type": "string", "enum": list(Role)},
+                   "clearance": {"type": "string", "enum": list(Level)},
                    "active": {"type": "boolean"}, "created_at": DATETIME},
 }  # fmt: skip
 
@@ -318,7 +319,7 @@ PATHS |= {
         "parameters": [{"name": "proposal_id", "in": "path", "required": True,
                         "schema": {"type": "string"}},
                        {"name": "decision", "in": "path", "required": True,
-                        "schema": {"type": "string", "enum": ["approve", "reject"]}}],
+                        "schema": {"type": "string", "enum": list(ProposalDecision)}}],
         "responses": {"200": _json({"type": "object"})}
         | _error_responses(401, 403, 404, 409, 422),
     }},

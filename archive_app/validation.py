@@ -145,7 +145,7 @@ def text(max_length: int | None, missing=colander.required, *, typ=None, **kw):
 def choice(values, missing=colander.required, *, typ=None, **kw):
     """One of `values` (a closed vocabulary)."""
     return colander.SchemaNode(
-        typ or StrictString(), validator=colander.OneOf(values), missing=missing, **kw
+        typ or StrictString(), validator=colander.OneOf(list(values)), missing=missing, **kw
     )
 
 

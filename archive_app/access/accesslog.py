@@ -33,7 +33,7 @@ from zope.interface import implementer
 from ..clock import Clock
 from ..interfaces import IAccessLog
 from .checkpoints import Checkpoint
-from .models import AccessLogEntry, AccessLogHead
+from .models import AccessLogEntry, AccessLogHead, AccessOutcome
 
 GENESIS_MAC = "0" * 64
 CHECKPOINT_ACTION = "checkpoint"
@@ -55,7 +55,7 @@ class Event:
     """What happened, before it has a place in the chain."""
 
     action: str
-    outcome: str = "ok"
+    outcome: str = AccessOutcome.OK
     username: str | None = None
     role: str | None = None
     dossier_id: str | None = None

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..settings import SettingsError, as_int
-from .models import AccessLogEntry
+from .models import AccessLogEntry, AccessOutcome
+from .permissions import Level
 
 READS = ("view", "download")
 SEARCH = "search"  # searches and complaint-number look-ups alike
@@ -87,14 +88,14 @@ def find_anomalies(session: Session, rules: AnomalyRules, now: datetime, zone,
     for entry, level in rows:
         local = entry.at.astimezone(zone)
         who = entry.username or f"ip {entry.ip}"
-        if entry.outcome == "denied":
+        if entry.outcome == AccessOutcome.DENIED:
             denials[(who, local.strftime("%Y-%m-%d %H:00"))].append(entry.seq)
             continue
-        if entry.action == SEARCH and entry.outcome == "ok":
+        if entry.action == SEARCH and entry.outcome == AccessOutcome.OK:
             searches[who].append((entry.at, entry.seq))
-        if entry.action not in READS or entry.outcome != "ok":
+        if entry.action not in READS or entry.outcome != AccessOutcome.OK:
             continue
-        if level == "restricted" and entry.action == "view":
+        if level == Level.RESTRICTED and entry.action == "view":
             key = (who, local.date().isoformat())
             restricted_views[key].add(entry.dossier_id)
             restricted_seqs[key].append(entry.seq)

@@ -10,6 +10,7 @@ from ..validation import validated
 from .anomalies import AnomalyRules, find_anomalies
 from .audit import log_now
 from .identities import identity_of
+from .models import AccessOutcome
 from .permissions import Permission
 from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_entries, shown_json
 from .schemas import AccessLogFilters, AccessLogQuery
@@ -45,7 +46,12 @@ def list_entries(request):
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def verify_chain(request):
     report = request.find_service(IAccessLog).verify(request.dbsession)
-    log_now(request, "verify", "ok" if report.ok else "failed", detail="access-log chain")
+    log_now(
+        request,
+        "verify",
+        AccessOutcome.OK if report.ok else AccessOutcome.FAILED,
+        detail="access-log chain",
+    )
     return {"ok": report.ok, "entries": report.entries, "first_bad_seq": report.first_bad_seq,
             "problems": list(report.problems)}  # fmt: skip
 

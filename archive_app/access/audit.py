@@ -6,12 +6,14 @@ import logging
 
 from ..interfaces import IAccessLog
 from .accesslog import Event
+from .models import AccessOutcome
 
 log = logging.getLogger(__name__)
 
 
-def event_for(request, action: str, outcome: str = "ok", *, dossier=None, document_id=None,
-              detail: str | None = None, username: str | None = None) -> Event:  # fmt: skip
+def event_for(request, action: str, outcome: str = AccessOutcome.OK, *, dossier=None,
+              document_id=None, detail: str | None = None,
+              username: str | None = None) -> Event:  # fmt: skip
     user = request.user
     dossier_id = getattr(dossier, "id", None)
     if dossier_id is None and request.matchdict:
@@ -30,19 +32,19 @@ def event_for(request, action: str, outcome: str = "ok", *, dossier=None, docume
     )
 
 
-def log_in_transaction(request, action: str, outcome: str = "ok", **kw) -> None:
+def log_in_transaction(request, action: str, outcome: str = AccessOutcome.OK, **kw) -> None:
     """An entry that commits with the request's own changes (filing, appending)."""
     request.find_service(IAccessLog).append(
         request.dbsession, event_for(request, action, outcome, **kw)
     )
 
 
-def log_now(request, action: str, outcome: str = "ok", **kw) -> None:
+def log_now(request, action: str, outcome: str = AccessOutcome.OK, **kw) -> None:
     """An entry committed at once on its own connection (reads): no entry, no content."""
     request.find_service(IAccessLog).append_now(event_for(request, action, outcome, **kw))
 
 
-def log_after_request(request, action: str, outcome: str = "ok", **kw) -> None:
+def log_after_request(request, action: str, outcome: str = AccessOutcome.OK, **kw) -> None:
     """An entry for a refused request, written once its transaction has ended."""
     event = event_for(request, action, outcome, **kw)
     access_log = request.find_service(IAccessLog)

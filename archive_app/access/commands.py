@@ -16,6 +16,7 @@ from ..commands import UsageProblem, read_password_stdin, reported_errors
 from ..interfaces import IAccessLog, IAccountService, IClock, IDossierClearance
 from .accesslog import Event
 from .identities import SYSTEM
+from .permissions import Level
 from .review import LogFilter, csv_rows, iter_entries
 
 
@@ -28,7 +29,7 @@ def user():
 @click.argument("name")
 @click.option("--role", required=True, help="archivist, auditor, privacy_officer, "
               "records_manager or admin")  # fmt: skip
-@click.option("--clearance", default="internal", show_default=True,
+@click.option("--clearance", default=Level.INTERNAL, show_default=True,
               help="internal, confidential or restricted")  # fmt: skip
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password from standard input.")  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .permissions import LEVELS
+from .permissions import Level
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class Identity:
 
 
 # `archive retention run` and `archive retention recompute`: the archive's own schedule.
-SYSTEM = Identity(username="cli", role="system", clearance=LEVELS[-1])
+SYSTEM = Identity(username="cli", role="system", clearance=Level.RESTRICTED)  # the highest
 
 
 def identity_of(user) -> Identity:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
+from .permissions import Level
 
 
 class User(Base):
@@ -17,7 +19,7 @@ class User(Base):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(32))
-    clearance: Mapped[str] = mapped_column(String(16), default="internal")
+    clearance: Mapped[str] = mapped_column(String(16), default=Level.INTERNAL)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -58,6 +60,15 @@ class WebSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class AccessOutcome(StrEnum):
+    """How a logged request ended (the access log's `outcome`)."""
+
+    OK = "ok"
+    DENIED = "denied"  # who may not: not signed in, a missing permission, a bad CSRF token
+    REFUSED = "refused"  # bad input, guessed ids, conflicts
+    FAILED = "failed"  # the archive could not (a damaged blob, a full disk)
 
 
 class AccessLogEntry(Base):

@@ -18,11 +18,24 @@ class Permission(StrEnum):
     MANAGE_USERS = "access:user:manage"
 
 
-ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
-LEVELS = ("internal", "confidential", "restricted")
+class Role(StrEnum):
+    ARCHIVIST = "archivist"
+    AUDITOR = "auditor"
+    PRIVACY_OFFICER = "privacy_officer"
+    RECORDS_MANAGER = "records_manager"
+    ADMIN = "admin"
 
-ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
-    "archivist": frozenset(
+
+class Level(StrEnum):
+    """Confidentiality of a dossier and clearance of a user, low to high (members in order)."""
+
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    RESTRICTED = "restricted"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.ARCHIVIST: frozenset(
         {
             Permission.FILE_DOSSIERS,
             Permission.READ_DOSSIERS,
@@ -31,7 +44,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.SEARCH_DOCUMENT_TEXT,
         }
     ),
-    "auditor": frozenset(
+    Role.AUDITOR: frozenset(
         {
             Permission.READ_DOSSIERS,
             Permission.DOWNLOAD_DOCUMENTS,
@@ -39,11 +52,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.SEARCH_DOCUMENT_TEXT,
         }
     ),
-    "privacy_officer": frozenset({Permission.REVIEW_ACCESS_LOG}),
-    "records_manager": frozenset(
+    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG}),
+    Role.RECORDS_MANAGER: frozenset(
         {Permission.READ_DOSSIERS, Permission.MANAGE_RETENTION, Permission.READ_CERTIFICATES}
     ),
-    "admin": frozenset({Permission.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Permission.MANAGE_USERS}),
 }
 
 # Permissions that touch one dossier's content: granted only together with enough clearance.
@@ -59,8 +72,8 @@ DOSSIER_PERMISSIONS = frozenset(
 
 
 def level_rank(level: str) -> int:
-    return LEVELS.index(level)
+    return list(Level).index(level)
 
 
-def levels_up_to(clearance: str) -> tuple[str, ...]:
-    return LEVELS[: level_rank(clearance) + 1]
+def levels_up_to(clearance: str) -> tuple[Level, ...]:
+    return tuple(Level)[: level_rank(clearance) + 1]

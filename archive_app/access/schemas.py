@@ -6,7 +6,7 @@ from __future__ import annotations
 import colander
 
 from ..validation import ClosedMapping, StrictBoolean, StrictString, WholeNumber, choice
-from .permissions import LEVELS, ROLES
+from .permissions import Level, Role
 from .services import MIN_PASSWORD_LENGTH, USERNAME
 
 
@@ -30,8 +30,8 @@ class UserBody(colander.MappingSchema):
         validator=colander.Regex(f"^{USERNAME.pattern}$", "must be 2-64 letters, digits, . _ - "
                                  "(no spaces), starting with a letter or digit"),
     )  # fmt: skip
-    role = choice(ROLES, typ=StrictString(allow_empty=True), missing_msg="is required")
-    clearance = choice(LEVELS, missing="internal", typ=StrictString(allow_empty=True))
+    role = choice(Role, typ=StrictString(allow_empty=True), missing_msg="is required")
+    clearance = choice(Level, missing=Level.INTERNAL, typ=StrictString(allow_empty=True))
     password = colander.SchemaNode(
         StrictString(raw=True), missing_msg="is required",
         validator=colander.Length(
@@ -48,8 +48,8 @@ class UserChangeBody(colander.MappingSchema):
     def schema_type():
         return ClosedMapping("cannot be changed here")
 
-    role = choice(ROLES, missing=None, typ=StrictString(allow_empty=True))
-    clearance = choice(LEVELS, missing=None, typ=StrictString(allow_empty=True))
+    role = choice(Role, missing=None, typ=StrictString(allow_empty=True))
+    clearance = choice(Level, missing=None, typ=StrictString(allow_empty=True))
     active = colander.SchemaNode(StrictBoolean(nullable=True), missing=None,
                                  description="false ends every token and session")  # fmt: skip
 

@@ -19,7 +19,7 @@ from ..clock import Clock
 from ..errors import Conflict, Forbidden, Invalid
 from ..interfaces import IAccountService
 from .models import ApiToken, User, WebSession
-from .permissions import LEVELS, ROLES
+from .permissions import Level, Role
 
 # Matched whole (fullmatch): `$` alone lets a trailing newline through (`admin\n`).
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
@@ -50,15 +50,15 @@ class AccountService:
         self.session_idle = session_idle
         self.session_lifetime = session_lifetime
 
-    def add_user(self, username: str, role: str, password: str, clearance: str = "internal"):
+    def add_user(self, username: str, role: str, password: str, clearance: str = Level.INTERNAL):
         if not isinstance(username, str) or not USERNAME.fullmatch(username):
             raise Invalid("username must be 2-64 letters, digits, . _ - (no spaces or control "
                           "characters), starting with a letter or digit",
                           field="username")  # fmt: skip
-        if role not in ROLES:
-            raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
-        if clearance not in LEVELS:
-            raise Invalid(f"clearance must be one of {', '.join(LEVELS)}", field="clearance")
+        if role not in list(Role):
+            raise Invalid(f"role must be one of {', '.join(Role)}", field="role")
+        if clearance not in list(Level):
+            raise Invalid(f"clearance must be one of {', '.join(Level)}", field="clearance")
         if len(password or "") < MIN_PASSWORD_LENGTH:
             raise Invalid(
                 f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
@@ -85,18 +85,18 @@ class AccountService:
         Effective on the user's next request; deactivation ends every token and session."""
         changes = []
         if role is not None and role != user.role:
-            if role not in ROLES:
-                raise Invalid(f"role must be one of {', '.join(ROLES)}", field="role")
+            if role not in list(Role):
+                raise Invalid(f"role must be one of {', '.join(Role)}", field="role")
             if by is not None and by.id == user.id:
                 raise Forbidden("you cannot change your own role; another admin can",
                                 field="role")  # fmt: skip
-            if user.role == "admin":
+            if user.role == Role.ADMIN:
                 self._keep_an_admin(user, "demoted", "role")
             changes.append(f"role {user.role} -> {role}")
             user.role = role
         if clearance is not None and clearance != user.clearance:
-            if clearance not in LEVELS:
-                raise Invalid(f"clearance must be one of {', '.join(LEVELS)}", field="clearance")
+            if clearance not in list(Level):
+                raise Invalid(f"clearance must be one of {', '.join(Level)}", field="clearance")
             changes.append(f"clearance {user.clearance} -> {clearance}")
             user.clearance = clearance
         if active is not None and active != user.active:
@@ -105,7 +105,7 @@ class AccountService:
             if not active and by is not None and by.id == user.id:
                 raise Forbidden("you cannot deactivate yourself; another admin can",
                                 field="active")  # fmt: skip
-            if not active and user.role == "admin":
+            if not active and user.role == Role.ADMIN:
                 self._keep_an_admin(user, "deactivated", "active")
             changes.append("activated" if active else "deactivated")
             user.active = active
@@ -119,7 +119,7 @@ class AccountService:
             return
         # Locked, so that two admins demoting each other at once cannot both pass the check.
         admins = self.session.scalars(
-            select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()
+            select(User.id).where(User.role == Role.ADMIN, User.active.is_(True)).with_for_update()
         ).all()
         if set(admins) <= {user.id}:
             raise Conflict(f"{user.username} is the last active admin and cannot be {what}; "

@@ -14,15 +14,11 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from ..errors import ArchiveError
+from ..errors import TooManyAttempts
 from ..interfaces import IClock
 from ..settings import as_int
 from .audit import log_after_request
-from .models import AccessLogEntry
-
-
-class TooManyAttempts(ArchiveError):
-    status, code = 429, "too_many_attempts"
+from .models import AccessLogEntry, AccessOutcome
 
 
 def refuse_if_throttled(request, username: str) -> None:
@@ -44,7 +40,7 @@ def refuse_if_throttled(request, username: str) -> None:
         if count >= limit:
             wait = oldest + window - request.find_service(IClock).now()
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
-            log_after_request(request, "login_throttled", "denied", username=username,
+            log_after_request(request, "login_throttled", AccessOutcome.DENIED, username=username,
                               detail=f"{count} failed sign-ins in {window}")  # fmt: skip
             error = TooManyAttempts(f"too many failed sign-ins; try again in {minutes} minute(s)",
                                     field=None)  # fmt: skip

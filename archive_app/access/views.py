@@ -7,17 +7,18 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from ..errors import BadRequest, Unauthorized
+from ..errors import BadRequest, TooManyAttempts, Unauthorized
 from ..interfaces import IAccessLog, IAccountService
 from ..payloads import json_object
 from ..validation import validated
 from .api import anomalies_for, log_query
 from .audit import log_after_request, log_in_transaction, log_now
+from .models import AccessOutcome
 from .permissions import Permission
 from .policy import bearer_token
 from .review import PAGE_SIZE, count_entries, page_of_entries, shown_json
 from .schemas import TokenBody
-from .throttle import TooManyAttempts, refuse_if_throttled
+from .throttle import refuse_if_throttled
 
 
 def _credentials(request) -> tuple[str, str]:
@@ -36,7 +37,7 @@ def issue_token(request):
     accounts = request.find_service(IAccountService)
     user = accounts.authenticate(username, password)
     if user is None:
-        log_after_request(request, "login_failed", "denied", username=username,
+        log_after_request(request, "login_failed", AccessOutcome.DENIED, username=username,
                           detail="api token")  # fmt: skip
         raise Unauthorized("wrong username or password", field=None)
     token, expires_at = accounts.issue_token(user)
@@ -84,7 +85,9 @@ def login_submit(request):
                 "username": username, "detail": error.detail}  # fmt: skip
     user = request.find_service(IAccountService).authenticate(username, password)
     if user is None:
-        log_after_request(request, "login_failed", "denied", username=username, detail="web")
+        log_after_request(
+            request, "login_failed", AccessOutcome.DENIED, username=username, detail="web"
+        )
         request.response.status = 400
         return {"csrf_token": get_csrf_token(request), "error": "wrong", "username": username}
     headers = remember(request, str(user.id))

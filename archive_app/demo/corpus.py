@@ -7,6 +7,8 @@ import random
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from ..access.permissions import Level
+from ..records.vocabulary import Channel, ComplaintClass, Measure, Outcome
 from . import documents
 
 DEMO_USERS = [
@@ -75,9 +77,9 @@ SHOPS = [
 ]
 CITIES = ["上海市浦东新区", "杭州市西湖区", "南京市鼓楼区", "苏州市姑苏区", "合肥市蜀山区"]
 STREETS = ["中山路", "人民路", "解放路"]
-CHANNELS = ["phone", "letter", "fax", "email", "wechat", "sms", "visit", "other"]
+CHANNELS = list(Channel)
 DEPARTMENTS = ["质量部", "销售部", "储运部", "采购部"]
-LEVELS = ["internal", "internal", "confidential", "confidential", "restricted"]
+LEVELS = [Level.INTERNAL, Level.INTERNAL, Level.CONFIDENTIAL, Level.CONFIDENTIAL, Level.RESTRICTED]
 
 
 def _person(rng: random.Random) -> str:
@@ -112,7 +114,7 @@ def build_demo_dossiers(count: int = 36, seed: int = 2023) -> list[dict]:
     types = list(PROBLEMS)
     dossiers = []
     for index in range(count):
-        complaint_class = ["I", "II", "III"][index % 3]
+        complaint_class = list(ComplaintClass)[index % 3]
         complaint_type = types[index % len(types)]
         received = date(2021 + index % 5, 1 + (index * 5) % 12, 1 + (index * 7) % 27)
         closed = min(received + timedelta(days=rng.randint(5, 60)), date(2025, 12, 31))
@@ -139,10 +141,8 @@ def build_demo_dossiers(count: int = 36, seed: int = 2023) -> list[dict]:
                     "address": f"{city}{rng.choice(STREETS)}{rng.randint(1, 300)}号",
                 },
                 "products": products,
-                "outcome": "justified" if justified else "unjustified",
-                "measures": sorted(
-                    rng.sample(["compensation", "return", "recall"], rng.randint(1, 2))
-                )
+                "outcome": Outcome.JUSTIFIED if justified else Outcome.UNJUSTIFIED,
+                "measures": sorted(rng.sample(list(Measure), rng.randint(1, 2)))
                 if justified
                 else [],
                 "capa_ref": f"CAPA-{received.year}-{index + 1:03d}"
@@ -183,7 +183,7 @@ def _files_for(dossier: dict, index: int) -> list[tuple[str, str, bytes]]:
             else documents.make_docx("客户质量投诉处理单", facts),
         ),
     ]
-    if dossier["outcome"] == "justified":
+    if dossier["outcome"] == Outcome.JUSTIFIED:
         files.append(
             (
                 "investigation_report",

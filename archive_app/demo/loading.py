@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..interfaces import IAccountService
-from ..records.importer import dossier_folders, import_folders
+from ..records.importer import ImportStatus, dossier_folders, import_folders
 from .corpus import DEMO_USERS, write_demo_archive
 
 
@@ -29,9 +29,9 @@ def load_demo(request, count: int = 36) -> Iterator[str]:
         root = Path(folder)
         write_demo_archive(root, count=count)
         reports = list(import_folders(request, root, dossier_folders(root)))
-    filed = sum(report.status == "filed" for report in reports)
-    skipped = sum(report.status == "skipped" for report in reports)
+    filed = sum(report.status == ImportStatus.FILED for report in reports)
+    skipped = sum(report.status == ImportStatus.SKIPPED for report in reports)
     for report in reports:
-        if report.status == "failed":
+        if report.status == ImportStatus.FAILED:
             yield report.line()
     yield f"demo archive: {filed} filed, {skipped} already there"

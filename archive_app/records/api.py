@@ -16,6 +16,7 @@ from .resources import DossierContext
 from .schemas import DossierLookup, parse_metadata
 from .serializers import tombstone
 from .uploads import parsed_multipart
+from .vocabulary import DossierState
 
 
 def records(request):
@@ -37,7 +38,7 @@ def living_dossier(request, context):
     dossier = context.dossier
     if dossier is None:
         raise NotFound("no such dossier", field="dossier_id")
-    if dossier.state == "destroyed":
+    if dossier.state == DossierState.DESTROYED:
         raise Gone("the dossier was destroyed", tombstone=tombstone(dossier))
     return dossier
 
@@ -82,8 +83,8 @@ def find_dossiers(request):
 
 
 def _readable_json(request, dossier):
-    if dossier.state == "destroyed":
-        return tombstone(dossier) | {"state": "destroyed"}
+    if dossier.state == DossierState.DESTROYED:
+        return tombstone(dossier) | {"state": DossierState.DESTROYED}
     unmasked = bool(
         request.has_permission(Permission.SEE_PERSONAL_DATA, DossierContext(request, dossier))
     )

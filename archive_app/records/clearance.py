@@ -15,7 +15,7 @@ from zope.interface import implementer
 
 from ..access.identities import SYSTEM, Identity, identity_of
 from ..access.models import AccessLogEntry
-from ..access.permissions import LEVELS, levels_up_to
+from ..access.permissions import Level, levels_up_to
 from ..interfaces import IDossierClearance
 from .models import Dossier
 
@@ -23,7 +23,7 @@ from .models import Dossier
 def readable_levels(identity) -> tuple[str, ...]:
     """The confidentiality levels the identity may read; none for an unknown clearance."""
     clearance = getattr(identity, "clearance", None)
-    if identity is None or clearance not in LEVELS:
+    if identity is None or clearance not in list(Level):
         return ()
     return levels_up_to(clearance)
 

@@ -13,7 +13,7 @@ import click
 
 from ..bootstrap import open_app
 from ..commands import UsageProblem, progress, reported_errors
-from .importer import dossier_folders, import_folders
+from .importer import ImportStatus, dossier_folders, import_folders
 
 
 @click.command("import")
@@ -31,6 +31,6 @@ def import_(config_uri, directory):
         with progress(import_folders(env["request"], directory, folders), "filing",
                       length=len(folders)) as reports:  # fmt: skip
             for report in reports:
-                failed += report.status == "failed"
+                failed += report.status == ImportStatus.FAILED
                 click.echo(report.line())
     sys.exit(1 if failed else 0)

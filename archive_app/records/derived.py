@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -24,13 +25,20 @@ from sqlalchemy.orm import Session
 
 from .models import Document, DocumentText
 
-EXTRACTED, FAILED, OCR_PENDING, OCR_DONE = "extracted", "failed", "ocr_pending", "ocr_done"
-STATES = (EXTRACTED, FAILED, OCR_PENDING, OCR_DONE)
 FORMAT_VERSION = 1
 MAX_REASON = 200
 _INFO = b"archive derived-text v1"
 _NONCE_SIZE = 12
 _ERASE_BATCH = 500  # ids per DELETE (SQLite bounds a statement's parameters)
+
+
+class TextState(StrEnum):
+    """A document text's `state` (see DocumentText)."""
+
+    EXTRACTED = "extracted"
+    FAILED = "failed"
+    OCR_PENDING = "ocr_pending"
+    OCR_DONE = "ocr_done"
 
 
 class DerivedTextError(Exception):
@@ -83,7 +91,7 @@ def read_text(session: Session, document: Document, data_key: bytes) -> DerivedT
 
 def store_text(session: Session, document: Document, data_key: bytes, derived: DerivedText,
                now: datetime) -> None:  # fmt: skip
-    if derived.state not in STATES:
+    if derived.state not in list(TextState):
         raise ValueError(f"unknown derived-text state {derived.state!r}")
     row = session.get(DocumentText, document.id) or DocumentText(document_id=document.id)
     row.state = derived.state

@@ -8,6 +8,7 @@ from urllib.parse import quote
 from pyramid.response import Response
 
 from ..access.audit import event_for, log_now
+from ..access.models import AccessOutcome
 from ..errors import Internal, NotFound
 from ..interfaces import IAccessLog, IRecordsService
 from ..vault.envelope import KeyUnwrapError
@@ -29,7 +30,7 @@ def document_response(request, dossier, document_id: str) -> Response:
         raise NotFound("no such document in this dossier", field="document_id")
     access_log = request.find_service(IAccessLog)
     failure_event = event_for(
-        request, "download", "failed", dossier=dossier, document_id=document.id,
+        request, "download", AccessOutcome.FAILED, dossier=dossier, document_id=document.id,
         detail="blob failed authentication during download",
     )  # fmt: skip
     # The key unwrapped and the first chunk authenticated before any status is sent: a

@@ -11,17 +11,10 @@ import deform
 from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationStringFactory
 
-from .schemas import (
-    CHANNELS,
-    COMPLAINT_CLASSES,
-    COMPLAINT_TYPES,
-    DOCUMENT_KINDS,
-    LEVELS,
-    MAX_PRODUCTS,
-    MEASURES,
-    OUTCOMES,
-)  # fmt: skip
+from ..access.permissions import Level
+from .schemas import MAX_PRODUCTS
 from .services import Upload
+from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
 
 _ = TranslationStringFactory("archive")
 
@@ -33,7 +26,7 @@ LABELS = {
     "customer_acceptance": _("Customer acceptance"),
     "attachment": _("Attachment"),
 }
-SINGLE_KINDS = [kind for kind in DOCUMENT_KINDS if kind != "attachment"]
+SINGLE_KINDS = [kind for kind in DocumentKind if kind != DocumentKind.ATTACHMENT]
 # The plain fields the filing form can send (Deform adds markers around every mapping and
 # sequence): its fixed fields with room to spare, each product's, each upload widget's.
 FORM_FIELD_PARTS = 64
@@ -85,12 +78,12 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
         colander.String(), name="csrf_token", widget=deform.widget.HiddenWidget(),
         default=get_csrf_token(request)))  # fmt: skip
     schema.add(_text(_("Complaint number"), name="complaint_no", description="TS-I-23-001"))
-    schema.add(_select(_("Complaint class"), COMPLAINT_CLASSES, name="complaint_class"))
-    schema.add(_select(_("Complaint type"), COMPLAINT_TYPES, name="complaint_type"))
+    schema.add(_select(_("Complaint class"), ComplaintClass, name="complaint_class"))
+    schema.add(_select(_("Complaint type"), ComplaintType, name="complaint_type"))
     schema.add(_text(_("Title"), name="title"))
     schema.add(_date(_("Received on"), name="received_on"))
     schema.add(_date(_("Closed on"), name="closed_on"))
-    schema.add(_select(_("Channel"), CHANNELS, name="channel"))
+    schema.add(_select(_("Channel"), Channel, name="channel"))
     schema.add(_text(_("Department"), name="department", missing=""))
     customer = colander.SchemaNode(colander.Mapping(), name="customer", title=_("Customer"))
     customer.add(_text(_("Name"), name="name"))
@@ -103,13 +96,13 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
         name="products", title=_("Products"),
         widget=deform.widget.SequenceWidget(min_len=1, add_subitem_text_template=_("Add product")),
     ))  # fmt: skip
-    schema.add(_select(_("Outcome"), OUTCOMES, name="outcome"))
+    schema.add(_select(_("Outcome"), Outcome, name="outcome"))
     schema.add(colander.SchemaNode(
         colander.Set(), name="measures", title=_("Measures"), missing=(),
-        widget=deform.widget.CheckboxChoiceWidget(values=_choices(MEASURES), inline=True),
+        widget=deform.widget.CheckboxChoiceWidget(values=_choices(Measure), inline=True),
     ))  # fmt: skip
     schema.add(_text(_("CAPA reference"), name="capa_ref", missing=""))
-    schema.add(_select(_("Confidentiality"), LEVELS, name="confidentiality"))
+    schema.add(_select(_("Confidentiality"), Level, name="confidentiality"))
     schema.add(_text(_("Summary"), name="summary", missing="",
                      widget=deform.widget.TextAreaWidget(rows=4)))  # fmt: skip
     upload = deform.widget.FileUploadWidget(tmpstore, accept=ACCEPT)
@@ -118,8 +111,8 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
                                        missing=None, widget=upload))  # fmt: skip
     schema.add(colander.SchemaNode(
         colander.Sequence(),
-        colander.SchemaNode(deform.FileData(), name="attachment", title=LABELS["attachment"],
-                            widget=upload),
+        colander.SchemaNode(deform.FileData(), name=DocumentKind.ATTACHMENT,
+                            title=LABELS[DocumentKind.ATTACHMENT], widget=upload),
         name="attachments", title=_("Attachments"), missing=(),
         widget=deform.widget.SequenceWidget(min_len=0,
                                             add_subitem_text_template=_("Add attachment")),
@@ -173,7 +166,7 @@ def uploads_from(appstruct: dict, spool_dir: Path) -> list[Upload]:
     """Each uploaded file copied to the spool folder (the caller removes them)."""
     spool_dir.mkdir(parents=True, exist_ok=True)
     chosen = [(kind, appstruct.get(kind)) for kind in SINGLE_KINDS]
-    chosen += [("attachment", data) for data in appstruct.get("attachments") or ()]
+    chosen += [(DocumentKind.ATTACHMENT, data) for data in appstruct.get("attachments") or ()]
     uploads = []
     for kind, data in chosen:
         if not data or data.get("fp") is None:

@@ -6,6 +6,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,10 +17,18 @@ from ..interfaces import IAccessLog, IRecordsService
 from .services import RecordsService, Upload
 
 
+class ImportStatus(StrEnum):
+    """What became of one folder (the first word of its report line)."""
+
+    FILED = "filed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class FolderReport:
     folder: Path
-    status: str  # "filed", "skipped" or "failed"
+    status: ImportStatus
     complaint_no: str | None = None
     reason: str = ""
 
@@ -78,15 +87,17 @@ def read_folder(folder: Path) -> tuple[dict, list[Upload]]:
     return data, uploads
 
 
-def already_filed(service: RecordsService, metadata: dict, uploads: list[Upload]) -> str | None:
-    """'skipped' if the same dossier is filed; raises if the number is taken by another."""
+def already_filed(
+    service: RecordsService, metadata: dict, uploads: list[Upload]
+) -> ImportStatus | None:
+    """SKIPPED if the same dossier is filed; raises if the number is taken by another."""
     complaint_no = metadata.get("complaint_no")
     existing = service.find_by_complaint_no(complaint_no) if isinstance(complaint_no, str) else None
     if existing is None:
         return None
     filed = {document.sha256 for document in existing.documents}
     if {file_sha256(upload.path) for upload in uploads} <= filed:
-        return "skipped"
+        return ImportStatus.SKIPPED
     raise ImportProblem(f"{complaint_no} is filed already with other documents")
 
 
@@ -102,14 +113,16 @@ def file_folder(request, root: Path, folder: Path) -> FolderReport:
         metadata, uploads = read_folder(folder)
         label = folder.relative_to(root)
         if already_filed(service, metadata, uploads):
-            return FolderReport(label, "skipped", metadata.get("complaint_no"), "already filed")
+            return FolderReport(
+                label, ImportStatus.SKIPPED, metadata.get("complaint_no"), "already filed"
+            )
         dossier = service.file_dossier(metadata, uploads, filed_by=IMPORTER)
         request.find_service(IAccessLog).append(
             request.dbsession,
             Event(action="file", username=IMPORTER, role="system", dossier_id=dossier.id,
                   complaint_no=dossier.complaint_no, detail=f"import of {label}"),
         )  # fmt: skip
-        return FolderReport(label, "filed", dossier.complaint_no)
+        return FolderReport(label, ImportStatus.FILED, dossier.complaint_no)
 
 
 def import_folders(request, root: Path, folders: list[Path]) -> Iterator[FolderReport]:
@@ -118,13 +131,15 @@ def import_folders(request, root: Path, folders: list[Path]) -> Iterator[FolderR
         try:
             yield file_folder(request, root, folder)
         except ImportProblem as problem:
-            yield FolderReport(folder.relative_to(root), "failed", reason=str(problem))
+            yield FolderReport(folder.relative_to(root), ImportStatus.FAILED, reason=str(problem))
         except ArchiveError as error:
             field = f" ({error.field})" if error.field else ""
-            yield FolderReport(folder.relative_to(root), "failed", reason=f"{error.detail}{field}")
+            yield FolderReport(
+                folder.relative_to(root), ImportStatus.FAILED, reason=f"{error.detail}{field}"
+            )
         except (SQLAlchemyError, OSError) as error:
             full = storage_full(error)
             if full is None and isinstance(error, OSError):
                 raise
             reason = full.detail if full else f"database: {error}"
-            yield FolderReport(folder.relative_to(root), "failed", reason=reason)
+            yield FolderReport(folder.relative_to(root), ImportStatus.FAILED, reason=reason)

@@ -15,6 +15,8 @@ from xml.parsers import expat
 
 import magic
 
+from ..errors import Invalid, UnsupportedMedia
+
 ALLOWED_MEDIA_TYPES = frozenset({
     "application/pdf",
     "application/msword",
@@ -69,16 +71,12 @@ _magic = magic.Magic(mime=True)
 _magic_lock = threading.Lock()  # libmagic handles are not safe to share between threads
 
 
-class MediaRejected(Exception):
+class MediaRejected(UnsupportedMedia):
     """The file is not one the archive keeps; `detail` says why in one sentence."""
 
-    def __init__(self, detail: str):
-        super().__init__(detail)
-        self.detail = detail
 
-
-class EmptyFile(MediaRejected):
-    """A file of zero bytes."""
+class EmptyFile(Invalid):
+    """A file of zero bytes: bad input, not a refused media type."""
 
 
 def extension_of(filename: str) -> str:
@@ -90,7 +88,7 @@ def _sniff(path: Path) -> str:
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if not head:
-        raise EmptyFile("The file is empty.")
+        raise EmptyFile("the file is empty")
     with _magic_lock:
         reported = _magic.from_buffer(head)
     return ALIASES.get(reported, reported)

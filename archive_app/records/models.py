@@ -8,10 +8,7 @@ from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, LargeBinary,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
-
-# A dossier's life: archived, held while any hold is active, destroying from the moment a run
-# has committed to destroy it (retention/services.py) until it is destroyed (a tombstone).
-DOSSIER_STATES = ("archived", "held", "destroying", "destroyed")
+from .vocabulary import DossierState
 
 
 class Dossier(Base):
@@ -46,7 +43,7 @@ class Dossier(Base):
     # The retention bucket the personal data is sealed under (see vault/buckets.py).
     key_bucket: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
-    state: Mapped[str] = mapped_column(String(16), default="archived", index=True)
+    state: Mapped[str] = mapped_column(String(16), default=DossierState.ARCHIVED, index=True)
     destroy_after: Mapped[date] = mapped_column(Date, index=True)
     retention_rule: Mapped[str] = mapped_column(String(64))
     retention_rule_version: Mapped[int] = mapped_column(Integer)

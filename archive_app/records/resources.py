@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyramid.authorization import DENY_ALL, Allow
 
-from ..access.permissions import DOSSIER_PERMISSIONS, LEVELS, ROLE_PERMISSIONS
+from ..access.permissions import DOSSIER_PERMISSIONS, ROLE_PERMISSIONS, level_rank
 from ..access.principals import cleared_principal, role_principal
 from ..interfaces import IRecordsService
 
@@ -44,6 +44,6 @@ class DossierContext:
         user = request.user
         if self.dossier is None or user is None:
             return False
-        return permission in ROLE_PERMISSIONS.get(user.role, ()) and LEVELS.index(
+        return permission in ROLE_PERMISSIONS.get(user.role, ()) and level_rank(
             user.clearance
-        ) < LEVELS.index(self.dossier.confidentiality)
+        ) < level_rank(self.dossier.confidentiality)

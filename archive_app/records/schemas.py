@@ -7,35 +7,20 @@ import re
 
 import colander
 
+from ..access.permissions import Level
 from ..errors import BadRequest, Invalid
 from ..validation import StrictDate, StrictString, choice, text, validated
 from .policy import EXPIRY_PATTERN, parse_expiry
+from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
 
-COMPLAINT_CLASSES = ("I", "II", "III")
-COMPLAINT_TYPES = (
-    "adverse_reaction",
-    "intrinsic_quality",
-    "inner_packaging",
-    "outer_packaging",
-    "packaging_design",
-    "service",
-    "other",
-)
-CHANNELS = ("phone", "letter", "fax", "email", "wechat", "sms", "visit", "other")
-OUTCOMES = ("justified", "unjustified")
-MEASURES = ("compensation", "return", "recall")
-LEVELS = ("internal", "confidential", "restricted")
-DOCUMENT_KINDS = (
-    "registration_form",
-    "handling_sheet",
-    "investigation_report",
-    "reply_report",
-    "customer_acceptance",
-    "attachment",
-)
 REQUIRED_KINDS = {
-    "justified": ("registration_form", "handling_sheet", "investigation_report", "reply_report"),
-    "unjustified": ("registration_form", "handling_sheet"),
+    Outcome.JUSTIFIED: (
+        DocumentKind.REGISTRATION_FORM,
+        DocumentKind.HANDLING_SHEET,
+        DocumentKind.INVESTIGATION_REPORT,
+        DocumentKind.REPLY_REPORT,
+    ),
+    Outcome.UNJUSTIFIED: (DocumentKind.REGISTRATION_FORM, DocumentKind.HANDLING_SHEET),
 }
 COMPLAINT_NO = re.compile(r"^TS-(I|II|III)-(\d{2})-(\d{3,})$")
 
@@ -89,7 +74,7 @@ class Products(colander.SequenceSchema):
 
 
 class Measures(colander.SequenceSchema):
-    measure = choice(MEASURES)
+    measure = choice(Measure)
 
 
 class DossierMetadata(colander.MappingSchema):
@@ -97,19 +82,19 @@ class DossierMetadata(colander.MappingSchema):
         StrictString(),
         validator=colander.Regex(COMPLAINT_NO, "must look like TS-I-23-001"),
     )
-    complaint_class = choice(COMPLAINT_CLASSES)
-    complaint_type = choice(COMPLAINT_TYPES)
+    complaint_class = choice(ComplaintClass)
+    complaint_type = choice(ComplaintType)
     title = text(500)
     received_on = colander.SchemaNode(StrictDate())
     closed_on = colander.SchemaNode(StrictDate())
-    channel = choice(CHANNELS)
+    channel = choice(Channel)
     department = text(128, missing=None)
     customer = Customer()
     products = Products(missing=())
-    outcome = choice(OUTCOMES)
+    outcome = choice(Outcome)
     measures = Measures(missing=())
     capa_ref = text(64, missing=None)
-    confidentiality = choice(LEVELS)  # required (contract §4): no level is assumed
+    confidentiality = choice(Level)  # required (contract §4): no level is assumed
     summary = text(20000, missing=None)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from zope.interface import implementer
 
 from ..clock import Clock
-from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
+from ..errors import Conflict, Incomplete, Invalid, TooLarge
 from ..faults import crash_point
 from ..interfaces import (
     IBlobStore,
@@ -37,12 +37,13 @@ from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
 from .policy import Batch, RetentionDecision
-from .schemas import DOCUMENT_KINDS, REQUIRED_KINDS, validate_metadata
+from .schemas import REQUIRED_KINDS, validate_metadata
 from .serializers import dossier_json
+from .vocabulary import DYING_STATES, DocumentKind, DossierState
 
 CUSTOMER_FIELDS = ("name", "organization", "phone", "address")
 SEARCHABLE_CUSTOMER_FIELDS = ("name", "organization", "phone")
-REPEATABLE_KINDS = {"attachment"}
+REPEATABLE_KINDS = {DocumentKind.ATTACHMENT}
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,7 @@ class RecordsService:
             capa_ref=metadata["capa_ref"],
             confidentiality=metadata["confidentiality"],
             summary=metadata["summary"],
-            state="archived",
+            state=DossierState.ARCHIVED,
             destroy_after=decision.destroy_after,
             retention_rule=decision.rule.name,
             retention_rule_version=decision.rule.version,
@@ -136,7 +137,9 @@ class RecordsService:
         batches = [product["batch_no"] for product in metadata["products"]]
         held = self.policy.held_by_query(self.session, names, batches)
         if held:
-            dossier.state = "held"  # a hold on its product or batch was placed before filing
+            dossier.state = (
+                DossierState.HELD
+            )  # a hold on its product or batch was placed before filing
         dossier.key_bucket = self.bucket(dossier.destroy_after, held)
         self._set_customer(dossier, metadata["customer"])
         self.session.add(dossier)
@@ -157,7 +160,7 @@ class RecordsService:
         """Move the dossier's keys to the bucket its date and holds call for: data keys
         re-wrapped, personal data re-sealed; bodies untouched."""
         target = self.bucket(dossier.destroy_after, held)
-        if target == dossier.key_bucket or dossier.state in ("destroyed", "destroying"):
+        if target == dossier.key_bucket or dossier.state in DYING_STATES:
             return
         customer = self.customer(dossier)
         current = self.keyring.current_kek_version
@@ -190,7 +193,7 @@ class RecordsService:
             raise Invalid("no document to append", field="documents")
         seen = set()
         for upload in uploads:
-            if upload.kind not in DOCUMENT_KINDS:
+            if upload.kind not in list(DocumentKind):
                 raise Invalid(f"unknown document kind {upload.kind!r}", field=upload.kind[:64])
             if upload.kind in seen and upload.kind not in REPEATABLE_KINDS:
                 raise Invalid(f"only one {upload.kind} per request", field=upload.kind)
@@ -206,10 +209,9 @@ class RecordsService:
         for upload in uploads:
             try:
                 types.append(detect_media_type(upload.path, clean_filename(upload.filename)))
-            except EmptyFile:
-                raise Invalid("the file is empty", field=upload.kind) from None
-            except MediaRejected as rejected:
-                raise UnsupportedMedia(rejected.detail, field=upload.kind) from None
+            except (EmptyFile, MediaRejected) as refused:
+                refused.field = upload.kind  # media.py reads bytes; the part is known here
+                raise
         return types
 
     def _store(self, dossier, uploads, media_types, added_by, first_position) -> list[Document]:
@@ -282,7 +284,7 @@ class RecordsService:
         """The latest filed dossiers the identity may read."""
         query = (
             select(Dossier)
-            .where(Dossier.state != "destroyed")
+            .where(Dossier.state != DossierState.DESTROYED)
             .order_by(Dossier.filed_at.desc())
             .limit(limit)
         )
@@ -322,7 +324,7 @@ class RecordsService:
         )
 
     def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
-        customer = self.customer(dossier) if dossier.state != "destroyed" else {}
+        customer = self.customer(dossier) if dossier.state != DossierState.DESTROYED else {}
         return dossier_json(dossier, customer if unmasked else mask_customer(customer))
 
 

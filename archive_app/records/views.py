@@ -9,6 +9,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..access.audit import log_after_request, log_in_transaction, log_now
+from ..access.models import AccessOutcome
 from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IRecordsService
@@ -51,7 +52,9 @@ def file_dossier(request):
         appstruct = form.validate(request.POST.items())
     except deform.ValidationFailure as failure:
         request.response.status = 422
-        log_after_request(request, "file", "refused", detail="422 invalid: the form (web)")
+        log_after_request(
+            request, "file", AccessOutcome.REFUSED, detail="422 invalid: the form (web)"
+        )
         return {"form": failure.render(), "resources": resources, "error": None}
     uploads = uploads_from(appstruct, storage_dir(request.registry.settings) / "tmp")
     try:
@@ -62,7 +65,7 @@ def file_dossier(request):
         # Nothing was stored (the transaction is aborted); show the reason on the same form.
         request.tm.doom()
         request.response.status = error.status
-        log_after_request(request, "file", "refused",
+        log_after_request(request, "file", AccessOutcome.REFUSED,
                           detail=f"{error.status} {error.code}: {error.detail} (web)")  # fmt: skip
         return {
             "form": form.render(without_files(appstruct)),

@@ -9,12 +9,12 @@ def includeme(config):
     # commands (`archive certificate key` answers at once) load without Pyramid's web layer.
     from ..records.resources import DossierContext
     from .policy import RetentionPolicy
-    from .rules import RULE_SETS
+    from .rules import RuleSet
 
     settings = config.get_settings()
     # Filing asks this for every new dossier's destroy-after date (records/services.py).
     policy = RetentionPolicy(
-        as_choice(settings, "archive.retention.rule", RULE_SETS),
+        as_choice(settings, "archive.retention.rule", tuple(RuleSet)),
         as_int(settings, "archive.retention.default_years", 1),
     )
     config.register_process_service(policy, IRetentionPolicy)

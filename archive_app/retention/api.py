@@ -21,7 +21,7 @@ from ..validation import validated
 from .certificates import render_pdf
 from .corrections import correct_retention_data, correction_json, describe_changes
 from .holds import hold_json, list_holds, place_hold, place_query_hold, release_hold
-from .models import Certificate, Hold, RetentionProposal
+from .models import Certificate, Hold, ProposalDecision, RetentionProposal
 from .runner import destroyer_for
 from .schemas import CorrectionBody, DueQuery, HoldsQuery, QueryHoldBody, ReasonBody, RunBody
 from .services import due_dossiers
@@ -182,9 +182,9 @@ def decide_proposal(request):
     """`…/approve` destroys what the proposal lists (still due, not held); `…/reject`."""
     destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.matchdict["proposal_id"]
-    if request.matchdict["decision"] == "approve":
+    if request.matchdict["decision"] == ProposalDecision.APPROVE:
         return destroyer.approve(proposal_id, request.user.username).as_json()
-    if request.matchdict["decision"] == "reject":
+    if request.matchdict["decision"] == ProposalDecision.REJECT:
         rejected = destroyer.reject(proposal_id, request.user.username)
         return proposal_json(request, request.dbsession.get(RetentionProposal, rejected))
     raise NotFound("the decision is approve or reject", field="decision")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from ..access.permissions import Role
 from ..commands import (
     UsageProblem,
     in_transaction,
@@ -181,7 +182,9 @@ def records_manager(request, username: str):
     from ..records.clearance import identity_of  # start-up time (module docstring)
 
     with request.tm:
-        user = request.find_service(IAccountService).active_with_role(username, "records_manager")
+        user = request.find_service(IAccountService).active_with_role(
+            username, Role.RECORDS_MANAGER
+        )
         identity = identity_of(user) if user is not None else None
     if identity is None:
         raise UsageProblem(f"{username} is not an active records manager")

@@ -16,6 +16,7 @@ from ..errors import Conflict, Invalid
 from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
 from ..records.policy import Batch
+from ..records.vocabulary import LIVING_STATES, DossierState
 from .holds import is_held, reason_text
 
 RECOMPUTE_BATCH = 200  # dossiers per committed transaction of a recomputation
@@ -25,7 +26,7 @@ def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
                            now: datetime) -> DossierCorrection:  # fmt: skip
     """Apply a correction, as retention/schemas.py CorrectionBody reads it: the rule's date
     is recomputed; each product line is named by its batch number."""
-    if dossier.state == "destroying":
+    if dossier.state == DossierState.DESTROYING:
         raise Conflict("the dossier is being destroyed", field="dossier_id")
     reason = reason_text(body["reason"])
     changes: dict[str, list] = {}
@@ -72,7 +73,7 @@ def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorre
 
 def recomputable_ids(session, identity) -> list[str]:
     """The living dossiers (archived or held) the identity may read, in id order."""
-    query = select(Dossier.id).where(Dossier.state.in_(("archived", "held"))).order_by(Dossier.id)
+    query = select(Dossier.id).where(Dossier.state.in_(LIVING_STATES)).order_by(Dossier.id)
     return list(session.scalars(readable(query, identity)))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import may_read, readable_clause
 from ..records.models import Dossier, ProductLine
+from ..records.vocabulary import DYING_STATES, LIVING_STATES, DossierState
 from .models import Hold
 
 
@@ -48,7 +49,7 @@ def held_by_query(session: Session, names: list[str], batches: list[str]) -> boo
 
 def place_hold(records, dossier: Dossier, reason: str, by: str, now: datetime) -> Hold:
     """A hold on one dossier; its keys move to the hold bucket."""
-    if dossier.state in ("destroyed", "destroying"):
+    if dossier.state in DYING_STATES:
         raise Conflict("the dossier is destroyed", field="dossier_id")
     hold = Hold(dossier_id=dossier.id, reason=reason_text(reason), placed_by=by, placed_at=now)
     records.session.add(hold)
@@ -105,7 +106,7 @@ def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = No
 
 def covered_by(session: Session, hold: Hold) -> list[Dossier]:
     """The living dossiers a hold covers."""
-    living = Dossier.state.not_in(("destroyed", "destroying"))
+    living = Dossier.state.not_in(DYING_STATES)
     if hold.dossier_id is not None:
         return list(session.scalars(select(Dossier).where(Dossier.id == hold.dossier_id, living)))
     match = (ProductLine.name == hold.product_name if hold.product_name is not None
@@ -119,8 +120,8 @@ def refresh_held(dossiers: list[Dossier], records) -> None:
     """Each dossier's state and key bucket as its holds now say."""
     for dossier in dossiers:
         held = is_held(records.session, dossier.id)
-        if dossier.state in ("archived", "held"):
-            dossier.state = "held" if held else "archived"
+        if dossier.state in LIVING_STATES:
+            dossier.state = DossierState.HELD if held else DossierState.ARCHIVED
         records.rebucket(dossier, held)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
@@ -67,6 +68,19 @@ class RetentionLease(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class ProposalState(StrEnum):
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ProposalDecision(StrEnum):
+    """What the second records manager does with a proposal (the URL's `{decision}`)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
 class RetentionProposal(Base):
     """Approval mode: what a run proposes to destroy, waiting for a second records manager."""
 
@@ -77,7 +91,7 @@ class RetentionProposal(Base):
     proposed_by: Mapped[str] = mapped_column(String(64))
     proposed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     dossier_ids: Mapped[list] = mapped_column(JSON)
-    state: Mapped[str] = mapped_column(String(16))  # proposed, approved, rejected
+    state: Mapped[str] = mapped_column(String(16))  # a ProposalState
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

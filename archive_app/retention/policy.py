@@ -11,15 +11,15 @@ from zope.interface import implementer
 from ..interfaces import IRetentionPolicy
 from ..records.policy import Batch, RetentionDecision
 from .holds import held_by_query
-from .rules import RULE_SETS, decide
+from .rules import RuleSet, decide
 
 
 @implementer(IRetentionPolicy)
 class RetentionPolicy:
-    rule_sets = RULE_SETS
+    rule_sets = tuple(RuleSet)
 
     def __init__(self, rule_set: str = "procedure", default_years: int = 5):
-        if rule_set not in RULE_SETS:
+        if rule_set not in list(RuleSet):
             raise ValueError(f"unknown retention rule set {rule_set!r}")
         self.rule_set = rule_set
         self.default_years = default_years

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 
 # The values a decision is made of live with filing, which asks for decisions.
 from ..records.policy import Batch, RetentionDecision, RetentionRule, parse_expiry
@@ -26,7 +27,13 @@ EU_GMP = RetentionRule(
     source="EU GMP Part I ch. 4.10: one year after the batch's expiry or five years after "
     "its certification by the Qualified Person, whichever is longer",
 )
-RULE_SETS = ("procedure", "eu-gmp")  # archive.retention.rule
+
+
+class RuleSet(StrEnum):
+    """The rule sets `archive.retention.rule` chooses from."""
+
+    PROCEDURE = "procedure"  # the archive's procedure: expiry + 1 year, closing + 1 year
+    EU_GMP = "eu-gmp"
 
 
 def add_years(day: date, years: int) -> date:
@@ -65,9 +72,9 @@ def compute_destroy_after(
 def decide(rule_set: str, batches: list[Batch], closed_on: date,
            default_years: int = 5) -> RetentionDecision:  # fmt: skip
     """The destroy-after date under the configured rule set."""
-    if rule_set == "eu-gmp":
+    if rule_set == RuleSet.EU_GMP:
         return compute_eu_gmp(batches, closed_on, default_years)
-    if rule_set != "procedure":
+    if rule_set != RuleSet.PROCEDURE:
         raise ValueError(f"unknown retention rule set {rule_set!r}")
     return compute_destroy_after([b.expiry for b in batches], closed_on, default_years)
 

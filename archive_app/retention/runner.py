@@ -8,6 +8,7 @@ from ..access.accesslog import Event
 from ..faults import fault_injection
 from ..interfaces import IAccessLog, IBlobStore, IBucketKeys, IClock, IDatabase, IKeyring
 from ..records.models import Document, Dossier
+from ..records.vocabulary import DossierState
 from ..settings import as_bool, as_int
 from .services import Destroyer
 
@@ -46,8 +47,8 @@ def bucket_sweeper(session_factory, buckets, idle_seconds: float):
         with session_factory() as session:
             in_use = set(session.scalars(select(Document.key_bucket).distinct()
                                          .where(Document.wrapped_key.is_not(None))))  # fmt: skip
-            in_use |= set(session.scalars(select(Dossier.key_bucket).distinct()
-                                          .where(Dossier.state != "destroyed")))  # fmt: skip
+            living = Dossier.state != DossierState.DESTROYED
+            in_use |= set(session.scalars(select(Dossier.key_bucket).distinct().where(living)))
         return buckets.destroy(buckets.names() - in_use, idle_seconds)
 
     return sweep

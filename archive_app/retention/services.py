@@ -25,9 +25,17 @@ from ..records.clearance import readable
 from ..records.derived import erase_derived_text
 from ..records.models import Document, Dossier, DossierCorrection, ProductLine
 from ..records.serializers import tombstone
+from ..records.vocabulary import DossierState
 from .certificates import build_certificate, certificate_sha256
 from .holds import active_hold_exists, is_held
-from .models import Certificate, Hold, RetentionLease, RetentionProposal, RetentionRun
+from .models import (
+    Certificate,
+    Hold,
+    ProposalState,
+    RetentionLease,
+    RetentionProposal,
+    RetentionRun,
+)
 
 LEASE = timedelta(minutes=5)
 METHOD = (
@@ -45,7 +53,7 @@ def due_dossiers(session: Session, as_of: date, identity) -> list[tuple[Dossier,
     with whether any hold is on."""
     query = (
         select(Dossier, active_hold_exists())
-        .where(Dossier.destroy_after < as_of, Dossier.state != "destroyed")
+        .where(Dossier.destroy_after < as_of, Dossier.state != DossierState.DESTROYED)
         .order_by(Dossier.destroy_after, Dossier.complaint_no)
     )
     return [(dossier, bool(held)) for dossier, held in session.execute(readable(query, identity))]
@@ -139,7 +147,7 @@ class Destroyer:
             self.transaction(lambda s: s.add(RetentionProposal(
                 id=result.proposal_id, as_of=result.as_of, proposed_by=operator,
                 proposed_at=self.clock.now(), dossier_ids=[i for i, _n in candidates],
-                state="proposed")))  # fmt: skip
+                state=ProposalState.PROPOSED)))  # fmt: skip
         self.transaction(lambda s: self._record_run(s, result, operator))
         return result
 
@@ -149,13 +157,13 @@ class Destroyer:
 
         def decide(session: Session):
             proposal = _proposal(session, proposal_id)
-            if proposal.state == "proposed":
+            if proposal.state == ProposalState.PROPOSED:
                 if proposal.proposed_by == approver:
                     raise Forbidden("the proposer cannot approve their own proposal",
                                     field="proposal_id")  # fmt: skip
-                proposal.state, proposal.decided_by = "approved", approver
+                proposal.state, proposal.decided_by = ProposalState.APPROVED, approver
                 proposal.decided_at = self.clock.now()
-            elif proposal.state != "approved" or proposal.run_id is not None:
+            elif proposal.state != ProposalState.APPROVED or proposal.run_id is not None:
                 raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
             elif proposal.decided_by != approver:
                 raise Conflict("the proposal is being approved by another", field="proposal_id")
@@ -172,9 +180,9 @@ class Destroyer:
     def reject(self, proposal_id: str, by: str) -> str:
         def decide(session: Session):
             proposal = _proposal(session, proposal_id)
-            if proposal.state != "proposed":
+            if proposal.state != ProposalState.PROPOSED:
                 raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
-            proposal.state, proposal.decided_by = "rejected", by
+            proposal.state, proposal.decided_by = ProposalState.REJECTED, by
             proposal.decided_at = self.clock.now()
             self.log_event(session, action="retention_run", username=by,
                            detail=f"proposal {proposal.id} rejected")  # fmt: skip
@@ -263,20 +271,20 @@ class Destroyer:
 
     def _mark_destroying(self, session: Session, dossier_id: str, as_of: date, cert_id) -> bool:
         dossier = session.get(Dossier, dossier_id, with_for_update=True)
-        if dossier is not None and dossier.state == "destroying":
+        if dossier is not None and dossier.state == DossierState.DESTROYING:
             return True  # a crashed run's: this run finishes it
-        if dossier is None or dossier.state == "destroyed":
+        if dossier is None or dossier.state == DossierState.DESTROYED:
             return False
         if is_held(session, dossier_id) or not dossier.destroy_after < as_of:
             return False
-        dossier.state, dossier.certificate_id = "destroying", cert_id
+        dossier.state, dossier.certificate_id = DossierState.DESTROYING, cert_id
         self.fault("marked")
         return True
 
     def _finish_destroying(self, operator: str) -> None:
         """Every dossier left `destroying` (now or by a crashed run) is erased."""
         waiting = self.transaction(lambda s: list(s.scalars(
-            select(Dossier.id).where(Dossier.state == "destroying"))))  # fmt: skip
+            select(Dossier.id).where(Dossier.state == DossierState.DESTROYING))))  # fmt: skip
         if not waiting:
             return
         self.transaction(self._renew_lease)
@@ -295,7 +303,7 @@ class Destroyer:
 
     def _erase(self, session: Session, dossier_id: str, operator: str) -> None:
         dossier = session.get(Dossier, dossier_id, with_for_update=True)
-        if dossier.state != "destroying":
+        if dossier.state != DossierState.DESTROYING:
             return
         for document in dossier.documents:
             document.wrapped_key = None
@@ -321,7 +329,7 @@ class Destroyer:
         dossier.measures = []
         dossier.retention_derivation = "destroyed"
         session.execute(ProductLine.__table__.delete().where(ProductLine.dossier_id == dossier_id))
-        dossier.state = "destroyed"
+        dossier.state = DossierState.DESTROYED
         dossier.destroyed_at = self.clock.now()
         self.log_event(session, action="destroy", username=operator, dossier_id=dossier.id,
                        complaint_no=dossier.complaint_no,
@@ -332,7 +340,7 @@ class Destroyer:
             self._renew_lease(session)
             pending_ids = session.scalars(
                 select(Dossier.certificate_id).distinct().where(
-                    Dossier.state == "destroyed", Dossier.certificate_id.is_not(None),
+                    Dossier.state == DossierState.DESTROYED, Dossier.certificate_id.is_not(None),
                     Dossier.certificate_id.not_in(select(Certificate.id)))
             ).all()  # fmt: skip
             issued = None
@@ -366,7 +374,8 @@ class Destroyer:
     def _unlink_blobs(self) -> None:
         names = self.transaction(lambda s: list(s.execute(
             select(Document.id, Document.storage_name).join(Dossier)
-            .where(Dossier.state == "destroyed", Document.storage_name.is_not(None)))))  # fmt: skip
+            .where(Dossier.state == DossierState.DESTROYED,
+                   Document.storage_name.is_not(None)))))  # fmt: skip
         for start in range(0, len(names), BATCH):
             batch = names[start : start + BATCH]
             for _document_id, name in batch:

@@ -15,7 +15,14 @@ from ..interfaces import IClock, IRecordsService
 from ..records.resources import DossierContext
 from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
 from .holds import place_hold, place_query_hold, release_hold, visible_holds
-from .models import Certificate, Hold, RetentionProposal, RetentionRun
+from .models import (
+    Certificate,
+    Hold,
+    ProposalDecision,
+    ProposalState,
+    RetentionProposal,
+    RetentionRun,
+)
 from .runner import destroyer_for
 from .services import due_dossiers
 
@@ -30,7 +37,7 @@ def page_values(request, message=None, error=None) -> dict:
         "due": due_dossiers(session, as_of, identity),
         "holds": visible_holds(session, identity, active_only=True),
         "proposals": [proposal_json(request, row) for row in session.scalars(
-            select(RetentionProposal).where(RetentionProposal.state == "proposed")
+            select(RetentionProposal).where(RetentionProposal.state == ProposalState.PROPOSED)
             .order_by(RetentionProposal.proposed_at))],
         "runs": [run_view(session, run, identity) for run in session.scalars(
             select(RetentionRun).order_by(RetentionRun.started_at.desc()).limit(20))],
@@ -71,7 +78,7 @@ def retention_action(request):
             message = _release(request)
         elif action == "run":
             message = _run(request)
-        elif action in ("approve", "reject"):
+        elif action in list(ProposalDecision):
             message = _decide(request, action)
         else:
             raise NotFound("unknown action", field="action")
@@ -79,7 +86,7 @@ def retention_action(request):
         request.tm.doom()
         request.response.status = error.status
         return page_values(request, error=error)
-    if action in ("run", "approve", "reject"):
+    if action == "run" or action in list(ProposalDecision):
         return page_values(request, message=message)
     return HTTPSeeOther(request.route_url("retention.page"))
 
@@ -141,7 +148,7 @@ def _release(request) -> str:
 def _decide(request, decision: str) -> str:
     destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.POST.get("proposal_id", "")
-    if decision == "reject":
+    if decision == ProposalDecision.REJECT:
         destroyer.reject(proposal_id, request.user.username)
         return f"proposal {proposal_id} rejected"
     result = destroyer.approve(proposal_id, request.user.username)

@@ -7,16 +7,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..records.models import Dossier
+from ..records.vocabulary import DYING_STATES, DossierState
 from .engine import IndexUnavailable, SearchIndex
 
 
 def index_drift(index: SearchIndex, session: Session) -> list[str]:
     """One line per dossier living but not indexed, or indexed but not living."""
     states = dict(session.execute(select(Dossier.id, Dossier.state)).all())
-    living = {i for i, state in states.items() if state not in ("destroyed", "destroying")}
+    living = {i for i, state in states.items() if state not in DYING_STATES}
     # A dossier a killed retention run left "destroying" may or may not be indexed still:
     # the next run purges it either way, so it is not drift.
-    dying = {i for i, state in states.items() if state == "destroying"}
+    dying = {i for i, state in states.items() if state == DossierState.DESTROYING}
     try:
         indexed = index.ids()
     except IndexUnavailable:

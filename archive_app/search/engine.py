@@ -25,8 +25,10 @@ from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
 from zope.interface import implementer
 
+from ..errors import Invalid, QueryTooCostly, ServiceUnavailable
 from ..faults import crash_point
 from ..interfaces import ISearchService
+from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
 from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets
@@ -46,24 +48,26 @@ MAX_TERMS = 64
 QUOTED = re.compile(r'"([^"]*)"')
 
 
-class IndexUnavailable(Exception):
+class IndexUnavailable(ServiceUnavailable):
     """The index folder is missing or cannot be opened: rebuild it."""
 
 
-class IndexBusy(Exception):
+class IndexBusy(ServiceUnavailable):
     """Another process kept the writer lock for too long."""
 
 
-class QueryTimedOut(Exception):
+class QueryTimedOut(QueryTooCostly):
     """The query ran past its time limit (it matches too much to count and rank in time)."""
 
+    def __init__(self, detail: str, field: str = "q"):
+        super().__init__(detail, field)
 
-class QueryError(Exception):
+
+class QueryError(Invalid):
     """The query cannot be run as given; `detail` says why, `field` names the parameter."""
 
     def __init__(self, detail: str, field: str = "q"):
-        super().__init__(detail)
-        self.detail, self.field = detail, field
+        super().__init__(detail, field)
 
 
 @dataclass(frozen=True)
@@ -364,7 +368,8 @@ class SearchIndex:
                     ranked = by_relevance(searcher, sets, matched, words, scoring_query(query),
                                           limit, statistics)  # fmt: skip
             except Deadline:
-                detail = f"the search took longer than {self.query_timeout:g} s"
+                detail = (f"the search took longer than {self.query_timeout:g} s: add words or "
+                          "filters to narrow it")  # fmt: skip
                 raise QueryTimedOut(detail) from None
             marked = highlighted_terms(wanted)
             hits = [self._hit(searcher, docnum, score, marked)
@@ -423,7 +428,7 @@ def security_filter(query: SearchQuery, levels: tuple[str, ...]):
     """What the caller may see: their clearance levels, and living dossiers unless asked."""
     parts = [Or([Term("confidentiality", level) for level in levels] or [Term("id", "")])]
     if not query.include_destroyed:
-        parts.append(Or([Term("state", "archived"), Term("state", "held")]))
+        parts.append(Or([Term("state", state) for state in LIVING_STATES]))
     return And(parts)
 
 

@@ -21,7 +21,9 @@ from ..clock import Clock
 from ..errors import storage_full
 from ..interfaces import IIndexer
 from ..records import derived
+from ..records.derived import TextState
 from ..records.models import Dossier
+from ..records.vocabulary import LIVING_STATES
 from ..vault.envelope import KeyUnwrapError
 from ..vault.keyring import KeyringError
 from ..vault.streams import BlobIntegrityError
@@ -50,9 +52,8 @@ def log_failure(message: str, error: Exception) -> None:
 
 
 COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after the commit
-# Dossiers with an index entry. Not "destroying": its entry is purged at that step, and an
-# update racing the destruction must not write it back.
-LIVING = ("archived", "held")
+# Only living dossiers have an index entry. Not "destroying": its entry is purged at that
+# step, and an update racing the destruction must not write it back.
 BATCH = 100  # dossiers per Whoosh commit when draining a long queue
 
 
@@ -149,7 +150,7 @@ class Indexer:
             records = self.records_for_session(session)
             for dossier_id in dossier_ids:
                 dossier = session.get(Dossier, dossier_id)
-                if dossier is None or dossier.state not in LIVING:
+                if dossier is None or dossier.state not in LIVING_STATES:
                     removed.append(dossier_id)
                 else:
                     try:
@@ -240,7 +241,7 @@ class Indexer:
 
     def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
         """Keep the text (derived content, sealed) so that it is never extracted again."""
-        state = derived.EXTRACTED if extraction.text or extraction.complete else derived.FAILED
+        state = TextState.EXTRACTED if extraction.text or extraction.complete else TextState.FAILED
         text = derived.DerivedText(state, extraction.text, extraction.reason)
         try:
             with self.write_sessions() as session, session.begin():
@@ -254,7 +255,7 @@ class Indexer:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""
         with self.read_sessions() as session:
             records = self.records_for_session(session)
-            ids = list(session.scalars(select(Dossier.id).where(Dossier.state.in_(LIVING))
+            ids = list(session.scalars(select(Dossier.id).where(Dossier.state.in_(LIVING_STATES))
                                        .order_by(Dossier.filed_at)))  # fmt: skip
             for dossier_id in ids:
                 yield self.entry(records, session.get(Dossier, dossier_id))

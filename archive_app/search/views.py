@@ -11,22 +11,15 @@ from sqlalchemy import select
 
 from ..access.audit import log_now
 from ..access.permissions import Permission, levels_up_to
-from ..errors import ArchiveError, Invalid
 from ..interfaces import IIndexer, ISearchService
 from ..records.models import Dossier
 from ..records.serializers import summary
 from ..validation import StrictDate, StrictString, WholeNumber, choice, lowered, validated
-from .engine import MAX_QUERY_CHARS, IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
+from .engine import MAX_QUERY_CHARS, IndexUnavailable, SearchQuery
 
 FILTERS = ("batch_no", "product", "complaint_no", "complaint_class", "complaint_type", "outcome")
 MAX_PER_PAGE = 100
 MAX_FILTER_CHARS = 200
-
-
-class QueryTooCostly(ArchiveError):
-    """422, not 5xx: the same query will run out of time again; a narrower one will not."""
-
-    status, code = 422, "query_too_costly"
 
 
 def _filter(description: str):
@@ -85,15 +78,10 @@ def run_search(request, query: SearchQuery) -> dict:
     query = replace(query, document_text=reads_text)
     index, indexer = request.find_service(ISearchService), request.find_service(IIndexer)
     try:
-        try:
-            result = index.search(query, levels)
-        except IndexUnavailable:
-            indexer.rebuild()  # the index is a cache: rebuilt from the database when lost
-            result = index.search(query, levels)
-    except QueryError as error:
-        raise Invalid(error.detail, field=error.field) from None
-    except QueryTimedOut as error:
-        raise QueryTooCostly(f"{error}: add words or filters to narrow it", field="q") from None
+        result = index.search(query, levels)
+    except IndexUnavailable:
+        indexer.rebuild()  # the index is a cache: rebuilt from the database when lost
+        result = index.search(query, levels)
     rows = {d.id: d for d in request.dbsession.scalars(
         select(Dossier).where(Dossier.id.in_([hit["id"] for hit in result.hits])))}  # fmt: skip
     results = []

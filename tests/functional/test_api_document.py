@@ -16,10 +16,10 @@ from schemathesis.openapi.checks import JsonSchemaError
 from support import PASSWORD
 from werkzeug.test import Client
 
-from archive_app.access.permissions import ROLES
+from archive_app.access.permissions import Role
 from archive_app.apidoc import json_schema, query_parameters
 from archive_app.openapi import API_PREFIX, DOCUMENT
-from archive_app.records.models import DOSSIER_STATES
+from archive_app.records.vocabulary import DossierState
 
 OPERATIONS = sorted(
     (path, method) for path, operations in DOCUMENT["paths"].items() for method in operations
@@ -156,11 +156,11 @@ def test_the_document_says_what_the_issue_found_missing():
     assert product["properties"]["certified_on"] == {
         "type": "string", "format": "date", "nullable": True}  # fmt: skip
     dossier = schemas["Dossier"]["allOf"][1]["properties"]
-    assert dossier["state"]["enum"] == list(DOSSIER_STATES) and "destroying" in DOSSIER_STATES
+    assert dossier["state"]["enum"] == list(DossierState) and "destroying" in list(DossierState)
     new_user = DOCUMENT["paths"]["/users"]["post"]["requestBody"]["content"]
     new_user = new_user["application/json"]["schema"]
     assert new_user["required"] == ["username", "role", "password"]
-    assert new_user["properties"]["role"]["enum"] == list(ROLES)
+    assert new_user["properties"]["role"]["enum"] == list(Role)
     change = DOCUMENT["paths"]["/users/{username}"]["patch"]["requestBody"]["content"]
     change = change["application/json"]["schema"]
     assert set(change["properties"]) == {"role", "clearance", "active"}
