@@ -6,9 +6,14 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
+
+from archive_app import cli
+from archive_app.faults import FAULT_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = str(ROOT / "testing.ini")
@@ -101,9 +106,38 @@ def make_cli_env(tmp_path_factory, name: str) -> dict:
     return env
 
 
-def run_cli(env: dict, *args, stdin: str | None = None):
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command answered: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(env: dict, *args, stdin: str | None = None, config: str = TESTING_INI):
+    """`archive -c config ARGS` in this process (click's CliRunner), `env` its environment
+    for the time it runs. A command that must die (`ARCHIVE_FAULT`) runs in its own process:
+    `run_cli_process`."""
+    assert FAULT_VARIABLE not in env, "a killed command would take the tests with it"
+    changes = {name: value for name, value in env.items() if os.environ.get(name) != value}
+    changes.update({name: None for name in os.environ if name not in env})
+    # The command sets the archive's umask (0077) for what it creates: the test's own stays.
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        result = CliRunner().invoke(cli.main, ["-c", config, *args], input=stdin, env=changes,
+                                    catch_exceptions=False)  # fmt: skip
+    finally:
+        os.umask(umask)
+    return CommandResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_cli_process(env: dict, *args, stdin: str | None = None, config: str = TESTING_INI):
+    """`archive` as its own process: for a command killed on purpose, or one that must meet
+    the operating system as a fresh process does (a full disk, start-up imports)."""
     return subprocess.run(
-        [ARCHIVE, "-c", TESTING_INI, *args], env=env, input=stdin, capture_output=True,
+        [ARCHIVE, "-c", config, *args], env=env, input=stdin, capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
 
