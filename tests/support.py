@@ -6,13 +6,17 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
+from whoosh.matching import WrappingMatcher
+from whoosh.query import WrappingQuery
 
 from archive_app import cli
+from archive_app.clock import MonotonicClock
 from archive_app.faults import FAULT_VARIABLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,3 +152,85 @@ def bytes_on_disk(path) -> bytes:
     the process, not the descriptor), and another process could then delete the WAL under
     the app's feet."""
     return subprocess.run(["cat", str(path)], capture_output=True, check=True).stdout
+
+
+REAL_TIME_GUARD = 120.0  # seconds of real time: see ManualMonotonicClock.wait_for
+
+
+class ManualMonotonicClock(MonotonicClock):
+    """Elapsed time that moves only when the test says (`advance`): a wait on it ends when
+    its predicate holds or when `advance` takes the time past its timeout, never by itself.
+    `until_waiting(seconds)` returns once a thread waits until that time: then the test
+    knows where the thread stands before it moves the clock."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self._lock = threading.Condition()
+        self._waits: list[tuple[float, threading.Condition]] = []  # (ends at, condition)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait_for(self, condition, predicate, timeout):
+        """Called with `condition` held, as Condition.wait_for is."""
+        ends = None if timeout is None else self.now + timeout
+        wait = (ends, condition)
+        with self._lock:
+            self._waits.append(wait)
+            self._lock.notify_all()
+        try:
+            while not predicate():
+                if ends is not None and self.now >= ends:
+                    return False
+                # Woken by whoever makes the predicate true, or by advance; a wait nothing
+                # ends for minutes of real time is a test that would hang: fail it instead.
+                if not condition.wait(REAL_TIME_GUARD):
+                    raise AssertionError(f"nothing ended a wait on the manual clock ({ends})")
+            return True
+        finally:
+            with self._lock:
+                self._waits.remove(wait)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+            conditions = {id(condition): condition for _ends, condition in self._waits}
+        for condition in conditions.values():
+            with condition:
+                condition.notify_all()
+
+    def until_waiting(self, ends: float, timeout: float = 10.0) -> None:
+        """Until some thread waits on this clock until `ends` (at most `timeout` seconds of
+        real time, a guard against a test that would otherwise hang)."""
+        with self._lock:
+            arrived = self._lock.wait_for(
+                lambda: any(wait_ends == ends for wait_ends, _ in self._waits), timeout
+            )
+        assert arrived, f"no thread came to wait until {ends} (waits: {self._waits})"
+
+
+class StepClock:
+    """A `monotonic` callable for the search index's time limit, moved by the steps of a
+    costly query (`costly`) instead of by real time."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def costly(query, clock: StepClock, seconds: float = 0.05):
+    """`query`, each matching document it steps over costing `seconds` of `clock`: a costly
+    query on a small index, without sleeping."""
+
+    class Costly(WrappingQuery):
+        def matcher(self, searcher, context=None):
+            return CostlyMatcher(self.child.matcher(searcher, context))
+
+    class CostlyMatcher(WrappingMatcher):
+        def next(self):
+            clock.now += seconds
+            return self.child.next()
+
+    return Costly(query)
