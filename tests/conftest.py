@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign
 from waitress import create_server
 
 from archive_app.bootstrap import initialise_storage, open_app
+from archive_app.clock import FixedClock
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +109,19 @@ class Api:
 @pytest.fixture
 def api(app, tokens) -> Api:
     return Api(app, tokens)
+
+
+@pytest.fixture
+def clock_at(wsgi_app, users):
+    """Moves the archive's clock (the signed cookie keeps its own, real, time)."""
+    registry = wsgi_app.registry
+    real = registry["archive.clock"]
+
+    def move(delta: timedelta) -> None:
+        registry["archive.clock"] = FixedClock(datetime.now(real.zone) + delta, real.zone.key)
+
+    yield move
+    registry["archive.clock"] = real
 
 
 # -- a real server and a real browser (Debian's Chromium driven by Playwright) --------

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -19,7 +19,6 @@ from support import PASSWORD, TESTING_INI, USERS, assert_error, make_cli_env, ru
 
 from archive_app import main
 from archive_app.bootstrap import open_app
-from archive_app.clock import FixedClock
 from archive_app.errors import ArchiveError
 from archive_app.interfaces import IAccountService
 
@@ -158,19 +157,6 @@ def test_the_sign_out_button_on_every_page_posts_with_the_token(wsgi_app, users)
     cookie = browser.cookies["archive_session"]
     assert signed_out(form.submit())
     assert signed_out(replaying(wsgi_app, cookie).get("/"))
-
-
-@pytest.fixture
-def clock_at(wsgi_app, users):
-    """Moves the archive's clock (the signed cookie keeps its own, real, time)."""
-    registry = wsgi_app.registry
-    real = registry["archive.clock"]
-
-    def move(delta: timedelta) -> None:
-        registry["archive.clock"] = FixedClock(datetime.now(real.zone) + delta, real.zone.key)
-
-    yield move
-    registry["archive.clock"] = real
 
 
 def test_an_idle_session_ends_on_the_server(wsgi_app, clock_at):
