@@ -8,7 +8,7 @@ import os
 from contextlib import suppress
 
 import pytest
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier
 from sqlalchemy import delete, select, update
 from support import TESTING_INI, bytes_on_disk
 
@@ -23,8 +23,7 @@ class Rollback(Exception):
 
 @pytest.fixture
 def filed(api):
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api).json
 
 
 def test_only_privacy_officers_read_the_log(api):

@@ -6,7 +6,7 @@ from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier, metadata
 from support import PASSWORD, TESTING_INI
 
 from archive_app.access.anomalies import AnomalyRules, find_anomalies
@@ -29,8 +29,7 @@ def signed_in(app, username):
 
 
 def test_log_page_for_privacy_officers_only(app, api, users):
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api).json
     signed_in(app, "privacy")
     page = app.get(f"/access-log?dossier_id={dossier['id']}")
     assert dossier["complaint_no"] in page.text and "archivist" in page.text
@@ -77,9 +76,7 @@ def test_bulk_downloads_denial_bursts_and_off_hours_are_flagged():
 
 def test_many_restricted_dossiers_in_a_day_are_flagged(api):
     restricted = [
-        api.post("/api/v1/dossiers", "archivist",
-                 params=[metadata_part(metadata(confidentiality="restricted"))],
-                 upload_files=complete_files(), status=201).json["id"]
+        file_dossier(api, metadata(confidentiality="restricted")).json["id"]
         for _ in range(3)
     ]  # fmt: skip
     rows = [(NOON + timedelta(minutes=i), "snoop", "view", "ok", dossier_id)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import webtest
 from alembic import command
 from alembic.config import Config
-from factories import complete_files, metadata, metadata_part
+from factories import complete_files, file_dossier, metadata, metadata_part
 from plaster import get_settings
 from support import PASSWORD, TESTING_INI, USERS, assert_error, make_cli_env, run_cli
 
@@ -112,8 +112,7 @@ def unsafe_page_routes(registry) -> list[tuple[str, str]]:
 
 
 def test_every_unsafe_page_request_needs_the_csrf_token(wsgi_app, api, tokens):
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api).json
     values = {"dossier_id": dossier["id"], "document_id": dossier["documents"][0]["id"]}
     browsers = {name: sign_in(wsgi_app, name) for name in USERS}
     routes = unsafe_page_routes(wsgi_app.registry)

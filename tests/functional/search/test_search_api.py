@@ -6,7 +6,7 @@ import subprocess
 from urllib.parse import quote
 
 import pytest
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, complete_files, file_dossier, metadata
 from support import PASSWORD, StepClock, assert_error, costly
 
 from archive_app.demo.documents import make_pdf
@@ -23,8 +23,7 @@ def file(api, *, level="internal", product="阿莫西林胶囊", batch="20230512
     )  # fmt: skip
     files = [item for item in complete_files() if item[0] != "investigation_report"]
     files.append(("investigation_report", "report.pdf", make_pdf("调查报告", [text])))
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=files, status=201).json  # fmt: skip
+    return file_dossier(api, meta, files).json
 
 
 def encoded(query: str) -> str:
@@ -169,8 +168,7 @@ def test_spreadsheet_and_email_text_is_searchable(api):
         ("attachment", "mail.eml", make_eml("来信", "a@example.com", "b@example.com",
                                             "邮件独有词壬癸", datetime(2023, 5, 1))),
     ]  # fmt: skip
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                       upload_files=files, status=201).json  # fmt: skip
+    dossier = file_dossier(api, meta, files).json
     assert ids(search(api, "q=表格独有词庚辛")) == {dossier["id"]}
     assert ids(search(api, "q=邮件独有词壬癸")) == {dossier["id"]}
 
