@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import webtest
 from pyramid.paster import get_app
+from pyramid.scripting import prepare
+from sqlalchemy.orm import Session
 from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign_in
 from waitress import create_server
 
@@ -109,6 +111,36 @@ class Api:
 @pytest.fixture
 def api(app, tokens) -> Api:
     return Api(app, tokens)
+
+
+@pytest.fixture
+def dbsession(wsgi_app):
+    """A session for service tests whose every change is undone after the test: its
+    connection holds an outer transaction, rolled back at the end, and the session's own
+    commits and rollbacks are savepoints inside it (SQLAlchemy's "joining a session into an
+    external transaction", warehouse's test harness). On SQLite this needs pysqlite's
+    savepoint recipe, which the engine already follows (db.py: no implicit transactions,
+    BEGIN issued from the "begin" event).
+
+    The outer transaction holds SQLite's write lock from the first write: a test that writes
+    here does not also ask the app to write."""
+    connection = wsgi_app.registry["db_engine"].connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)  # fmt: skip
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def script_request(wsgi_app):
+    """A request on the shared app, as a script has one: `script_request.find_service(I)`."""
+    with prepare(registry=wsgi_app.registry) as env:
+        yield env["request"]
 
 
 @pytest.fixture
