@@ -14,14 +14,30 @@ from pathlib import Path
 
 import pytest
 import webtest
+from argon2 import PasswordHasher
 from pyramid.paster import get_app
 from pyramid.scripting import prepare
 from sqlalchemy.orm import Session
 from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign_in
 from waitress import create_server
 
+from archive_app.access import services
 from archive_app.bootstrap import initialise_storage, open_app
 from archive_app.clock import FixedClock
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """argon2 at its cheapest for the tests' users and sign-ins: the archive's parameters
+    cost a quarter of a second of CPU per hash or sign-in, hundreds of times over a run.
+    The algorithm, the hash format and every check stay the archive's (a command run as a
+    process of its own hashes at full cost, and re-hashes what it verifies)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    services._dummy_hash.cache_clear()
+    yield
+    patch.undo()
+    services._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
