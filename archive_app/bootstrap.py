@@ -10,7 +10,7 @@ from pathlib import Path
 from pyramid.paster import get_app, get_appsettings
 from pyramid.scripting import prepare
 
-from .interfaces import IDatabase
+from .interfaces import IAccessLog, IDatabase, IIndexer
 from .settings import apply_overrides, bucket_keys_path, keyring_path, storage_dir
 from .vault import KEYRING_ENVIRONMENT_VARIABLE
 from .vault.keyring import Keyring, KeyringError
@@ -91,4 +91,15 @@ def open_app(config_uri: str):
         try:
             yield env
         finally:
-            env["registry"].getUtility(IDatabase).dispose()
+            close_app(env["registry"], request)
+
+
+def close_app(registry, request) -> None:
+    """What the end of a command's process would do, done as the command ends: the indexer's
+    last batch and its extraction child, the access log's exit checkpoint, the database's
+    connections. A command run in the tests' own process then leaves nothing running."""
+    indexer = registry.queryUtility(IIndexer)  # search may be left out of an app
+    if indexer is not None:
+        indexer.close()
+    request.find_service(IAccessLog).close()
+    registry.getUtility(IDatabase).dispose()

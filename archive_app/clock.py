@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -22,6 +25,19 @@ class Clock:
 
     def today(self) -> date:
         return self.now().astimezone(self.zone).date()
+
+
+class MonotonicClock:
+    """Elapsed time for delays and deadlines (never the date): `monotonic()`, and waiting on
+    a condition until a predicate holds or `timeout` seconds of this clock have passed.
+    Tests pass a clock of their own that moves when they say (tests/support.py)."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait_for(self, condition: threading.Condition, predicate: Callable[[], bool],
+                 timeout: float | None) -> bool:  # fmt: skip
+        return condition.wait_for(predicate, timeout)
 
 
 class FixedClock(Clock):

@@ -9,16 +9,36 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import webtest
+from argon2 import PasswordHasher
 from pyramid.paster import get_app
+from pyramid.scripting import prepare
+from sqlalchemy.orm import Session
 from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign_in
 from waitress import create_server
 
+from archive_app.access import services
 from archive_app.bootstrap import initialise_storage, open_app
-from archive_app.interfaces import IDatabase
+from archive_app.clock import FixedClock
+from archive_app.interfaces import IClock, IDatabase
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes():
+    """argon2 at its cheapest for the tests' users and sign-ins: the archive's parameters
+    cost a quarter of a second of CPU per hash or sign-in, hundreds of times over a run.
+    The algorithm, the hash format and every check stay the archive's (a command run as a
+    process of its own hashes at full cost, and re-hashes what it verifies)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(services, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    services._dummy_hash.cache_clear()
+    yield
+    patch.undo()
+    services._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -108,6 +128,48 @@ class Api:
 @pytest.fixture
 def api(app, tokens) -> Api:
     return Api(app, tokens)
+
+
+@pytest.fixture
+def dbsession(wsgi_app):
+    """A session for service tests whose every change is undone after the test: its
+    connection holds an outer transaction, rolled back at the end, and the session's own
+    commits and rollbacks are savepoints inside it (SQLAlchemy's "joining a session into an
+    external transaction", warehouse's test harness). On SQLite this needs pysqlite's
+    savepoint recipe, which the engine already follows (db.py: no implicit transactions,
+    BEGIN issued from the "begin" event).
+
+    The outer transaction holds SQLite's write lock from the first write: a test that writes
+    here does not also ask the app to write."""
+    connection = wsgi_app.registry.getUtility(IDatabase).engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)  # fmt: skip
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def script_request(wsgi_app):
+    """A request on the shared app, as a script has one: `script_request.find_service(I)`."""
+    with prepare(registry=wsgi_app.registry) as env:
+        yield env["request"]
+
+
+@pytest.fixture
+def clock_at(wsgi_app, users):
+    """Moves the archive's clock (the signed cookie keeps its own, real, time)."""
+    clock = wsgi_app.registry.getUtility(IClock)
+
+    def move(delta: timedelta) -> None:
+        clock.now = FixedClock(datetime.now(clock.zone) + delta, clock.zone.key).now
+
+    yield move
+    vars(clock).pop("now", None)  # the class's real time again
 
 
 # -- a real server and a real browser (Debian's Chromium driven by Playwright) --------

@@ -100,6 +100,17 @@ def metadata_part(value: dict | str | bytes) -> tuple[str, str]:
     return ("metadata", value)
 
 
+def file_dossier(api, meta: dict | None = None, files=None, user: str = "archivist",
+                 status: int = 201):  # fmt: skip
+    """File a dossier through the API as `user` (`api`: the tests' Api): the multipart
+    request, its `metadata` part and its files, asserting `status`; the response (`.json`
+    is the dossier). Defaults: a valid dossier and the files its outcome needs."""
+    meta = metadata() if meta is None else meta
+    files = complete_files(meta.get("outcome", "justified")) if files is None else files
+    return api.post("/api/v1/dossiers", user, params=[metadata_part(meta)],
+                    upload_files=files, status=status)  # fmt: skip
+
+
 def filled_form(app, number: str, title: str, batch_no: str):
     """The filing form with an unjustified service complaint's fields filled, no files."""
     form = app.get("/dossiers/new").forms["filing"]

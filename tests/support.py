@@ -6,11 +6,19 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+from click.testing import CliRunner
 from sqlalchemy import create_engine, text
+from whoosh.matching import WrappingMatcher
+from whoosh.query import WrappingQuery
 
+from archive_app import cli
+from archive_app.clock import MonotonicClock
+from archive_app.faults import FAULT_VARIABLE
 from archive_app.interfaces import IClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,9 +112,38 @@ def make_cli_env(tmp_path_factory, name: str) -> dict:
     return env
 
 
-def run_cli(env: dict, *args, stdin: str | None = None):
+@dataclass(frozen=True)
+class CommandResult:
+    """What a command answered: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(env: dict, *args, stdin: str | None = None, config: str = TESTING_INI):
+    """`archive -c config ARGS` in this process (click's CliRunner), `env` its environment
+    for the time it runs. A command that must die (`ARCHIVE_FAULT`) runs in its own process:
+    `run_cli_process`."""
+    assert FAULT_VARIABLE not in env, "a killed command would take the tests with it"
+    changes = {name: value for name, value in env.items() if os.environ.get(name) != value}
+    changes.update({name: None for name in os.environ if name not in env})
+    # The command sets the archive's umask (0077) for what it creates: the test's own stays.
+    umask = os.umask(0o077)
+    os.umask(umask)
+    try:
+        result = CliRunner().invoke(cli.main, ["-c", config, *args], input=stdin, env=changes,
+                                    catch_exceptions=False)  # fmt: skip
+    finally:
+        os.umask(umask)
+    return CommandResult(result.exit_code, result.stdout, result.stderr)
+
+
+def run_cli_process(env: dict, *args, stdin: str | None = None, config: str = TESTING_INI):
+    """`archive` as its own process: for a command killed on purpose, or one that must meet
+    the operating system as a fresh process does (a full disk, start-up imports)."""
     return subprocess.run(
-        [ARCHIVE, "-c", TESTING_INI, *args], env=env, input=stdin, capture_output=True,
+        [ARCHIVE, "-c", config, *args], env=env, input=stdin, capture_output=True,
         text=True, timeout=300,
     )  # fmt: skip
 
@@ -129,3 +166,85 @@ def clock_reading(registry, now):
         yield clock
     finally:
         del clock.now
+
+
+REAL_TIME_GUARD = 120.0  # seconds of real time: see ManualMonotonicClock.wait_for
+
+
+class ManualMonotonicClock(MonotonicClock):
+    """Elapsed time that moves only when the test says (`advance`): a wait on it ends when
+    its predicate holds or when `advance` takes the time past its timeout, never by itself.
+    `until_waiting(seconds)` returns once a thread waits until that time: then the test
+    knows where the thread stands before it moves the clock."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self._lock = threading.Condition()
+        self._waits: list[tuple[float, threading.Condition]] = []  # (ends at, condition)
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def wait_for(self, condition, predicate, timeout):
+        """Called with `condition` held, as Condition.wait_for is."""
+        ends = None if timeout is None else self.now + timeout
+        wait = (ends, condition)
+        with self._lock:
+            self._waits.append(wait)
+            self._lock.notify_all()
+        try:
+            while not predicate():
+                if ends is not None and self.now >= ends:
+                    return False
+                # Woken by whoever makes the predicate true, or by advance; a wait nothing
+                # ends for minutes of real time is a test that would hang: fail it instead.
+                if not condition.wait(REAL_TIME_GUARD):
+                    raise AssertionError(f"nothing ended a wait on the manual clock ({ends})")
+            return True
+        finally:
+            with self._lock:
+                self._waits.remove(wait)
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+            conditions = {id(condition): condition for _ends, condition in self._waits}
+        for condition in conditions.values():
+            with condition:
+                condition.notify_all()
+
+    def until_waiting(self, ends: float, timeout: float = 10.0) -> None:
+        """Until some thread waits on this clock until `ends` (at most `timeout` seconds of
+        real time, a guard against a test that would otherwise hang)."""
+        with self._lock:
+            arrived = self._lock.wait_for(
+                lambda: any(wait_ends == ends for wait_ends, _ in self._waits), timeout
+            )
+        assert arrived, f"no thread came to wait until {ends} (waits: {self._waits})"
+
+
+class StepClock:
+    """A `monotonic` callable for the search index's time limit, moved by the steps of a
+    costly query (`costly`) instead of by real time."""
+
+    def __init__(self, now: float = 0.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def costly(query, clock: StepClock, seconds: float = 0.05):
+    """`query`, each matching document it steps over costing `seconds` of `clock`: a costly
+    query on a small index, without sleeping."""
+
+    class Costly(WrappingQuery):
+        def matcher(self, searcher, context=None):
+            return CostlyMatcher(self.child.matcher(searcher, context))
+
+    class CostlyMatcher(WrappingMatcher):
+        def next(self):
+            clock.now += seconds
+            return self.child.next()
+
+    return Costly(query)

@@ -79,10 +79,20 @@ class ThreadTimers:
     """Real timers for quiet periods: daemon threads, so no process waits for one at exit
     (the exit checkpoint covers what they would have)."""
 
+    def __init__(self):
+        self._armed: list[threading.Timer] = []
+
     def schedule(self, delay: float, callback) -> None:
         timer = threading.Timer(delay, callback)
         timer.daemon = True
         timer.start()
+        self._armed = [armed for armed in self._armed if armed.is_alive()] + [timer]
+
+    def cancel(self) -> None:
+        """Stop the timers not yet fired (the log is closing and checkpoints itself)."""
+        for timer in self._armed:
+            timer.cancel()
+        self._armed.clear()
 
 
 SORTED_FIELDS = tuple(sorted(CHAINED_FIELDS))
@@ -245,6 +255,17 @@ class AccessLog:
         with self._lock:
             self._armed_for = None
         self.checkpoint_if_needed()
+
+    def close(self) -> None:
+        """The exit checkpoint now, for an app closed before its process ends (a command
+        run in-process): its timers stopped, its exit hook dropped."""
+        self.timers.cancel()
+        with self._lock:
+            self._armed_for = None
+            registered, self._exit_registered = self._exit_registered, False
+        if registered:
+            atexit.unregister(self._checkpoint_at_exit)
+            self._checkpoint_at_exit()
 
     def _checkpoint_at_exit(self) -> None:
         if self._uncovered_since is not None:

@@ -7,6 +7,8 @@ import logging
 import threading
 from collections.abc import Callable
 
+from ..clock import MonotonicClock
+
 log = logging.getLogger(__name__)
 
 
@@ -15,10 +17,12 @@ class BatchingThread:
     seconds without one (to pick up work another process queued and did not finish)."""
 
     def __init__(self, work: Callable[[], object], delay: float, sweep: float = 60.0,
-                 name: str = "archive-batching"):  # fmt: skip
+                 name: str = "archive-batching",
+                 clock: MonotonicClock | None = None):  # fmt: skip
         self.work = work
         self.delay = delay
         self.sweep = sweep
+        self.clock = clock or MonotonicClock()  # the delays, the sweep and flush's timeout
         self._condition = threading.Condition()
         self._requested = 0  # requests made so far
         self._finished = 0  # requests covered by runs that have finished
@@ -45,7 +49,7 @@ class BatchingThread:
             wanted = self._requested
             self._hurry = True
             self._condition.notify_all()
-            return self._condition.wait_for(lambda: self._finished >= wanted, timeout)
+            return self.clock.wait_for(self._condition, lambda: self._finished >= wanted, timeout)
 
     def stop(self, timeout: float = 30.0) -> None:
         """One last run for what was requested, then the thread ends."""
@@ -58,10 +62,11 @@ class BatchingThread:
     def _run(self) -> None:
         while True:
             with self._condition:
-                self._condition.wait_for(self._asked, self.sweep)
+                self.clock.wait_for(self._condition, self._asked, self.sweep)
                 if self._requested > self._finished:
                     # Let the requests that follow the first join this run.
-                    self._condition.wait_for(lambda: self._hurry or self._stopping, self.delay)
+                    self.clock.wait_for(self._condition, lambda: self._hurry or self._stopping,
+                                        self.delay)  # fmt: skip
                 covered, stopping, self._hurry = self._requested, self._stopping, False
             try:
                 self.work()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from itertools import accumulate, islice
 
 from cachetools import LRUCache
@@ -253,8 +254,9 @@ class Segment:
 class DocSets:
     """Bitmaps for one searcher's segments; `deadline` bounds the walks Whoosh must do."""
 
-    def __init__(self, cache: DocSetCache, searcher, deadline: float):
-        self.cache, self.deadline = cache, deadline
+    def __init__(self, cache: DocSetCache, searcher, deadline: float,
+                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
+        self.cache, self.deadline, self.monotonic = cache, deadline, monotonic
         # An index without documents has one reader and no segment: nothing to evaluate.
         self.segments = [Segment(cache, subsearcher.reader(), subsearcher, offset)
                          for subsearcher, offset in searcher.leaf_searchers()
@@ -307,7 +309,7 @@ class DocSets:
         return FrozenBitMap(found)
 
     def check(self) -> None:
-        if time.monotonic() > self.deadline:
+        if self.monotonic() > self.deadline:
             raise Deadline
 
     # -- counting and ordering -------------------------------------------------------------

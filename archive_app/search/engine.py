@@ -12,7 +12,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from datetime import time as day_time
@@ -104,10 +104,12 @@ class SearchResult:
 
 @implementer(ISearchService)
 class SearchIndex:
-    def __init__(self, root: Path, writer_timeout: float = 30.0, query_timeout: float = 2.0):
+    def __init__(self, root: Path, writer_timeout: float = 30.0, query_timeout: float = 2.0,
+                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
         self.root = Path(root)
         self.writer_timeout = writer_timeout
         self.query_timeout = query_timeout
+        self.monotonic = monotonic  # a query's time limit
         self._write_lock = threading.Lock()
         self._searcher_lock = threading.Lock()
         self._index = None
@@ -343,10 +345,10 @@ class SearchIndex:
         # totals and facets alike.
         allowed = security_filter(query, levels)
         limit = query.page * query.per_page
-        deadline = time.monotonic() + self.query_timeout
+        deadline = self.monotonic() + self.query_timeout
         with self._searcher_lock:
             searcher = self._fresh_searcher()
-            sets = DocSets(self._docsets, searcher, deadline)
+            sets = DocSets(self._docsets, searcher, deadline, self.monotonic)
             try:
                 parts = zip(sets.evaluate(allowed), sets.live(), strict=True)
                 readable = [cleared & live for cleared, live in parts]

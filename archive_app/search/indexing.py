@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
-from ..clock import Clock
+from ..clock import Clock, MonotonicClock
 from ..errors import storage_full
 from ..interfaces import IIndexer
 from ..records import derived
@@ -65,9 +65,11 @@ class Indexer:
     def __init__(self, index: SearchIndex, read_sessions, write_sessions, records_for_session,
                  spool: Path, extractor: ExtractionSandbox, clock: Clock, *,
                  batch_delay: float | None = None,
-                 fault: Callable[[str], None] | None = None):  # fmt: skip
+                 fault: Callable[[str], None] | None = None,
+                 batch_clock: MonotonicClock | None = None):  # fmt: skip
         """`batch_delay` None: the index is written in the committing thread before the
-        request answers; else by a background thread that many seconds after a commit."""
+        request answers; else by a background thread that many seconds (of `batch_clock`)
+        after a commit."""
         self.index = index
         self.read_sessions = read_sessions
         self.write_sessions = write_sessions
@@ -81,7 +83,8 @@ class Indexer:
         self._lock = threading.RLock()
         self._batcher = None
         if batch_delay is not None:
-            self._batcher = BatchingThread(self.drain, batch_delay, name="archive-indexer")
+            self._batcher = BatchingThread(self.drain, batch_delay, name="archive-indexer",
+                                           clock=batch_clock)  # fmt: skip
 
     # -- the queue -------------------------------------------------------------------------
 

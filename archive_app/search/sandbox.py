@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -34,9 +35,11 @@ class ExtractionSandbox:
     holds), and no re-import of the parent's main module (multiprocessing's spawn does that).
     """
 
-    def __init__(self, timeout: float = 20.0, memory_bytes: int = 1 << 30):
+    def __init__(self, timeout: float = 20.0, memory_bytes: int = 1 << 30,
+                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
         self.timeout = timeout
         self.memory_bytes = memory_bytes
+        self.monotonic = monotonic  # how long a child has been idle
         self._lock = threading.Lock()  # one document at a time through the pipe
         self._process: subprocess.Popen | None = None
         self._connection: Connection | None = None
@@ -69,7 +72,7 @@ class ExtractionSandbox:
                 code = self._retire(kill=True)
                 return Extraction("", False, f"the extraction process died (exit code {code})")
             self._tasks += 1
-            self._last_used = time.monotonic()
+            self._last_used = self.monotonic()
             if self._tasks >= TASKS_PER_CHILD:
                 self._retire(wait=False)
             return answer
@@ -86,7 +89,7 @@ class ExtractionSandbox:
             self._leaving.clear()
 
     def _child(self) -> Connection:
-        idle = time.monotonic() - self._last_used
+        idle = self.monotonic() - self._last_used
         if self._process is not None and (
             self._process.poll() is not None or idle > IDLE_EXIT_SECONDS / 2
         ):
@@ -106,7 +109,7 @@ class ExtractionSandbox:
             self._connection = Connection(ours.detach())
             # Stopped at interpreter exit, or when this sandbox is garbage: never left behind.
             self._stopper = weakref.finalize(self, stop_child, self._process, self._connection)
-            self._tasks, self._last_used = 0, time.monotonic()
+            self._tasks, self._last_used = 0, self.monotonic()
         return self._connection
 
     def _retire(self, kill: bool = False, wait: bool = True) -> int | None:

@@ -21,7 +21,7 @@ import fcntl
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
@@ -56,8 +56,9 @@ def derive(key: bytes, bucket_key: bytes, bucket: str, purpose: str) -> bytes:
 class BucketKeys:
     """The bucket-key file: `for_wrapping` creates keys, `key` reads, `destroy` deletes."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, wall_time: Callable[[], float] = time.time):
         self.path = Path(path)
+        self.wall_time = wall_time  # seconds since the epoch: when a key was last used
         self._cache: dict | None = None
         self._stamp = None
 
@@ -82,7 +83,7 @@ class BucketKeys:
     def for_wrapping(self, bucket: str) -> bytes:
         """The key of `bucket`, created if new; stamps it as in use (see the module doc)."""
         entry = self._read().get("buckets", {}).get(bucket)
-        now = time.time()
+        now = self.wall_time()
         if entry is not None and now - entry["used_at"] < _USE_STAMP_EVERY:
             return base64.b64decode(entry["key"])
         with self._locked() as document:
@@ -99,7 +100,7 @@ class BucketKeys:
         """Delete the keys of `buckets` not used for `idle_seconds`; returns those deleted."""
         deleted = []
         with self._locked() as document:
-            now = time.time()
+            now = self.wall_time()
             for bucket in sorted(buckets):
                 entry = document.get("buckets", {}).get(bucket)
                 if bucket == HOLD_BUCKET or entry is None:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier
 from support import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 
 def test_privacy_officer_reviews_the_log(page, live_server, api, tmp_path):
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api).json
     api.get(f"/api/v1/dossiers/{dossier['id']}", "auditor")
 
     page.goto(f"{live_server}/login?_LOCALE_=en")

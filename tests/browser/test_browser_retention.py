@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, file_dossier, metadata
 from support import PASSWORD, screenshot_folder
 
 pytestmark = pytest.mark.browser
@@ -19,14 +19,13 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
         closed_on="2019-03-01",
         products=[{"name": "维生素C泡腾片", "batch_no": "VC1901", "expiry": "2019-05"}],
     )
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api, meta).json
     number = dossier["complaint_no"]
     batch = f"VC19{uuid.uuid4().hex[:6].upper()}"
-    by_batch = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(dict(
+    by_batch = file_dossier(api, dict(
         meta, complaint_no=complaint_no("III", 2019),
-        products=[{"name": "维生素C泡腾片", "batch_no": batch, "expiry": "2019-05"}]))],
-        upload_files=complete_files(), status=201).json["complaint_no"]  # fmt: skip
+        products=[{"name": "维生素C泡腾片", "batch_no": batch, "expiry": "2019-05"}])).json[
+        "complaint_no"]  # fmt: skip
 
     page.goto(f"{live_server}/login?_LOCALE_=en")
     page.fill("input[name=username]", "records")

@@ -13,7 +13,16 @@ from contextlib import contextmanager
 
 import webob
 import webtest
-from factories import complaint_no, complete_files, filled_form, jpeg, metadata, metadata_part, pdf
+from factories import (
+    complaint_no,
+    complete_files,
+    file_dossier,
+    filled_form,
+    jpeg,
+    metadata,
+    metadata_part,
+    pdf,
+)
 from support import PASSWORD, ROOT, assert_error
 from waitress.adjustments import Adjustments
 from waitress.utilities import RequestEntityTooLarge
@@ -105,8 +114,7 @@ def test_a_small_chunked_body_still_signs_in(wsgi_app, users):
 def test_uploads_over_the_body_limit_still_work(api, app, users):
     big_photo = jpeg(seed=7) + b"\0" * (2 * LIMIT)
     files = complete_files() + [("attachment", "photo.jpg", big_photo)]
-    filed = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                     upload_files=files, status=201).json  # fmt: skip
+    filed = file_dossier(api, None, files).json
     appended = api.post(f"/api/v1/dossiers/{filed['id']}/documents", "archivist",
                         upload_files=[("attachment", "photo2.jpg", big_photo)])  # fmt: skip
     assert appended.status_int in (200, 201), appended.text

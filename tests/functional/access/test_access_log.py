@@ -5,26 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import os
-from contextlib import suppress
 
 import pytest
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier
 from sqlalchemy import delete, select, update
-from support import TESTING_INI, bytes_on_disk
+from support import bytes_on_disk
 
 from archive_app.access.models import AccessLogEntry, AccessLogHead
-from archive_app.bootstrap import open_app
 from archive_app.interfaces import IAccessLog
-
-
-class Rollback(Exception):
-    """Raised inside a transaction to undo the tampering once it has been checked."""
 
 
 @pytest.fixture
 def filed(api):
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api).json
 
 
 def test_only_privacy_officers_read_the_log(api):
@@ -111,34 +104,23 @@ def _swap(session, first, second):
 
 
 @pytest.mark.parametrize("tamper", sorted(TAMPERS))
-def test_every_tamper_is_detected_and_named(api, filed, tamper):
-    with open_app(TESTING_INI) as env:
-        request = env["request"]
-        access_log = request.find_service(IAccessLog)
-        with suppress(Rollback), request.tm:
-            session = request.dbsession
-            target = session.scalar(select(AccessLogHead.seq)) // 2
-            TAMPERS[tamper](session, target)
-            session.flush()
-            report = access_log.verify(session)
-            raise Rollback  # leave the shared log as it was
+def test_every_tamper_is_detected_and_named(filed, dbsession, script_request, tamper):
+    access_log = script_request.find_service(IAccessLog)
+    target = dbsession.scalar(select(AccessLogHead.seq)) // 2
+    TAMPERS[tamper](dbsession, target)  # undone after the test (the dbsession fixture)
+    dbsession.flush()
+    report = access_log.verify(dbsession)
     assert report.ok is False
     assert report.first_bad_seq == target
 
 
-def test_a_cut_tail_is_detected_against_the_last_checkpoint(api, filed):
-    with open_app(TESTING_INI) as env:
-        request = env["request"]
-        access_log = request.find_service(IAccessLog)
-        with request.tm:
-            checkpoint = access_log.write_checkpoint(request.dbsession)
-        with suppress(Rollback), request.tm:
-            session = request.dbsession
-            keep = checkpoint.seq - 3
-            kept = session.get(AccessLogEntry, keep)
-            session.execute(delete(AccessLogEntry).where(AccessLogEntry.seq > keep))
-            session.execute(update(AccessLogHead).values(seq=keep, mac=kept.mac))
-            session.flush()
-            report = access_log.verify(session)
-            raise Rollback
+def test_a_cut_tail_is_detected_against_the_last_checkpoint(filed, dbsession, script_request):
+    access_log = script_request.find_service(IAccessLog)
+    checkpoint = access_log.write_checkpoint()  # committed, on the log's own connection
+    keep = checkpoint.seq - 3
+    kept = dbsession.get(AccessLogEntry, keep)
+    dbsession.execute(delete(AccessLogEntry).where(AccessLogEntry.seq > keep))
+    dbsession.execute(update(AccessLogHead).values(seq=keep, mac=kept.mac))
+    dbsession.flush()
+    report = access_log.verify(dbsession)
     assert report.ok is False and report.first_bad_seq == keep + 1

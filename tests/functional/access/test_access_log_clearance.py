@@ -10,7 +10,7 @@ import io
 import pytest
 import webtest
 from conftest import Api
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier, metadata
 from support import PASSWORD, TESTING_INI
 
 from archive_app.bootstrap import open_app
@@ -37,11 +37,7 @@ def papi(app, privacy_tokens) -> Api:
 
 
 def test_entries_naming_a_dossier_above_clearance_are_withheld_not_dropped(papi):
-    restricted = papi.post(
-        "/api/v1/dossiers", "archivist",
-        params=[metadata_part(metadata(confidentiality="restricted"))],
-        upload_files=complete_files(), status=201,
-    ).json  # fmt: skip
+    restricted = file_dossier(papi, metadata(confidentiality="restricted")).json
     document = restricted["documents"][0]["id"]
     papi.get(f"/api/v1/dossiers/{restricted['id']}", "archivist")
     papi.get(f"/api/v1/dossiers/{restricted['id']}/documents/{document}", "archivist")

@@ -5,23 +5,20 @@ from __future__ import annotations
 
 import json
 import logging
-from contextlib import suppress
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 import webtest
 from alembic import command
 from alembic.config import Config
-from factories import complete_files, metadata, metadata_part
+from factories import complete_files, file_dossier, metadata, metadata_part
 from plaster import get_settings
 from support import PASSWORD, TESTING_INI, USERS, assert_error, make_cli_env, run_cli
 
 from archive_app import main
-from archive_app.bootstrap import open_app
-from archive_app.clock import FixedClock
+from archive_app.access.policy import accounts_for
 from archive_app.errors import ArchiveError
-from archive_app.interfaces import IAccountService, IClock
 
 REMOTE = {"REMOTE_ADDR": "192.0.2.10"}
 LOOKUP = "/api/v1/dossiers?complaint_no=TS-I-23-999"  # any reader may ask; none is found
@@ -113,8 +110,7 @@ def unsafe_page_routes(registry) -> list[tuple[str, str]]:
 
 
 def test_every_unsafe_page_request_needs_the_csrf_token(wsgi_app, api, tokens):
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api).json
     values = {"dossier_id": dossier["id"], "document_id": dossier["documents"][0]["id"]}
     browsers = {name: sign_in(wsgi_app, name) for name in USERS}
     routes = unsafe_page_routes(wsgi_app.registry)
@@ -158,18 +154,6 @@ def test_the_sign_out_button_on_every_page_posts_with_the_token(wsgi_app, users)
     cookie = browser.cookies["archive_session"]
     assert signed_out(form.submit())
     assert signed_out(replaying(wsgi_app, cookie).get("/"))
-
-
-@pytest.fixture
-def clock_at(wsgi_app, users):
-    """Moves the archive's clock (the signed cookie keeps its own, real, time)."""
-    clock = wsgi_app.registry.getUtility(IClock)
-
-    def move(delta: timedelta) -> None:
-        clock.now = FixedClock(datetime.now(clock.zone) + delta, clock.zone.key).now
-
-    yield move
-    vars(clock).pop("now", None)  # the class's real time again
 
 
 def test_an_idle_session_ends_on_the_server(wsgi_app, clock_at):
@@ -218,25 +202,14 @@ def test_user_names_are_unique_whatever_their_case_and_clean(api, app):
     assert logins[0]["user"] == "auditor"
 
 
-def test_the_database_refuses_names_differing_only_in_case(wsgi_app, users):
+def test_the_database_refuses_names_differing_only_in_case(users, dbsession):
     from archive_app.access.models import User
 
-    with open_app(TESTING_INI) as env, suppress(sa.exc.IntegrityError):
-        request = env["request"]
-        with request.tm:
-            created = request.dbsession.get(User, 1).created_at
-            request.dbsession.add(
-                User(
-                    username="AdMiN",
-                    password_hash="x",
-                    role="admin",
-                    clearance="internal",
-                    active=True,
-                    created_at=created,
-                )
-            )
-            request.dbsession.flush()
-        pytest.fail("a second `admin` was stored")
+    created = dbsession.get(User, 1).created_at
+    dbsession.add(User(username="AdMiN", password_hash="x", role="admin", clearance="internal",
+                       active=True, created_at=created))  # fmt: skip
+    with pytest.raises(sa.exc.IntegrityError):
+        dbsession.flush()
 
 
 def test_the_migration_refuses_clearly_when_names_already_collide(tmp_path):
@@ -268,28 +241,21 @@ def test_an_admin_cannot_demote_or_deactivate_themselves(api):
     assert mine["role"] == "admin" and mine["active"] is True
 
 
-class Rollback(Exception):
-    pass
-
-
-def test_the_last_active_admin_cannot_be_demoted_or_deactivated(wsgi_app, users):
+def test_the_last_active_admin_cannot_be_demoted_or_deactivated(users, dbsession,
+                                                                 script_request):  # fmt: skip
     from archive_app.access.models import User
 
-    with open_app(TESTING_INI) as env, suppress(Rollback):
-        request = env["request"]
-        with request.tm:
-            session = request.dbsession
-            accounts = request.find_service(IAccountService)
-            session.execute(sa.update(User).where(User.role == "admin", User.username != "admin")
-                            .values(active=False))  # fmt: skip
-            admin = accounts.find_user("admin")
-            for change, field in (({"role": "auditor"}, "role"), ({"active": False}, "active")):
-                with pytest.raises(ArchiveError) as refused:
-                    accounts.change_user(admin, by=None, **change)
-                assert (refused.value.status, refused.value.field) == (409, field)
-                assert "last active admin" in refused.value.detail
-            assert admin.role == "admin" and admin.active
-            raise Rollback  # the shared archive keeps its other admins
+    accounts = accounts_for(script_request, dbsession)
+    # Undone after the test (the dbsession fixture): the shared archive keeps its other admins.
+    dbsession.execute(sa.update(User).where(User.role == "admin", User.username != "admin")
+                      .values(active=False))  # fmt: skip
+    admin = accounts.find_user("admin")
+    for change, field in (({"role": "auditor"}, "role"), ({"active": False}, "active")):
+        with pytest.raises(ArchiveError) as refused:
+            accounts.change_user(admin, by=None, **change)
+        assert (refused.value.status, refused.value.field) == (409, field)
+        assert "last active admin" in refused.value.detail
+    assert admin.role == "admin" and admin.active
 
 
 def test_deactivation_ends_tokens_and_sessions_for_good(wsgi_app, api, app):

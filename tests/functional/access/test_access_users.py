@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier, metadata
 from support import PASSWORD, assert_error
 
 
@@ -40,9 +40,7 @@ def test_role_and_clearance_changes_apply_on_the_next_request(api, app):
     api.post_json("/api/v1/users", {"username": "zhou", "role": "auditor", "password": PASSWORD,
                                     "clearance": "internal"}, "admin", status=201)  # fmt: skip
     token = {"Authorization": f"Bearer {token_for(app, 'zhou')}"}
-    confidential = api.post("/api/v1/dossiers", "archivist",
-                            params=[metadata_part(metadata(confidentiality="confidential"))],
-                            upload_files=complete_files(), status=201).json  # fmt: skip
+    confidential = file_dossier(api, metadata(confidentiality="confidential")).json
     app.get(f"/api/v1/dossiers/{confidential['id']}", headers=token, status=404)
     api.app.patch_json("/api/v1/users/zhou", {"clearance": "confidential"},
                        headers=api.headers("admin"), status=200)  # fmt: skip
@@ -65,8 +63,7 @@ def test_no_entry_no_content(api, monkeypatch):
     """An action whose access-log entry cannot be written is refused."""
     from archive_app.access.accesslog import AccessLog
 
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api).json
 
     def broken(self, event):
         raise OSError("disk full")

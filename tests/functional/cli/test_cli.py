@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from factories import complete_files, metadata
-from support import make_cli_env, run_cli
-
-ARCHIVE = str(Path(sys.executable).with_name("archive"))
+from support import TESTING_INI, make_cli_env, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +16,8 @@ def cli_env(tmp_path_factory):
     return make_cli_env(tmp_path_factory, "cli_tests")
 
 
-def run(env, *args, stdin: str | None = None):
-    return run_cli(env, *args, stdin=stdin)
+def run(env, *args, stdin: str | None = None, config: str = TESTING_INI):
+    return run_cli(env, *args, stdin=stdin, config=config)
 
 
 def write_folder(root: Path, meta: dict, files=None) -> Path:
@@ -46,8 +42,7 @@ def test_init_is_idempotent(cli_env):
 
 
 def test_missing_config_is_a_usage_error(cli_env):
-    result = subprocess.run([ARCHIVE, "-c", "/nonexistent.ini", "init"], env=cli_env,
-                            capture_output=True, text=True)  # fmt: skip
+    result = run(cli_env, "init", config="/nonexistent.ini")
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "nonexistent.ini" in result.stderr
 

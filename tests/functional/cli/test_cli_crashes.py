@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from factories import complaint_no, metadata
-from support import make_cli_env, run_cli
+from support import make_cli_env, run_cli, run_cli_process
 from test_cli import write_folder
 
 KILLED = 137
@@ -27,7 +27,7 @@ def test_filing_killed_before_its_commit_leaves_only_an_orphan_blob(tmp_path_fac
     assert run_cli(env, "import", str(first)).returncode == 0
     acknowledged = blob_files(env)
 
-    killed = run_cli(dict(env, ARCHIVE_FAULT="blob_written"), "import", str(second))
+    killed = run_cli_process(dict(env, ARCHIVE_FAULT="blob_written"), "import", str(second))
     assert killed.returncode == KILLED and number not in killed.stdout
     orphans = blob_files(env) - acknowledged
     assert len(orphans) == 1  # written, fsync'd, never referenced
@@ -55,7 +55,7 @@ def test_key_rotation_killed_at_each_step_loses_nothing(tmp_path_factory, tmp_pa
         write_folder(tmp_path / str(index), metadata(complaint_no=complaint_no("I", 2023)))
     assert run_cli(env, "import", str(tmp_path)).returncode == 0
 
-    killed = run_cli(dict(env, ARCHIVE_FAULT=step), "keys", "rotate")
+    killed = run_cli_process(dict(env, ARCHIVE_FAULT=step), "keys", "rotate")
     assert killed.returncode == KILLED
     between = run_cli(env, "verify")
     assert between.returncode == 0, between.stdout  # old and new keys both still open rows
@@ -73,7 +73,7 @@ def test_reindex_killed_before_its_swap_leaves_the_old_index_serving(tmp_path_fa
     index = Path(env["ARCHIVE_ROOT"]) / "index"
     serving = (index / "CURRENT").read_text()
 
-    killed = run_cli(dict(env, ARCHIVE_FAULT="reindex_built"), "reindex")
+    killed = run_cli_process(dict(env, ARCHIVE_FAULT="reindex_built"), "reindex")
     assert killed.returncode == KILLED
     assert (index / "CURRENT").read_text() == serving
     assert len(list(index.glob("gen-*"))) == 2  # the half-done build is left behind

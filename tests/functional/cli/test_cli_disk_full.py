@@ -1,5 +1,8 @@
 """A full disk, on a small filesystem made by the test (tmpfs): a clear error, nothing
-stored half-way, nothing corrupted, and the archive works again once space is back."""
+stored half-way, nothing corrupted, and the archive works again once space is back.
+
+The commands run as processes of their own (run_cli_process), as an operator meets them on a
+full disk: start-up and exit (the last access-log checkpoint) included."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ import pytest
 import webtest
 from factories import complaint_no, complete_files, metadata, metadata_part
 from plaster import get_settings
-from support import PASSWORD, TESTING_INI, assert_error, run_cli
+from support import PASSWORD, TESTING_INI, assert_error, run_cli_process
 from test_cli import write_folder
 
 from archive_app import main
@@ -52,9 +55,9 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
     env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
                ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
     env.pop("ARCHIVE_KEYRING", None)
-    assert run_cli(env, "init").returncode == 0
+    assert run_cli_process(env, "init").returncode == 0
     assert (
-        run_cli(
+        run_cli_process(
             env,
             "user",
             "add",
@@ -82,7 +85,7 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
     )
     number = complaint_no("I", 2023)
     write_folder(second, metadata(complaint_no=number))
-    assert run_cli(env, "import", str(first)).returncode == 0
+    assert run_cli_process(env, "import", str(first)).returncode == 0
 
     settings = dict(get_settings(TESTING_INI, "app:main"), **{
         "archive.storage_dir": str(storage),
@@ -97,12 +100,12 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
                               "password": PASSWORD}).json["token"]  # fmt: skip
         unindexed = complaint_no("I", 2023)  # committed and queued, then the process dies
         write_folder(tmp_path / "third", metadata(complaint_no=unindexed))
-        assert run_cli(dict(env, ARCHIVE_FAULT="index_queued"), "import",
+        assert run_cli_process(dict(env, ARCHIVE_FAULT="index_queued"), "import",
                        str(tmp_path / "third")).returncode == 137  # fmt: skip
         before = files_under(storage / "blobs")
         ballast = fill(small_disk)
 
-        refused = run_cli(env, "import", str(second))
+        refused = run_cli_process(env, "import", str(second))
         assert refused.returncode == 1 and "storage is full" in refused.stdout
         response = api.post("/api/v1/dossiers", params=[metadata_part(metadata(
             complaint_no=complaint_no("I", 2023)))], upload_files=complete_files(),
@@ -115,22 +118,22 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
                        headers={"Authorization": f"Bearer {token}"}, status=507)  # fmt: skip
         assert_error(hits, 507, "storage_full")
         # The index cannot take the queued dossier: one line, and the queue keeps it.
-        drain = run_cli(env, "verify")
+        drain = run_cli_process(env, "verify")
         assert drain.returncode == 2 and "storage is full" in drain.stderr
-        run = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        run = run_cli_process(env, "retention", "run", "--as-of", "2021-01-01")
         assert run.returncode == 2 and "storage is full" in run.stderr
         assert "Traceback" not in run.stderr
 
         ballast.unlink()  # space is back
-        report = run_cli(env, "verify")
+        report = run_cli_process(env, "verify")
         assert report.returncode == 0, report.stdout  # nothing corrupted, the log chain whole
         found = api.get(f"/api/v1/search?complaint_no={unindexed}",
                         headers={"Authorization": f"Bearer {token}"}).json  # fmt: skip
         assert found["total"] == 1  # the queued dossier reached the index after all
-        destroyed = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        destroyed = run_cli_process(env, "retention", "run", "--as-of", "2021-01-01")
         assert destroyed.returncode == 0 and f"destroyed {due}" in destroyed.stdout
-        assert run_cli(env, "verify").returncode == 0
-        again = run_cli(env, "import", str(second))
+        assert run_cli_process(env, "verify").returncode == 0
+        again = run_cli_process(env, "import", str(second))
         assert again.returncode == 0 and f"filed {number}" in again.stdout
         api.post("/api/v1/dossiers", params=[metadata_part(metadata(
             complaint_no=complaint_no("I", 2023)))], upload_files=complete_files(),
@@ -147,7 +150,7 @@ def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk
     env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
                ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
     env.pop("ARCHIVE_KEYRING", None)
-    assert run_cli(env, "init").returncode == 0
+    assert run_cli_process(env, "init").returncode == 0
     due = complaint_no("I", 2019)
     write_folder(
         tmp_path,
@@ -158,24 +161,25 @@ def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk
             products=[{"name": "复方甘草片", "batch_no": "FG1902", "expiry": "2019-06"}],
         ),
     )
-    assert run_cli(env, "import", str(tmp_path)).returncode == 0
+    assert run_cli_process(env, "import", str(tmp_path)).returncode == 0
     certificates = storage / "certificates"
     certificates.mkdir(exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(certificates)],
                    check=True)  # fmt: skip
     try:
         ballast = fill(certificates)
-        run = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        run = run_cli_process(env, "retention", "run", "--as-of", "2021-01-01")
         assert run.returncode == 1 and f"destroyed {due}" in run.stdout
         assert "is issued, but its files could not be written" in run.stderr
         assert "Traceback" not in run.stderr
         assert not [p for p in certificates.iterdir() if p.name != "ballast"]  # no half file
         ballast.unlink()
-        again = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
+        again = run_cli_process(env, "retention", "run", "--as-of", "2021-01-01")
         assert again.returncode == 0 and "certificate " in again.stdout
         written = sorted(p.suffix for p in certificates.iterdir())
         assert written == [".json", ".pdf"]
-        verified = run_cli(env, "certificate", "verify", str(next(certificates.glob("*.json"))))
+        certificate = next(certificates.glob("*.json"))
+        verified = run_cli_process(env, "certificate", "verify", str(certificate))
         assert verified.returncode == 0, verified.stdout + verified.stderr
     finally:
         subprocess.run(["umount", "-l", str(certificates)], check=False)

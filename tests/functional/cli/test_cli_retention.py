@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from factories import complaint_no, complete_files, metadata
-from support import make_cli_env, run_cli
+from support import make_cli_env, run_cli, run_cli_process
 
 STEPS = ["marked", "index_purged", "erased", "certified", "unlinked"]
 
@@ -51,7 +51,8 @@ def test_killed_at_each_step_a_rerun_finishes_the_work(tmp_path_factory, tmp_pat
     env = make_cli_env(tmp_path_factory, f"cli_kill_{step}")
     number = write_old_dossier(tmp_path)
     assert run_cli(env, "import", str(tmp_path)).returncode == 0
-    killed = run_cli(env | {"ARCHIVE_FAULT": step}, "retention", "run", "--as-of", "2021-01-01")
+    killed = run_cli_process(env | {"ARCHIVE_FAULT": step}, "retention", "run", "--as-of",
+                             "2021-01-01")  # fmt: skip
     assert killed.returncode == 137, killed.stderr
     rerun = run_cli(env, "retention", "run", "--as-of", "2021-01-01")
     assert rerun.returncode == 0, rerun.stderr

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from factories import complete_files, docx, eml, jpeg, metadata, metadata_part, pdf, png, xlsx
+from factories import complete_files, docx, eml, file_dossier, jpeg, metadata, pdf, png, xlsx
 from support import assert_error, bytes_on_disk
-
-
-def file_dossier(api, meta=None, files=None, user="archivist", status=201):
-    meta = meta or metadata()
-    files = complete_files(meta.get("outcome", "justified")) if files is None else files
-    return api.post("/api/v1/dossiers", user, params=[metadata_part(meta)],
-                    upload_files=files, status=status)  # fmt: skip
 
 
 def test_filing_returns_the_dossier_with_its_documents(api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from factories import complaint_no, complete_files, jpeg, metadata, metadata_part, png
+from factories import complaint_no, complete_files, file_dossier, jpeg, metadata, png
 from sqlalchemy import select, update
 from support import TESTING_INI, assert_error, run_cli
 
@@ -19,8 +19,7 @@ def file_with_attachments(api) -> dict:
              ("attachment", "检验截图.png", png(8)), ("attachment", "来电记录.txt",
                                                     "客户来电：胶囊破损。".encode())]  # fmt: skip
     meta = metadata(complaint_no=complaint_no("II", 2023), complaint_class="II")
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=files, status=201).json  # fmt: skip
+    return file_dossier(api, meta, files).json
 
 
 def flip(data: bytes, offset: int) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier
 from sqlalchemy import select
 from support import TESTING_INI
 
@@ -20,8 +20,7 @@ class Interrupted(Exception):
 
 def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, storage):
     filed = [
-        api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                 upload_files=complete_files(), status=201).json
+        file_dossier(api).json
         for _ in range(2)
     ]  # fmt: skip
     path = keyring_path(read_settings(TESTING_INI))

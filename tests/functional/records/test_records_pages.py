@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from factories import complete_files, filled_form, metadata, metadata_part
+from factories import file_dossier, filled_form, metadata
 from support import PASSWORD
 
 
@@ -17,8 +17,7 @@ def signed_in(app, username):
 
 @pytest.fixture
 def filed(api):
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api).json
 
 
 def test_home_redirects_to_login_when_signed_out(app):
@@ -45,9 +44,7 @@ def test_dossier_page_masks_for_auditors(app, users, filed):
 
 
 def test_page_of_a_dossier_above_clearance_is_not_found(app, users, api):
-    restricted = api.post("/api/v1/dossiers", "archivist",
-                          params=[metadata_part(metadata(confidentiality="restricted"))],
-                          upload_files=complete_files(), status=201).json  # fmt: skip
+    restricted = file_dossier(api, metadata(confidentiality="restricted")).json
     signed_in(app, "auditor")
     app.get(f"/dossiers/{restricted['id']}", status=404)
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, complete_files, file_dossier, metadata
 from support import assert_error, bytes_on_disk
 
 AS_OF = "2021-01-01"  # later than every dossier filed here, earlier than the other tests'
@@ -19,8 +19,7 @@ def old_dossier(api, **overrides):
         complaint_no=complaint_no("I", 2019), received_on="2019-03-01", closed_on="2019-04-01",
         products=[{"name": "复方甘草片", "batch_no": "FG190101", "expiry": "2019-06"}], **overrides,
     )  # fmt: skip
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api, meta).json
 
 
 def run(api, as_of=AS_OF, dry_run=False, status=201):
@@ -85,8 +84,7 @@ def test_destruction_leaves_a_tombstone_and_a_verifiable_certificate(api, storag
         products=[{"name": "残留药ZQXPRODUCT", "batch_no": "ZQXBATCH77", "expiry": "2019-06"}],
     )  # fmt: skip
     note = ("attachment", "note.txt", "客户来电记录 ZQXDOCTEXT7731 溶出度不合格".encode())
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                       upload_files=[*complete_files(), note], status=201).json  # fmt: skip
+    dossier = file_dossier(api, meta, [*complete_files(), note]).json
     api.post_json(f"/api/v1/dossiers/{dossier['id']}/corrections",
                   {"reason": "更正 ZQXCORRECTION", "closed_on": "2019-04-02"}, "records",
                   status=201)  # fmt: skip

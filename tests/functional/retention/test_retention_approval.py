@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import webtest
 from conftest import Api
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, file_dossier, metadata
 from plaster import get_settings
 from support import PASSWORD, TESTING_INI, assert_error
 
@@ -41,8 +41,7 @@ def file_old(api, **product) -> dict:
         complaint_no=complaint_no("I", 2019), received_on="2019-03-01", closed_on="2019-04-01",
         products=[{"name": "复方甘草片", "batch_no": "FG1901", "expiry": "2019-06", **product}],
     )  # fmt: skip
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api, meta).json
 
 
 def test_the_eu_gmp_rule_keeps_five_years_after_certification(strict_api):
@@ -54,17 +53,9 @@ def test_the_eu_gmp_rule_keeps_five_years_after_certification(strict_api):
     assert unknown["destroy_after"] == "2024-04-01"
     assert "certification unknown" in unknown["retention_rule"]
     assert_error(
-        strict_api.post(
-            "/api/v1/dossiers",
-            "archivist",
-            params=[
-                metadata_part(
-                    metadata(
-                        products=[{"name": "甲", "batch_no": "B1", "certified_on": "2018-13-01"}]
-                    )
-                )
-            ],
-            upload_files=complete_files(),
+        file_dossier(
+            strict_api,
+            metadata(products=[{"name": "甲", "batch_no": "B1", "certified_on": "2018-13-01"}]),
             status=422,
         ),
         422,

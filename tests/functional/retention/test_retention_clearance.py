@@ -14,7 +14,7 @@ import pytest
 import webtest
 from conftest import Api
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, file_dossier, metadata
 from plaster import get_settings
 from pypdf import PdfReader
 from sqlalchemy import or_, select
@@ -76,8 +76,7 @@ def file_due(api, level: str, batch_no: str | None = None) -> dict:
         products=[{"name": "清开灵颗粒", "batch_no": batch_no or batch(), "expiry": "2016-06"}],
         confidentiality=level,
     )  # fmt: skip
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api, meta).json
     assert dossier["destroy_after"] == "2017-06-30"
     return dossier
 

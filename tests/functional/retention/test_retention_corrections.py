@@ -3,21 +3,20 @@ and the keys follow the dossier to its new bucket."""
 
 from __future__ import annotations
 
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, file_dossier, metadata
 from support import TESTING_INI, assert_error
 
 from archive_app.bootstrap import open_app
 from archive_app.records.models import Document, Dossier
 
 
-def file_dossier(api, expiry="2030-06", batch="CR2030A") -> dict:
+def file_two_products(api, expiry="2030-06", batch="CR2030A") -> dict:
     meta = metadata(
         complaint_no=complaint_no("I", 2023), received_on="2023-03-01", closed_on="2023-04-01",
         products=[{"name": "阿莫西林胶囊", "batch_no": batch, "expiry": expiry},
                   {"name": "阿莫西林胶囊", "batch_no": batch + "B", "expiry": "2029-01"}],
     )  # fmt: skip
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api, meta).json
 
 
 def buckets_of(dossier_id: str) -> set:
@@ -32,7 +31,7 @@ def buckets_of(dossier_id: str) -> set:
 
 
 def test_a_corrected_expiry_recomputes_the_date_and_moves_the_keys(api):
-    dossier = file_dossier(api)
+    dossier = file_two_products(api)
     assert dossier["destroy_after"] == "2031-06-30" and buckets_of(dossier["id"]) == {"2031-06"}
     url = f"/api/v1/dossiers/{dossier['id']}/corrections"
     body = {"reason": "厂家更正有效期", "products": [{"batch_no": "CR2030A", "expiry": "2032-02"}]}
@@ -61,7 +60,7 @@ def test_a_corrected_expiry_recomputes_the_date_and_moves_the_keys(api):
 
 
 def test_an_earlier_expiry_makes_a_dossier_due(api):
-    dossier = file_dossier(api, batch="CR2030C")
+    dossier = file_two_products(api, batch="CR2030C")
     due = api.get("/api/v1/retention/due?as_of=2026-01-01", "records").json["results"]
     assert dossier["id"] not in {row["id"] for row in due}
     api.post_json(f"/api/v1/dossiers/{dossier['id']}/corrections",
@@ -74,7 +73,7 @@ def test_an_earlier_expiry_makes_a_dossier_due(api):
 
 
 def test_bad_corrections_are_refused_and_change_nothing(api):
-    dossier = file_dossier(api, batch="CR2030D")
+    dossier = file_two_products(api, batch="CR2030D")
     url = f"/api/v1/dossiers/{dossier['id']}/corrections"
     for body, field in (
         ({"products": [{"batch_no": "CR2030D", "expiry": "2031-01"}]}, "reason"),

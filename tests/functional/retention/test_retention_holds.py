@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, file_dossier, metadata
 from sqlalchemy import select
 from support import TESTING_INI, assert_error, clock_reading
 
@@ -26,8 +26,7 @@ def file_old(api, batch_no: str, product: str = "复方甘草片", **overrides) 
         complaint_no=complaint_no("I", 2019), received_on="2019-03-01", closed_on="2019-04-01",
         products=[{"name": product, "batch_no": batch_no, "expiry": "2019-06"}], **overrides,
     )  # fmt: skip
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=complete_files(), status=201).json  # fmt: skip
+    return file_dossier(api, meta).json
 
 
 def state(api, dossier) -> str:
@@ -226,8 +225,7 @@ def test_today_is_the_day_in_the_archive_time_zone(api, wsgi_app):
         complaint_no=complaint_no("I", 2025), received_on="2025-03-01", closed_on="2025-04-01",
         products=[{"name": "时区测试片", "batch_no": unique_batch(), "expiry": "2025-06"}],
     )  # fmt: skip
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api, meta).json
     assert dossier["destroy_after"] == "2026-06-30"
 
     def dry_run_at(utc: datetime, as_of=None, status=201):

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from urllib.parse import quote
 
 import pytest
-from factories import complaint_no, complete_files, metadata, metadata_part
-from support import PASSWORD, assert_error
-from whoosh.matching import WrappingMatcher
-from whoosh.query import WrappingQuery
+from factories import complaint_no, complete_files, file_dossier, metadata
+from support import PASSWORD, StepClock, assert_error, costly
 
 from archive_app.demo.documents import make_pdf
 from archive_app.interfaces import ISearchService
@@ -27,8 +24,7 @@ def file(api, *, level="internal", product="阿莫西林胶囊", batch="20230512
     )  # fmt: skip
     files = [item for item in complete_files() if item[0] != "investigation_report"]
     files.append(("investigation_report", "report.pdf", make_pdf("调查报告", [text])))
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=files, status=201).json  # fmt: skip
+    return file_dossier(api, meta, files).json
 
 
 def encoded(query: str) -> str:
@@ -173,30 +169,18 @@ def test_spreadsheet_and_email_text_is_searchable(api):
         ("attachment", "mail.eml", make_eml("来信", "a@example.com", "b@example.com",
                                             "邮件独有词壬癸", datetime(2023, 5, 1))),
     ]  # fmt: skip
-    dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                       upload_files=files, status=201).json  # fmt: skip
+    dossier = file_dossier(api, meta, files).json
     assert ids(search(api, "q=表格独有词庚辛")) == {dossier["id"]}
     assert ids(search(api, "q=邮件独有词壬癸")) == {dossier["id"]}
 
 
-class Slow(WrappingQuery):
-    """The query it wraps at 50 ms per matching document: a costly query on a small index."""
-
-    def matcher(self, searcher, context=None):
-        return SlowMatcher(self.child.matcher(searcher, context))
-
-
-class SlowMatcher(WrappingMatcher):
-    def next(self):
-        time.sleep(0.05)
-        return self.child.next()
-
-
 def test_a_query_past_the_time_limit_answers_query_too_costly(api, app, corpus, wsgi_app,
                                                               monkeypatch):  # fmt: skip
-    build = engine.build_query
-    monkeypatch.setattr(engine, "build_query", lambda query: Slow(build(query)))
-    monkeypatch.setattr(wsgi_app.registry.getUtility(ISearchService), "query_timeout", 0.02)
+    build, clock = engine.build_query, StepClock()
+    monkeypatch.setattr(engine, "build_query", lambda query: costly(build(query), clock))
+    index = wsgi_app.registry.getUtility(ISearchService)
+    monkeypatch.setattr(index, "monotonic", clock)
+    monkeypatch.setattr(index, "query_timeout", 0.02)
     response = api.get("/api/v1/search?q=" + quote("投诉"), "archivist", status=422)
     assert_error(response, 422, "query_too_costly", "q")
     assert "0.02 s" in response.json["detail"]

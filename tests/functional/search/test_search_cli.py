@@ -5,12 +5,11 @@ background thread on, a command's filings are indexed before it exits."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from factories import complaint_no, complete_files, metadata
 from sqlalchemy import create_engine, select
-from support import ARCHIVE, TESTING_INI, make_cli_env, run_cli
+from support import TESTING_INI, make_cli_env, run_cli, run_cli_process
 
 from archive_app.records.models import Dossier
 from archive_app.search.engine import SearchIndex
@@ -50,7 +49,7 @@ def test_killed_between_the_commit_and_the_index_update_verify_converges(
 ):
     env = make_cli_env(tmp_path_factory, "cli_index_queue")
     number = write_dossier_folder(tmp_path)
-    killed = run_cli(env | {"ARCHIVE_FAULT": "index_queued"}, "import", str(tmp_path))
+    killed = run_cli_process(env | {"ARCHIVE_FAULT": "index_queued"}, "import", str(tmp_path))
     assert killed.returncode == 137, killed.stderr
     dossier_id, queue = database_state(env, number)
     assert dossier_id is not None and dossier_id in queue  # committed, with its queue row
@@ -71,8 +70,7 @@ def test_with_the_background_thread_a_command_indexes_its_filings_before_exiting
         "archive.search.index_in_background = true"))  # fmt: skip
     folders = tmp_path / "import"
     numbers = [write_dossier_folder(folders) for _ in range(3)]
-    imported = subprocess.run([ARCHIVE, "-c", str(config), "import", str(folders)], env=env,
-                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    imported = run_cli(env, "import", str(folders), config=str(config))
     assert imported.returncode == 0, imported.stderr
     ids = {database_state(env, number)[0] for number in numbers}
     assert ids <= indexed(env) and database_state(env, numbers[0])[1] == set()

@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from factories import complaint_no, complete_files, metadata, metadata_part
+from factories import complaint_no, complete_files, file_dossier, metadata
 from sqlalchemy import select
 
 from archive_app.demo.documents import make_docx, make_pdf, make_xlsx
@@ -31,8 +31,7 @@ def ids(body: dict) -> set[str]:
 
 def file(api, files: list, **overrides) -> dict:
     meta = metadata(**{"complaint_no": complaint_no(), "confidentiality": "internal"} | overrides)
-    return api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                    upload_files=files, status=201).json  # fmt: skip
+    return file_dossier(api, meta, files).json
 
 
 def test_document_text_is_searched_by_readers_of_documents_only(api):

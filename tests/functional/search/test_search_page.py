@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier, metadata
 from support import PASSWORD
 
 
 def test_search_page(app, api, users):
-    dossier = api.post("/api/v1/dossiers", "archivist",
-                       params=[metadata_part(metadata(title="板蓝根颗粒结块投诉"))],
-                       upload_files=complete_files(), status=201).json  # fmt: skip
+    dossier = file_dossier(api, metadata(title="板蓝根颗粒结块投诉")).json
     form = app.get("/login").forms[0]
     form["username"], form["password"] = "auditor", PASSWORD
     form.submit(status=303)

@@ -9,7 +9,7 @@ import os
 
 import pytest
 import webtest
-from factories import complete_files, metadata, metadata_part
+from factories import file_dossier
 from plaster import get_settings
 from support import TESTING_INI, run_cli
 
@@ -27,8 +27,7 @@ def secrets_of(text: str) -> list[str]:
 @pytest.fixture
 def real_keyring(storage, api) -> str:
     # At least one document, so that a wrong keyring has something it fails to open.
-    api.post("/api/v1/dossiers", "archivist", params=[metadata_part(metadata())],
-             upload_files=complete_files(), status=201)  # fmt: skip
+    file_dossier(api)
     return keyring_path({"archive.storage_dir": str(storage)}).read_text()
 
 

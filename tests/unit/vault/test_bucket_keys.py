@@ -5,7 +5,6 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
-import time
 from datetime import date
 
 import pytest
@@ -61,14 +60,23 @@ def test_destroy_spares_recently_used_keys_and_the_hold_bucket(tmp_path):
     assert "2020-06" not in buckets.destroyed() and buckets.key("2020-06") == again
 
 
+def test_a_key_is_destroyed_only_once_idle_for_the_whole_time_on_its_clock(tmp_path):
+    now = [1_900_000_000.0]
+    buckets = BucketKeys(tmp_path / "retention-keys.json", wall_time=lambda: now[0])
+    buckets.for_wrapping("2020-06")
+    now[0] += 599
+    assert buckets.destroy({"2020-06"}, idle_seconds=600) == []
+    now[0] += 1
+    assert buckets.destroy({"2020-06"}, idle_seconds=600) == ["2020-06"]
+    assert buckets.destroyed() == {"2020-06": "2030-03-17T17:56:40Z"}  # when, on that clock
+
+
 def test_a_damaged_key_file_is_refused(tmp_path):
     path = tmp_path / "retention-keys.json"
     path.write_text('{"format": "something else"}')
     with pytest.raises(KeyringError, match="not valid"):
         BucketKeys(path).key("2031-05")
     path.write_bytes(b"\xff\xfe")
-    time.sleep(0.01)
-    os.utime(path)
     with pytest.raises(KeyringError, match="not valid"):
         BucketKeys(path).for_wrapping("2031-05")
 

@@ -134,11 +134,21 @@ def test_tampered_blob_stops_the_stream(store):
     assert store.cipher_sha256(name) != hashlib.sha256(b"").hexdigest()
 
 
+def descriptors_on(path) -> list[str]:
+    """This process's open file descriptors on `path`."""
+    return [fd for fd in os.listdir("/proc/self/fd")
+            if os.path.realpath(f"/proc/self/fd/{fd}") == str(path.resolve())]  # fmt: skip
+
+
 def test_closing_a_partial_read_closes_the_file(store):
     name, _ = store.write(io.BytesIO(os.urandom(MIN_CHUNK * 2)), DEK, DOC)
+    path = store.path_of(name)
     stream = store.open_plaintext(name, DEK, DOC)
+    assert descriptors_on(path) == []  # opened on the first read, not before
     next(stream)
+    assert len(descriptors_on(path)) == 1
     stream.close()  # what a WSGI server does when the client goes away
+    assert descriptors_on(path) == []
 
 
 def test_remove_is_idempotent(store):
