@@ -187,7 +187,13 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="per class")
     parser.add_argument("--processes", type=int, default=2, help="our rebuild's writers")
     parser.add_argument("--only", help="run only the classes whose name contains this")
+    parser.add_argument("--keep", type=Path,
+                        help="build both indexes in this folder and keep them; if they are "
+                        "there already, time the queries on them without building")  # fmt: skip
     args = parser.parse_args()
+    if args.keep:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        return compare(args.keep, args)
     root = Path(tempfile.mkdtemp(prefix="bench-tantivy-"))
     try:
         return compare(root, args)
@@ -195,9 +201,7 @@ def main() -> int:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def compare(root: Path, args) -> int:
-    print(f"{args.dossiers} entries, {args.queries} queries per class; load average "
-          f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the start")  # fmt: skip
+def build(root: Path, args) -> None:
     ours = SearchIndex(root / "ours")
     started = time.perf_counter()
     ours.rebuild(entries(args.dossiers), processes=args.processes)
@@ -206,7 +210,17 @@ def compare(root: Path, args) -> int:
     their_build, analysis = build_tantivy(root / "tantivy", args.dossiers)
     print(f"build: ours {our_build:.1f} s ({args.processes} writer processes), tantivy "
           f"{their_build:.1f} s (our analysis {analysis:.1f} s of it, its writer "
-          f"{their_build - analysis:.1f} s): {our_build / their_build:.1f}x")  # fmt: skip
+          f"{their_build - analysis:.1f} s): {our_build / their_build:.1f}x; load average "
+          f"{os.getloadavg()[0]:.1f}")  # fmt: skip
+
+
+def compare(root: Path, args) -> int:
+    print(f"{args.dossiers} entries, {args.queries} queries per class; load average "
+          f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the start")  # fmt: skip
+    if (root / "ours" / "CURRENT").exists() and (root / "tantivy" / "meta.json").exists():
+        print(f"build: both indexes kept in {root} by an earlier run, not built again")
+    else:
+        build(root, args)
 
     rng = random.Random(3)
     batches = [f"{p[3]}2305{rng.randrange(1, 40):03d}" for p in rng.choices(PRODUCTS, k=200)]
