@@ -27,7 +27,7 @@ from whoosh.reading import SegmentReader
 
 from ..faults import crash_point
 from ..vault.durability import write_atomically
-from .analysis import query_terms, term_sequence
+from .analysis import query_terms, term_sequence, terms
 from .docsets import Deadline, DocSetCache, DocSets
 from .ranking import ReadableStatistics, by_relevance
 from .schema import dossier_schema
@@ -374,7 +374,9 @@ class SearchIndex:
         stored = searcher.stored_fields(docnum)
         highlights = {}
         for name, words in marked.items():
-            if words and stored.get(name):
+            # A field without any of the words has no snippet: Whoosh's highlighter would
+            # analyse it token by token to find that out.
+            if words and stored.get(name) and not words.isdisjoint(terms(stored[name])):
                 snippet = highlight(stored[name], words, searcher.schema[name].analyzer,
                                     ContextFragmenter(charlimit=20_000),
                                     HtmlFormatter(tagname="mark"))  # fmt: skip
