@@ -36,6 +36,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -166,19 +167,37 @@ class OurSearch:
         return result.total, result.facets
 
 
-def run_class(engine, queries) -> tuple[float, float, float, list]:
-    """(first ms, p50 ms, p95 ms, answers): first on a fresh engine, then warm."""
-    started = time.perf_counter()
+class Timings(NamedTuple):
+    first: float
+    first_cpu: float
+    p50: float
+    p95: float
+    p50_cpu: float
+    p95_cpu: float
+    answers: list
+
+
+def run_class(engine, queries) -> Timings:
+    """Milliseconds of the first query on a fresh engine, then of the queries warm, each as
+    wall and CPU time (of every thread of the process: what a query costs on a shared
+    machine, where waiting for a core can be most of the wall time); the warm answers."""
+    started, cpu = time.perf_counter(), time.process_time()
     engine.search(queries[0], CALLER_LEVELS)
     first = (time.perf_counter() - started) * 1000
+    first_cpu = (time.process_time() - cpu) * 1000
     answers = [engine.search(query, CALLER_LEVELS) for query in queries]  # warm-up
-    timings = []
+    timings, cpu_timings = [], []
     for query in queries:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         engine.search(query, CALLER_LEVELS)
         timings.append((time.perf_counter() - started) * 1000)
-    timings.sort()
-    return first, statistics.median(timings), timings[int(len(timings) * 0.95)], answers
+        cpu_timings.append((time.process_time() - cpu) * 1000)
+    return Timings(first, first_cpu, *percentiles(timings), *percentiles(cpu_timings), answers)
+
+
+def percentiles(timings: list[float]) -> tuple[float, float]:
+    timings = sorted(timings)
+    return statistics.median(timings), timings[int(len(timings) * 0.95)]
 
 
 def main() -> int:
@@ -226,14 +245,15 @@ def compare(root: Path, args) -> int:
     batches = [f"{p[3]}2305{rng.randrange(1, 40):03d}" for p in rng.choices(PRODUCTS, k=200)]
     suites = query_suites(batches, 2021, args.queries)
     mismatches = 0
-    print("class | first ours / tantivy ms | p50 ours / tantivy | p95 ours / tantivy | p95 x")
+    print("class | first ours / tantivy ms (CPU) | p50 ours / tantivy (CPU) | "
+          "p95 ours / tantivy (CPU) | p95 ours / tantivy x (CPU)")  # fmt: skip
     for name, pairs in suites.items():
         if args.only and args.only not in name:
             continue
         queries = [query for query, _ in pairs]
         our = run_class(OurSearch(root / "ours"), queries)
         their = run_class(TantivySearch(root / "tantivy"), queries)
-        for query, mine, theirs in zip(queries, our[3], their[3], strict=True):
+        for query, mine, theirs in zip(queries, our.answers, their.answers, strict=True):
             if mine != theirs:
                 mismatches += 1
                 print(
@@ -241,9 +261,12 @@ def compare(root: Path, args) -> int:
                     + ("" if mine[0] != theirs[0] else f"; facets {mine[1]} / {theirs[1]}")
                 )
                 break
-        print(f"{name} | {our[0]:.1f} / {their[0]:.1f} | {our[1]:.1f} / {their[1]:.1f} | "
-              f"{our[2]:.1f} / {their[2]:.1f} | {our[2] / their[2]:.1f}  "
-              f"(total of the first {our[3][0][0]}; load {os.getloadavg()[0]:.1f})")  # fmt: skip
+        print(f"{name} | {our.first:.1f} / {their.first:.1f} ({our.first_cpu:.0f} / "
+              f"{their.first_cpu:.0f}) | {our.p50:.1f} / {their.p50:.1f} ({our.p50_cpu:.1f} / "
+              f"{their.p50_cpu:.1f}) | {our.p95:.1f} / {their.p95:.1f} ({our.p95_cpu:.1f} / "
+              f"{their.p95_cpu:.1f}) | {our.p95 / their.p95:.1f} "
+              f"({our.p95_cpu / max(their.p95_cpu, 0.01):.1f})  (total of the first "
+              f"{our.answers[0][0]}; load {os.getloadavg()[0]:.1f})")  # fmt: skip
     if mismatches:
         print(f"{mismatches} classes with answers that differ")
         return 1
