@@ -18,7 +18,6 @@ from __future__ import annotations
 from math import log
 
 from pyroaring import FrozenBitMap
-from whoosh.matching import IntersectionMatcher, UnionMatcher, WrappingMatcher
 from whoosh.query import And, Or, Term
 from whoosh.scoring import BM25F, BM25FScorer, WeightScorer
 
@@ -141,56 +140,13 @@ def scored(searcher, wanted, docnums: list[int], check, weighting) -> dict[int, 
             break
         if docnum >= end:
             continue
-        score = tree_score(wanted.matcher(subsearcher, context))
+        matcher = wanted.matcher(subsearcher, context)
         while docnum is not None and docnum < end:
-            value = score(docnum - offset)
-            if value is not None:
-                scores[docnum] = value
+            local = docnum - offset
+            if matcher.is_active() and matcher.id() < local:
+                matcher.skip_to(local)
+            if matcher.is_active() and matcher.id() == local:
+                scores[docnum] = matcher.score()
             check()
             docnum = next(remaining, None)
     return scores
-
-
-def tree_score(matcher):
-    """A function of a document number (ascending from call to call) giving its score by
-    `matcher`, or None where it does not match: Whoosh's own sums (a union adds the scores
-    of its sides at the document, an intersection both, a wrapper multiplies by its boost),
-    in the same order, so the same floats, but each leaf moved only to the documents asked
-    for. Whoosh's union and intersection matchers move every branch at each step, which
-    was most of the time of a word's query: the words' terms in five fields are fifteen
-    leaves under ten such matchers. Any other matcher is asked as it is."""
-    kind = type(matcher)
-    if kind is UnionMatcher:
-        left, right = tree_score(matcher.a), tree_score(matcher.b)
-
-        def union(docnum: int) -> float | None:
-            a, b = left(docnum), right(docnum)
-            return b if a is None else a if b is None else a + b
-
-        return union
-    if kind is IntersectionMatcher:
-        left, right = tree_score(matcher.a), tree_score(matcher.b)
-
-        def intersection(docnum: int) -> float | None:
-            a = left(docnum)
-            b = None if a is None else right(docnum)
-            return None if b is None else a + b
-
-        return intersection
-    if kind is WrappingMatcher:
-        child, boost = tree_score(matcher.child), matcher.boost
-
-        def wrapped(docnum: int) -> float | None:
-            value = child(docnum)
-            return None if value is None else value * boost
-
-        return wrapped
-
-    def leaf(docnum: int) -> float | None:
-        if matcher.is_active() and matcher.id() < docnum:
-            matcher.skip_to(docnum)
-        if matcher.is_active() and matcher.id() == docnum:
-            return matcher.score()
-        return None
-
-    return leaf

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from whoosh.query import And, Or, Term
+from whoosh.query import And
 
 from archive_app.search import docsets, engine, ranking
 from archive_app.search.engine import SearchIndex, SearchQuery, build_query, security_filter
@@ -193,30 +193,3 @@ def test_the_bitmap_cache_stays_within_its_bound_whatever_is_searched(index):
     assert cache.term_bytes == sum(cost for _, cost in cache.terms.values())
     assert index.search(SearchQuery(q="胶囊"), LEVELS).total == len(
         walked(index, SearchQuery(q="胶囊"), LEVELS)[0])  # fmt: skip
-
-
-@pytest.mark.parametrize("needs_current", [True, False])
-def test_window_scores_are_whooshs_own_floats(index, needs_current):
-    """`ranking.tree_score` gives each document the score Whoosh's matcher tree gives it, to
-    the last bit, through unions, intersections and boosts (trees of union matchers, as at
-    100,000 dossiers; and the array union small segments get)."""
-    searcher = index.open().searcher()
-    weighting = ranking.BM25F()
-    queries = [engine.scoring_query(query) for query in QUERIES] + [
-        And([Or([Term("title", "胶囊", boost=2.0), Term("summary", "破损")]), Term("text", "批号")])
-    ]
-    compared = 0
-    for wanted in [query for query in queries if query is not None]:
-        for subsearcher, _ in searcher.leaf_searchers():
-            context = subsearcher.context(weighting=weighting, needs_current=needs_current)
-            walk = wanted.matcher(subsearcher, context)
-            expected = {}
-            while walk.is_active():
-                expected[walk.id()] = walk.score()
-                walk.next()
-            score = ranking.tree_score(wanted.matcher(subsearcher, context))
-            every = range(subsearcher.reader().doc_count_all())
-            found = {docnum: value for docnum in every if (value := score(docnum)) is not None}
-            assert found == expected, wanted
-            compared += len(found)
-    assert compared > 100
