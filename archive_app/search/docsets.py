@@ -56,7 +56,7 @@ def posting_ids(reader, field: str, text) -> list[int]:
     while matcher.is_active():
         if matcher._ids is None:
             # The block's ids are stored as differences: summed in C by `accumulate`, not by
-            # Whoosh's generator one id at a time (most of the time of a first query).
+            # Whoosh's generator one id at a time.
             if matcher._data is None:
                 matcher._read_data()
             ids.extend(accumulate(matcher._data[0]))
@@ -68,8 +68,9 @@ def posting_ids(reader, field: str, text) -> list[int]:
 
 def column_values(reader, field: str, size: int) -> list[int]:
     """Each document's raw value in a numeric column (a date's sortable number), read as one
-    block from the W3 column (the pinned private fields of `posting_ids`); any other column
-    goes document by document."""
+    block from the W3 column (the pinned private fields of `posting_ids`; document by
+    document, a third of a first date query at 100,000); any other column goes document by
+    document."""
     column = reader.column_reader(field, translate=False)
     if type(column) is not NumericColumn.Reader:
         return [column[docnum] for docnum in range(size)]
