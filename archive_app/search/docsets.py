@@ -13,8 +13,10 @@ change every later query's answer, so none is possible.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from itertools import accumulate, islice
@@ -54,10 +56,30 @@ def posting_ids(reader, field: str, text) -> list[int]:
     ids: list[int] = []
     while matcher.is_active():
         if matcher._ids is None:
-            matcher._read_ids()
-        ids.extend(matcher._ids[matcher._i :])
+            # The block's ids are stored as differences: summed in C by `accumulate`, not by
+            # Whoosh's generator one id at a time.
+            if matcher._data is None:
+                matcher._read_data()
+            ids.extend(accumulate(matcher._data[0]))
+        else:
+            ids.extend(matcher._ids[matcher._i :])
         matcher._next_block()
     return ids
+
+
+def column_values(reader, field: str, size: int) -> list[int]:
+    """Each document's raw value in a numeric column (a date's sortable number), read as one
+    block from the W3 column (the pinned private fields of `posting_ids`; document by
+    document, a third of a first date query at 100,000); any other column goes document by
+    document."""
+    column = reader.column_reader(field, translate=False)
+    if type(column) is not NumericColumn.Reader:
+        return [column[docnum] for docnum in range(size)]
+    count = min(column._count, size)
+    values = array(column._typecode, column._dbfile.get(column._basepos, count * column._fixedlen))
+    if sys.byteorder == "little":
+        values.byteswap()  # written big-endian ("!")
+    return values.tolist() + [column._default] * (size - count)
 
 
 def length_bytes(reader, field: str, size: int) -> bytes:
@@ -200,8 +222,7 @@ class Segment:
         (ranges by bisection, newest first by walking backwards), and each document's value."""
         key = ("dates", field)
         if key not in self.cached:
-            column = self.reader.column_reader(field, translate=False)  # raw numbers
-            by_docnum = [column[docnum] for docnum in range(self.size)]
+            by_docnum = column_values(self.reader, field, self.size)  # raw numbers
             ordered = sorted(range(self.size), key=by_docnum.__getitem__)
             self.cached[key] = ([by_docnum[d] for d in ordered], ordered, by_docnum)
         return self.cached[key]

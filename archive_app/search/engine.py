@@ -19,6 +19,7 @@ from datetime import time as day_time
 from pathlib import Path
 
 from whoosh import index as whoosh_index
+from whoosh.codec import default_codec
 from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
@@ -30,7 +31,7 @@ from ..faults import crash_point
 from ..interfaces import ISearchService
 from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
-from .analysis import query_terms, term_sequence
+from .analysis import query_terms, term_sequence, terms
 from .docsets import Deadline, DocSetCache, DocSets
 from .ranking import ReadableStatistics, by_relevance
 from .schema import dossier_schema
@@ -383,7 +384,9 @@ class SearchIndex:
         stored = searcher.stored_fields(docnum)
         highlights = {}
         for name, words in marked.items():
-            if words and stored.get(name):
+            # A field without any of the words has no snippet: Whoosh's highlighter would
+            # analyse it token by token to find that out.
+            if words and stored.get(name) and not words.isdisjoint(terms(stored[name])):
                 snippet = highlight(stored[name], words, searcher.schema[name].analyzer,
                                     ContextFragmenter(charlimit=20_000),
                                     HtmlFormatter(tagname="mark"))  # fmt: skip
@@ -400,12 +403,18 @@ def highlighted_terms(wanted) -> dict[str, frozenset]:
 
 
 def _build_writer(built, processes: int):
+    # Without length statistics: Whoosh would read each posting's field length back from the
+    # segment's lengths column to note every block's shortest and longest document (a quarter
+    # of a rebuild's time), bounds only its own top-N collectors use to skip blocks; relevance
+    # here scores documents one by one from the lengths column (ranking.py), which is kept.
+    codec = default_codec()
+    codec.length_stats = False
     if processes > 1:
         # Whoosh's multiprocess writer: each process indexes a share of the entries into a
         # segment of its own (never merged: see SEGMENT_DOCS). Analysis and postings are
         # two thirds of a rebuild's time, so this uses the second core.
-        return built.writer(procs=processes, limitmb=128, multisegment=True)
-    return built.writer(limitmb=128)
+        return built.writer(procs=processes, limitmb=128, multisegment=True, codec=codec)
+    return built.writer(limitmb=128, codec=codec)
 
 
 def _rewrite_only(segment_id: str):

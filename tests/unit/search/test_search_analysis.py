@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
+from whoosh.fields import TEXT
 
-from archive_app.search.analysis import cjk_analyzer, query_terms
+from archive_app.search.analysis import cjk_analyzer, query_terms, terms
+from archive_app.search.schema import BigramText
 
 
 def test_cjk_runs_become_overlapping_bigrams():
@@ -32,3 +34,22 @@ def test_a_word_inside_a_longer_text_keeps_its_terms(text):
     """Every term of a CJK word is among the terms of any text containing it."""
     word = "溶出度"
     assert set(query_terms(word)) <= set(query_terms(text + word + text))
+
+
+# Text as dossiers have it: CJK, kana, Hangul, Latin of both cases, digits, punctuation, space.
+DOSSIER_TEXT = st.text(alphabet=st.sampled_from("阿莫西林胶囊溶出度批号かナ한글AaZz09İß-，。 \n"),
+                       max_size=120)  # fmt: skip
+
+
+@given(DOSSIER_TEXT)
+def test_terms_are_the_analyzers_tokens(text):
+    """`terms` (what indexing and queries use) is the analyzer's output, token for token."""
+    assert terms(text) == [token.text for token in cjk_analyzer()(text)]
+
+
+@given(DOSSIER_TEXT, st.booleans())
+def test_bigram_text_postings_are_text_postings(text, phrase):
+    """BigramText's postings (terms, frequencies, weights, positions) are TEXT's."""
+    assert list(BigramText(phrase=phrase).index(text)) == list(
+        TEXT(analyzer=cjk_analyzer(), phrase=phrase).index(text)
+    )
