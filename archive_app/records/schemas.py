@@ -7,9 +7,12 @@ import re
 from datetime import date
 
 import colander
+from pyramid.i18n import TranslationStringFactory
 
 from ..errors import BadRequest, Invalid
 from ..retention.rules import parse_expiry
+
+_ = TranslationStringFactory("archive")
 
 COMPLAINT_CLASSES = ("I", "II", "III")
 COMPLAINT_TYPES = (
@@ -51,11 +54,11 @@ class StrictDate(colander.SchemaType):
         if cstruct in (colander.null, None, ""):
             return colander.null
         if not isinstance(cstruct, str) or not ISO_DATE.match(cstruct):
-            raise colander.Invalid(node, "must be a date as YYYY-MM-DD")
+            raise colander.Invalid(node, _("must be a date as YYYY-MM-DD"))
         try:
             return date.fromisoformat(cstruct)
         except ValueError:
-            raise colander.Invalid(node, "is not a real calendar date") from None
+            raise colander.Invalid(node, _("is not a real calendar date")) from None
 
 
 # Control characters (NUL and the like; tab and line breaks are text) and lone surrogates
@@ -72,7 +75,7 @@ class StrictString(colander.String):
         if cstruct is None:
             return colander.null
         if isinstance(cstruct, str) and FORBIDDEN_CHARACTERS.search(cstruct):
-            raise colander.Invalid(node, "must not contain control characters")
+            raise colander.Invalid(node, _("must not contain control characters"))
         return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
 
 
@@ -100,7 +103,7 @@ class Customer(colander.MappingSchema):
     organization = text(255, missing=None)
     phone = colander.SchemaNode(
         StrictString(),
-        validator=colander.Regex(r"^\+?[0-9][0-9 -]{5,19}$", "must be a phone number"),
+        validator=colander.Regex(r"^\+?[0-9][0-9 -]{5,19}$", _("must be a phone number")),
         missing=None,
     )
     address = text(500, missing=None)
@@ -113,7 +116,7 @@ class Product(colander.MappingSchema):
         StrictString(),
         validator=colander.All(
             colander.Length(min=1, max=64),
-            colander.Regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", "must be letters, digits, . _ / -"),
+            colander.Regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", _("must be letters, digits, . _ / -")),
         ),
     )
     expiry = colander.SchemaNode(StrictString(), validator=validate_expiry, missing=None)
@@ -136,7 +139,7 @@ class Measures(colander.SequenceSchema):
 class DossierMetadata(colander.MappingSchema):
     complaint_no = colander.SchemaNode(
         StrictString(),
-        validator=colander.Regex(COMPLAINT_NO, "must look like TS-I-23-001"),
+        validator=colander.Regex(COMPLAINT_NO, _("must look like TS-I-23-001")),
     )
     complaint_class = choice(COMPLAINT_CLASSES)
     complaint_type = choice(COMPLAINT_TYPES)
@@ -159,13 +162,13 @@ def _cross_checks(node, value):
     error = colander.Invalid(node)
     match = COMPLAINT_NO.match(value["complaint_no"])
     if match and match[1] != value["complaint_class"]:
-        error["complaint_no"] = "its class must equal complaint_class"
+        error["complaint_no"] = _("its class must equal complaint_class")
     elif match and int(match[2]) != value["received_on"].year % 100:
-        error["complaint_no"] = "its year must be the last two digits of received_on's year"
+        error["complaint_no"] = _("its year must be the last two digits of received_on's year")
     if value["closed_on"] < value["received_on"]:
-        error["closed_on"] = "must not be before received_on"
+        error["closed_on"] = _("must not be before received_on")
     if len(set(value["measures"])) != len(value["measures"]):
-        error["measures"] = "must not repeat a measure"
+        error["measures"] = _("must not repeat a measure")
     if error.children:
         raise error
 

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyramid.i18n import TranslationStringFactory
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,6 +27,8 @@ from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
 from .schemas import DOCUMENT_KINDS, REQUIRED_KINDS, validate_metadata
+
+_ = TranslationStringFactory("archive")
 
 CUSTOMER_FIELDS = ("name", "organization", "phone", "address")
 SEARCHABLE_CUSTOMER_FIELDS = ("name", "organization", "phone")
@@ -197,7 +200,7 @@ class RecordsService:
             try:
                 types.append(detect_media_type(upload.path, clean_filename(upload.filename)))
             except EmptyFile:
-                raise Invalid("the file is empty", field=upload.kind) from None
+                raise Invalid(_("the file is empty"), field=upload.kind) from None
             except MediaRejected as rejected:
                 raise UnsupportedMedia(rejected.detail, field=upload.kind) from None
         return types

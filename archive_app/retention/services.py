@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from pyramid.i18n import TranslationStringFactory
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,8 @@ from ..records.models import Document, Dossier, DossierCorrection, ProductLine
 from .certificates import build_certificate, certificate_sha256
 from .holds import active_hold_exists, is_held
 from .models import Certificate, Hold, RetentionLease, RetentionProposal, RetentionRun
+
+_ = TranslationStringFactory("archive")
 
 LEASE = timedelta(minutes=5)
 METHOD = (
@@ -122,7 +125,7 @@ class Destroyer:
         today = self.clock.today()
         as_of = as_of or today
         if as_of > today and not dry_run:
-            raise Invalid("as_of may be later than today only for a dry run", field="as_of")
+            raise Invalid(_("as_of may be later than today only for a dry run"), field="as_of")
         result = RunResult(uuid.uuid4().hex, as_of, dry_run)
         candidates = self._candidates(result, as_of)
         if dry_run:
@@ -165,14 +168,14 @@ class Destroyer:
             proposal = _proposal(session, proposal_id)
             if proposal.state == "proposed":
                 if proposal.proposed_by == approver:
-                    raise Forbidden("the proposer cannot approve their own proposal",
+                    raise Forbidden(_("the proposer cannot approve their own proposal"),
                                     field="proposal_id")  # fmt: skip
                 proposal.state, proposal.decided_by = "approved", approver
                 proposal.decided_at = self.clock.now()
             elif proposal.state != "approved" or proposal.run_id is not None:
                 raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
             elif proposal.decided_by != approver:
-                raise Conflict("the proposal is being approved by another", field="proposal_id")
+                raise Conflict(_("the proposal is being approved by another"), field="proposal_id")
             return proposal.as_of, set(proposal.dossier_ids)
 
         as_of, only = self.transaction(decide)
@@ -245,7 +248,7 @@ class Destroyer:
             session.add(RetentionLease(id=1, holder=holder, expires_at=now + LEASE))
             return
         if lease.holder and lease.expires_at and lease.expires_at > now and not _dead(lease.holder):
-            raise RetentionBusy("another retention run is in progress", field=None)
+            raise RetentionBusy(_("another retention run is in progress"), field=None)
         lease.holder, lease.expires_at = holder, now + LEASE
 
     def _renew_lease(self, session: Session) -> None:
@@ -415,7 +418,7 @@ def _proposal(session: Session, proposal_id) -> RetentionProposal:
     if isinstance(proposal_id, str) and len(proposal_id) <= 32:
         proposal = session.get(RetentionProposal, proposal_id, with_for_update=True)
     if proposal is None:
-        raise NotFound("no such proposal", field="proposal_id")
+        raise NotFound(_("no such proposal"), field="proposal_id")
     return proposal
 
 
