@@ -356,16 +356,16 @@ def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
         (_("New key fingerprint (SHA-256)"), ANNOUNCES),
         (_("Signature"), "signature"),
     ):
-        value = certificate.get(key)
+        value, style = certificate.get(key), mono
         if value is None and key == ANNOUNCES:
             continue
         if "fingerprint" in heading:
             raw = _raw_key(value)
             value = fingerprint(raw) if raw else "?"
-        elif value is None:
-            value = _in_both(_("none (the first certificate)"))
+        elif value is None:  # words, not a code: in the font that has Chinese
+            value, style = _in_both(_("none (the first certificate)")), text
         story.append(Paragraph(f"<b>{_escape(_in_both(heading))}</b>", text))
-        story.append(Paragraph(_escape(value), mono))
+        story.append(Paragraph(_escape(value), style))
     how = _(
         "To verify offline: remove `signature`, serialise the rest as canonical JSON (sorted "
         "keys, compact separators, UTF-8) and check the Ed25519 signature with `public_key`, "
