@@ -67,6 +67,7 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "privacy_officer": _("Privacy officer"),
         "records_manager": _("Records manager"),
         "admin": _("Administrator"),
+        "system": _("System"),  # the command line and the log's own checkpoints
     },
     "document_kind": {
         "registration_form": _("Registration form (投诉客户信息登记表)"),
@@ -99,6 +100,7 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "user_add": _("Account created"),
         "user_change": _("Account changed"),
         "request": _("Request"),
+        "checkpoint": _("Log checkpoint"),
     },
     "log_outcome": {
         "ok": _("Allowed"),

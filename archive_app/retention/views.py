@@ -114,7 +114,7 @@ def _scope_words(hold) -> TranslationString:
 
 
 def _numbers(numbers) -> str:
-    return "、".join(numbers)
+    return ", ".join(numbers)
 
 
 def _hold(request) -> TranslationString:
