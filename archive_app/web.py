@@ -32,8 +32,8 @@ def _deform_translator(term):
 @subscriber(BeforeRender)
 def add_page_words(event):
     """Every page template gets `label(code)` (a vocabulary value's words), `when(value)` (a
-    date or a time as the archive writes them), `say(message)` (a catalogue message, e.g. a
-    view's feedback) and `field(path)` / `problem(error)` for the errors it shows."""
+    date or a time as the archive writes them), `zone_name`, `say(message)` (a catalogue
+    message, e.g. a view's feedback) and `field(path)` / `problem(error)` for its errors."""
     request = event.get("request")
     if request is None or not str(event.get("renderer_name", "")).endswith(".pt"):
         return
@@ -41,6 +41,7 @@ def add_page_words(event):
     zone = request.find_service(IClock).zone
     event["label"] = lambda value: translate(label(value))
     event["when"] = lambda value: format_when(value, zone)
+    event["zone_name"] = zone.key  # beside times a page shows already local (log periods)
     event["say"] = lambda message: say(translate, message)
     event["field"] = lambda path: translate(field_label(path))
     event["problem"] = lambda error: translate(error_message(error))
