@@ -33,6 +33,7 @@ run: $(STAMP) system-packages
 lint: $(STAMP)
 	$(BIN)/ruff check archive_app tests $(wildcard bench/*.py)
 	$(BIN)/ruff format --check archive_app tests $(wildcard bench/*.py)
+	$(BIN)/lint-imports
 
 # The whole suite on SQLite; again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set, the two
 # passes side by side (one per core: each is mostly one process waiting on the next command),

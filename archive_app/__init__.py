@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .clock import Clock
-from .interfaces import IClock
+from .interfaces import IClock, IDatabase
 from .settings import apply_overrides
 
 # Files 0600, folders 0700 (contract §7), whatever umask the process was started with.
@@ -31,7 +31,7 @@ def main(global_config, **settings):
         return locked_app(str(error))
     problem = keyring_problem(app.registry)
     if problem:  # readable but wrong: it does not open this archive's data
-        app.registry["db_engine"].dispose()
+        app.registry.getUtility(IDatabase).dispose()
         return locked_app(problem)
     return app
 
@@ -40,11 +40,10 @@ def configure(config, settings):
     with config:
         # Templates and forms: Chameleon page templates, Deform's widgets and translations.
         config.include("pyramid_chameleon")
-        config.include("pyramid_services")
+        # Services: each feature registers its process-wide objects here (registry.py).
+        config.include(".registry")
         # One clock for the whole process; services ask it, never date.today().
-        clock = Clock(settings["archive.timezone"])
-        config.registry["archive.clock"] = clock
-        config.register_service(clock, IClock)
+        config.register_process_service(Clock(settings["archive.timezone"]), IClock)
         # The database and request.dbsession joined to pyramid_tm (explicit manager).
         config.include(".db")
         # Keys, encrypted blobs and field encryption: needed by everything that reads content.
@@ -55,9 +54,11 @@ def configure(config, settings):
         config.include(".access")
         # Dossiers and documents: filing, reading, downloading (API and pages).
         config.include(".records")
-        # Search, retention: their own packages, each self-contained.
-        config.include(".search")
+        # Retention, search: their own packages, each self-contained. Retention first: the
+        # indexer drains its queue at start-up, reading dossiers through records, which asks
+        # the retention policy.
         config.include(".retention")
+        config.include(".search")
         # The OpenAPI document of everything under /api/v1.
         config.include(".openapi")
         # Pages shared by every feature: home, language switch, errors, static files.

@@ -10,6 +10,7 @@ from pathlib import Path
 from pyramid.paster import get_app, get_appsettings
 from pyramid.scripting import prepare
 
+from .interfaces import IDatabase
 from .settings import apply_overrides, bucket_keys_path, keyring_path, storage_dir
 from .vault import KEYRING_ENVIRONMENT_VARIABLE
 from .vault.keyring import Keyring, KeyringError
@@ -90,4 +91,4 @@ def open_app(config_uri: str):
         try:
             yield env
         finally:
-            env["registry"]["db_engine"].dispose()
+            env["registry"].getUtility(IDatabase).dispose()

@@ -9,11 +9,15 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
+from . import STORAGE_UMASK
 from .commands import LazyGroup, UsageProblem, progress, reported_errors
+from .interfaces import IAccessLog, IIndexer, IKeyring, IRecordsService, ISearchService
+from .settings import as_int
 
 # Pyramid 2.1 and Deform import pkg_resources (setuptools<81 is pinned for them); the
 # deprecation notice would otherwise precede every command's one-line answer.
@@ -41,8 +45,6 @@ FEATURE_COMMANDS = {
 @click.pass_context
 def main(ctx, config_uri):
     """The complaint-dossier archive."""
-    from . import STORAGE_UMASK
-
     # First: whatever a command creates under storage/ is 0600, its folders 0700.
     os.umask(STORAGE_UMASK)
     path = Path(config_uri)
@@ -74,9 +76,9 @@ def init(config_uri, demo):
     with reported_errors():
         settings = initialise_storage(config_uri)
         with open_app(config_uri) as env:
-            index = env["registry"]["archive.search_index"]
-            if not index.exists():
-                env["registry"]["archive.indexer"].rebuild()
+            registry = env["registry"]
+            if not registry.getUtility(ISearchService).exists():
+                registry.getUtility(IIndexer).rebuild()
         click.echo(f"storage ready at {settings['archive.storage_dir']}")
         if demo:
             from .demo.loading import load_demo  # only with --demo
@@ -93,20 +95,16 @@ def verify(config_uri, repair):
     """Authenticate every blob, check digests, the access-log chain and its signed
     checkpoints, and every stored certificate (signature under the archive's key, chain)."""
     # start-up time: every feature's services, only when verify runs
-    from datetime import timedelta
-
     from .bootstrap import open_app
-    from .interfaces import IAccessLog, IRecordsService
     from .records.verification import check_document, find_orphans, live_documents
     from .retention.exports import CertificateFiles
     from .search.drift import index_drift
-    from .settings import as_int
 
     problems = 0
     with reported_errors(), open_app(config_uri) as env:
         request, registry = env["request"], env["registry"]
         # Dossiers committed but not indexed (a process died in between) are indexed first.
-        registry["archive.indexer"].flush()
+        registry.getUtility(IIndexer).flush()
         with request.tm:
             service = request.find_service(IRecordsService)
             documents = list(live_documents(request.dbsession))
@@ -120,8 +118,8 @@ def verify(config_uri, repair):
             certificates = CertificateFiles.of(registry.settings)
             checks = (
                 lambda: chain.problems,
-                lambda: certificates.problems(request.dbsession, registry["archive.keyring"]),
-                lambda: index_drift(registry["archive.search_index"], request.dbsession),
+                lambda: certificates.problems(request.dbsession, registry.getUtility(IKeyring)),
+                lambda: index_drift(registry.getUtility(ISearchService), request.dbsession),
             )
             for check in checks:
                 for line in check():

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from zope.interface import implementer
 
+from .interfaces import IClock
+
+
+@implementer(IClock)
 class Clock:
     """Wall-clock time, and "today" in the archive's time zone (retention counts days there)."""
 

@@ -16,7 +16,8 @@ from datetime import date
 
 import click
 
-from .errors import ArchiveError, storage_full
+from .dates import parse_date
+from .errors import ArchiveError, Invalid, storage_full
 from .settings import SettingsError
 
 
@@ -93,12 +94,10 @@ def read_password_stdin() -> str:
 
 
 def parse_cli_date(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise UsageProblem(f"{option} must be a date as YYYY-MM-DD") from None
+        return parse_date(value, option)
+    except Invalid as error:
+        raise UsageProblem(error.detail) from None
 
 
 def in_transaction(request) -> Callable:

@@ -9,6 +9,9 @@ from sqlalchemy import DateTime, MetaData, engine_from_config, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+from zope.interface import implementer
+
+from .interfaces import IDatabase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -82,6 +85,20 @@ def get_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
+@implementer(IDatabase)
+class Database:
+    """The engine and its two session factories, built once per process: every reader and
+    writer outside a request (the access log, retention runs, the indexer) uses these."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self.read = get_session_factory(engine)
+        self.write = get_session_factory(writing(engine))
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
 def get_tm_session(session_factory, transaction_manager, request=None) -> Session:
     """A session joined to a transaction manager: committed or aborted with the request."""
     dbsession = session_factory(info={"request": request})
@@ -101,16 +118,13 @@ def includeme(config):
     # at BEGIN (SQLite) or lock the rows they change (PostgreSQL), so conflicts wait instead.
     config.include("pyramid_tm")
 
-    engine = get_engine(settings)
-    read_factory = get_session_factory(engine)
-    write_factory = get_session_factory(writing(engine))
-    config.registry["dbsession_factory"] = write_factory
-    config.registry["dbsession_read_factory"] = read_factory
-    config.registry["db_engine"] = engine
+    database = Database(get_engine(settings))
+    config.register_process_service(database, IDatabase)
 
     def dbsession(request):
         # Safe methods read; anything else may write, so it takes the write lock at BEGIN.
-        factory = read_factory if request.method in {"GET", "HEAD", "OPTIONS"} else write_factory
+        safe = request.method in {"GET", "HEAD", "OPTIONS"}
+        factory = database.read if safe else database.write
         return get_tm_session(factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)

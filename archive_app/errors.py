@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class ArchiveError(Exception):
     """Base of every error a client may see: an HTTP status, a stable code, a field."""
@@ -77,8 +79,6 @@ class StorageFull(ArchiveError):
 
 def storage_full(exception: BaseException) -> StorageFull | None:
     """A StorageFull for an out-of-space failure from the OS or the database, else None."""
-    import errno
-
     full = isinstance(exception, OSError) and exception.errno in (errno.ENOSPC, errno.EDQUOT)
     text_of = str(getattr(exception, "orig", exception)).lower()
     full = full or "disk is full" in text_of or "no space left" in text_of

@@ -19,6 +19,7 @@ def pdf_cjk_font() -> str:
     (viewers without a Chinese font show boxes)."""
     global _registered
     if _registered is None:
+        # Imported here, with the first PDF drawn: ReportLab's start-up cost (certificates.py).
         from reportlab.pdfbase import pdfmetrics
         from reportlab.pdfbase.cidfonts import UnicodeCIDFont
         from reportlab.pdfbase.ttfonts import TTFont

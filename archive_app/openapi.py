@@ -1,4 +1,8 @@
-"""The OpenAPI 3 document of the JSON API, served without authentication."""
+"""The OpenAPI 3 document of the JSON API, served without authentication.
+
+Request bodies and query strings are written from the colander schemas the views validate
+with (apidoc.py), so the two cannot drift; answers with no request twin are declared here,
+their vocabularies imported from where the code keeps them."""
 
 from __future__ import annotations
 
@@ -6,15 +10,27 @@ from pyramid.events import ContextFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from .errors import Invalid
-from .records.schemas import (
-    CHANNELS,
-    COMPLAINT_TYPES,
-    DOCUMENT_KINDS,
-    LEVELS,
-    MEASURES,
-    OUTCOMES,
+from .access.permissions import LEVELS, ROLES
+from .access.schemas import (
+    AccessLogFilters,
+    AccessLogQuery,
+    TokenBody,
+    UserBody,
+    UserChangeBody,
 )  # fmt: skip
+from .apidoc import json_schema, query_parameters
+from .errors import Invalid
+from .records.models import DOSSIER_STATES
+from .records.schemas import DOCUMENT_KINDS, DossierLookup, DossierMetadata
+from .retention.schemas import (
+    CorrectionBody,
+    DueQuery,
+    HoldsQuery,
+    QueryHoldBody,
+    ReasonBody,
+    RunBody,
+)  # fmt: skip
+from .search.views import SearchParameters
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -30,9 +46,16 @@ def _json(schema: dict, description: str = "ok") -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+def _body(schema, *, required: bool = True) -> dict:
+    """A JSON request body, described by the colander schema that validates it; not
+    `required` where an empty body is read as `{}`."""
+    return {"required": required, "content": {"application/json": {"schema": json_schema(schema)}}}
+
+
 DOSSIER_ID = {"name": "dossier_id", "in": "path", "required": True, "schema": {"type": "string"}}
 DOCUMENT_ID = {"name": "document_id", "in": "path", "required": True, "schema": {"type": "string"}}
 DATE = {"type": "string", "format": "date"}
+DATETIME = {"type": "string", "format": "date-time"}
 TEXT = {"type": "string"}
 NULLABLE_TEXT = {"type": "string", "nullable": True}
 
@@ -42,59 +65,8 @@ SCHEMAS = {
         "required": ["error", "detail", "field"],
         "properties": {"error": TEXT, "detail": TEXT, "field": NULLABLE_TEXT},
     },
-    "Product": {
-        "type": "object",
-        "required": ["name", "batch_no"],
-        "properties": {
-            "name": TEXT,
-            "specification": NULLABLE_TEXT,
-            "batch_no": TEXT,
-            "expiry": {"type": "string", "nullable": True, "pattern": r"^\d{4}-\d{2}(-\d{2})?$"},
-            "manufacturer": NULLABLE_TEXT,
-        },
-    },  # fmt: skip
-    "Customer": {
-        "type": "object",
-        "required": ["name"],
-        "properties": {
-            "name": TEXT,
-            "organization": NULLABLE_TEXT,
-            "phone": NULLABLE_TEXT,
-            "address": NULLABLE_TEXT,
-        },
-    },  # fmt: skip
-    "DossierMetadata": {
-        "type": "object",
-        "required": [
-            "complaint_no",
-            "complaint_class",
-            "complaint_type",
-            "title",
-            "received_on",
-            "closed_on",
-            "channel",
-            "customer",
-            "outcome",
-            "confidentiality",
-        ],
-        "properties": {
-            "complaint_no": {"type": "string", "pattern": r"^TS-(I|II|III)-\d{2}-\d{3,}$"},
-            "complaint_class": {"type": "string", "enum": ["I", "II", "III"]},
-            "complaint_type": {"type": "string", "enum": list(COMPLAINT_TYPES)},
-            "title": TEXT,
-            "received_on": DATE,
-            "closed_on": DATE,
-            "channel": {"type": "string", "enum": list(CHANNELS)},
-            "department": NULLABLE_TEXT,
-            "customer": {"$ref": "#/components/schemas/Customer"},
-            "products": {"type": "array", "items": {"$ref": "#/components/schemas/Product"}},
-            "outcome": {"type": "string", "enum": list(OUTCOMES)},
-            "measures": {"type": "array", "items": {"type": "string", "enum": list(MEASURES)}},
-            "capa_ref": NULLABLE_TEXT,
-            "confidentiality": {"type": "string", "enum": list(LEVELS)},
-            "summary": NULLABLE_TEXT,
-        },
-    },  # fmt: skip
+    # What a client files (the multipart part `metadata`), written from its validator.
+    "DossierMetadata": json_schema(DossierMetadata()),
     "Document": {
         "type": "object",
         "properties": {
@@ -108,12 +80,14 @@ SCHEMAS = {
     },  # fmt: skip
     "Dossier": {
         "allOf": [
-            {"$ref": "#/components/schemas/DossierMetadata"},
+            # The same fields as filed, without the rules only a new filing must meet (an
+            # answer carries masked values and what was filed before a rule).
+            json_schema(DossierMetadata(), constraints=False),
             {
                 "type": "object",
                 "properties": {
                     "id": TEXT,
-                    "state": {"type": "string", "enum": ["archived", "held", "destroyed"]},
+                    "state": {"type": "string", "enum": list(DOSSIER_STATES)},
                     "destroy_after": DATE,
                     "retention_rule": TEXT,
                     "filed_by": TEXT,
@@ -141,18 +115,7 @@ PATHS = {
         "post": {
             "summary": "Exchange a username and password for a bearer token",
             "security": [],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["username", "password"],
-                            "properties": {"username": TEXT, "password": TEXT},
-                        }
-                    }
-                },
-            },
+            "requestBody": _body(TokenBody()),
             "responses": {
                 "200": _json(
                     {
@@ -184,7 +147,7 @@ PATHS = {
                             "properties": {
                                 "metadata": {
                                     "type": "string",
-                                    "description": "DossierMetadata as JSON",
+                                    "description": "#/components/schemas/DossierMetadata as JSON",
                                 }
                             }
                             | FILE_PARTS,
@@ -197,9 +160,7 @@ PATHS = {
         },
         "get": {
             "summary": "Find a dossier by complaint number",
-            "parameters": [
-                {"name": "complaint_no", "in": "query", "required": True, "schema": TEXT}
-            ],
+            "parameters": query_parameters(DossierLookup()),
             "responses": {
                 "200": _json(
                     {
@@ -251,7 +212,6 @@ PATHS = {
     },  # fmt: skip
 }
 
-DATE_QUERY = {"in": "query", "required": False, "schema": {"type": "string"}}
 ENTRY = {
     "type": "object",
     "properties": {name: {"type": "string", "nullable": True} for name in (
@@ -265,36 +225,19 @@ QUERY_HOLD = {"type": "object", "properties": {
     "batch_no": NULLABLE_TEXT, "reason": TEXT, "placed_by": TEXT, "placed_at": TEXT,
     "released_by": NULLABLE_TEXT, "released_at": NULLABLE_TEXT,
     "release_reason": NULLABLE_TEXT}}  # fmt: skip
-LOG_FILTERS = [
-    *({"name": name, "in": "query", "schema": {"type": "string"}}
-      for name in ("user", "dossier_id", "action", "outcome")),
-    *(dict(DATE_QUERY, name=name) for name in ("from", "to")),
-]  # fmt: skip
-REASON_BODY = {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "required": ["reason"], "properties": {"reason": TEXT}}}}}  # fmt: skip
+REASON_BODY = _body(ReasonBody())
 USER = {
     "type": "object",
-    "properties": {"username": TEXT, "role": TEXT, "clearance": TEXT,
-                   "active": {"type": "boolean"}, "created_at": TEXT},
+    "required": ["username", "role", "clearance", "active", "created_at"],
+    "properties": {"username": TEXT, "role": {"type": "string", "enum": list(ROLES)},
+                   "clearance": {"type": "string", "enum": list(LEVELS)},
+                   "active": {"type": "boolean"}, "created_at": DATETIME},
 }  # fmt: skip
 
 PATHS |= {
     "/search": {"get": {
         "summary": "Search what the caller may read: hits, totals and facets trimmed alike",
-        "parameters": [
-            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 500}},
-            *({"name": name, "in": "query", "schema": {"type": "string", "maxLength": 200}}
-              for name in ("batch_no", "product", "complaint_no", "complaint_class",
-                           "complaint_type", "outcome")),
-            *(dict(DATE_QUERY, name=name) for name in ("received_from", "received_to")),
-            {"name": "include_destroyed", "in": "query",
-             "schema": {"type": "string", "enum": ["true", "false", "1", "0"]}},
-            {"name": "sort", "in": "query",
-             "schema": {"type": "string", "enum": ["relevance", "received_on"]}},
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-            {"name": "per_page", "in": "query",
-             "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
-        ],
+        "parameters": query_parameters(SearchParameters()),
         "responses": {"200": _json({"type": "object", "required": ["total", "results", "facets"],
                                     "properties": {
             "total": {"type": "integer"}, "page": {"type": "integer"},
@@ -305,8 +248,7 @@ PATHS |= {
     }},
     "/access-log": {"get": {
         "summary": "Access-log entries, newest first, 100 a page (privacy officers)",
-        "parameters": [*LOG_FILTERS, {"name": "page", "in": "query",
-                                      "schema": {"type": "integer", "minimum": 1}}],
+        "parameters": query_parameters(AccessLogQuery()),
         "responses": {"200": _json({"type": "object", "properties": {
             "total": {"type": "integer"}, "page": {"type": "integer"},
             "entries": {"type": "array", "items": ENTRY}}})} | _error_responses(401, 403, 422),
@@ -321,7 +263,7 @@ PATHS |= {
     }},
     "/access-log/export.csv": {"get": {
         "summary": "The log as CSV (logged)",
-        "parameters": LOG_FILTERS,
+        "parameters": query_parameters(AccessLogFilters()),
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {
             "schema": {"type": "string"}}}}} | _error_responses(401, 403, 422),
     }},
@@ -344,12 +286,7 @@ PATHS |= {
         "post": {"summary": "Correct closed_on, or products' expiry / certified_on (by batch_no); "
                             "destroy_after is recomputed and the correction kept",
                  "parameters": [DOSSIER_ID],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["reason"], "properties": {
-                         "reason": TEXT, "closed_on": DATE, "products": {"type": "array",
-                         "items": {"type": "object", "required": ["batch_no"], "properties": {
-                             "batch_no": TEXT, "expiry": NULLABLE_TEXT,
-                             "certified_on": {**DATE, "nullable": True}}}}}}}}},
+                 "requestBody": _body(CorrectionBody()),
                  "responses": {"201": _json({"type": "object"})}
                  | _error_responses(400, 401, 403, 404, 409, 410, 422)},
         "get": {"summary": "The dossier's corrections, oldest first", "parameters": [DOSSIER_ID],
@@ -359,13 +296,10 @@ PATHS |= {
     "/holds": {
         "post": {"summary": "Hold every dossier of a product (exact name) or a batch, those "
                             "filed later included",
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["reason"], "properties": {
-                         "reason": TEXT, "product_name": TEXT, "batch_no": TEXT}}}}},
+                 "requestBody": _body(QueryHoldBody()),
                  "responses": {"201": _json(QUERY_HOLD)} | _error_responses(400, 401, 403, 422)},
         "get": {"summary": "Holds with their history; active=true for those in force",
-                "parameters": [{"name": "active", "in": "query", "schema": {
-                    "type": "string", "enum": ["true", "false"]}}],
+                "parameters": query_parameters(HoldsQuery()),
                 "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 422)},
     },
     "/holds/{hold_id}": {"delete": {
@@ -390,14 +324,12 @@ PATHS |= {
     }},
     "/retention/due": {"get": {
         "summary": "Dossiers past their destroy-after date",
-        "parameters": [dict(DATE_QUERY, name="as_of")],
+        "parameters": query_parameters(DueQuery()),
         "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 422),
     }},
     "/retention/runs": {"post": {
         "summary": "Run retention (or a dry run)",
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "properties": {"as_of": {"type": "string", "nullable": True},
-                                             "dry_run": {"type": "boolean"}}}}}},
+        "requestBody": _body(RunBody(), required=False),
         "responses": {"201": _json({"type": "object"}),
                       "202": _json({"type": "object"})}  # approval mode: a proposal
         | _error_responses(400, 401, 403, 409, 422),
@@ -408,20 +340,28 @@ PATHS |= {
                         "schema": {"type": "string"}}],
         "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 404),
     }},
+    "/retention/certificates/{certificate_id}.pdf": {"get": {
+        "summary": "The printable PDF of a certificate (Chinese and English)",
+        "parameters": [{"name": "certificate_id", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "PDF", "content": {"application/pdf": {
+            "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 404),
+    }},
     "/users": {
         "get": {"summary": "Users (admins)",
-                "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403)},
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "results": {"type": "array", "items": USER}}})}
+                | _error_responses(401, 403)},
         "post": {"summary": "Create a user",
-                 "requestBody": {"required": True, "content": {"application/json": {
-                     "schema": {"type": "object"}}}},
+                 "requestBody": _body(UserBody()),
                  "responses": {"201": _json(USER)} | _error_responses(400, 401, 403, 409, 422)},
     },
     "/users/{username}": {"patch": {
         "summary": "Change role, clearance or activity",
         "parameters": [{"name": "username", "in": "path", "required": True,
                         "schema": {"type": "string"}}],
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": {"type": "object"}}}},
+        "requestBody": _body(UserChangeBody()),
         # 403: one's own role or activity; 409: the last active admin
         "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 409, 422),
     }},
@@ -473,16 +413,19 @@ def refuse_undeclared_query_parameters(event) -> None:
         return
     if request.authenticated_userid is None:
         return  # the caller first learns that it must sign in (401), nothing else
-    declared = request.registry["archive.api_query_parameters"].get((route.pattern, request.method))
+    declared = DECLARED_QUERY_PARAMETERS.get((route.pattern, request.method))
     if declared is None:
-        return  # not in the document (e.g. the .pdf rendering)
+        return  # not an operation of the document (the document itself)
     for name in request.GET:
         if name not in declared and name != "_LOCALE_":  # the language switch goes anywhere
             raise Invalid(f"unknown query parameter {name[:64]!r}", field=name[:64])
 
 
+# Read from the document once: the document is a constant, so is what it declares.
+DECLARED_QUERY_PARAMETERS = declared_query_parameters()
+
+
 def includeme(config):
-    config.registry["archive.api_query_parameters"] = declared_query_parameters()
     config.add_subscriber(refuse_undeclared_query_parameters, ContextFound)
     config.add_route("api.openapi", API_PREFIX + "/openapi.json")
     config.scan(".openapi")

@@ -18,6 +18,7 @@ from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign
 from waitress import create_server
 
 from archive_app.bootstrap import initialise_storage, open_app
+from archive_app.interfaces import IDatabase
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def storage(tmp_path_factory) -> Path:
 def wsgi_app(storage):
     app = get_app(TESTING_INI)
     yield app
-    app.registry["db_engine"].dispose()
+    app.registry.getUtility(IDatabase).dispose()
 
 
 @pytest.fixture(scope="session")

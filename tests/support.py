@@ -6,9 +6,12 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
+
+from archive_app.interfaces import IClock
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTING_INI = str(ROOT / "testing.ini")
@@ -129,3 +132,15 @@ def bytes_on_disk(path) -> bytes:
     the process, not the descriptor), and another process could then delete the WAL under
     the app's feet."""
     return subprocess.run(["cat", str(path)], capture_output=True, check=True).stdout
+
+
+@contextmanager
+def clock_reading(registry, now):
+    """The app's one clock (IClock) tells `now()` meanwhile. Every service holds that same
+    object, so the test moves time for all of them (the access log, sessions, retention)."""
+    clock = registry.getUtility(IClock)
+    clock.now = now  # an instance attribute before the class's method; `today` follows it
+    try:
+        yield clock
+    finally:
+        del clock.now

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
-from ..db import get_session_factory, writing
-from ..interfaces import IAccessLog, IAccountService
+from ..interfaces import IAccessLog, IAccountService, IClock, IDatabase, IFieldCipher, IKeyring
 from ..settings import as_bool, as_int, keyring_path
-from ..vault import field_cipher
 from .accesslog import CHECKPOINT_SECONDS, AccessLog
 from .checkpoints import CheckpointFile
 from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
@@ -19,8 +17,8 @@ CHECKPOINT_SETTING = "archive.access_log.checkpoint_seconds"
 def includeme(config):
     settings = config.get_settings()
     registry = config.registry
-    keyring = registry["archive.keyring"]  # built by the vault include, before this one
-    clock = registry["archive.clock"]
+    keyring = registry.getUtility(IKeyring)  # built by the vault include, before this one
+    clock = registry.getUtility(IClock)
     for name in ("archive.token_ttl_hours", "archive.session_idle_minutes",
                  "archive.session_max_hours"):  # fmt: skip
         as_int(settings, name, 1)  # a bad value stops the start, not the first request
@@ -52,22 +50,22 @@ def includeme(config):
     config.register_service_factory(
         lambda context, request: accounts_for(request, request.dbsession), IAccountService
     )
-    engine = registry["db_engine"]
     # The keyring itself, not its key: lines are signed with the key current at the time
     # (another process may rotate it), and verified under every key the keyring trusts.
     checkpoints = CheckpointFile(keyring_path(settings).parent / "access-log.checkpoints", keyring)
     access_log = AccessLog(
         keyring.hmac_key("access-log"),
         clock,
-        get_session_factory(writing(engine)),
-        field_cipher(keyring),
+        # Its own sessions: a denial's entry commits whatever the request's transaction does.
+        registry.getUtility(IDatabase).write,
+        registry.getUtility(IFieldCipher),
         checkpoints,
         # Every entry is covered by a signed checkpoint within this many seconds.
         checkpoint_seconds=as_int(
             {CHECKPOINT_SETTING: str(CHECKPOINT_SECONDS), **settings}, CHECKPOINT_SETTING, minimum=1
         ),  # fmt: skip
     )
-    config.register_service(access_log, IAccessLog)
+    config.register_process_service(access_log, IAccessLog)
 
     config.add_route("api.auth.token", "/api/v1/auth/token")
     config.add_route("api.access_log", "/api/v1/access-log")

@@ -28,8 +28,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.event import listen
 from sqlalchemy.orm import Session
+from zope.interface import implementer
 
 from ..clock import Clock
+from ..interfaces import IAccessLog
 from .checkpoints import Checkpoint
 from .models import AccessLogEntry, AccessLogHead
 
@@ -116,6 +118,7 @@ def chain_mac(key: bytes, previous_mac: str, entry) -> str:
 DETAIL_CONTEXT = "access_log.detail"
 
 
+@implementer(IAccessLog)
 class AccessLog:
     def __init__(self, key: bytes, clock: Clock, session_factory, fields, checkpoints=None, *,
                  checkpoint_seconds: int = CHECKPOINT_SECONDS, timers=None,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..records.models import Dossier
 from ..settings import SettingsError, as_int
 from .models import AccessLogEntry
 
@@ -66,15 +66,18 @@ class Flag:
     seqs: list[int] = field(default_factory=list)
 
 
-def find_anomalies(session: Session, rules: AnomalyRules, now: datetime, zone) -> list[Flag]:
-    """Flags over the last `window_days`, each naming the entries (sequence numbers) behind it."""
+def find_anomalies(session: Session, rules: AnomalyRules, now: datetime, zone,
+                   levels: Callable[[Session, set[str]], dict]) -> list[Flag]:  # fmt: skip
+    """Flags over the last `window_days`, each naming the entries (sequence numbers) behind it.
+    `levels(session, dossier ids)` gives their confidentiality (IDossierClearance.levels)."""
     since = now - timedelta(days=rules.window_days)
-    rows = session.execute(
-        select(AccessLogEntry, Dossier.confidentiality)
-        .outerjoin(Dossier, Dossier.id == AccessLogEntry.dossier_id)
+    entries = session.scalars(
+        select(AccessLogEntry)
         .where(AccessLogEntry.at >= since, AccessLogEntry.at <= now)
         .order_by(AccessLogEntry.seq)
     ).all()
+    named = levels(session, {entry.dossier_id for entry in entries if entry.dossier_id})
+    rows = [(entry, named.get(entry.dossier_id)) for entry in entries]
     restricted_views = defaultdict(set)
     restricted_seqs = defaultdict(list)
     downloads, denials = defaultdict(list), defaultdict(list)

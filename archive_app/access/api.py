@@ -5,37 +5,34 @@ from __future__ import annotations
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ..db import get_session_factory
-from ..errors import Invalid
-from ..interfaces import IAccessLog, IClock
-from ..records.clearance import identity_of
+from ..interfaces import IAccessLog, IClock, IDatabase, IDossierClearance
+from ..validation import validated
 from .anomalies import AnomalyRules, find_anomalies
 from .audit import log_now
+from .identities import identity_of
 from .permissions import Permission
 from .review import LogFilter, count_entries, csv_rows, iter_entries, page_of_entries, shown_json
+from .schemas import AccessLogFilters, AccessLogQuery
 
 
-def page_number(request) -> int:
-    try:
-        page = int(request.GET.get("page", "1"))
-    except ValueError:
-        raise Invalid("page must be a whole number from 1", field="page") from None
-    if page < 1 or page > 1_000_000:
-        raise Invalid("page must be a whole number from 1", field="page")
-    return page
-
-
-def log_filter(request) -> LogFilter:
-    """The request's filters, read with the privacy officer's clearance (see review.py)."""
-    return LogFilter.from_params(request.GET, request.find_service(IClock).zone,
-                                 identity=identity_of(request.user))  # fmt: skip
+def log_query(request, schema: AccessLogFilters | None = None) -> tuple[LogFilter, int]:
+    """The request's filters, read with the privacy officer's clearance (see review.py), and
+    its page (1 where `schema`, the export's, has none)."""
+    chosen = validated(schema or AccessLogQuery(), request.GET)
+    log_filter = LogFilter.from_params(
+        chosen,
+        request.find_service(IClock).zone,
+        identity=identity_of(request.user),
+        clearance=request.find_service(IDossierClearance),
+    )
+    return log_filter, chosen.get("page", 1)
 
 
 @view_config(route_name="api.access_log", request_method="GET", renderer="json",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def list_entries(request):
     access_log = request.find_service(IAccessLog)
-    chosen, page = log_filter(request), page_number(request)
+    chosen, page = log_query(request)
     session = request.dbsession
     total = count_entries(session, chosen)
     rows = page_of_entries(session, chosen, page)
@@ -61,13 +58,13 @@ def verify_chain(request):
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def export_csv(request):
     access_log = request.find_service(IAccessLog)
-    chosen = log_filter(request)
+    chosen, _page = log_query(request, AccessLogFilters())
     log_now(request, "export", detail="access log CSV")
     # Streamed after the request's transaction has ended: a read session of its own.
-    session_factory = get_session_factory(request.registry["db_engine"])
+    read_session = request.find_service(IDatabase).read
 
     def body():
-        with session_factory() as session:
+        with read_session() as session:
             for row in csv_rows(iter_entries(session, chosen), access_log.as_json):
                 yield row.encode("utf-8")
 
@@ -87,4 +84,5 @@ def list_anomalies(request):
 def anomalies_for(request):
     clock = request.find_service(IClock)
     rules = AnomalyRules.from_settings(request.registry.settings)
-    return find_anomalies(request.dbsession, rules, clock.now(), clock.zone)
+    levels = request.find_service(IDossierClearance).levels
+    return find_anomalies(request.dbsession, rules, clock.now(), clock.zone, levels)

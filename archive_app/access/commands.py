@@ -13,9 +13,9 @@ import click
 
 from ..bootstrap import open_app
 from ..commands import UsageProblem, read_password_stdin, reported_errors
-from ..interfaces import IAccessLog, IAccountService, IClock
-from ..records.clearance import SYSTEM
+from ..interfaces import IAccessLog, IAccountService, IClock, IDossierClearance
 from .accesslog import Event
+from .identities import SYSTEM
 from .review import LogFilter, csv_rows, iter_entries
 
 
@@ -82,9 +82,10 @@ def access_log_export(config_uri, start, end):
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
         access_log = request.find_service(IAccessLog)
-        chosen = LogFilter.from_params({"from": start, "to": end},
-                                       request.find_service(IClock).zone,
-                                       identity=SYSTEM)  # fmt: skip
+        chosen = LogFilter.from_params(
+            {"from": start, "to": end}, request.find_service(IClock).zone,
+            identity=SYSTEM, clearance=request.find_service(IDossierClearance),
+        )  # fmt: skip
         access_log.append_now(Event(action="export", username="cli", role="system",
                                     detail=f"access log CSV from {start} to {end}"))  # fmt: skip
         with request.tm:

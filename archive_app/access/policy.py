@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 
+from ..interfaces import IClock, IDatabase
 from ..settings import as_int
 from .principals import principals_for
 from .services import AccountService
@@ -43,7 +44,7 @@ def accounts_for(request, session) -> AccountService:
     settings = request.registry.settings
     return AccountService(
         session,
-        request.registry["archive.clock"],
+        request.find_service(IClock),
         timedelta(hours=as_int(settings, "archive.token_ttl_hours", 1)),
         session_idle=timedelta(minutes=as_int(settings, "archive.session_idle_minutes", 1)),
         session_lifetime=timedelta(hours=as_int(settings, "archive.session_max_hours", 1)),
@@ -60,12 +61,12 @@ def load_user(request):
         token = bearer_token(request)
         if token is None:
             return None
-        with request.registry["dbsession_read_factory"]() as session:
+        with request.find_service(IDatabase).read() as session:
             return accounts_for(request, session).user_for_token(token)
     sid = request.session.get("sid")
     if not isinstance(sid, str):
         return None
-    with request.registry["dbsession_read_factory"]() as session:
+    with request.find_service(IDatabase).read() as session:
         accounts = accounts_for(request, session)
         row = accounts.live_session(sid)
         if row is None:
@@ -80,7 +81,7 @@ def _touch_when_finished(request, sid: str) -> None:
     # the write lock already (a route factory reads through a writing session on POST).
     def touch(request) -> None:
         try:
-            with request.registry["dbsession_factory"]() as session, session.begin():
+            with request.find_service(IDatabase).write() as session, session.begin():
                 accounts_for(request, session).touch_session(sid)
         except Exception:  # the answer is given; an idle timeout counted early is the cost
             log.exception("the web session's last use could not be recorded")

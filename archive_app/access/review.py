@@ -11,14 +11,13 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..dates import to_date
 from ..errors import Invalid
-from ..records.clearance import readable_clause
-from ..records.models import Dossier
 from .models import AccessLogEntry
 
 CSV_FIELDS = ("seq", "at", "user", "role", "action", "outcome", "dossier_id", "complaint_no",
@@ -26,16 +25,6 @@ CSV_FIELDS = ("seq", "at", "user", "role", "action", "outcome", "dossier_id", "c
 PAGE_SIZE = 100
 WITHHELD = "withheld: the entry names a dossier above your clearance"
 WITHHELD_FIELDS = ("dossier_id", "complaint_no", "document_id")
-
-
-def withheld_clause(identity):
-    """SQL: the entry names (by id or number) a dossier the identity may not read. Entries
-    naming no dossier, or an id that was never filed, have nothing to withhold."""
-    return exists().where(
-        or_(Dossier.id == AccessLogEntry.dossier_id,
-            Dossier.complaint_no == AccessLogEntry.complaint_no),
-        ~readable_clause(identity),
-    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -46,10 +35,12 @@ class LogFilter:
     outcome: str | None = None
     start: datetime | None = None
     end: datetime | None = None  # exclusive
-    identity: object = None  # the reader (records/clearance.py); None may read nothing
+    identity: object = None  # the reader (access/identities.py); None may read nothing
+    # What an entry's dossier is (IDossierClearance, which records registers).
+    clearance: object = None
 
     @classmethod
-    def from_params(cls, params, zone, *, identity) -> LogFilter:
+    def from_params(cls, params, zone, *, identity, clearance) -> LogFilter:
         """From query parameters; `from`/`to` are dates (in the archive's zone) or datetimes."""
 
         def text(name):
@@ -60,7 +51,13 @@ class LogFilter:
             user=text("user"), dossier_id=text("dossier_id"), action=text("action"),
             outcome=text("outcome"), start=parse_moment(params.get("from"), zone, "from"),
             end=parse_moment(params.get("to"), zone, "to", end_of_day=True), identity=identity,
+            clearance=clearance,
         )  # fmt: skip
+
+    def withheld(self):
+        """SQL: the entry names (by id or number) a dossier the reader may not read. Entries
+        naming no dossier, or an id that was never filed, have nothing to withhold."""
+        return self.clearance.withheld_clause(self.identity)
 
     def apply(self, query):
         columns = {"user": AccessLogEntry.username, "dossier_id": AccessLogEntry.dossier_id,
@@ -71,7 +68,7 @@ class LogFilter:
                 query = query.where(column == value)
         if self.dossier_id is not None:
             # Asking about a dossier one may not read finds nothing: not even a count.
-            query = query.where(~withheld_clause(self.identity))
+            query = query.where(~self.withheld())
         if self.start is not None:
             query = query.where(AccessLogEntry.at >= self.start)
         if self.end is not None:
@@ -84,7 +81,7 @@ def parse_moment(value: str | None, zone, field: str, end_of_day: bool = False):
         return None
     try:
         if len(value) == 10:
-            day = date.fromisoformat(value)
+            day = to_date(value)  # NotADate is a ValueError
             if end_of_day:
                 day += timedelta(days=1)
             return datetime.combine(day, time(), tzinfo=zone)
@@ -102,7 +99,7 @@ def count_entries(session: Session, log_filter: LogFilter) -> int:
 
 
 def _with_withheld(log_filter: LogFilter):
-    return log_filter.apply(select(AccessLogEntry, withheld_clause(log_filter.identity)))
+    return log_filter.apply(select(AccessLogEntry, log_filter.withheld()))
 
 
 def page_of_entries(session: Session, log_filter: LogFilter, page: int,

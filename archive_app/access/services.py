@@ -13,9 +13,11 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
+from zope.interface import implementer
 
 from ..clock import Clock
 from ..errors import Conflict, Forbidden, Invalid
+from ..interfaces import IAccountService
 from .models import ApiToken, User, WebSession
 from .permissions import LEVELS, ROLES
 
@@ -37,6 +39,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+@implementer(IAccountService)
 class AccountService:
     def __init__(self, session: Session, clock: Clock, token_ttl: timedelta = timedelta(0), *,
                  session_idle: timedelta = timedelta(minutes=30),

@@ -15,6 +15,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from ..errors import ArchiveError
+from ..interfaces import IClock
 from ..settings import as_int
 from .audit import log_after_request
 from .models import AccessLogEntry
@@ -27,7 +28,7 @@ class TooManyAttempts(ArchiveError):
 def refuse_if_throttled(request, username: str) -> None:
     settings = request.registry.settings
     window = timedelta(minutes=as_int(settings, "archive.login_window_minutes", 1))
-    since = request.registry["archive.clock"].now() - window
+    since = request.find_service(IClock).now() - window
     failed = select(func.count(), func.min(AccessLogEntry.at)).where(
         AccessLogEntry.action == "login_failed", AccessLogEntry.at >= since
     )
@@ -41,7 +42,7 @@ def refuse_if_throttled(request, username: str) -> None:
         (by_address, as_int(settings, "archive.login_max_failures_per_address", 1)),
     ):
         if count >= limit:
-            wait = oldest + window - request.registry["archive.clock"].now()
+            wait = oldest + window - request.find_service(IClock).now()
             minutes = max(1, math.ceil(wait.total_seconds() / 60))
             log_after_request(request, "login_throttled", "denied", username=username,
                               detail=f"{count} failed sign-ins in {window}")  # fmt: skip

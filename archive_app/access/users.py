@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
-from ..errors import Invalid, NotFound
+from ..errors import NotFound
 from ..interfaces import IAccountService
 from ..payloads import json_object
+from ..validation import validated
 from .audit import log_in_transaction
 from .permissions import Permission
+from .schemas import UserBody, UserChangeBody
 
 
 def user_json(user) -> dict:
@@ -25,12 +27,9 @@ def list_users(request):
 @view_config(route_name="api.users", request_method="POST", renderer="json",
              permission=Permission.MANAGE_USERS)  # fmt: skip
 def create_user(request):
-    body = json_object(request)
-    for name in ("username", "role", "password"):
-        if not isinstance(body.get(name), str):
-            raise Invalid(f"{name} is required", field=name)
+    body = validated(UserBody(), json_object(request))
     user = request.find_service(IAccountService).add_user(
-        body["username"], body["role"], body["password"], str(body.get("clearance", "internal"))
+        body["username"], body["role"], body["password"], body["clearance"]
     )
     log_in_transaction(request, "user_add", detail=f"user {user.username} role {user.role} "
                        f"clearance {user.clearance}")  # fmt: skip
@@ -45,14 +44,8 @@ def change_user(request):
     user = accounts.find_user(request.matchdict["username"][:64])
     if user is None:
         raise NotFound("no such user", field="username")
-    body = json_object(request)
-    unknown = set(body) - {"role", "clearance", "active"}
-    if unknown:
-        raise Invalid(f"{sorted(unknown)[0]} cannot be changed here", field=sorted(unknown)[0])
-    changes = accounts.change_user(
-        user, by=request.user, role=body.get("role"), clearance=body.get("clearance"),
-        active=body.get("active"),
-    )  # fmt: skip
+    body = validated(UserChangeBody(), json_object(request))
+    changes = accounts.change_user(user, by=request.user, **body)
     if changes:
         log_in_transaction(request, "user_change",
                            detail=f"user {user.username}: {', '.join(changes)}")  # fmt: skip

@@ -10,21 +10,20 @@ from pyramid.view import view_config
 from ..errors import BadRequest, Unauthorized
 from ..interfaces import IAccessLog, IAccountService
 from ..payloads import json_object
-from .api import anomalies_for, log_filter, page_number
+from ..validation import validated
+from .api import anomalies_for, log_query
 from .audit import log_after_request, log_in_transaction, log_now
 from .permissions import Permission
 from .policy import bearer_token
 from .review import PAGE_SIZE, count_entries, page_of_entries, shown_json
+from .schemas import TokenBody
 from .throttle import TooManyAttempts, refuse_if_throttled
 
 
 def _credentials(request) -> tuple[str, str]:
-    body = json_object(request)
-    username, password = body.get("username"), body.get("password")
-    for name, value in (("username", username), ("password", password)):
-        if not isinstance(value, str) or not value:
-            raise BadRequest(f"{name} is required", field=name)
-    return username[:64], password[:1024]
+    # 400, not 422: the contract's answer to a token request without credentials.
+    body = validated(TokenBody(), json_object(request), refusal=BadRequest)
+    return body["username"][:64], body["password"][:1024]
 
 
 @view_config(
@@ -121,7 +120,7 @@ def logout(request):
 def review_page(request):
     """The filterable log: per dossier (?dossier_id=), per user (?user=), flagged patterns."""
     access_log = request.find_service(IAccessLog)
-    chosen, page = log_filter(request), page_number(request)
+    chosen, page = log_query(request)
     total = count_entries(request.dbsession, chosen)
     entries = [
         shown_json(access_log.as_json, row)

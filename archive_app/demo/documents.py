@@ -11,14 +11,18 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
 
+import docx
+import openpyxl
+from PIL import Image, ImageDraw
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfgen import canvas
+
 from ..fonts import pdf_cjk_font
 
 FIXED_TIME = datetime(2024, 1, 1)
 
 
 def make_pdf(title: str, paragraphs: list[str]) -> bytes:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
 
     buffer = io.BytesIO()
     page = canvas.Canvas(buffer, pagesize=A4, invariant=1)
@@ -63,7 +67,6 @@ def _deterministic_zip(data: bytes) -> bytes:
 
 
 def make_docx(title: str, paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
-    import docx
 
     document = docx.Document()
     document.core_properties.created = FIXED_TIME
@@ -82,7 +85,6 @@ def make_docx(title: str, paragraphs: list[str], table: list[list[str]] | None =
 
 
 def make_xlsx(sheet_title: str, rows: list[list]) -> bytes:
-    import openpyxl
 
     workbook = openpyxl.Workbook()
     workbook.properties.created = FIXED_TIME
@@ -97,7 +99,6 @@ def make_xlsx(sheet_title: str, rows: list[list]) -> bytes:
 
 
 def _picture(label: str, size: tuple[int, int], seed: int):
-    from PIL import Image, ImageDraw
 
     rng = random.Random(seed)
     image = Image.new("RGB", size, (rng.randint(180, 240), rng.randint(180, 240), 220))

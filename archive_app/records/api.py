@@ -9,11 +9,12 @@ from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..errors import Gone, Invalid, NotFound
 from ..interfaces import IRecordsService
-from ..retention.services import tombstone
 from ..settings import storage_dir
+from ..validation import validated
 from .downloads import document_response
 from .resources import DossierContext
-from .schemas import parse_metadata
+from .schemas import DossierLookup, parse_metadata
+from .serializers import tombstone
 from .uploads import parsed_multipart
 
 
@@ -68,9 +69,7 @@ def file_dossier(request):
     permission=Permission.READ_DOSSIERS,
 )  # fmt: skip
 def find_dossiers(request):
-    complaint_no = request.GET.get("complaint_no")
-    if not complaint_no:
-        raise Invalid("complaint_no is required", field="complaint_no")
+    complaint_no = validated(DossierLookup(), request.GET)["complaint_no"]
     dossier = records(request).readable_by_complaint_no(complaint_no[:64], request.user)
     results = []
     if dossier is not None and request.has_permission(

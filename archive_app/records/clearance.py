@@ -9,28 +9,15 @@ command line, which reads every level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sqlalchemy import exists, or_, select
+from sqlalchemy.orm import Session
+from zope.interface import implementer
 
+from ..access.identities import SYSTEM, Identity, identity_of
+from ..access.models import AccessLogEntry
 from ..access.permissions import LEVELS, levels_up_to
+from ..interfaces import IDossierClearance
 from .models import Dossier
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who acts, as far as clearance goes: a detached snapshot of a user, or the system."""
-
-    username: str
-    role: str
-    clearance: str
-
-
-# `archive retention run` and `archive retention recompute`: the archive's own schedule.
-SYSTEM = Identity(username="cli", role="system", clearance=LEVELS[-1])
-
-
-def identity_of(user) -> Identity:
-    """A snapshot of a user (a request's `request.user`, a row): safe after its session ends."""
-    return Identity(username=user.username, role=user.role, clearance=user.clearance)
 
 
 def readable_levels(identity) -> tuple[str, ...]:
@@ -55,5 +42,28 @@ def readable(query, identity, dossier=Dossier):
     return query.where(readable_clause(identity, dossier))
 
 
-__all__ = ["SYSTEM", "Identity", "identity_of", "may_read", "readable", "readable_clause",
-           "readable_levels"]  # fmt: skip
+@implementer(IDossierClearance)
+class DossierClearance:
+    """What the access log's review asks of an entry's dossier (access/review.py,
+    access/anomalies.py), answered here so that access never imports records."""
+
+    def withheld_clause(self, identity):
+        return exists().where(
+            or_(Dossier.id == AccessLogEntry.dossier_id,
+                Dossier.complaint_no == AccessLogEntry.complaint_no),
+            ~readable_clause(identity),
+        )  # fmt: skip
+
+    def levels(self, session: Session, dossier_ids) -> dict[str, str]:
+        ids = list(dossier_ids)
+        found: dict[str, str] = {}
+        for start in range(0, len(ids), 500):  # within every database's bound-parameter limit
+            query = select(Dossier.id, Dossier.confidentiality)
+            rows = session.execute(query.where(Dossier.id.in_(ids[start : start + 500])))
+            found.update({dossier_id: level for dossier_id, level in rows})
+        return found
+
+
+# Identity, SYSTEM and identity_of are access's; named here for the callers of `readable`.
+__all__ = ["SYSTEM", "DossierClearance", "Identity", "identity_of", "may_read", "readable",
+           "readable_clause", "readable_levels"]  # fmt: skip

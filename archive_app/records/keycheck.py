@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..interfaces import IBucketKeys, IDatabase, IKeyring
 from ..vault.buckets import Sealer
 from ..vault.envelope import KeyUnwrapError, unwrap_data_key
 from ..vault.keyring import KeyringError
@@ -14,9 +15,9 @@ from .models import Document
 
 def keyring_problem(registry) -> str | None:
     """None if the keyring opens the newest data key; else what is wrong, without key bytes."""
-    sealer = Sealer(registry["archive.keyring"], registry["archive.bucket_keys"])
+    sealer = Sealer(registry.getUtility(IKeyring), registry.getUtility(IBucketKeys))
     try:
-        with registry["dbsession_read_factory"]() as session:
+        with registry.getUtility(IDatabase).read() as session:
             document = session.scalar(
                 select(Document).where(Document.wrapped_key.is_not(None))
                 .order_by(Document.added_at.desc()).limit(1))  # fmt: skip

@@ -9,6 +9,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
 
+# A dossier's life: archived, held while any hold is active, destroying from the moment a run
+# has committed to destroy it (retention/services.py) until it is destroyed (a tombstone).
+DOSSIER_STATES = ("archived", "held", "destroying", "destroyed")
+
 
 class Dossier(Base):
     __tablename__ = "dossiers"

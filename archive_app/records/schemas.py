@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date
 
 import colander
 from pyramid.i18n import TranslationStringFactory
 
 from ..errors import BadRequest, Invalid
-from ..retention.rules import parse_expiry
+from ..validation import StrictDate, StrictString, choice, text, validated
+from .policy import EXPIRY_PATTERN, parse_expiry
 
 _ = TranslationStringFactory("archive")
 
@@ -41,61 +41,20 @@ REQUIRED_KINDS = {
     "unjustified": ("registration_form", "handling_sheet"),
 }
 COMPLAINT_NO = re.compile(r"^TS-(I|II|III)-(\d{2})-(\d{3,})$")
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-class StrictDate(colander.SchemaType):
-    """ISO 8601 calendar dates only (colander.Date also takes datetimes and other forms)."""
+class Expiry:
+    """Validator: `YYYY-MM` or `YYYY-MM-DD`, naming a real month or day."""
 
-    def serialize(self, node, appstruct):
-        return colander.null if appstruct in (None, colander.null) else appstruct.isoformat()
+    json_schema = {"pattern": EXPIRY_PATTERN.pattern}  # apidoc.py: the shape, not the calendar
 
-    def deserialize(self, node, cstruct):
-        if cstruct in (colander.null, None, ""):
-            return colander.null
-        if not isinstance(cstruct, str) or not ISO_DATE.match(cstruct):
-            raise colander.Invalid(node, _("must be a date as YYYY-MM-DD"))
+    def __call__(self, node, value):
+        if value is None:  # a correction clearing the expiry (validation.StrictString)
+            return
         try:
-            return date.fromisoformat(cstruct)
-        except ValueError:
-            raise colander.Invalid(node, _("is not a real calendar date")) from None
-
-
-# Control characters (NUL and the like; tab and line breaks are text) and lone surrogates
-# (which JSON can carry but UTF-8 cannot store) are refused wherever text is taken.
-FORBIDDEN_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-
-
-class StrictString(colander.String):
-    """Strings only: a number or a list where text belongs is an error, not coerced."""
-
-    def deserialize(self, node, cstruct):
-        if cstruct is not colander.null and cstruct is not None and not isinstance(cstruct, str):
-            raise colander.Invalid(node, "must be a string")
-        if cstruct is None:
-            return colander.null
-        if isinstance(cstruct, str) and FORBIDDEN_CHARACTERS.search(cstruct):
-            raise colander.Invalid(node, _("must not contain control characters"))
-        return super().deserialize(node, cstruct.strip() if isinstance(cstruct, str) else cstruct)
-
-
-def text(max_length: int, missing=colander.required, **kw):
-    return colander.SchemaNode(
-        StrictString(), validator=colander.Length(min=1, max=max_length), missing=missing, **kw
-    )
-
-
-def choice(values, missing=colander.required, **kw):
-    return colander.SchemaNode(
-        StrictString(), validator=colander.OneOf(values), missing=missing, **kw
-    )
-
-
-def validate_expiry(node, value):
-    try:
-        parse_expiry(value)
-    except ValueError as error:
-        raise colander.Invalid(node, str(error)) from None
+            parse_expiry(value)
+        except ValueError as error:
+            raise colander.Invalid(node, str(error)) from None
 
 
 class Customer(colander.MappingSchema):
@@ -119,9 +78,9 @@ class Product(colander.MappingSchema):
             colander.Regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", _("must be letters, digits, . _ / -")),
         ),
     )
-    expiry = colander.SchemaNode(StrictString(), validator=validate_expiry, missing=None)
+    expiry = colander.SchemaNode(StrictString(), validator=Expiry(), missing=None)
     manufacturer = text(255, missing=None)
-    certified_on = colander.SchemaNode(StrictDate(), missing=None)  # EU GMP rule only
+    certified_on = colander.SchemaNode(StrictDate(nullable=True), missing=None)  # EU GMP rule only
 
 
 MAX_PRODUCTS = 50
@@ -173,17 +132,11 @@ def _cross_checks(node, value):
         raise error
 
 
-def _first_error(error: colander.Invalid) -> Invalid:
-    messages = error.asdict()
-    # Report the first field in schema order, so the same input always names the same field.
-    field = sorted(messages, key=_schema_order)[0]
-    return Invalid(f"{field} {messages[field]}".strip(), field=field)
+class DossierLookup(colander.MappingSchema):
+    """`GET /api/v1/dossiers?complaint_no=…`."""
 
-
-def _schema_order(path: str):
-    order = [child.name for child in DossierMetadata().children]
-    head = path.split(".")[0]
-    return (order.index(head) if head in order else len(order), path)
+    complaint_no = colander.SchemaNode(StrictString(raw=True), missing_msg="is required",
+                                       description="exact complaint number")  # fmt: skip
 
 
 # Metadata nests four levels deep (object, products, product, value); far deeper is an attack
@@ -224,11 +177,7 @@ def validate_metadata(data) -> dict:
     """Validated, normalised metadata, or `Invalid` naming the first bad field."""
     if not isinstance(data, dict):
         raise Invalid("metadata must be a JSON object", field="metadata")
-    schema = DossierMetadata(validator=_cross_checks)
-    try:
-        value = schema.deserialize(data)
-    except colander.Invalid as error:
-        raise _first_error(error) from None
+    value = validated(DossierMetadata(validator=_cross_checks), data)
     value["measures"] = list(value["measures"])
     value["products"] = [dict(product) for product in value["products"]]
     return value

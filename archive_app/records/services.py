@@ -11,11 +11,22 @@ from pyramid.i18n import TranslationStringFactory
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from zope.interface import implementer
 
 from ..clock import Clock
 from ..errors import Conflict, Incomplete, Invalid, TooLarge, UnsupportedMedia
 from ..faults import crash_point
-from ..retention.rules import Batch, RetentionDecision, decide
+from ..interfaces import (
+    IBlobStore,
+    IBucketKeys,
+    IClock,
+    IFieldCipher,
+    IIndexer,
+    IKeyring,
+    IRecordsService,
+    IRetentionPolicy,
+)
+from ..settings import as_int
 from ..vault.blobstore import BlobStore
 from ..vault.buckets import BucketKeys, Sealer, bucket_for
 from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
@@ -26,7 +37,9 @@ from .clearance import readable
 from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
+from .policy import Batch, RetentionDecision
 from .schemas import DOCUMENT_KINDS, REQUIRED_KINDS, validate_metadata
+from .serializers import dossier_json
 
 _ = TranslationStringFactory("archive")
 
@@ -45,6 +58,7 @@ class Upload:
     size: int
 
 
+@implementer(IRecordsService)
 class RecordsService:
     def __init__(
         self,
@@ -53,14 +67,12 @@ class RecordsService:
         keyring: Keyring,
         fields: FieldCipher,
         clock: Clock,
+        policy,
         *,
-        default_years: int = 5,
-        rule_set: str = "procedure",
         max_upload_bytes: int = 512 * 1024 * 1024,
         max_parts: int = 64,
         on_change=None,
         buckets: BucketKeys | None = None,
-        held_by_query=None,
     ):
         self.session = session
         self.blobs = blobs
@@ -70,10 +82,8 @@ class RecordsService:
         # Without a bucket-key file (some tools and old rows), keys are the keyring's alone.
         self.sealer = Sealer(keyring, buckets)
         self.use_buckets = buckets is not None
-        # (session, product names, batch numbers) -> whether a hold by query covers them.
-        self.held_by_query = held_by_query or (lambda session, names, batches: False)
-        self.default_years = default_years
-        self.rule_set = rule_set
+        # The retention policy (IRetentionPolicy): rules and holds by query, retention's.
+        self.policy = policy
         self.max_upload_bytes = max_upload_bytes
         self.max_parts = max_parts
         # Told (session, dossier id) after a change, e.g. to queue index work for the commit.
@@ -127,7 +137,7 @@ class RecordsService:
             dossier.products.append(ProductLine(position=position, **product))
         names = [product["name"] for product in metadata["products"]]
         batches = [product["batch_no"] for product in metadata["products"]]
-        held = self.held_by_query(self.session, names, batches)
+        held = self.policy.held_by_query(self.session, names, batches)
         if held:
             dossier.state = "held"  # a hold on its product or batch was placed before filing
         dossier.key_bucket = self.bucket(dossier.destroy_after, held)
@@ -167,7 +177,7 @@ class RecordsService:
         self._set_customer(dossier, customer)
 
     def retention_decision(self, batches: list[Batch], closed_on) -> RetentionDecision:
-        return decide(self.rule_set, batches, closed_on, self.default_years)
+        return self.policy.decide(batches, closed_on)
 
     def append_documents(self, dossier: Dossier, uploads: list[Upload], added_by: str):
         self._check_uploads(uploads, appending=True)
@@ -316,60 +326,26 @@ class RecordsService:
 
     def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
         customer = self.customer(dossier) if dossier.state != "destroyed" else {}
-        return {
-            "id": dossier.id,
-            "complaint_no": dossier.complaint_no,
-            "complaint_class": dossier.complaint_class,
-            "complaint_type": dossier.complaint_type,
-            "title": dossier.title,
-            "received_on": dossier.received_on.isoformat(),
-            "closed_on": dossier.closed_on.isoformat(),
-            "channel": dossier.channel,
-            "department": dossier.department,
-            "customer": customer if unmasked else mask_customer(customer),
-            "products": [
-                {
-                    "name": product.name,
-                    "specification": product.specification,
-                    "batch_no": product.batch_no,
-                    "expiry": product.expiry,
-                    "manufacturer": product.manufacturer,
-                    "certified_on": product.certified_on.isoformat()
-                    if product.certified_on
-                    else None,
-                }
-                for product in dossier.products
-            ],
-            "outcome": dossier.outcome,
-            "measures": list(dossier.measures or []),
-            "capa_ref": dossier.capa_ref,
-            "confidentiality": dossier.confidentiality,
-            "summary": dossier.summary,
-            "state": dossier.state,
-            "destroy_after": dossier.destroy_after.isoformat(),
-            "retention_rule": describe_rule(dossier),
-            "filed_by": dossier.filed_by,
-            "filed_at": dossier.filed_at.isoformat(),
-            "documents": [document_json(document) for document in dossier.documents],
-        }
+        return dossier_json(dossier, customer if unmasked else mask_customer(customer))
 
 
-def describe_rule(dossier: Dossier) -> str:
-    return (
-        f"{dossier.retention_rule} v{dossier.retention_rule_version}: "
-        f"{dossier.retention_derivation}"
+def records_for(registry, session: Session) -> RecordsService:
+    """The records service over `session`, built the one way: for a request's session (the
+    IRecordsService factory) and for the indexer's own sessions (search)."""
+    settings = registry.settings
+    indexer = registry.queryUtility(IIndexer)  # a process without search indexes nothing
+    return RecordsService(
+        session,
+        registry.getUtility(IBlobStore),
+        registry.getUtility(IKeyring),
+        registry.getUtility(IFieldCipher),
+        registry.getUtility(IClock),
+        registry.getUtility(IRetentionPolicy),
+        on_change=indexer.queue if indexer is not None else None,
+        buckets=registry.getUtility(IBucketKeys),
+        max_upload_bytes=as_int(settings, "archive.max_upload_mb", 1) * 1024 * 1024,
+        max_parts=as_int(settings, "archive.max_parts", 7),
     )
 
 
-def document_json(document: Document) -> dict:
-    return {
-        "id": document.id,
-        "kind": document.kind,
-        "filename": document.filename,
-        "media_type": document.media_type,
-        "size": document.size,
-        "sha256": document.sha256,
-    }
-
-
-__all__ = ["RecordsService", "Upload", "document_json"]
+__all__ = ["RecordsService", "Upload", "records_for"]

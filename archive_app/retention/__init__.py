@@ -1,8 +1,23 @@
 """Retention: rules that set destroy-after dates; holds, runs and certificates."""
 
+from ..interfaces import IRetentionPolicy
+from ..settings import as_choice, as_int
+
 
 def includeme(config):
+    # Imported here so that `archive_app.retention.models` (Alembic) and the certificate
+    # commands (`archive certificate key` answers at once) load without Pyramid's web layer.
     from ..records.resources import DossierContext
+    from .policy import RetentionPolicy
+    from .rules import RULE_SETS
+
+    settings = config.get_settings()
+    # Filing asks this for every new dossier's destroy-after date (records/services.py).
+    policy = RetentionPolicy(
+        as_choice(settings, "archive.retention.rule", RULE_SETS),
+        as_int(settings, "archive.retention.default_years", 1),
+    )
+    config.register_process_service(policy, IRetentionPolicy)
 
     dossier = DossierContext.from_route
     config.add_route("api.dossier.holds", "/api/v1/dossiers/{dossier_id}/holds", factory=dossier)

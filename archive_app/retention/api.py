@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 
 from pyramid.response import Response
 from pyramid.view import view_config
@@ -11,30 +10,23 @@ from sqlalchemy import select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
-from ..errors import Invalid, NotFound
-from ..interfaces import IClock, IRecordsService
+from ..errors import NotFound
+from ..interfaces import IClock, IIndexer, IRecordsService
 from ..payloads import json_object
 from ..records.api import living_dossier
 from ..records.clearance import identity_of, readable
 from ..records.models import Dossier, DossierCorrection
-from ..records.services import describe_rule
+from ..records.serializers import describe_rule
+from ..validation import validated
 from .certificates import render_pdf
 from .corrections import correct_retention_data, correction_json, describe_changes
 from .holds import hold_json, list_holds, place_hold, place_query_hold, release_hold
 from .models import Certificate, Hold, RetentionProposal
 from .runner import destroyer_for
+from .schemas import CorrectionBody, DueQuery, HoldsQuery, QueryHoldBody, ReasonBody, RunBody
 from .services import due_dossiers
 
 CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
-
-
-def parse_date(value, field: str) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        raise Invalid(f"{field} must be a date as YYYY-MM-DD", field=field) from None
 
 
 def caller(request):
@@ -55,8 +47,10 @@ def readable_numbers(session, numbers, identity) -> set[str]:
 
 
 def purge_index(request):
-    """Removes a dossier's entries from the search index (none are kept yet: see search/)."""
-    return getattr(request.registry, "purge_search_index", lambda ids: None)
+    """Removes destroyed dossiers' entries from the search index (a process without search
+    has none to remove)."""
+    indexer = request.registry.queryUtility(IIndexer)
+    return indexer.purge if indexer is not None else lambda ids: None
 
 
 @view_config(route_name="api.dossier.holds", request_method="POST", renderer="json",
@@ -64,7 +58,7 @@ def purge_index(request):
 def add_hold(request):
     dossier = living_dossier(request, request.context)
     hold = place_hold(request.find_service(IRecordsService), dossier,
-                      json_object(request, empty_ok=True).get("reason"),
+                      validated(ReasonBody(), json_object(request, empty_ok=True))["reason"],
                       request.user.username, request.find_service(IClock).now())  # fmt: skip
     log_in_transaction(request, "hold", dossier=dossier, detail=hold.reason)
     request.response.status = 201
@@ -79,7 +73,7 @@ def remove_hold(request):
         hold_id = int(request.matchdict["hold_id"])
     except ValueError:
         raise NotFound("no such hold on this dossier", field="hold_id") from None
-    reason = json_object(request, empty_ok=True).get("reason")
+    reason = validated(ReasonBody(), json_object(request, empty_ok=True))["reason"]
     now = request.find_service(IClock).now()
     hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
                         request.user.username, now, dossier=dossier,
@@ -96,8 +90,8 @@ def query_scope(hold) -> str:
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def add_query_hold(request):
     """A hold on every dossier of a product or a batch, those filed later included."""
-    body = json_object(request)
-    hold = place_query_hold(request.find_service(IRecordsService), body, body.get("reason"),
+    body = validated(QueryHoldBody(), json_object(request))
+    hold = place_query_hold(request.find_service(IRecordsService), body, body["reason"],
                             request.user.username, request.find_service(IClock).now())  # fmt: skip
     log_in_transaction(request, "hold", detail=f"{query_scope(hold)}: {hold.reason}")
     request.response.status = 201
@@ -108,9 +102,7 @@ def add_query_hold(request):
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def show_holds(request):
     """Every hold with its history; `?active=true` for those in force."""
-    active = request.GET.get("active", "false").lower()
-    if active not in ("true", "false"):
-        raise Invalid("active must be true or false", field="active")
+    active = validated(HoldsQuery(), request.GET)["active"]
     holds = list_holds(request.dbsession, active_only=active == "true", identity=caller(request))
     log_now(request, "retention_due", detail=f"holds listed: {len(holds)}")
     return {"results": [hold_json(hold) for hold in holds]}
@@ -127,7 +119,7 @@ def remove_query_hold(request):
     if hold is None or hold.dossier_id is not None:
         # Holds on one dossier are released through the dossier (its clearance applies).
         raise NotFound("no such hold by query", field="hold_id")
-    reason = json_object(request, empty_ok=True).get("reason")
+    reason = validated(ReasonBody(), json_object(request, empty_ok=True))["reason"]
     now = request.find_service(IClock).now()
     hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
                         request.user.username, now, identity=caller(request))  # fmt: skip
@@ -138,7 +130,7 @@ def remove_query_hold(request):
 @view_config(route_name="api.retention.due", request_method="GET", renderer="json",
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def list_due(request):
-    as_of = parse_date(request.GET.get("as_of"), "as_of") or request.find_service(IClock).today()
+    as_of = validated(DueQuery(), request.GET)["as_of"] or request.find_service(IClock).today()
     results = [
         {"id": d.id, "complaint_no": d.complaint_no, "destroy_after": d.destroy_after.isoformat(),
          "held": held}
@@ -151,13 +143,9 @@ def list_due(request):
 @view_config(route_name="api.retention.runs", request_method="POST", renderer="json",
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
 def start_run(request):
-    body = json_object(request, empty_ok=True)
-    dry_run = body.get("dry_run", False)
-    if not isinstance(dry_run, bool):
-        raise Invalid("dry_run must be true or false", field="dry_run")
-    as_of = parse_date(body.get("as_of"), "as_of")
+    body = validated(RunBody(), json_object(request, empty_ok=True))
     destroyer = destroyer_for(request, caller(request), purge_index(request))
-    result = destroyer.run(as_of, dry_run, request.user.username)
+    result = destroyer.run(body["as_of"], body["dry_run"], request.user.username)
     # Approval mode: accepted, not done; the proposal waits for a second records manager.
     request.response.status = 202 if result.proposal_id else 201
     return result.as_json()
@@ -264,7 +252,8 @@ def correct_dossier(request):
     """Correct what feeds the retention rule; the destroy-after date is recomputed."""
     dossier = living_dossier(request, request.context)
     correction = correct_retention_data(
-        request.find_service(IRecordsService), dossier, json_object(request),
+        request.find_service(IRecordsService), dossier,
+        validated(CorrectionBody(), json_object(request)),
         request.user.username, request.find_service(IClock).now())  # fmt: skip
     detail = f"{describe_changes(correction.changes)}: {correction.reason}"
     log_in_transaction(request, "correct", dossier=dossier, detail=detail)

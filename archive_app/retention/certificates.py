@@ -288,6 +288,8 @@ def _in_both(message, between: str = " / ") -> str:
 
 def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
     """The printable certificate, in Chinese and English; times in the archive's `zone`."""
+    # Imported here: ReportLab takes half a second, paid only by a PDF download or
+    # export, not by every request and command that loads the certificates.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle

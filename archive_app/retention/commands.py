@@ -23,6 +23,7 @@ from ..commands import (
     parse_cli_date,
     reported_errors,
 )
+from ..interfaces import IAccessLog, IAccountService, IClock, IRecordsService
 from ..settings import SettingsError, keyring_path
 from ..vault import load_keyring
 from ..vault.keyring import Keyring, KeyringError, fingerprint
@@ -52,7 +53,7 @@ def retention_due(config_uri, as_of):
     day = parse_cli_date(as_of, "--as-of")
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        day = day or env["registry"]["archive.clock"].today()
+        day = day or env["registry"].getUtility(IClock).today()
         with request.tm:
             rows = due_dossiers(request.dbsession, day, SYSTEM)
             for dossier, held in rows:
@@ -144,12 +145,11 @@ def retention_recompute(config_uri):
     archive.retention.rule); each changed date is kept as a correction and logged."""
     from ..access.accesslog import Event  # start-up time (module docstring)
     from ..bootstrap import open_app
-    from ..interfaces import IAccessLog, IRecordsService
     from ..records.clearance import SYSTEM
     from .corrections import recomputable_ids, recompute_all
 
     with reported_errors(), open_app(config_uri) as env:
-        request, clock = env["request"], env["registry"]["archive.clock"]
+        request, clock = env["request"], env["registry"].getUtility(IClock)
         transaction = in_transaction(request)
         ids = transaction(lambda session: recomputable_ids(session, SYSTEM))
         log = request.find_service(IAccessLog)
@@ -169,17 +169,16 @@ def retention_recompute(config_uri):
 
 def command_destroyer(env, identity):
     """The same Destroyer the API builds, for a command's request, acting as `identity`."""
-    from .runner import destroyer_for  # start-up time (module docstring)
+    from .api import purge_index  # start-up time (module docstring)
+    from .runner import destroyer_for
 
-    purge = getattr(env["registry"], "purge_search_index", lambda ids: None)
-    return destroyer_for(env["request"], identity, purge)
+    return destroyer_for(env["request"], identity, purge_index(env["request"]))
 
 
 def records_manager(request, username: str):
     """The named active records manager (as an identity, with their clearance), or a usage
     error."""
-    from ..interfaces import IAccountService  # start-up time (module docstring)
-    from ..records.clearance import identity_of
+    from ..records.clearance import identity_of  # start-up time (module docstring)
 
     with request.tm:
         user = request.find_service(IAccountService).active_with_role(username, "records_manager")
@@ -215,7 +214,6 @@ def rotate_signing(config_uri):
     """New Ed25519 signing key; the old public key is kept as retired, and a certificate
     signed by the old key announces the new one (chained like every certificate)."""
     from ..bootstrap import open_app  # start-up time (module docstring)
-    from ..interfaces import IClock
     from ..vault.commands import refuse_environment_keyring
     from .certificates import announce_signing_key
 

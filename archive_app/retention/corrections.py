@@ -8,57 +8,48 @@ Nothing else of a filed dossier can be changed: its record stays as filed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 
 from ..errors import Conflict, Invalid
 from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
-from ..retention.rules import Batch, parse_expiry
+from ..records.policy import Batch
 from .holds import is_held, reason_text
 
-PRODUCT_FIELDS = ("expiry", "certified_on")
 RECOMPUTE_BATCH = 200  # dossiers per committed transaction of a recomputation
 
 
 def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
                            now: datetime) -> DossierCorrection:  # fmt: skip
+    """Apply a correction, as retention/schemas.py CorrectionBody reads it: the rule's date
+    is recomputed; each product line is named by its batch number."""
     if dossier.state == "destroying":
         raise Conflict("the dossier is being destroyed", field="dossier_id")
-    reason = reason_text(body.get("reason"))
-    unknown = set(body) - {"reason", "closed_on", "products"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise Invalid(f"{name} cannot be corrected (only closed_on and products' expiry "
-                      "and certified_on)", field=name)  # fmt: skip
+    reason = reason_text(body["reason"])
     changes: dict[str, list] = {}
     if "closed_on" in body:
-        closed_on = _date(body["closed_on"], "closed_on")
+        closed_on = body["closed_on"]
         if closed_on < dossier.received_on:
             raise Invalid("must not be before received_on", field="closed_on")
         if closed_on != dossier.closed_on:
             changes["closed_on"] = [dossier.closed_on.isoformat(), closed_on.isoformat()]
             dossier.closed_on = closed_on
-    for index, item in enumerate(_products(body)):
-        where = f"products.{index}"
-        product = next((p for p in dossier.products if p.batch_no == item.get("batch_no")), None)
+    for index, item in enumerate(body.get("products", ())):
+        product = next((p for p in dossier.products if p.batch_no == item["batch_no"]), None)
         if product is None:
             raise Invalid("no product line of this dossier has this batch number",
-                          field=f"{where}.batch_no")  # fmt: skip
-        if "expiry" in item:
-            expiry = _expiry(item["expiry"], f"{where}.expiry")
-            if expiry != product.expiry:
-                changes[f"{product.batch_no}.expiry"] = [product.expiry, expiry]
-                product.expiry = expiry
-        if "certified_on" in item:
-            value = item["certified_on"]
-            certified = None if value is None else _date(value, f"{where}.certified_on")
-            if certified != product.certified_on:
-                old = product.certified_on.isoformat() if product.certified_on else None
-                changes[f"{product.batch_no}.certified_on"] = [
-                    old, certified.isoformat() if certified else None]  # fmt: skip
-                product.certified_on = certified
+                          field=f"products.{index}.batch_no")  # fmt: skip
+        if "expiry" in item and item["expiry"] != product.expiry:  # None clears it
+            changes[f"{product.batch_no}.expiry"] = [product.expiry, item["expiry"]]
+            product.expiry = item["expiry"]
+        if "certified_on" in item and item["certified_on"] != product.certified_on:
+            certified = item["certified_on"]
+            old = product.certified_on.isoformat() if product.certified_on else None
+            changes[f"{product.batch_no}.certified_on"] = [
+                old, certified.isoformat() if certified else None]  # fmt: skip
+            product.certified_on = certified
     if not changes:
         raise Invalid("nothing to correct: every value is as filed", field=None)
     correction = _apply_rule(records, dossier, changes, by, now, reason)
@@ -76,7 +67,7 @@ def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorre
     if (dossier.destroy_after, old_rule) == (decision.destroy_after, new_rule):
         return None
     changes = {"retention_rule": [old_rule, new_rule]}
-    return _apply_rule(records, dossier, changes, by, now, f"rule set {records.rule_set}")
+    return _apply_rule(records, dossier, changes, by, now, f"rule set {records.policy.rule_set}")
 
 
 def recomputable_ids(session, identity) -> list[str]:
@@ -144,35 +135,3 @@ def correction_json(correction: DossierCorrection) -> dict:
         "changed_by": correction.changed_by, "changed_at": correction.changed_at.isoformat(),
         "reason": correction.reason, "changes": correction.changes,
     }  # fmt: skip
-
-
-def _products(body: dict) -> list[dict]:
-    items = body.get("products", [])
-    if not isinstance(items, list) or len(items) > 50:
-        raise Invalid("products must be a list of at most 50 objects", field="products")
-    for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise Invalid("must be an object", field=f"products.{index}")
-        extra = set(item) - {"batch_no", *PRODUCT_FIELDS}
-        if extra:
-            raise Invalid("cannot be corrected", field=f"products.{index}.{sorted(extra)[0]}")
-    return items
-
-
-def _date(value, field: str) -> date:
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
-    raise Invalid("must be a date as YYYY-MM-DD", field=field)
-
-
-def _expiry(value, field: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        parse_expiry(value if isinstance(value, str) else "")
-    except ValueError as error:
-        raise Invalid(str(error), field=field) from None
-    return value

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import calendar
-import re
-from dataclasses import dataclass
 from datetime import date
 
-from pyramid.i18n import TranslationStringFactory
-
-_ = TranslationStringFactory("archive")
-
-EXPIRY_PATTERN = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
-
-
-@dataclass(frozen=True)
-class RetentionRule:
-    name: str
-    version: int
-    source: str
-
+# The values a decision is made of live with filing, which asks for decisions.
+from ..records.policy import Batch, RetentionDecision, RetentionRule, parse_expiry
 
 EXPIRY_PLUS_ONE_YEAR = RetentionRule(
     name="expiry-plus-1y",
@@ -41,26 +27,6 @@ EU_GMP = RetentionRule(
     "its certification by the Qualified Person, whichever is longer",
 )
 RULE_SETS = ("procedure", "eu-gmp")  # archive.retention.rule
-
-
-@dataclass(frozen=True)
-class RetentionDecision:
-    destroy_after: date
-    rule: RetentionRule
-    derivation: str
-
-
-def parse_expiry(value: str) -> date:
-    """`YYYY-MM` means valid to the last day of that month; `YYYY-MM-DD` is that day."""
-    match = EXPIRY_PATTERN.match(value or "")
-    if not match:
-        raise ValueError(_("expiry must be YYYY-MM or YYYY-MM-DD"))
-    year, month, day = int(match[1]), int(match[2]), match[3]
-    if day is None:
-        if not 1 <= month <= 12:
-            raise ValueError(_("expiry month must be 01 to 12"))
-        return date(year, month, calendar.monthrange(year, month)[1])
-    return date(year, month, int(day))
 
 
 def add_years(day: date, years: int) -> date:
@@ -94,14 +60,6 @@ def compute_destroy_after(
         f"closed {closed_on} + 1 year = {by_closing}"
     )
     return RetentionDecision(by_closing, EXPIRY_PLUS_ONE_YEAR, derivation)
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What a rule reads of one product line."""
-
-    expiry: str | None
-    certified_on: date | None = None
 
 
 def decide(rule_set: str, batches: list[Batch], closed_on: date,

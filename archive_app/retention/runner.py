@@ -5,9 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..access.accesslog import Event
-from ..db import get_session_factory, writing
 from ..faults import fault_injection
-from ..interfaces import IAccessLog, IBlobStore
+from ..interfaces import IAccessLog, IBlobStore, IBucketKeys, IClock, IDatabase, IKeyring
 from ..records.models import Document, Dossier
 from ..settings import as_bool, as_int
 from .services import Destroyer
@@ -68,19 +67,19 @@ def destroyer_for(request, identity, purge_index) -> Destroyer:
         written = access_log.write_checkpoint(session)
         return {"seq": written.seq, "mac": written.mac} if written else None
 
-    session_factory = get_session_factory(writing(registry["db_engine"]))
+    database = request.find_service(IDatabase)
     idle = as_int(settings, "archive.retention.bucket_idle_seconds")
     return Destroyer(
-        transaction_runner(session_factory),
+        transaction_runner(database.write),
         request.find_service(IBlobStore),
-        registry["archive.clock"],
-        registry["archive.keyring"].signing_key(),
+        request.find_service(IClock),
+        request.find_service(IKeyring).signing_key(),
         identity=identity,
         purge_index=purge_index,
         log_event=log_event,
         checkpoint=checkpoint,
-        compact=sqlite_compactor(registry["db_engine"]),
+        compact=sqlite_compactor(database.engine),
         fault=fault_injection(),
-        sweep_buckets=bucket_sweeper(session_factory, registry["archive.bucket_keys"], idle),
+        sweep_buckets=bucket_sweeper(database.write, request.find_service(IBucketKeys), idle),
         approval=as_bool(settings, "archive.retention.approval"),
     )

@@ -25,6 +25,7 @@ from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import readable
 from ..records.derived import erase_derived_text
 from ..records.models import Document, Dossier, DossierCorrection, ProductLine
+from ..records.serializers import tombstone
 from .certificates import build_certificate, certificate_sha256
 from .holds import active_hold_exists, is_held
 from .models import Certificate, Hold, RetentionLease, RetentionProposal, RetentionRun
@@ -51,21 +52,6 @@ def due_dossiers(session: Session, as_of: date, identity) -> list[tuple[Dossier,
         .order_by(Dossier.destroy_after, Dossier.complaint_no)
     )
     return [(dossier, bool(held)) for dossier, held in session.execute(readable(query, identity))]
-
-
-def tombstone(dossier: Dossier) -> dict:
-    return {
-        "id": dossier.id,
-        "complaint_no": dossier.complaint_no,
-        "complaint_class": dossier.complaint_class,
-        "complaint_type": dossier.complaint_type,
-        "received_on": dossier.received_on.isoformat(),
-        "closed_on": dossier.closed_on.isoformat(),
-        "destroy_after": dossier.destroy_after.isoformat(),
-        "destroyed_at": dossier.destroyed_at.isoformat() if dossier.destroyed_at else None,
-        "certificate_id": dossier.certificate_id,
-        "documents": [{"sha256": d.sha256, "size": d.size} for d in dossier.documents],
-    }
 
 
 @dataclass

@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
+from ..dates import parse_date
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IClock, IRecordsService
 from ..labels import NO, YES
 from ..records.resources import DossierContext
-from .api import caller, parse_date, proposal_json, purge_index, query_scope, readable_numbers
+from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
 from .holds import place_hold, place_query_hold, release_hold, visible_holds
 from .models import Certificate, Hold, RetentionProposal, RetentionRun
 from .runner import destroyer_for

@@ -3,11 +3,15 @@ queue, trimmed by clearance."""
 
 from __future__ import annotations
 
+from ..faults import fault_injection
+from ..interfaces import IClock, IDatabase, IIndexer, ISearchService
+from ..settings import as_bool, as_int, as_seconds, storage_dir
+
 
 def includeme(config):
-    from ..records.services import RecordsService
-    from ..retention.runner import fault_injection
-    from ..settings import as_bool, as_int, as_seconds, storage_dir
+    # Imported here so that `archive_app.search.models` (Alembic) loads without Whoosh and
+    # the records service (the web layer).
+    from ..records.services import records_for
     from .engine import SearchIndex
     from .indexing import Indexer
     from .sandbox import ExtractionSandbox
@@ -16,32 +20,24 @@ def includeme(config):
     settings = config.get_settings()
     query_timeout = as_seconds(settings, "archive.search.query_timeout")
     index = SearchIndex(storage_dir(settings) / "index", query_timeout=query_timeout)
-
-    def records_for(session):
-        return RecordsService(
-            session, registry["archive.blobstore"], registry["archive.keyring"],
-            registry["archive.field_cipher"], registry["archive.clock"],
-            buckets=registry["archive.bucket_keys"],
-        )  # fmt: skip
-
+    as_int(settings, "archive.search.reindex_processes", 1)  # bad: the start fails, not reindex
     extractor = ExtractionSandbox(
         timeout=as_seconds(settings, "archive.search.extract_timeout"),
         memory_bytes=as_int(settings, "archive.search.extract_memory_mb", 128) * 2**20,
     )
     background = as_bool(settings, "archive.search.index_in_background")
+    database = registry.getUtility(IDatabase)
     indexer = Indexer(
-        index, registry["dbsession_read_factory"], registry["dbsession_factory"], records_for,
-        storage_dir(settings) / "tmp", extractor, registry["archive.clock"],
+        index, database.read, database.write, lambda session: records_for(registry, session),
+        storage_dir(settings) / "tmp", extractor, registry.getUtility(IClock),
         batch_delay=as_seconds(settings, "archive.search.batch_delay") if background else None,
         fault=fault_injection(),
     )  # fmt: skip
-    registry["archive.search_index"] = index
-    registry["archive.reindex_processes"] = as_int(settings, "archive.search.reindex_processes", 1)
-    registry["archive.indexer"] = indexer
+    config.register_process_service(index, ISearchService)
+    # Records queues a filed dossier through it; retention purges a destroyed one.
+    config.register_process_service(indexer, IIndexer)
     # Dossiers an earlier process committed but did not get to index (it crashed).
     indexer.start()
-    # Retention purges a destroyed dossier's entries (and merges segments) through this.
-    registry.purge_search_index = indexer.purge
 
     config.add_route("api.search", "/api/v1/search")
     config.add_route("search.page", "/search")

@@ -10,6 +10,8 @@ import click
 
 from ..bootstrap import open_app
 from ..commands import reported_errors
+from ..interfaces import IIndexer
+from ..settings import as_int
 
 
 @click.command()
@@ -17,7 +19,9 @@ from ..commands import reported_errors
 def reindex(config_uri):
     """Rebuild the search index from the database and blobs (into a new folder, swapped in)."""
     with reported_errors(), open_app(config_uri) as env:
-        indexer = env["registry"]["archive.indexer"]
-        count = indexer.rebuild(processes=env["registry"]["archive.reindex_processes"])
+        registry = env["registry"]
+        indexer = registry.getUtility(IIndexer)
+        processes = as_int(registry.settings, "archive.search.reindex_processes", 1)
+        count = indexer.rebuild(processes=processes)
         indexer.flush()  # what was queued while it ran
     click.echo(f"search index rebuilt: {count} dossiers")

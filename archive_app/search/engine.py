@@ -23,8 +23,10 @@ from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
+from zope.interface import implementer
 
 from ..faults import crash_point
+from ..interfaces import ISearchService
 from ..vault.durability import write_atomically
 from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets
@@ -96,6 +98,7 @@ class SearchResult:
     facets: dict[str, dict] = field(default_factory=dict)
 
 
+@implementer(ISearchService)
 class SearchIndex:
     def __init__(self, root: Path, writer_timeout: float = 30.0, query_timeout: float = 2.0):
         self.root = Path(root)

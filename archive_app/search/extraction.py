@@ -45,6 +45,8 @@ def extract_text(path: Path, media_type: str, max_chars: int = MAX_CHARS, *,
 
 
 def _pdf(path: Path, max_chars: int):
+    # Each reader imports its library with its first file (here and below): the sandbox child
+    # starts quickly, and a process that never reads a PDF never loads pypdf.
     from pypdf import PdfReader
 
     reader = PdfReader(str(path))

@@ -15,9 +15,11 @@ from pathlib import Path
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from zope.interface import implementer
 
 from ..clock import Clock
 from ..errors import storage_full
+from ..interfaces import IIndexer
 from ..records import derived
 from ..records.models import Dossier
 from ..vault.envelope import KeyUnwrapError
@@ -54,6 +56,7 @@ LIVING = ("archived", "held")
 BATCH = 100  # dossiers per Whoosh commit when draining a long queue
 
 
+@implementer(IIndexer)
 class Indexer:
     """Index entries for dossiers (decrypting their documents to read their text), written
     from the durable queue by one writer in this process."""

@@ -4,16 +4,19 @@ may read, every search logged with its terms, filters and result count."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 
+import colander
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..access.audit import log_now
 from ..access.permissions import Permission, levels_up_to
 from ..errors import ArchiveError, Invalid
+from ..interfaces import IIndexer, ISearchService
 from ..records.models import Dossier
-from .engine import IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
+from ..records.serializers import summary
+from ..validation import StrictDate, StrictString, WholeNumber, choice, lowered, validated
+from .engine import MAX_QUERY_CHARS, IndexUnavailable, QueryError, QueryTimedOut, SearchQuery
 
 FILTERS = ("batch_no", "product", "complaint_no", "complaint_class", "complaint_type", "outcome")
 MAX_PER_PAGE = 100
@@ -26,41 +29,52 @@ class QueryTooCostly(ArchiveError):
     status, code = 422, "query_too_costly"
 
 
+def _filter(description: str):
+    # Refused when longer, never cut: a cut batch number is another batch.
+    return colander.SchemaNode(
+        StrictString(raw=True), missing=None, description=description,
+        validator=colander.Length(max=MAX_FILTER_CHARS,
+                                  max_err=f"is longer than {MAX_FILTER_CHARS} characters"),
+    )  # fmt: skip
+
+
+def _number(low: int, high: int, default: int, description: str):
+    return colander.SchemaNode(
+        WholeNumber(), missing=default, description=description,
+        validator=colander.Range(low, high, min_err=f"must be from {low} to {high}",
+                                 max_err=f"must be from {low} to {high}"),
+    )  # fmt: skip
+
+
+class SearchParameters(colander.MappingSchema):
+    """`GET /api/v1/search` and the search page: validates the query string and is the
+    OpenAPI document's description of it (apidoc.py)."""
+
+    q = colander.SchemaNode(
+        StrictString(raw=True), missing="", validator=colander.Length(max=MAX_QUERY_CHARS),
+        description="words of the metadata (and of the documents, for roles that read them)",
+    )  # fmt: skip
+    batch_no = _filter("exact batch number")
+    product = _filter("product name, partial as for q")
+    complaint_no = _filter("exact complaint number")
+    complaint_class = _filter("I, II or III")
+    complaint_type = _filter("a complaint type")
+    outcome = _filter("an outcome")
+    received_from = colander.SchemaNode(StrictDate(), missing=None)
+    received_to = colander.SchemaNode(StrictDate(), missing=None)
+    include_destroyed = choice(("true", "false", "1", "0"), missing="false", preparer=lowered)
+    sort = choice(("relevance", "received_on"), missing="relevance")
+    page = _number(1, 10_000, 1, "from 1")
+    per_page = _number(1, MAX_PER_PAGE, 20, f"at most {MAX_PER_PAGE}")
+
+
 def search_query(params) -> SearchQuery:
-    def number(name, default, low, high):
-        try:
-            value = int(params.get(name, default))
-        except ValueError:
-            raise Invalid(f"{name} must be a whole number", field=name) from None
-        if not low <= value <= high:
-            raise Invalid(f"{name} must be from {low} to {high}", field=name)
-        return value
-
-    def day(name):
-        value = params.get(name)
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise Invalid(f"{name} must be a date as YYYY-MM-DD", field=name) from None
-
-    sort = params.get("sort", "relevance")
-    if sort not in ("relevance", "received_on"):
-        raise Invalid("sort must be relevance or received_on", field="sort")
-    include = params.get("include_destroyed", "false").lower()
-    if include not in ("true", "false", "1", "0"):
-        raise Invalid("include_destroyed must be true or false", field="include_destroyed")
-    for name in FILTERS:
-        if len(params.get(name) or "") > MAX_FILTER_CHARS:  # never cut: a cut batch is another
-            raise Invalid(f"{name} is longer than {MAX_FILTER_CHARS} characters", field=name)
+    chosen = validated(SearchParameters(), params)
     return SearchQuery(
-        q=params.get("q", ""),
-        **{name: params.get(name) or None for name in FILTERS},
-        received_from=day("received_from"), received_to=day("received_to"),
-        include_destroyed=include in ("true", "1"),
-        page=number("page", 1, 1, 10_000), per_page=number("per_page", 20, 1, MAX_PER_PAGE),
-        sort=sort,
+        q=chosen["q"], **{name: chosen[name] or None for name in FILTERS},
+        received_from=chosen["received_from"], received_to=chosen["received_to"],
+        include_destroyed=chosen["include_destroyed"] in ("true", "1"),
+        page=chosen["page"], per_page=chosen["per_page"], sort=chosen["sort"],
     )  # fmt: skip
 
 
@@ -69,7 +83,7 @@ def run_search(request, query: SearchQuery) -> dict:
     # Document text is searched only by those who may read documents (contract §3).
     reads_text = bool(request.has_permission(Permission.SEARCH_DOCUMENT_TEXT))
     query = replace(query, document_text=reads_text)
-    index, indexer = request.registry["archive.search_index"], request.registry["archive.indexer"]
+    index, indexer = request.find_service(ISearchService), request.find_service(IIndexer)
     try:
         try:
             result = index.search(query, levels)
@@ -95,17 +109,6 @@ def run_search(request, query: SearchQuery) -> dict:
     log_now(request, "search", detail=detail)
     return {"total": result.total, "page": result.page, "per_page": result.per_page,
             "results": results, "facets": result.facets}  # fmt: skip
-
-
-def summary(dossier: Dossier) -> dict:
-    return {
-        "id": dossier.id, "complaint_no": dossier.complaint_no,
-        "complaint_class": dossier.complaint_class, "complaint_type": dossier.complaint_type,
-        "title": dossier.title, "received_on": dossier.received_on.isoformat(),
-        "closed_on": dossier.closed_on.isoformat(), "state": dossier.state,
-        "confidentiality": dossier.confidentiality,
-        "products": [{"name": p.name, "batch_no": p.batch_no} for p in dossier.products],
-    }  # fmt: skip
 
 
 @view_config(route_name="api.search", request_method="GET", renderer="json",

@@ -6,7 +6,9 @@ import logging
 import os
 from pathlib import Path
 
-from ..interfaces import IBlobStore, IFieldCipher, IKeyring
+from zope.interface import implementer
+
+from ..interfaces import IBlobStore, IBucketKeys, IFieldCipher, IKeyring
 from ..settings import bucket_keys_path, keyring_path, storage_dir
 from .blobstore import BlobStore
 from .buckets import BucketKeys
@@ -17,6 +19,7 @@ KEYRING_ENVIRONMENT_VARIABLE = "ARCHIVE_KEYRING"
 log = logging.getLogger(__name__)
 
 
+@implementer(IKeyring)
 class ReloadingKeyring:
     """The keyring file as it is now: re-read when the file changes, so that web processes
     pick up a key-encryption key that `archive keys rotate` added in another process."""
@@ -72,11 +75,7 @@ def includeme(config):
     settings = config.get_settings()
     keyring = load_keyring(settings)
     # Process-wide: other includes (sessions, the access log) need it at configuration time.
-    config.registry["archive.keyring"] = keyring
-    config.register_service(keyring, IKeyring)
-    blobs, fields = BlobStore(blob_root(settings)), field_cipher(keyring)
-    config.registry["archive.blobstore"] = blobs
-    config.registry["archive.field_cipher"] = fields
-    config.registry["archive.bucket_keys"] = BucketKeys(bucket_keys_path(settings))
-    config.register_service(blobs, IBlobStore)
-    config.register_service(fields, IFieldCipher)
+    config.register_process_service(keyring, IKeyring)
+    config.register_process_service(BlobStore(blob_root(settings)), IBlobStore)
+    config.register_process_service(field_cipher(keyring), IFieldCipher)
+    config.register_process_service(BucketKeys(bucket_keys_path(settings)), IBucketKeys)

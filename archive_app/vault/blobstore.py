@@ -16,6 +16,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
+from zope.interface import implementer
+
+from ..interfaces import IBlobStore
 from .durability import fsync_directory
 from .streams import DEFAULT_CHUNK, StreamDigest, decrypt_stream, encrypt_stream, verify_stream
 
@@ -25,6 +28,7 @@ _TMP_FOLDER = "tmp"
 _READ_SIZE = 1024 * 1024
 
 
+@implementer(IBlobStore)
 class BlobStore:
     """Blobs at `root/<2 hex>/<2 hex>/<32 hex>.blob`; writes in progress under `root/tmp/`."""
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from zope.interface import implementer
 
+from ..interfaces import IBucketKeys
 from .fields import FieldCipher
 from .keyring import KEY_SIZE, KeyringError, _write_atomic
 
@@ -50,6 +52,7 @@ def derive(key: bytes, bucket_key: bytes, bucket: str, purpose: str) -> bytes:
     ).derive(key)
 
 
+@implementer(IBucketKeys)
 class BucketKeys:
     """The bucket-key file: `for_wrapping` creates keys, `key` reads, `destroy` deletes."""
 

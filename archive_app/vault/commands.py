@@ -14,6 +14,7 @@ import click
 
 from ..bootstrap import open_app, read_settings
 from ..commands import UsageProblem, in_transaction, reported_errors
+from ..interfaces import IBucketKeys, IKeyring, IWrappedKeys
 from ..settings import keyring_path
 from . import KEYRING_ENVIRONMENT_VARIABLE
 from .rotation import rotate_keys
@@ -32,8 +33,10 @@ def rotate(config_uri):
     """New key-encryption key; re-wrap every data key; the old key is retired."""
     refuse_environment_keyring()
     with reported_errors(), open_app(config_uri) as env:
-        keyring = env["registry"]["archive.keyring"]
-        buckets = env["registry"]["archive.bucket_keys"]
+        keyring = env["registry"].getUtility(IKeyring)
+        buckets = env["registry"].getUtility(IBucketKeys)
+        rows = env["registry"].getUtility(IWrappedKeys)
         version, count = rotate_keys(keyring, keyring_path(read_settings(config_uri)),
-                                     in_transaction(env["request"]), buckets)  # fmt: skip
+                                     in_transaction(env["request"]), buckets,
+                                     rows=rows)  # fmt: skip
     click.echo(f"key-encryption key v{version} is current; {count} data key(s) re-wrapped")

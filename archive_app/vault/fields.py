@@ -14,6 +14,9 @@ import unicodedata
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from zope.interface import implementer
+
+from ..interfaces import IFieldCipher
 
 FIELD_FORMAT_VERSION = 1
 KEY_SIZE = 32
@@ -27,6 +30,7 @@ class FieldDecryptError(Exception):
     """A column value does not decrypt: wrong key, wrong context, or tampered bytes."""
 
 
+@implementer(IFieldCipher)
 class FieldCipher:
     """Seals short texts for one column each (`context`, e.g. "customer.name")."""
 

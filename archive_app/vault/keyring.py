@@ -23,7 +23,9 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from zope.interface import implementer
 
+from ..interfaces import IKeyring
 from .durability import write_atomically
 
 FORMAT = "archive-keyring"
@@ -62,6 +64,7 @@ def fingerprint(public_key: bytes) -> str:
     return " ".join(digest[i : i + 4] for i in range(0, len(digest), 4))
 
 
+@implementer(IKeyring)
 class Keyring:
     """The archive's secrets. Build with `generate`, `load`, `from_text` or `create_or_load`."""
 

@@ -12,6 +12,7 @@ from support import PASSWORD, TESTING_INI
 from archive_app.access.anomalies import AnomalyRules, find_anomalies
 from archive_app.access.models import AccessLogEntry
 from archive_app.bootstrap import open_app
+from archive_app.records.clearance import DossierClearance
 
 ZONE = ZoneInfo("Asia/Shanghai")
 # A Wednesday, 10:00 in Shanghai: inside working hours.
@@ -54,7 +55,9 @@ def flags_for(rows, now=NOON + timedelta(hours=1), **rules):
                     seq=base + offset, at=at, username=user, role="auditor", action=action,
                     outcome=outcome, dossier_id=dossier_id, mac="0" * 64))  # fmt: skip
             session.flush()
-            found = find_anomalies(session, AnomalyRules(**rules), now, ZONE)
+            found = find_anomalies(
+                session, AnomalyRules(**rules), now, ZONE, DossierClearance().levels
+            )
             raise Rollback
     return {(flag.rule, flag.user) for flag in found}
 

@@ -21,7 +21,7 @@ from archive_app import main
 from archive_app.bootstrap import open_app
 from archive_app.clock import FixedClock
 from archive_app.errors import ArchiveError
-from archive_app.interfaces import IAccountService
+from archive_app.interfaces import IAccountService, IClock
 
 REMOTE = {"REMOTE_ADDR": "192.0.2.10"}
 LOOKUP = "/api/v1/dossiers?complaint_no=TS-I-23-999"  # any reader may ask; none is found
@@ -163,14 +163,13 @@ def test_the_sign_out_button_on_every_page_posts_with_the_token(wsgi_app, users)
 @pytest.fixture
 def clock_at(wsgi_app, users):
     """Moves the archive's clock (the signed cookie keeps its own, real, time)."""
-    registry = wsgi_app.registry
-    real = registry["archive.clock"]
+    clock = wsgi_app.registry.getUtility(IClock)
 
     def move(delta: timedelta) -> None:
-        registry["archive.clock"] = FixedClock(datetime.now(real.zone) + delta, real.zone.key)
+        clock.now = FixedClock(datetime.now(clock.zone) + delta, clock.zone.key).now
 
     yield move
-    registry["archive.clock"] = real
+    vars(clock).pop("now", None)  # the class's real time again
 
 
 def test_an_idle_session_ends_on_the_server(wsgi_app, clock_at):

@@ -10,6 +10,7 @@ from plaster import get_settings
 from support import PASSWORD, TESTING_INI
 
 from archive_app import main
+from archive_app.interfaces import IDatabase
 
 PAGES = ["/", "/search", "/dossiers/new", "/access-log", "/retention"]
 USERS_FOR = {"/access-log": "privacy", "/retention": "records"}
@@ -38,7 +39,7 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_in_production(wsgi_a
                       if name == "Set-Cookie" and value.startswith("archive_session="))  # fmt: skip
         assert "; secure" in cookie.lower() and "HttpOnly" in cookie
     finally:
-        production_like.registry["db_engine"].dispose()
+        production_like.registry.getUtility(IDatabase).dispose()
 
 
 def test_an_idle_session_expires(wsgi_app, users, monkeypatch):

@@ -3,11 +3,11 @@ attempts (429, Retry-After), even with the right password, until the window has 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from support import PASSWORD, assert_error
+from support import PASSWORD, assert_error, clock_reading
 
-from archive_app.clock import FixedClock
+from archive_app.interfaces import IDatabase
 
 
 def attempt(app, username, password, status):
@@ -34,13 +34,9 @@ def test_repeated_failures_block_a_user_name_for_the_window(api, app, wsgi_app):
     entries = api.get("/api/v1/access-log?action=login_throttled", "privacy").json["entries"]
     assert len([e for e in entries if e["user"] == "throttled"]) >= 2
 
-    registry = wsgi_app.registry
-    real_clock = registry["archive.clock"]
-    registry["archive.clock"] = FixedClock(datetime.now(real_clock.zone) + timedelta(minutes=16))
-    try:
+    later = datetime.now(UTC) + timedelta(minutes=16)
+    with clock_reading(wsgi_app.registry, lambda: later):
         attempt(app, "throttled", PASSWORD, 200)  # the window has passed
-    finally:
-        registry["archive.clock"] = real_clock
 
 
 def test_an_address_spraying_many_user_names_is_blocked(wsgi_app):
@@ -61,4 +57,4 @@ def test_an_address_spraying_many_user_names_is_blocked(wsgi_app):
         neighbour = webtest.TestApp(sprayer.app, extra_environ={"REMOTE_ADDR": "198.51.100.8"})
         attempt(neighbour, "auditor", PASSWORD, 200)
     finally:
-        sprayer.app.registry["db_engine"].dispose()
+        sprayer.app.registry.getUtility(IDatabase).dispose()

@@ -18,6 +18,7 @@ from archive_app.access.checkpoints import CheckpointFile
 from archive_app.access.models import AccessLogEntry, AccessLogHead
 from archive_app.clock import FixedClock
 from archive_app.db import get_engine, get_session_factory, writing
+from archive_app.interfaces import IDatabase
 from archive_app.vault import field_cipher
 from archive_app.vault.keyring import Keyring
 
@@ -179,7 +180,7 @@ def own_app(tmp_path_factory, monkeypatch):
     assert result.returncode == 0, result.stderr
     wsgi = get_app(TESTING_INI)
     yield env, webtest.TestApp(wsgi, extra_environ={"REMOTE_ADDR": "192.0.2.10"})
-    wsgi.registry["db_engine"].dispose()
+    wsgi.registry.getUtility(IDatabase).dispose()
 
 
 def test_the_api_reports_a_removed_checkpoint_file(own_app):

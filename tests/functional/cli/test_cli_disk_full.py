@@ -15,6 +15,7 @@ from support import PASSWORD, TESTING_INI, assert_error, run_cli
 from test_cli import write_folder
 
 from archive_app import main
+from archive_app.interfaces import IDatabase
 
 
 @pytest.fixture
@@ -135,7 +136,7 @@ def test_a_full_disk_refuses_filing_cleanly_and_recovers(small_disk, tmp_path, m
             complaint_no=complaint_no("I", 2023)))], upload_files=complete_files(),
             headers={"Authorization": f"Bearer {token}"}, status=201)  # fmt: skip
     finally:
-        app.registry["db_engine"].dispose()
+        app.registry.getUtility(IDatabase).dispose()
 
 
 def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk, tmp_path):

@@ -9,6 +9,7 @@ from factories import complete_files, jpeg, metadata, metadata_part, pdf
 from sqlalchemy import create_engine, func, select, text
 from support import assert_error
 
+from archive_app.interfaces import IDatabase
 from archive_app.records.models import Document, Dossier
 
 ELF = Path("/bin/ls").read_bytes()[:4096]
@@ -174,7 +175,7 @@ def small_limit_app(wsgi_app):
     settings = read_settings(TESTING_INI) | {"archive.max_upload_mb": "1"}
     app = main({}, **settings)
     yield webtest.TestApp(app)
-    app.registry["db_engine"].dispose()
+    app.registry.getUtility(IDatabase).dispose()
 
 
 def test_oversize_part(api, unchanged, small_limit_app):

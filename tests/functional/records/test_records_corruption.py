@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from support import TESTING_INI, assert_error, run_cli
 
 from archive_app.bootstrap import open_app
+from archive_app.interfaces import IBlobStore
 from archive_app.records.models import Document
 
 
@@ -32,7 +33,7 @@ def test_every_kind_of_damage_is_detected_named_and_releases_nothing(api):
     dossier = file_with_attachments(api)
     other = file_with_attachments(api)
     with open_app(TESTING_INI) as env:
-        blobs, request = env["registry"]["archive.blobstore"], env["request"]
+        blobs, request = env["registry"].getUtility(IBlobStore), env["request"]
         with request.tm:
             rows = {
                 d.id: (d.storage_name, d.wrapped_key)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from support import TESTING_INI
 
 from archive_app.bootstrap import open_app, read_settings
+from archive_app.interfaces import IBucketKeys, IKeyring, IWrappedKeys
 from archive_app.records.models import Document
 from archive_app.settings import keyring_path
 from archive_app.vault.rotation import pending_count, rotate_keys
@@ -25,8 +26,9 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
     ]  # fmt: skip
     path = keyring_path(read_settings(TESTING_INI))
     with open_app(TESTING_INI) as env:
-        request, keyring = env["request"], env["registry"]["archive.keyring"]
-        buckets = env["registry"]["archive.bucket_keys"]
+        request, keyring = env["request"], env["registry"].getUtility(IKeyring)
+        buckets = env["registry"].getUtility(IBucketKeys)
+        rows = env["registry"].getUtility(IWrappedKeys)  # records' documents
         calls = []
 
         def crash_after_first_batch(work):
@@ -37,17 +39,21 @@ def test_interrupted_rotation_is_finished_by_the_next_and_nothing_is_lost(api, s
                 return work(request.dbsession)
 
         with pytest.raises(Interrupted):
-            rotate_keys(keyring, path, crash_after_first_batch, buckets, batch_size=3)
+            rotate_keys(keyring, path, crash_after_first_batch, buckets, rows=rows, batch_size=3)
         with request.tm:
-            assert pending_count(request.dbsession, keyring) > 0  # half done, as after a crash
+            assert (
+                pending_count(request.dbsession, keyring, rows) > 0
+            )  # half done, as after a crash
 
         def in_transaction(work):
             with request.tm:
                 return work(request.dbsession)
 
-        version, _count = rotate_keys(keyring, path, in_transaction, buckets, batch_size=3)
+        version, _count = rotate_keys(
+            keyring, path, in_transaction, buckets, rows=rows, batch_size=3
+        )
         with request.tm:
-            assert pending_count(request.dbsession, keyring) == 0
+            assert pending_count(request.dbsession, keyring, rows) == 0
             versions = set(request.dbsession.scalars(
                 select(Document.kek_version).where(Document.wrapped_key.is_not(None))))  # fmt: skip
         assert versions == {version}

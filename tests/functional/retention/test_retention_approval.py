@@ -12,7 +12,7 @@ from support import PASSWORD, TESTING_INI, assert_error
 
 from archive_app import main
 from archive_app.bootstrap import open_app
-from archive_app.interfaces import IAccountService
+from archive_app.interfaces import IAccountService, IDatabase
 
 AS_OF = "2021-01-01"
 
@@ -33,7 +33,7 @@ def strict_api(wsgi_app, tokens):
         "/api/v1/auth/token", {"username": "records2", "password": PASSWORD}
     ).json["token"]
     yield Api(test_app, {**tokens, "records2": token})
-    app.registry["db_engine"].dispose()
+    app.registry.getUtility(IDatabase).dispose()
 
 
 def file_old(api, **product) -> dict:

@@ -22,6 +22,7 @@ from support import TESTING_INI, add_users, assert_error
 
 from archive_app import main
 from archive_app.bootstrap import open_app
+from archive_app.interfaces import IClock, IDatabase
 
 # Every dossier here closed 2016-04-01 with its product expired 2016-06: destroy after
 # 2017-06-30. Nothing the other tests file is due this early, so runs here touch only these.
@@ -51,7 +52,7 @@ def approval_api(wsgi_app, module_tokens):
     settings["archive.retention.approval"] = "true"
     app = main({"__file__": TESTING_INI}, **settings)
     yield Api(webtest.TestApp(app), module_tokens)
-    app.registry["db_engine"].dispose()
+    app.registry.getUtility(IDatabase).dispose()
 
 
 def batch() -> str:
@@ -272,11 +273,12 @@ def test_a_long_run_renews_its_lease_and_keeps_others_out(rapi, wsgi_app, monkey
     doomed = [file_due(rapi, "internal") for _ in range(3)]
     monkeypatch.setattr(services, "BATCH", 1)  # one committed step per dossier
     registry = wsgi_app.registry
-    clock = MovingClock(registry["archive.clock"])
-    monkeypatch.setitem(registry, "archive.clock", clock)  # the API's second run sees it too
+    clock = MovingClock(registry.getUtility(IClock))
+    # The app's clock (the API's second run sees it too) and the command's.
+    monkeypatch.setattr(registry.getUtility(IClock), "now", clock.now)
     seen, second, expiry = [], [], []
     with open_app(TESTING_INI) as env:
-        env["registry"]["archive.clock"] = clock
+        monkeypatch.setattr(env["registry"].getUtility(IClock), "now", clock.now)
         destroyer = destroyer_for(env["request"], SYSTEM, lambda ids: None)
 
         def progress(number):

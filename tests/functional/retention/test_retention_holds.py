@@ -8,9 +8,10 @@ import uuid
 
 from factories import complaint_no, complete_files, metadata, metadata_part
 from sqlalchemy import select
-from support import TESTING_INI, assert_error
+from support import TESTING_INI, assert_error, clock_reading
 
 from archive_app.bootstrap import open_app
+from archive_app.interfaces import IBucketKeys, IDatabase, IKeyring
 from archive_app.records.models import Document, Dossier
 from archive_app.vault.buckets import Sealer
 from archive_app.vault.envelope import unwrap_data_key
@@ -122,7 +123,7 @@ def database_copy(storage, tmp_path) -> dict:
     """What a backup taken now holds of each document's key and each dossier's personal
     data: a real copy of the SQLite file (rows copied out on PostgreSQL)."""
     with open_app(TESTING_INI) as env:
-        engine = env["registry"]["db_engine"]
+        engine = env["registry"].getUtility(IDatabase).engine
         if engine.dialect.name == "sqlite":
             copy = tmp_path / "backup.sqlite"
             source = sqlite3.connect(engine.url.database)
@@ -152,7 +153,7 @@ def open_from_copy(copy: dict, dossier_id: str) -> str:
     """Use the copy with the keyring as it is now: unwrap every key, read the name."""
     with open_app(TESTING_INI) as env:
         registry = env["registry"]
-        sealer = Sealer(registry["archive.keyring"], registry["archive.bucket_keys"])
+        sealer = Sealer(registry.getUtility(IKeyring), registry.getUtility(IBucketKeys))
         for document_id, owner, wrapped, version, bucket in copy["documents"].values():
             if owner == dossier_id:
                 key = sealer.wrapping_key(version, bucket)
@@ -185,7 +186,7 @@ def test_a_backup_taken_before_destruction_cannot_open_the_destroyed_dossier(api
     # The held dossier moved to the hold key before its month's key went.
     assert open_from_copy(copy, kept["id"]) == metadata()["customer"]["name"]
     with open_app(TESTING_INI) as env:
-        buckets = env["registry"]["archive.bucket_keys"]
+        buckets = env["registry"].getUtility(IBucketKeys)
         assert "2020-06" in buckets.destroyed() and "2020-06" not in buckets.names()
     api.get(f"/api/v1/dossiers/{kept['id']}/documents/{kept['documents'][0]['id']}", "auditor")
 
@@ -221,8 +222,6 @@ def test_a_hold_placed_between_listing_and_destruction_wins(api):
 def test_today_is_the_day_in_the_archive_time_zone(api, wsgi_app):
     from datetime import UTC, datetime
 
-    from archive_app.clock import FixedClock
-
     meta = metadata(
         complaint_no=complaint_no("I", 2025), received_on="2025-03-01", closed_on="2025-04-01",
         products=[{"name": "时区测试片", "batch_no": unique_batch(), "expiry": "2025-06"}],
@@ -230,19 +229,15 @@ def test_today_is_the_day_in_the_archive_time_zone(api, wsgi_app):
     dossier = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
                        upload_files=complete_files(), status=201).json  # fmt: skip
     assert dossier["destroy_after"] == "2026-06-30"
-    registry, real = wsgi_app.registry, wsgi_app.registry["archive.clock"]
 
     def dry_run_at(utc: datetime, as_of=None, status=201):
-        registry["archive.clock"] = FixedClock(utc, real.zone.key)
-        try:
+        with clock_reading(wsgi_app.registry, lambda: utc):
             return api.post_json(
                 "/api/v1/retention/runs",
                 {"as_of": as_of, "dry_run": False} if as_of else {"dry_run": True},
                 "records",
                 status=status,
             )
-        finally:
-            registry["archive.clock"] = real
 
     # 15:00 UTC on 30 June is 23:00 in Shanghai: still the destroy-after day, not due.
     evening = dry_run_at(datetime(2026, 6, 30, 15, 0, tzinfo=UTC)).json

@@ -13,6 +13,7 @@ from whoosh.matching import WrappingMatcher
 from whoosh.query import WrappingQuery
 
 from archive_app.demo.documents import make_pdf
+from archive_app.interfaces import ISearchService
 from archive_app.search import engine
 
 
@@ -195,7 +196,7 @@ def test_a_query_past_the_time_limit_answers_query_too_costly(api, app, corpus, 
                                                               monkeypatch):  # fmt: skip
     build = engine.build_query
     monkeypatch.setattr(engine, "build_query", lambda query: Slow(build(query)))
-    monkeypatch.setattr(wsgi_app.registry["archive.search_index"], "query_timeout", 0.02)
+    monkeypatch.setattr(wsgi_app.registry.getUtility(ISearchService), "query_timeout", 0.02)
     response = api.get("/api/v1/search?q=" + quote("投诉"), "archivist", status=422)
     assert_error(response, 422, "query_too_costly", "q")
     assert "0.02 s" in response.json["detail"]

@@ -12,6 +12,7 @@ from factories import complaint_no, complete_files, metadata, metadata_part
 from sqlalchemy import select
 
 from archive_app.demo.documents import make_pdf
+from archive_app.interfaces import IClock, IDatabase, IIndexer, ISearchService
 from archive_app.search.engine import IndexBusy, SearchIndex
 from archive_app.search.indexing import Indexer
 from archive_app.search.models import QueuedDossier
@@ -34,7 +35,7 @@ def found(api, words: str) -> set[str]:
 def test_a_hanging_extraction_is_killed_and_the_dossier_indexed_without_text(
     api, wsgi_app, monkeypatch
 ):
-    extractor = wsgi_app.registry["archive.indexer"].extractor
+    extractor = wsgi_app.registry.getUtility(IIndexer).extractor
     monkeypatch.setattr(extractor, "timeout", 0.5)
     monkeypatch.setenv("ARCHIVE_FAULT", "extract_hang")
     dossier = file_with_report(api, "挂起提取标题甲", "挂起提取正文乙")
@@ -46,14 +47,14 @@ def test_a_hanging_extraction_is_killed_and_the_dossier_indexed_without_text(
 
 
 def queued(wsgi_app) -> set[str]:
-    with wsgi_app.registry["dbsession_read_factory"]() as session:
+    with wsgi_app.registry.getUtility(IDatabase).read() as session:
         return set(session.scalars(select(QueuedDossier.dossier_id)))
 
 
 def test_a_failed_index_update_leaves_the_dossier_queued_until_the_next_drain(
     api, wsgi_app, monkeypatch
 ):
-    index = wsgi_app.registry["archive.search_index"]
+    index = wsgi_app.registry.getUtility(ISearchService)
 
     def busy(documents, removed=()):
         raise IndexBusy("the search index writer stayed locked")
@@ -63,7 +64,7 @@ def test_a_failed_index_update_leaves_the_dossier_queued_until_the_next_drain(
     assert dossier["id"] in queued(wsgi_app)
     assert found(api, "队列收敛标题戊") == set()
     monkeypatch.undo()
-    assert wsgi_app.registry["archive.indexer"].flush()
+    assert wsgi_app.registry.getUtility(IIndexer).flush()
     assert found(api, "队列收敛标题戊") == {dossier["id"]}
     assert dossier["id"] not in queued(wsgi_app)
 
@@ -72,13 +73,14 @@ def test_a_failed_index_update_leaves_the_dossier_queued_until_the_next_drain(
 def background_indexer(wsgi_app, tmp_path):
     """An indexer over the test database with the batching thread on (testing.ini has it
     off), writing an index of its own."""
-    registry, app_indexer = wsgi_app.registry, wsgi_app.registry["archive.indexer"]
+    registry, app_indexer = wsgi_app.registry, wsgi_app.registry.getUtility(IIndexer)
+    database = registry.getUtility(IDatabase)
     index = SearchIndex(tmp_path / "index")
     index.create_empty()
     indexer = Indexer(
-        index, registry["dbsession_read_factory"], registry["dbsession_factory"],
+        index, database.read, database.write,
         app_indexer.records_for_session, tmp_path / "spool", ExtractionSandbox(),
-        registry["archive.clock"], batch_delay=1.0,
+        registry.getUtility(IClock), batch_delay=1.0,
     )  # fmt: skip
     indexer.start()
     yield indexer
@@ -103,7 +105,7 @@ def test_the_background_thread_indexes_filings_in_one_commit_within_seconds(
         upsert(documents, removed)
 
     monkeypatch.setattr(index, "upsert", counted)
-    write = wsgi_app.registry["dbsession_factory"]
+    write = wsgi_app.registry.getUtility(IDatabase).write
     for dossier_id in dossiers[:3]:  # three filing transactions in quick succession
         with write() as session, session.begin():
             background_indexer.queue(session, dossier_id)

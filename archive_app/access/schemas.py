@@ -1,0 +1,82 @@
+"""The access feature's requests, one colander schema each: it validates the request and is
+the OpenAPI document's description of it (apidoc.py). Tokens, users, the access log."""
+
+from __future__ import annotations
+
+import colander
+
+from ..validation import ClosedMapping, StrictBoolean, StrictString, WholeNumber, choice
+from .permissions import LEVELS, ROLES
+from .services import MIN_PASSWORD_LENGTH, USERNAME
+
+
+def _as_typed(description: str):
+    """Credentials as typed: never trimmed or cleaned (a password may hold any character)."""
+    return colander.SchemaNode(StrictString(raw=True), missing_msg="is required",
+                               description=description)  # fmt: skip
+
+
+class TokenBody(colander.MappingSchema):
+    username = _as_typed("the user name")
+    password = _as_typed("the user's password")
+
+
+class UserBody(colander.MappingSchema):
+    """A new user (admins)."""
+
+    username = colander.SchemaNode(
+        StrictString(raw=True), missing_msg="is required",
+        # ^…$ for the document; the service matches it whole (a trailing newline too).
+        validator=colander.Regex(f"^{USERNAME.pattern}$", "must be 2-64 letters, digits, . _ - "
+                                 "(no spaces), starting with a letter or digit"),
+    )  # fmt: skip
+    role = choice(ROLES, typ=StrictString(allow_empty=True), missing_msg="is required")
+    clearance = choice(LEVELS, missing="internal", typ=StrictString(allow_empty=True))
+    password = colander.SchemaNode(
+        StrictString(raw=True), missing_msg="is required",
+        validator=colander.Length(
+            min=MIN_PASSWORD_LENGTH,
+            min_err=f"must have at least {MIN_PASSWORD_LENGTH} characters",
+        ),
+    )  # fmt: skip
+
+
+class UserChangeBody(colander.MappingSchema):
+    """A user's role, clearance or activity (admins); nothing else changes here."""
+
+    @staticmethod
+    def schema_type():
+        return ClosedMapping("cannot be changed here")
+
+    role = choice(ROLES, missing=None, typ=StrictString(allow_empty=True))
+    clearance = choice(LEVELS, missing=None, typ=StrictString(allow_empty=True))
+    active = colander.SchemaNode(StrictBoolean(nullable=True), missing=None,
+                                 description="false ends every token and session")  # fmt: skip
+
+
+def _log_text(description: str, **kw):
+    # Cut to 64 characters by review.LogFilter (no column holds more): never refused.
+    return colander.SchemaNode(StrictString(raw=True), missing=None, description=description,
+                               **kw)  # fmt: skip
+
+
+class AccessLogFilters(colander.MappingSchema):
+    """The log's filters (the list and the CSV export), read by review.LogFilter."""
+
+    user = _log_text("the user name")
+    dossier_id = _log_text("entries naming this dossier")
+    action = _log_text("login, search, view, download, file, hold, …")
+    outcome = _log_text("ok or denied")
+    # review.parse_moment reads a day (dates.to_date) or a moment: no single format to give.
+    start = _log_text("from this day (YYYY-MM-DD, the archive's time zone) or ISO datetime",
+                      name="from")  # fmt: skip
+    end = _log_text("through this day, or up to this ISO datetime", name="to")
+
+
+class AccessLogQuery(AccessLogFilters):
+    page = colander.SchemaNode(
+        WholeNumber(), missing=1,
+        validator=colander.Range(min=1, max=1_000_000, min_err="must be a whole number from 1",
+                                 max_err="must be a whole number from 1 to 1000000"),
+        description="100 entries a page, newest first",
+    )  # fmt: skip

@@ -1,0 +1,89 @@
+"""The JSON shapes of a dossier, said once: the full dossier (the API and the detail page),
+the summary (search results), and the tombstone a destroyed dossier leaves (410 answers,
+look-ups, destruction certificates)."""
+
+from __future__ import annotations
+
+from .models import Document, Dossier
+
+
+def dossier_json(dossier: Dossier, customer: dict) -> dict:
+    """Every field of a living dossier; `customer` already decrypted, masked or not."""
+    return {
+        "id": dossier.id,
+        "complaint_no": dossier.complaint_no,
+        "complaint_class": dossier.complaint_class,
+        "complaint_type": dossier.complaint_type,
+        "title": dossier.title,
+        "received_on": dossier.received_on.isoformat(),
+        "closed_on": dossier.closed_on.isoformat(),
+        "channel": dossier.channel,
+        "department": dossier.department,
+        "customer": customer,
+        "products": [
+            {
+                "name": product.name,
+                "specification": product.specification,
+                "batch_no": product.batch_no,
+                "expiry": product.expiry,
+                "manufacturer": product.manufacturer,
+                "certified_on": product.certified_on.isoformat() if product.certified_on else None,
+            }
+            for product in dossier.products
+        ],
+        "outcome": dossier.outcome,
+        "measures": list(dossier.measures or []),
+        "capa_ref": dossier.capa_ref,
+        "confidentiality": dossier.confidentiality,
+        "summary": dossier.summary,
+        "state": dossier.state,
+        "destroy_after": dossier.destroy_after.isoformat(),
+        "retention_rule": describe_rule(dossier),
+        "filed_by": dossier.filed_by,
+        "filed_at": dossier.filed_at.isoformat(),
+        "documents": [document_json(document) for document in dossier.documents],
+    }
+
+
+def summary(dossier: Dossier) -> dict:
+    return {
+        "id": dossier.id, "complaint_no": dossier.complaint_no,
+        "complaint_class": dossier.complaint_class, "complaint_type": dossier.complaint_type,
+        "title": dossier.title, "received_on": dossier.received_on.isoformat(),
+        "closed_on": dossier.closed_on.isoformat(), "state": dossier.state,
+        "confidentiality": dossier.confidentiality,
+        "products": [{"name": p.name, "batch_no": p.batch_no} for p in dossier.products],
+    }  # fmt: skip
+
+
+def tombstone(dossier: Dossier) -> dict:
+    return {
+        "id": dossier.id,
+        "complaint_no": dossier.complaint_no,
+        "complaint_class": dossier.complaint_class,
+        "complaint_type": dossier.complaint_type,
+        "received_on": dossier.received_on.isoformat(),
+        "closed_on": dossier.closed_on.isoformat(),
+        "destroy_after": dossier.destroy_after.isoformat(),
+        "destroyed_at": dossier.destroyed_at.isoformat() if dossier.destroyed_at else None,
+        "certificate_id": dossier.certificate_id,
+        "documents": [{"sha256": d.sha256, "size": d.size} for d in dossier.documents],
+    }
+
+
+def describe_rule(dossier: Dossier) -> str:
+    return (
+        f"{dossier.retention_rule} v{dossier.retention_rule_version}: "
+        f"{dossier.retention_derivation}"
+    )
+
+
+def document_json(document: Document) -> dict:
+    return {
+        "id": document.id,
+        "kind": document.kind,
+        "filename": document.filename,
+        "media_type": document.media_type,
+        "size": document.size,
+        "sha256": document.sha256,
+    }

@@ -1,0 +1,31 @@
+"""The retention policy that filing asks for (`IRetentionPolicy`): the configured rule set
+deciding destroy-after dates, and holds by query that cover a dossier before it is filed."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+from zope.interface import implementer
+
+from ..interfaces import IRetentionPolicy
+from ..records.policy import Batch, RetentionDecision
+from .holds import held_by_query
+from .rules import RULE_SETS, decide
+
+
+@implementer(IRetentionPolicy)
+class RetentionPolicy:
+    rule_sets = RULE_SETS
+
+    def __init__(self, rule_set: str = "procedure", default_years: int = 5):
+        if rule_set not in RULE_SETS:
+            raise ValueError(f"unknown retention rule set {rule_set!r}")
+        self.rule_set = rule_set
+        self.default_years = default_years
+
+    def decide(self, batches: list[Batch], closed_on: date) -> RetentionDecision:
+        return decide(self.rule_set, batches, closed_on, self.default_years)
+
+    def held_by_query(self, session: Session, names: list[str], batches: list[str]) -> bool:
+        return held_by_query(session, names, batches)
