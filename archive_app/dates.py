@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from pyramid.i18n import TranslationStringFactory
+from translationstring import TranslationStringFactory
 
 from .errors import Invalid
 

@@ -10,7 +10,7 @@ from functools import cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
-from pyramid.i18n import Localizer, TranslationString, TranslationStringFactory, make_localizer
+from translationstring import TranslationString, TranslationStringFactory
 
 _ = TranslationStringFactory("archive")
 
@@ -285,8 +285,13 @@ def error_message(error) -> TranslationString:
 
 
 @cache
-def catalogue(locale_name: str) -> Localizer:
-    """The archive's own messages in one language, where there is no request (the PDF)."""
+def catalogue(locale_name: str):
+    """The archive's own messages in one language (a Pyramid `Localizer`), where there is no
+    request (the PDF)."""
+    # Imported here: Pyramid's registry (and pkg_resources' deprecation warning on stderr)
+    # stays out of the commands that only verify certificates.
+    from pyramid.i18n import make_localizer
+
     return make_localizer(locale_name, [str(files("archive_app") / "locale")])
 
 

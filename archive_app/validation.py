@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import colander
-from pyramid.i18n import TranslationStringFactory
+from translationstring import TranslationStringFactory
 
 from .dates import NotADate, to_date
 from .errors import ArchiveError, Invalid

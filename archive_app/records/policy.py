@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from pyramid.i18n import TranslationStringFactory
+from translationstring import TranslationStringFactory
 
 _ = TranslationStringFactory("archive")  # the pages translate these (labels.error_message)
 

@@ -6,7 +6,7 @@ import json
 import re
 
 import colander
-from pyramid.i18n import TranslationStringFactory
+from translationstring import TranslationStringFactory
 
 from ..errors import BadRequest, Invalid
 from ..validation import StrictDate, StrictString, choice, text, validated

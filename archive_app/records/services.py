@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyramid.i18n import TranslationStringFactory
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 from zope.interface import implementer
 
 from ..clock import Clock

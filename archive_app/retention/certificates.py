@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from pyramid.i18n import TranslationString, TranslationStringFactory
 from sqlalchemy import select
+from translationstring import TranslationString, TranslationStringFactory
 
 from ..fonts import pdf_cjk_font
 from ..labels import catalogue, format_when, label

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pyramid.i18n import TranslationStringFactory
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import may_read, readable_clause

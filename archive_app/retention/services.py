@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from pyramid.i18n import TranslationStringFactory
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import readable
