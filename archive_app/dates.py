@@ -9,13 +9,17 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from translationstring import TranslationStringFactory
+
 from .errors import Invalid
+
+_ = TranslationStringFactory("archive")  # the pages translate these (labels.error_message)
 
 # fullmatch: `$` alone would let a trailing newline through; date.fromisoformat alone (3.11)
 # also takes `20230512`, `2023-W19-5` and the like, which no client means as a day.
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-NOT_ISO = "must be a date as YYYY-MM-DD"
-NOT_REAL = "is not a real calendar date"
+NOT_ISO = _("must be a date as YYYY-MM-DD")
+NOT_REAL = _("is not a real calendar date")
 
 
 class NotADate(ValueError):

@@ -7,9 +7,12 @@ from __future__ import annotations
 import re
 
 import colander
+from translationstring import TranslationStringFactory
 
 from .dates import NotADate, to_date
 from .errors import ArchiveError, Invalid
+
+_ = TranslationStringFactory("archive")  # the pages translate these (labels.error_message)
 
 # Control characters (NUL and the like; tab and line breaks are text) and lone surrogates
 # (which JSON can carry but UTF-8 cannot store) are refused wherever text is taken.
@@ -37,7 +40,7 @@ class StrictString(colander.String):
         if self.raw or cstruct is colander.null:
             return super().deserialize(node, cstruct)
         if FORBIDDEN_CHARACTERS.search(cstruct):
-            raise colander.Invalid(node, "must not contain control characters")
+            raise colander.Invalid(node, _("must not contain control characters"))
         return super().deserialize(node, cstruct.strip())
 
 

@@ -7,6 +7,7 @@ import logging
 from pyramid.csrf import get_csrf_token
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPException, HTTPSeeOther
+from pyramid.i18n import TranslationStringFactory
 from pyramid.renderers import render_to_response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import (
@@ -29,6 +30,8 @@ from .errors import (
     storage_full,
 )
 from .interfaces import IRecordsService
+
+_ = TranslationStringFactory("archive")
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +108,20 @@ def forbidden(exception, request):
         log_after_request(request, action, "denied", detail="not signed in")
         if not is_api(request):
             return HTTPSeeOther(request.route_url("access.login", _query={"next": request.path}))
-        return error_response(request, Unauthorized("sign in first", field=None))
+        return error_response(request, Unauthorized(_("sign in first"), field=None))
     hides = getattr(context, "hides_existence_from", None)
     if hides is not None and hides(request, permission):
         # Above the caller's clearance: answer as if it did not exist, but log the truth.
         log_after_request(request, action, "denied", detail=f"clearance below level ({permission})")
-        return error_response(request, NotFound("no such dossier", field="dossier_id"))
+        return error_response(request, NotFound(_("no such dossier"), field="dossier_id"))
     log_after_request(request, action, "denied", detail=f"missing permission {permission}")
-    return error_response(request, Forbidden("your role may not do this", field=None))
+    return error_response(request, Forbidden(_("your role may not do this"), field=None))
 
 
 @exception_view_config(BadCSRFToken)
 def bad_csrf(exception, request):
     log_after_request(request, attempted_action(request), "denied", detail="bad CSRF token")
-    return error_response(request, BadRequest("the form expired; reload and retry", field=None))
+    return error_response(request, BadRequest(_("the form expired; reload and retry"), field=None))
 
 
 @notfound_view_config()
@@ -130,7 +133,7 @@ def not_found(exception, request):
             f"{request.method} is not allowed here", field=None))  # fmt: skip
         response.headers["Allow"] = ", ".join(sorted(allowed))
         return response
-    return error_response(request, NotFound("no such page", field=None))
+    return error_response(request, NotFound(_("no such page"), field=None))
 
 
 def allowed_methods(request) -> set[str]:
@@ -156,4 +159,4 @@ def unexpected(exception, request):
         log.error("storage full on %s %s: %s", request.method, request.path, exception)
         return error_response(request, full)
     log.exception("unexpected error on %s %s", request.method, request.path)
-    return error_response(request, Internal("an internal error occurred; it was logged"))
+    return error_response(request, Internal(_("an internal error occurred; it was logged")))

@@ -51,6 +51,21 @@ def database_url(storage: Path) -> str:
     return f"sqlite:///{storage}/archive.sqlite"
 
 
+def add_users(app, users: dict) -> dict[str, str]:
+    """Accounts {name: (role, clearance)} added to the test archive; their API tokens."""
+    from archive_app.bootstrap import open_app
+    from archive_app.interfaces import IAccountService
+
+    with open_app(TESTING_INI) as env:
+        request = env["request"]
+        with request.tm:
+            accounts = request.find_service(IAccountService)
+            for name, (role, clearance) in users.items():
+                accounts.add_user(name, role, PASSWORD, clearance)
+    return {name: app.post_json("/api/v1/auth/token", {"username": name, "password": PASSWORD})
+            .json["token"] for name in users}  # fmt: skip
+
+
 def screenshot_folder(tmp_path: Path) -> Path:
     """Where page tests save the README's screenshots: `docs/screenshots` on the SQLite pass,
     the test's own folder on the PostgreSQL pass (it runs beside the other, `make test`)."""

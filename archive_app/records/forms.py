@@ -12,20 +12,14 @@ from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationStringFactory
 
 from ..access.permissions import Level
+from ..labels import VOCABULARIES, label
 from .schemas import MAX_PRODUCTS
 from .services import Upload
 from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
 
 _ = TranslationStringFactory("archive")
 
-LABELS = {
-    "registration_form": _("Registration form (投诉客户信息登记表)"),
-    "handling_sheet": _("Handling sheet (客户质量投诉处理单)"),
-    "investigation_report": _("Investigation report"),
-    "reply_report": _("Reply report"),
-    "customer_acceptance": _("Customer acceptance"),
-    "attachment": _("Attachment"),
-}
+LABELS = VOCABULARIES["document_kind"]
 SINGLE_KINDS = [kind for kind in DocumentKind if kind != DocumentKind.ATTACHMENT]
 # The plain fields the filing form can send (Deform adds markers around every mapping and
 # sequence): its fixed fields with room to spare, each product's, each upload widget's.
@@ -42,18 +36,20 @@ class RequestTempStore(dict):
         return None
 
 
-def _choices(values):
-    return [(value, value) for value in values]
+def _choices(values, translate):
+    """Each value with its words in the page's language (Deform shows option text as given)."""
+    return [(value, translate(label(value))) for value in values]
 
 
 def _text(title, missing=colander.required, **kw):
     return colander.SchemaNode(colander.String(), title=title, missing=missing, **kw)
 
 
-def _select(title, values, missing=colander.required, **kw):
+def _select(title, values, translate, missing=colander.required, **kw):
     return colander.SchemaNode(
         colander.String(), title=title, missing=missing,
-        widget=deform.widget.SelectWidget(values=[("", "—")] + _choices(values)), **kw,
+        widget=deform.widget.SelectWidget(values=[("", "—")] + _choices(values, translate)),
+        **kw,
     )  # fmt: skip
 
 
@@ -74,16 +70,17 @@ class ProductNode(colander.MappingSchema):
 
 def filing_schema(request, tmpstore) -> colander.SchemaNode:
     schema = colander.SchemaNode(colander.Mapping())
+    translate = request.localizer.translate
     schema.add(colander.SchemaNode(
         colander.String(), name="csrf_token", widget=deform.widget.HiddenWidget(),
         default=get_csrf_token(request)))  # fmt: skip
     schema.add(_text(_("Complaint number"), name="complaint_no", description="TS-I-23-001"))
-    schema.add(_select(_("Complaint class"), ComplaintClass, name="complaint_class"))
-    schema.add(_select(_("Complaint type"), ComplaintType, name="complaint_type"))
+    schema.add(_select(_("Complaint class"), ComplaintClass, translate, name="complaint_class"))
+    schema.add(_select(_("Complaint type"), ComplaintType, translate, name="complaint_type"))
     schema.add(_text(_("Title"), name="title"))
     schema.add(_date(_("Received on"), name="received_on"))
     schema.add(_date(_("Closed on"), name="closed_on"))
-    schema.add(_select(_("Channel"), Channel, name="channel"))
+    schema.add(_select(_("Channel"), Channel, translate, name="channel"))
     schema.add(_text(_("Department"), name="department", missing=""))
     customer = colander.SchemaNode(colander.Mapping(), name="customer", title=_("Customer"))
     customer.add(_text(_("Name"), name="name"))
@@ -96,13 +93,14 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
         name="products", title=_("Products"),
         widget=deform.widget.SequenceWidget(min_len=1, add_subitem_text_template=_("Add product")),
     ))  # fmt: skip
-    schema.add(_select(_("Outcome"), Outcome, name="outcome"))
+    schema.add(_select(_("Outcome"), Outcome, translate, name="outcome"))
     schema.add(colander.SchemaNode(
         colander.Set(), name="measures", title=_("Measures"), missing=(),
-        widget=deform.widget.CheckboxChoiceWidget(values=_choices(Measure), inline=True),
+        widget=deform.widget.CheckboxChoiceWidget(values=_choices(Measure, translate),
+                                                  inline=True),
     ))  # fmt: skip
     schema.add(_text(_("CAPA reference"), name="capa_ref", missing=""))
-    schema.add(_select(_("Confidentiality"), Level, name="confidentiality"))
+    schema.add(_select(_("Confidentiality"), Level, translate, name="confidentiality"))
     schema.add(_text(_("Summary"), name="summary", missing="",
                      widget=deform.widget.TextAreaWidget(rows=4)))  # fmt: skip
     upload = deform.widget.FileUploadWidget(tmpstore, accept=ACCEPT)

@@ -14,8 +14,11 @@ from pathlib import Path
 from xml.parsers import expat
 
 import magic
+from translationstring import TranslationStringFactory
 
 from ..errors import Invalid, UnsupportedMedia
+
+_ = TranslationStringFactory("archive")
 
 ALLOWED_MEDIA_TYPES = frozenset({
     "application/pdf",
@@ -88,7 +91,7 @@ def _sniff(path: Path) -> str:
     with open(path, "rb") as handle:
         head = handle.read(SNIFF_BYTES)
     if not head:
-        raise EmptyFile("the file is empty")
+        raise EmptyFile(_("the file is empty"))
     with _magic_lock:
         reported = _magic.from_buffer(head)
     return ALIASES.get(reported, reported)

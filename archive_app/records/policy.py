@@ -8,6 +8,10 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from translationstring import TranslationStringFactory
+
+_ = TranslationStringFactory("archive")  # the pages translate these (labels.error_message)
+
 EXPIRY_PATTERN = re.compile(r"^(\d{4})-(\d{2})(?:-(\d{2}))?$")
 
 
@@ -37,10 +41,10 @@ def parse_expiry(value: str) -> date:
     """`YYYY-MM` means valid to the last day of that month; `YYYY-MM-DD` is that day."""
     match = EXPIRY_PATTERN.match(value or "")
     if not match:
-        raise ValueError("expiry must be YYYY-MM or YYYY-MM-DD")
+        raise ValueError(_("expiry must be YYYY-MM or YYYY-MM-DD"))
     year, month, day = int(match[1]), int(match[2]), match[3]
     if day is None:
         if not 1 <= month <= 12:
-            raise ValueError("expiry month must be 01 to 12")
+            raise ValueError(_("expiry month must be 01 to 12"))
         return date(year, month, calendar.monthrange(year, month)[1])
     return date(year, month, int(day))

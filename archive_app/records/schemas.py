@@ -6,12 +6,15 @@ import json
 import re
 
 import colander
+from translationstring import TranslationStringFactory
 
 from ..access.permissions import Level
 from ..errors import BadRequest, Invalid
 from ..validation import StrictDate, StrictString, choice, text, validated
 from .policy import EXPIRY_PATTERN, parse_expiry
 from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
+
+_ = TranslationStringFactory("archive")
 
 REQUIRED_KINDS = {
     Outcome.JUSTIFIED: (
@@ -44,7 +47,7 @@ class Customer(colander.MappingSchema):
     organization = text(255, missing=None)
     phone = colander.SchemaNode(
         StrictString(),
-        validator=colander.Regex(r"^\+?[0-9][0-9 -]{5,19}$", "must be a phone number"),
+        validator=colander.Regex(r"^\+?[0-9][0-9 -]{5,19}$", _("must be a phone number")),
         missing=None,
     )
     address = text(500, missing=None)
@@ -57,7 +60,7 @@ class Product(colander.MappingSchema):
         StrictString(),
         validator=colander.All(
             colander.Length(min=1, max=64),
-            colander.Regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", "must be letters, digits, . _ / -"),
+            colander.Regex(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$", _("must be letters, digits, . _ / -")),
         ),
     )
     expiry = colander.SchemaNode(StrictString(), validator=Expiry(), missing=None)
@@ -80,7 +83,7 @@ class Measures(colander.SequenceSchema):
 class DossierMetadata(colander.MappingSchema):
     complaint_no = colander.SchemaNode(
         StrictString(),
-        validator=colander.Regex(COMPLAINT_NO, "must look like TS-I-23-001"),
+        validator=colander.Regex(COMPLAINT_NO, _("must look like TS-I-23-001")),
     )
     complaint_class = choice(ComplaintClass)
     complaint_type = choice(ComplaintType)
@@ -103,13 +106,13 @@ def _cross_checks(node, value):
     error = colander.Invalid(node)
     match = COMPLAINT_NO.match(value["complaint_no"])
     if match and match[1] != value["complaint_class"]:
-        error["complaint_no"] = "its class must equal complaint_class"
+        error["complaint_no"] = _("its class must equal complaint_class")
     elif match and int(match[2]) != value["received_on"].year % 100:
-        error["complaint_no"] = "its year must be the last two digits of received_on's year"
+        error["complaint_no"] = _("its year must be the last two digits of received_on's year")
     if value["closed_on"] < value["received_on"]:
-        error["closed_on"] = "must not be before received_on"
+        error["closed_on"] = _("must not be before received_on")
     if len(set(value["measures"])) != len(value["measures"]):
-        error["measures"] = "must not repeat a measure"
+        error["measures"] = _("must not repeat a measure")
     if error.children:
         raise error
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 from zope.interface import implementer
 
 from ..clock import Clock
@@ -40,6 +41,8 @@ from .policy import Batch, RetentionDecision
 from .schemas import REQUIRED_KINDS, validate_metadata
 from .serializers import dossier_json
 from .vocabulary import DYING_STATES, DocumentKind, DossierState
+
+_ = TranslationStringFactory("archive")
 
 CUSTOMER_FIELDS = ("name", "organization", "phone", "address")
 SEARCHABLE_CUSTOMER_FIELDS = ("name", "organization", "phone")

@@ -16,7 +16,7 @@ from ..interfaces import IRecordsService
 from ..settings import storage_dir
 from .api import living_dossier
 from .downloads import document_response
-from .forms import LABELS, filing_form, metadata_from, uploads_from, without_files
+from .forms import filing_form, metadata_from, uploads_from, without_files
 from .resources import DossierContext
 
 
@@ -96,7 +96,7 @@ def show_dossier(request):
     log_now(request, "view", dossier=dossier, detail="web")
     return {
         "dossier": as_object(records(request).as_json(dossier, unmasked=unmasked)),
-        "labels": LABELS,
+        "retention_rule": dossier.retention_rule,
         "can_download": bool(request.has_permission(Permission.DOWNLOAD_DOCUMENTS)),
     }
 

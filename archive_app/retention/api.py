@@ -239,7 +239,8 @@ def certificate_pdf(request):
     log_now(request, "certificate",
             detail=f"certificate {row.id} (pdf{', partial' if partial else ''})")  # fmt: skip
     content = json.loads(row.body) if partial is None else partial
-    response = Response(body=render_pdf(content), content_type="application/pdf")
+    zone = request.find_service(IClock).zone
+    response = Response(body=render_pdf(content, zone), content_type="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -18,6 +18,7 @@ import io
 import json
 import uuid
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -26,10 +27,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import select
+from translationstring import TranslationString, TranslationStringFactory
 
 from ..fonts import pdf_cjk_font
+from ..labels import catalogue, format_when, label
 from ..vault.keyring import fingerprint
 from .models import Certificate
+
+_ = TranslationStringFactory("archive")
 
 ANNOUNCES = "announces_public_key"
 ROTATION_METHOD = "signing-key rotation"
@@ -49,12 +54,12 @@ FIELDS = (
 
 
 HEADINGS = (
-    ("证书编号", "Certificate", "certificate_id"),
-    ("运行编号", "Run", "run_id"),
-    ("签发时间", "Issued at", "issued_at"),
-    ("判定日期", "As of", "as_of"),
-    ("操作人", "Operator", "operator"),
-    ("销毁方式", "Method", "method"),
+    (_("Certificate number"), "certificate_id"),
+    (_("Run"), "run_id"),
+    (_("Issued at"), "issued_at"),
+    (_("As of"), "as_of"),
+    (_("Operator"), "operator"),
+    (_("Method"), "method"),
 )
 
 
@@ -258,17 +263,31 @@ def announce_signing_key(
 TABLE_ROWS = 400
 
 
-def _row(record: dict) -> list[str]:
+def _row(record: dict, zone: ZoneInfo) -> list[str]:
     documents = record.get("documents", [])
+    # Two lines where a value would not fit its column (plain-text cells do not wrap).
+    destroyed_at = format_when(record.get("destroyed_at"), zone, with_zone=False)
     return [str(value or "") for value in (
-        record.get("complaint_no"), record.get("complaint_class"), record.get("complaint_type"),
+        record.get("complaint_no"), _in_both(label(record.get("complaint_class")), "\n"),
+        _in_both(label(record.get("complaint_type")), "\n"),
         record.get("received_on"), record.get("closed_on"), record.get("destroy_after"),
-        (record.get("destroyed_at") or "")[:19],
+        destroyed_at.replace(" ", "\n", 1),
         f"{len(documents)} / {sum(d.get('size', 0) for d in documents)} B",
     )]  # fmt: skip
 
 
-def render_pdf(certificate: dict) -> bytes:
+def _in_both(message, between: str = " / ") -> str:
+    """The catalogue's Chinese and the English (the msgid) of one message: the contract's
+    PDF is in both languages."""
+    if not isinstance(message, TranslationString):
+        return str(message)
+    chinese = catalogue("zh_CN").translate(message)
+    english = message.interpolate()
+    return chinese if chinese == english else f"{chinese}{between}{english}"
+
+
+def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
+    """The printable certificate, in Chinese and English; times in the archive's `zone`."""
     # Imported here: ReportLab takes half a second, paid only by a PDF download or
     # export, not by every request and command that loads the certificates.
     from reportlab.lib import colors
@@ -290,67 +309,72 @@ def render_pdf(certificate: dict) -> bytes:
         rightMargin=15 * mm,
         title="Certificate of Destruction",
     )
-    story = [Paragraph("数据销毁证书 / Certificate of Destruction", title), Spacer(1, 4 * mm)]
+    story = [Paragraph(_escape(_in_both(_("Certificate of Destruction"))), title),
+             Spacer(1, 4 * mm)]  # fmt: skip
     if certificate.get("partial"):
         # A reader below some record's level gets the rest (retention/api.py): say so on the
         # page, since this rendering is not the signed certificate.
-        withheld = _escape(certificate.get("withheld_records"))
-        story += [Paragraph(
-            f"<b>部分视图，非签名证书：{withheld} 条记录超出您的密级未显示 / Partial view, not the "
-            f"signed certificate: {withheld} record(s) above your clearance withheld</b>", text),
-            Spacer(1, 2 * mm)]  # fmt: skip
-    for zh, en, key in HEADINGS:
-        story.append(Paragraph(f"<b>{zh} / {en}</b>: {_escape(certificate.get(key))}", text))
+        withheld = _(
+            "Partial view, not the signed certificate: ${count} record(s) above your "
+            "clearance withheld",
+            mapping={"count": certificate.get("withheld_records")},
+        )
+        story += [Paragraph(f"<b>{_escape(_in_both(withheld))}</b>", text),
+                  Spacer(1, 2 * mm)]  # fmt: skip
+    for heading, key in HEADINGS:
+        value = certificate.get(key)
+        if key == "issued_at":
+            value = format_when(value, zone)
+        elif key == "method":
+            value = _in_both(label(value))
+        story.append(Paragraph(f"<b>{_escape(_in_both(heading))}</b>: {_escape(value)}", text))
     story.append(Spacer(1, 4 * mm))
-    header = ["投诉编号\nComplaint", "类别\nClass", "类型\nType", "受理\nReceived"]
-    header += ["结案\nClosed", "销毁日\nDestroy after", "销毁于\nDestroyed at", "文件\nDocuments"]
+    columns = (_("Complaint number"), _("Class"), _("Type"), _("Received on"), _("Closed on"),
+               _("Destroy after"), _("Destroyed at"), _("Documents"))  # fmt: skip
+    header = [_in_both(column, "\n") for column in columns]
+    header[6] += f"\n({zone.key})"
     style = TableStyle([
         ("FONT", (0, 0), (-1, -1), font, 8, 11),
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
     ])  # fmt: skip
-    widths = [30 * mm, 12 * mm, 28 * mm, 20 * mm, 20 * mm, 20 * mm, 26 * mm, 24 * mm]
+    widths = [28 * mm, 16 * mm, 28 * mm, 20 * mm, 20 * mm, 20 * mm, 24 * mm, 24 * mm]
     # Plain-text cells in tables of a few hundred rows: a run that destroys ten thousand
     # dossiers renders in seconds and tens of megabytes (one table of Paragraphs took
     # minutes and hundreds of megabytes).
     records = certificate.get("records", [])
     for start in range(0, max(len(records), 1), TABLE_ROWS):
-        rows = [header] + [_row(record) for record in records[start : start + TABLE_ROWS]]
+        rows = [header] + [_row(record, zone) for record in records[start : start + TABLE_ROWS]]
         table = LongTable(rows, repeatRows=1, colWidths=widths)
         table.setStyle(style)
         story.append(table)
     story.append(Spacer(1, 4 * mm))
-    for label, key in (
-        ("Previous certificate SHA-256", "previous_certificate_sha256"),
-        ("Ed25519 public key", "public_key"),
-        ("签名公钥指纹 / Signing key fingerprint (SHA-256)", "public_key"),
-        ("宣布的新签名公钥 / New signing key announced", ANNOUNCES),
-        ("新公钥指纹 / New key fingerprint (SHA-256)", ANNOUNCES),
-        ("Signature", "signature"),
+    for heading, key in (
+        (_("Previous certificate SHA-256"), "previous_certificate_sha256"),
+        (_("Ed25519 public key"), "public_key"),
+        (_("Signing key fingerprint (SHA-256)"), "public_key"),
+        (_("New signing key announced"), ANNOUNCES),
+        (_("New key fingerprint (SHA-256)"), ANNOUNCES),
+        (_("Signature"), "signature"),
     ):
-        value = certificate.get(key)
+        value, style = certificate.get(key), mono
         if value is None and key == ANNOUNCES:
             continue
-        if "fingerprint" in label:
+        if "fingerprint" in heading:
             raw = _raw_key(value)
             value = fingerprint(raw) if raw else "?"
-        story.append(Paragraph(f"<b>{label}</b>", text))
-        story.append(Paragraph(_escape(value), mono))
-    story += [
-        Spacer(1, 4 * mm),
-        Paragraph(
-            "核验方法：去掉 signature 字段，按键名排序、紧凑分隔符、UTF-8 生成规范 JSON，"
-            "用 public_key 验证 Ed25519 签名，并核对其指纹与本档案库公布的签名公钥指纹一致"
-            "（archive certificate key）。"
-            "/ To verify offline: remove `signature`, serialise the rest as canonical JSON "
-            "(sorted keys, compact separators, UTF-8) and check the Ed25519 "
-            "signature with `public_key`, and that its fingerprint is the one the archive "
-            "publishes (`archive certificate key`); "
-            "`archive certificate verify FILE.json --public-key KEY` does this.",
-            text,
-        ),
-    ]
+        elif value is None:  # words, not a code: in the font that has Chinese
+            value, style = _in_both(_("none (the first certificate)")), text
+        story.append(Paragraph(f"<b>{_escape(_in_both(heading))}</b>", text))
+        story.append(Paragraph(_escape(value), style))
+    how = _(
+        "To verify offline: remove `signature`, serialise the rest as canonical JSON (sorted "
+        "keys, compact separators, UTF-8) and check the Ed25519 signature with `public_key`, "
+        "and that its fingerprint is the one the archive publishes (`archive certificate "
+        "key`); `archive certificate verify FILE.json --public-key KEY` does this."
+    )
+    story += [Spacer(1, 4 * mm), Paragraph(_escape(_in_both(how, " ")), text)]
     document.build(story)
     return buffer.getvalue()
 

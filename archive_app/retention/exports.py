@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import storage_full
-from ..settings import storage_dir
+from ..settings import DEFAULTS, storage_dir
 from ..vault.durability import write_atomically
 from .certificates import check_stored_chain, render_pdf
 from .models import Certificate
@@ -22,12 +23,14 @@ class CertificateFiles:
     """The exported certificates in `folder`. A certificate's JSON file is written last: its
     presence is what says "exported"."""
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, zone: ZoneInfo):
         self.folder = folder
+        self.zone = zone  # the PDF's times are the archive's
 
     @classmethod
     def of(cls, settings) -> CertificateFiles:
-        return cls(storage_dir(settings) / "certificates")
+        zone = settings.get("archive.timezone", DEFAULTS["archive.timezone"])
+        return cls(storage_dir(settings) / "certificates", ZoneInfo(zone))
 
     def unexported(self, session: Session) -> list[str]:
         """Issued certificates without their file yet, in chain order."""
@@ -39,7 +42,7 @@ class CertificateFiles:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"{certificate_id}.json"
         # The PDF first and the JSON last: the JSON's presence is what says "exported".
-        _write_whole(self.folder / f"{certificate_id}.pdf", render_pdf(json.loads(body)))
+        _write_whole(self.folder / f"{certificate_id}.pdf", render_pdf(json.loads(body), self.zone))
         _write_whole(path, body.encode("utf-8"))
         return path
 

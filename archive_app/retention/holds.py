@@ -8,12 +8,15 @@ from datetime import datetime
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import may_read, readable_clause
 from ..records.models import Dossier, ProductLine
 from ..records.vocabulary import DYING_STATES, LIVING_STATES, DossierState
 from .models import Hold
+
+_ = TranslationStringFactory("archive")
 
 
 def active_hold_exists(dossier_id=Dossier.id):
@@ -50,7 +53,7 @@ def held_by_query(session: Session, names: list[str], batches: list[str]) -> boo
 def place_hold(records, dossier: Dossier, reason: str, by: str, now: datetime) -> Hold:
     """A hold on one dossier; its keys move to the hold bucket."""
     if dossier.state in DYING_STATES:
-        raise Conflict("the dossier is destroyed", field="dossier_id")
+        raise Conflict(_("the dossier is destroyed"), field="dossier_id")
     hold = Hold(dossier_id=dossier.id, reason=reason_text(reason), placed_by=by, placed_at=now)
     records.session.add(hold)
     records.session.flush()
@@ -66,7 +69,7 @@ def place_query_hold(records, query: dict, reason, by: str, now: datetime) -> Ho
                                   or len(value) > 255):  # fmt: skip
             raise Invalid(f"{field_name} must be a non-empty text", field=field_name)
     if (product_name is None) == (batch_no is None):
-        raise Invalid("give exactly one of product_name and batch_no", field="product_name")
+        raise Invalid(_("give exactly one of product_name and batch_no"), field="product_name")
     hold = Hold(product_name=product_name and product_name.strip(),
                 batch_no=batch_no and batch_no.strip(), reason=reason_text(reason),
                 placed_by=by, placed_at=now)  # fmt: skip
@@ -94,10 +97,10 @@ def release_hold(records, hold_id, reason, by, now, dossier: Dossier | None = No
         raise NotFound("no such hold" + (" on this dossier" if dossier else ""), field="hold_id")
     affected = covered_by(session, hold)
     if any(not may_read(identity, covered.confidentiality) for covered in affected):
-        raise Forbidden("this hold also covers dossiers above your clearance: only one "
-                        "cleared for all of them may release it", field="hold_id")  # fmt: skip
+        raise Forbidden(_("this hold also covers dossiers above your clearance: only one "
+                          "cleared for all of them may release it"), field="hold_id")  # fmt: skip
     if hold.released_at is not None:
-        raise Conflict("the hold is already released", field="hold_id")
+        raise Conflict(_("the hold is already released"), field="hold_id")
     hold.released_at, hold.released_by, hold.release_reason = now, by, reason_text(reason)
     session.flush()
     refresh_held(affected, records)
@@ -155,5 +158,5 @@ def hold_json(hold: Hold) -> dict:
 
 def reason_text(reason) -> str:
     if not isinstance(reason, str) or not reason.strip():
-        raise Invalid("a reason is required", field="reason")
+        raise Invalid(_("a reason is required"), field="reason")
     return reason.strip()[:2000]

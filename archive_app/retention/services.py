@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..records.clearance import readable
@@ -36,6 +37,8 @@ from .models import (
     RetentionProposal,
     RetentionRun,
 )
+
+_ = TranslationStringFactory("archive")
 
 LEASE = timedelta(minutes=5)
 METHOD = (
@@ -116,7 +119,7 @@ class Destroyer:
         today = self.clock.today()
         as_of = as_of or today
         if as_of > today and not dry_run:
-            raise Invalid("as_of may be later than today only for a dry run", field="as_of")
+            raise Invalid(_("as_of may be later than today only for a dry run"), field="as_of")
         result = RunResult(uuid.uuid4().hex, as_of, dry_run)
         candidates = self._candidates(result, as_of)
         if dry_run:
@@ -159,14 +162,14 @@ class Destroyer:
             proposal = _proposal(session, proposal_id)
             if proposal.state == ProposalState.PROPOSED:
                 if proposal.proposed_by == approver:
-                    raise Forbidden("the proposer cannot approve their own proposal",
+                    raise Forbidden(_("the proposer cannot approve their own proposal"),
                                     field="proposal_id")  # fmt: skip
                 proposal.state, proposal.decided_by = ProposalState.APPROVED, approver
                 proposal.decided_at = self.clock.now()
             elif proposal.state != ProposalState.APPROVED or proposal.run_id is not None:
                 raise Conflict(f"the proposal is already {proposal.state}", field="proposal_id")
             elif proposal.decided_by != approver:
-                raise Conflict("the proposal is being approved by another", field="proposal_id")
+                raise Conflict(_("the proposal is being approved by another"), field="proposal_id")
             return proposal.as_of, set(proposal.dossier_ids)
 
         as_of, only = self.transaction(decide)
@@ -239,7 +242,7 @@ class Destroyer:
             session.add(RetentionLease(id=1, holder=holder, expires_at=now + LEASE))
             return
         if lease.holder and lease.expires_at and lease.expires_at > now and not _dead(lease.holder):
-            raise RetentionBusy("another retention run is in progress", field=None)
+            raise RetentionBusy(_("another retention run is in progress"), field=None)
         lease.holder, lease.expires_at = holder, now + LEASE
 
     def _renew_lease(self, session: Session) -> None:
@@ -410,7 +413,7 @@ def _proposal(session: Session, proposal_id) -> RetentionProposal:
     if isinstance(proposal_id, str) and len(proposal_id) <= 32:
         proposal = session.get(RetentionProposal, proposal_id, with_for_update=True)
     if proposal is None:
-        raise NotFound("no such proposal", field="proposal_id")
+        raise NotFound(_("no such proposal"), field="proposal_id")
     return proposal
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.view import view_config
 from sqlalchemy import select
 
@@ -12,6 +13,7 @@ from ..access.permissions import Permission
 from ..dates import parse_date
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IClock, IRecordsService
+from ..labels import NO, YES
 from ..records.resources import DossierContext
 from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
 from .holds import place_hold, place_query_hold, release_hold, visible_holds
@@ -25,6 +27,8 @@ from .models import (
 )
 from .runner import destroyer_for
 from .services import due_dossiers
+
+_ = TranslationStringFactory("archive")
 
 
 def page_values(request, message=None, error=None) -> dict:
@@ -46,6 +50,8 @@ def page_values(request, message=None, error=None) -> dict:
         "csrf_token": get_csrf_token(request),
         "message": message,
         "error": error,
+        "yes": YES, "no": NO, "reason_hint": _("reason"),
+        "value_hint": _("Complaint number, product or batch"),
     }  # fmt: skip
 
 
@@ -81,7 +87,7 @@ def retention_action(request):
         elif action in list(ProposalDecision):
             message = _decide(request, action)
         else:
-            raise NotFound("unknown action", field="action")
+            raise NotFound(_("unknown action"), field="action")
     except ArchiveError as error:
         request.tm.doom()
         request.response.status = error.status
@@ -107,7 +113,19 @@ def _check_clearance(request, dossier, number: str = "") -> None:
         raise NotFound(f"no dossier {number}".strip(), field="complaint_no")
 
 
-def _hold(request) -> str:
+def _scope_words(hold) -> TranslationString:
+    """What a query hold covers, as the page says it (`query_scope` is the log's English)."""
+    if hold.product_name:
+        return _("Hold placed on every dossier of product ${name}.",
+                 mapping={"name": hold.product_name})  # fmt: skip
+    return _("Hold placed on every dossier of batch ${number}.", mapping={"number": hold.batch_no})
+
+
+def _numbers(numbers) -> str:
+    return ", ".join(numbers)
+
+
+def _hold(request) -> TranslationString:
     """On one dossier (by complaint number), or by query on a product or a batch."""
     records = request.find_service(IRecordsService)
     now, by, reason = request.find_service(IClock).now(), request.user.username, \
@@ -117,21 +135,21 @@ def _hold(request) -> str:
     if scope in ("product_name", "batch_no"):
         hold = place_query_hold(records, {scope: value or None}, reason, by, now)
         log_in_transaction(request, "hold", detail=f"{query_scope(hold)}: {hold.reason}")
-        return f"hold placed on {query_scope(hold)}"
+        return _scope_words(hold)
     dossier = _dossier_by_number(request, value)
     hold = place_hold(records, dossier, reason, by, now)
     log_in_transaction(request, "hold", dossier=dossier, detail=hold.reason)
-    return f"hold placed on {dossier.complaint_no}"
+    return _("Hold placed on ${number}.", mapping={"number": dossier.complaint_no})
 
 
-def _release(request) -> str:
+def _release(request) -> TranslationString:
     try:
         hold_id = int(request.POST.get("hold_id", ""))
     except ValueError:
-        raise NotFound("no such hold", field="hold_id") from None
+        raise NotFound(_("no such hold"), field="hold_id") from None
     hold = request.dbsession.get(Hold, hold_id)
     if hold is None:
-        raise NotFound("no such hold", field="hold_id")
+        raise NotFound(_("no such hold"), field="hold_id")
     dossier = None
     if hold.dossier_id is not None:
         dossier = request.find_service(IRecordsService).get(hold.dossier_id)
@@ -140,29 +158,46 @@ def _release(request) -> str:
     hold = release_hold(request.find_service(IRecordsService), hold_id,
                         request.POST.get("reason"), request.user.username, now,
                         dossier=dossier, identity=caller(request))  # fmt: skip
-    scope = dossier.complaint_no if dossier else query_scope(hold)
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
-    return f"hold released on {scope}"
+    if dossier is not None:
+        return _("Hold released on ${number}.", mapping={"number": dossier.complaint_no})
+    if hold.product_name:
+        return _("Hold released on every dossier of product ${name}.",
+                 mapping={"name": hold.product_name})  # fmt: skip
+    return _("Hold released on every dossier of batch ${number}.",
+             mapping={"number": hold.batch_no})  # fmt: skip
 
 
-def _decide(request, decision: str) -> str:
+def _decide(request, decision: str) -> list[TranslationString]:
     destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.POST.get("proposal_id", "")
     if decision == ProposalDecision.REJECT:
         destroyer.reject(proposal_id, request.user.username)
-        return f"proposal {proposal_id} rejected"
+        return [_("The proposal was rejected; nothing was destroyed.")]
     result = destroyer.approve(proposal_id, request.user.username)
-    return f"destroyed: {', '.join(result.destroyed) or 'nothing'}"
+    return [_destroyed(result.destroyed, would=False)]
 
 
-def _run(request) -> str:
+def _destroyed(numbers, would: bool) -> TranslationString:
+    if not numbers:
+        return _("Nothing would be destroyed.") if would else _("Nothing was destroyed.")
+    mapping = {"count": len(numbers), "numbers": _numbers(numbers)}
+    if would:
+        return _("Would destroy ${count}: ${numbers}.", mapping=mapping)
+    return _("Destroyed ${count}: ${numbers}.", mapping=mapping)
+
+
+def _run(request) -> list[TranslationString]:
     as_of = parse_date(request.POST.get("as_of"), "as_of")
     dry_run = request.POST.get("dry_run") == "on"
     result = destroyer_for(request, caller(request), purge_index(request)).run(
         as_of, dry_run, request.user.username
     )
     if result.proposal_id:
-        return f"proposed for approval: {', '.join(result.proposed)}"
-    verb = "would destroy" if dry_run else "destroyed"
-    listed = ", ".join(result.destroyed) or "nothing"
-    return f"{verb}: {listed}; held: {', '.join(result.skipped_held) or 'none'}"
+        return [_("Proposed for approval: ${numbers}.",
+                  mapping={"numbers": _numbers(result.proposed)})]  # fmt: skip
+    message = [_destroyed(result.destroyed, would=dry_run)]
+    if result.skipped_held:
+        message.append(_("Kept under hold: ${numbers}.",
+                         mapping={"numbers": _numbers(result.skipped_held)}))  # fmt: skip
+    return message

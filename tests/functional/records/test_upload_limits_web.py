@@ -34,7 +34,7 @@ def test_web_form_refuses_more_parts_than_the_api(app, users, kind):
         + [(name, *value) for name, value in extra if isinstance(value, tuple)],
         status=413,
     )
-    assert "at most" in response.text
+    assert "请求过大" in response.text  # the refusal in the page's language
 
 
 def test_web_form_has_no_preselected_confidentiality(app, users):

@@ -18,11 +18,11 @@ from factories import complaint_no, file_dossier, metadata
 from plaster import get_settings
 from pypdf import PdfReader
 from sqlalchemy import or_, select
-from support import PASSWORD, TESTING_INI, assert_error
+from support import TESTING_INI, add_users, assert_error
 
 from archive_app import main
 from archive_app.bootstrap import open_app
-from archive_app.interfaces import IAccountService, IClock, IDatabase
+from archive_app.interfaces import IClock, IDatabase
 
 # Every dossier here closed 2016-04-01 with its product expired 2016-06: destroy after
 # 2017-06-30. Nothing the other tests file is due this early, so runs here touch only these.
@@ -33,17 +33,6 @@ INTERNAL_USERS = {"records_internal": ("records_manager", "internal"),
 
 def pdf_text(data: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-
-
-def add_users(app: webtest.TestApp, users: dict) -> dict[str, str]:
-    with open_app(TESTING_INI) as env:
-        request = env["request"]
-        with request.tm:
-            accounts = request.find_service(IAccountService)
-            for name, (role, clearance) in users.items():
-                accounts.add_user(name, role, PASSWORD, clearance)
-    return {name: app.post_json("/api/v1/auth/token", {"username": name, "password": PASSWORD})
-            .json["token"] for name in users}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -153,7 +142,7 @@ def test_holds_above_clearance_are_neither_listed_nor_released(rapi):
         params={"action": "release", "hold_id": str(query_hold["id"]), "reason": "撤销"},
         status=403,
     )
-    assert "clearance" in page.text
+    assert "超出您密级" in page.text  # the refusal in the page's language
     active = {h["id"] for h in rapi.get("/api/v1/holds?active=true", "records").json["results"]}
     assert {hold["id"], query_hold["id"]} <= active and state(rapi, restricted) == "held"
     rapi.delete_json(f"/api/v1/holds/{query_hold['id']}", {"reason": "撤销"}, "records")

@@ -17,7 +17,8 @@ def test_search_page(app, api, users):
     assert 'class="hint"' in empty.text
     page = app.get("/search?q=" + quote("结块"))
     assert dossier["complaint_no"] in page.text
-    assert "<mark" in page.text and "complaint_class" in page.text
+    # the facets by their names and values in Chinese, never the codes
+    assert "<mark" in page.text and "投诉类别" in page.text and "complaint_class" not in page.text
     nothing = app.get("/search?q=" + quote("不存在的词语组合"))
     assert "<strong>0</strong>" in nothing.text
     app.get("/search?q=x&per_page=1000", status=422)
