@@ -18,7 +18,7 @@ from .rules import RuleSet, decide
 class RetentionPolicy:
     rule_sets = tuple(RuleSet)
 
-    def __init__(self, rule_set: str = "procedure", default_years: int = 5):
+    def __init__(self, rule_set: str = RuleSet.PROCEDURE, default_years: int = 5):
         if rule_set not in list(RuleSet):
             raise ValueError(f"unknown retention rule set {rule_set!r}")
         self.rule_set = rule_set
