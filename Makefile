@@ -8,7 +8,7 @@ PYTHON ?= python3
 RUN_PACKAGES  := libmagic1 fonts-wqy-microhei
 TEST_PACKAGES := chromium postgresql-client
 
-.PHONY: run test lint catalogue system-packages test-packages clean-storage
+.PHONY: run test lint catalogue screenshots system-packages test-packages clean-storage
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ catalogue: $(STAMP)
 	$(BIN)/pybabel update -i $(VENV)/archive.pot -D archive -d $(LOCALE) -l zh_CN \
 	  --no-fuzzy-matching --ignore-obsolete --width 100
 	$(BIN)/pybabel compile -D archive -d $(LOCALE) -l zh_CN --statistics
+
+# The README's screenshots, taken by the browser tests (a plain `make test` keeps them in
+# each test's temporary folder and leaves the work tree as it was).
+screenshots: $(STAMP) test-packages
+	ARCHIVE_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 clean-storage:
 	find storage -mindepth 1 ! -name README.md -exec rm -rf {} +

@@ -67,11 +67,13 @@ def add_users(app, users: dict) -> dict[str, str]:
 
 
 def screenshot_folder(tmp_path: Path) -> Path:
-    """Where page tests save the README's screenshots: `docs/screenshots` on the SQLite pass,
-    the test's own folder on the PostgreSQL pass (it runs beside the other, `make test`)."""
-    if os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
+    """Where page tests save their screenshots: the test's own folder, so that a test run
+    leaves the work tree as it was; the folder `ARCHIVE_SCREENSHOTS` names when it is set
+    (`make screenshots` sets it to the README's `docs/screenshots`)."""
+    wanted = os.environ.get("ARCHIVE_SCREENSHOTS")
+    if not wanted:
         return tmp_path
-    folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    folder = Path(wanted).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
