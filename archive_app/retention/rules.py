@@ -11,8 +11,8 @@ from ..records.policy import Batch, RetentionDecision, RetentionRule, parse_expi
 EXPIRY_PLUS_ONE_YEAR = RetentionRule(
     name="expiry-plus-1y",
     version=1,
-    source="客户投诉记录归档管理规程: keep until one year after the product's expiry date, "
-    "and at least one year after closing",
+    source="投诉管理规程 §8 (投诉处理的归档): 保存至产品有效期后一年, keep until one year after "
+    "the product's expiry date; and at least one year after closing (contract §6)",
 )
 CLOSED_PLUS_DEFAULT = RetentionRule(
     name="closed-plus-default",
@@ -28,12 +28,21 @@ EU_GMP = RetentionRule(
     "its certification by the Qualified Person, whichever is longer",
 )
 
+GSP_MINIMUM_YEARS = 5
+GSP = RetentionRule(
+    name="gsp",
+    version=1,
+    source="药品经营质量管理规范 (GSP, 2016) Art. 42: records kept at least five years; with "
+    "投诉管理规程 §8, one year after the product's expiry, whichever is later",
+)
+
 
 class RuleSet(StrEnum):
     """The rule sets `archive.retention.rule` chooses from."""
 
     PROCEDURE = "procedure"  # the archive's procedure: expiry + 1 year, closing + 1 year
     EU_GMP = "eu-gmp"
+    GSP = "gsp"  # expiry + 1 year, closing + 5 years
 
 
 def add_years(day: date, years: int) -> date:
@@ -44,19 +53,26 @@ def add_years(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def latest_expiry(expiries: list[str | None]) -> tuple[date, str] | None:
+    """The latest of the given expiries (a month means its last day), with its text as filed;
+    None when none is known."""
+    known = [(parse_expiry(text), text) for text in expiries if text]
+    return max(known) if known else None
+
+
 def compute_destroy_after(
     expiries: list[str], closed_on: date, default_years: int = 5
 ) -> RetentionDecision:
     """Contract §6: the later of (latest expiry + 1 year) and (closed + 1 year)."""
-    known = [(parse_expiry(text), text) for text in expiries if text]
-    if not known:
+    latest_known = latest_expiry(expiries)
+    if latest_known is None:
         until = add_years(closed_on, default_years)
         return RetentionDecision(
             until,
             CLOSED_PLUS_DEFAULT,
             f"no product expiry: closed {closed_on} + {default_years} years = {until}",
         )
-    latest, text = max(known)
+    latest, text = latest_known
     by_expiry = add_years(latest, 1)
     by_closing = add_years(closed_on, 1)
     if by_expiry >= by_closing:
@@ -74,6 +90,8 @@ def decide(rule_set: str, batches: list[Batch], closed_on: date,
     """The destroy-after date under the configured rule set."""
     if rule_set == RuleSet.EU_GMP:
         return compute_eu_gmp(batches, closed_on, default_years)
+    if rule_set == RuleSet.GSP:
+        return compute_gsp(batches, closed_on, default_years)
     if rule_set != RuleSet.PROCEDURE:
         raise ValueError(f"unknown retention rule set {rule_set!r}")
     return compute_destroy_after([b.expiry for b in batches], closed_on, default_years)
@@ -106,6 +124,26 @@ def compute_eu_gmp(batches: list[Batch], closed_on: date, default_years: int = 5
         derivation = f"{derivation}, earlier than closed {closed_on} + 1 year = {floor}"
         until = floor
     return RetentionDecision(until, EU_GMP, derivation)
+
+
+def compute_gsp(batches: list[Batch], closed_on: date,
+                default_years: int = 5) -> RetentionDecision:  # fmt: skip
+    """GSP Art. 42: the later of (latest expiry + 1 year) and (closing + 5 years). With no
+    expiry known, closing + `default_years`, never fewer than GSP's five."""
+    by_closing = add_years(closed_on, GSP_MINIMUM_YEARS)
+    closing = f"closed {closed_on} + {GSP_MINIMUM_YEARS} years = {by_closing} (GSP Art. 42)"
+    latest_known = latest_expiry([batch.expiry for batch in batches])
+    if latest_known is None:
+        fallback = compute_destroy_after([], closed_on, default_years)
+        if fallback.destroy_after >= by_closing:
+            return fallback
+        return RetentionDecision(by_closing, GSP, f"no product expiry: {closing}")
+    latest, text = latest_known
+    by_expiry = add_years(latest, 1)
+    expiry = f"expiry {text} → {latest} + 1 year = {by_expiry}"
+    if by_expiry >= by_closing:
+        return RetentionDecision(by_expiry, GSP, f"{expiry}, later than {closing}")
+    return RetentionDecision(by_closing, GSP, f"{closing}, later than {expiry}")
 
 
 def describe(decision: RetentionDecision) -> str:

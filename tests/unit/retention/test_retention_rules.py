@@ -126,3 +126,100 @@ def test_eu_gmp_is_never_earlier_than_the_procedure_rule(closed, batches):
     procedure = decide("procedure", given_batches, closed).destroy_after
     assert eu >= procedure
     assert eu >= add_years(closed, 1)
+
+
+# -- the GSP rule set ----------------------------------------------------------------------
+
+
+def test_gsp_keeps_five_years_after_closing_when_expiry_plus_one_year_is_earlier():
+    from archive_app.retention.rules import GSP, Batch, decide
+
+    # The contract's own example (TS-I-23-001): the procedure gives three years after closing.
+    batches = [Batch("2025-06")]
+    assert decide("procedure", batches, date(2023, 7, 3)).destroy_after == date(2026, 6, 30)
+    decision = decide("gsp", batches, date(2023, 7, 3))
+    assert decision.destroy_after == date(2028, 7, 3) and decision.rule == GSP
+    assert decision.derivation == (
+        "closed 2023-07-03 + 5 years = 2028-07-03 (GSP Art. 42), later than "
+        "expiry 2025-06 → 2025-06-30 + 1 year = 2026-06-30"
+    )
+
+
+def test_gsp_keeps_one_year_after_expiry_when_that_is_later():
+    from archive_app.retention.rules import GSP, Batch, decide
+
+    decision = decide("gsp", [Batch("2030-06")], date(2023, 7, 3))
+    assert decision.destroy_after == date(2031, 6, 30) and decision.rule == GSP
+    assert decision.derivation.startswith("expiry 2030-06 → 2030-06-30 + 1 year = 2031-06-30")
+
+
+def test_gsp_expiry_and_closing_on_the_same_day_count_as_expiry():
+    from archive_app.retention.rules import Batch, decide
+
+    decision = decide("gsp", [Batch("2027-07-03")], date(2023, 7, 3))
+    assert decision.destroy_after == date(2028, 7, 3)
+    assert decision.derivation.startswith("expiry 2027-07-03")
+
+
+def test_gsp_month_only_expiry_is_the_last_day_of_the_month():
+    from archive_app.retention.rules import Batch, decide
+
+    # 2027-07 → 31 July 2027 + 1 year, four weeks after closing + 5 years (3 July 2028).
+    assert decide("gsp", [Batch("2027-07")], date(2023, 7, 3)).destroy_after == date(2028, 7, 31)
+    # February of a leap year ends on the 29th; a year later the 28th.
+    assert decide("gsp", [Batch("2032-02")], date(2023, 7, 3)).destroy_after == date(2033, 2, 28)
+
+
+def test_gsp_leap_day_closing_and_expiry():
+    from archive_app.retention.rules import Batch, decide
+
+    closed_on_leap_day = decide("gsp", [Batch("2024-03")], date(2024, 2, 29))
+    assert closed_on_leap_day.destroy_after == date(2029, 2, 28)
+    expiring_on_leap_day = decide("gsp", [Batch("2028-02-29")], date(2023, 1, 1))
+    assert expiring_on_leap_day.destroy_after == date(2029, 2, 28)
+
+
+def test_gsp_several_batches_the_latest_expiry_wins():
+    from archive_app.retention.rules import Batch, decide
+
+    batches = [Batch("2029-01"), Batch(None), Batch("2031-05-15"), Batch("2030-12")]
+    decision = decide("gsp", batches, date(2023, 1, 1))
+    assert decision.destroy_after == date(2032, 5, 15)
+    assert "expiry 2031-05-15" in decision.derivation
+
+
+def test_gsp_without_expiry_keeps_at_least_five_years():
+    from archive_app.retention.rules import GSP, Batch, decide
+
+    closed = date(2023, 7, 3)
+    fallback = decide("gsp", [Batch(None)], closed, default_years=7)
+    assert fallback.destroy_after == date(2030, 7, 3) and fallback.rule == CLOSED_PLUS_DEFAULT
+    shorter = decide("gsp", [], closed, default_years=2)  # never below GSP's five years
+    assert shorter.destroy_after == date(2028, 7, 3) and shorter.rule == GSP
+    assert shorter.derivation.startswith("no product expiry: closed 2023-07-03 + 5 years")
+
+
+def test_each_rule_cites_its_source():
+    from archive_app.retention.rules import EU_GMP, GSP
+
+    assert "投诉管理规程 §8" in EXPIRY_PLUS_ONE_YEAR.source
+    assert "4.10" in EU_GMP.source
+    assert "GSP" in GSP.source and "Art. 42" in GSP.source
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+       st.lists(st.one_of(st.none(), st.dates(min_value=date(2000, 1, 1),
+                                              max_value=date(2090, 12, 31))), max_size=4),
+       st.integers(min_value=1, max_value=10))  # fmt: skip
+def test_gsp_is_the_later_of_expiry_plus_one_year_and_closing_plus_five(closed, expiries,
+                                                                        default_years):  # fmt: skip
+    from archive_app.retention.rules import Batch, decide
+
+    batches = [Batch(expiry.isoformat() if expiry else None) for expiry in expiries]
+    gsp = decide("gsp", batches, closed, default_years).destroy_after
+    known = [add_years(expiry, 1) for expiry in expiries if expiry]
+    if known:
+        assert gsp == max([*known, add_years(closed, 5)])
+    else:
+        assert gsp == add_years(closed, max(5, default_years))
+    assert gsp >= decide("procedure", batches, closed, default_years).destroy_after
