@@ -109,3 +109,17 @@ def in_transaction(request) -> Callable:
             return work(request.dbsession)
 
     return run
+
+
+def read_only_transaction(request) -> Callable:
+    """`run(work)`: work(session) inside a transaction of the command request that is always
+    aborted, never committed, whatever work touched (a preview)."""
+
+    def run(work):
+        request.tm.begin()
+        try:
+            return work(request.dbsession)
+        finally:
+            request.tm.abort()
+
+    return run

@@ -22,6 +22,7 @@ from ..commands import (
     UsageProblem,
     in_transaction,
     parse_cli_date,
+    read_only_transaction,
     reported_errors,
 )
 from ..interfaces import IAccessLog, IAccountService, IClock, IRecordsService
@@ -140,32 +141,44 @@ def retention_reject(config_uri, proposal_id, username):
 
 
 @retention.command("recompute")
+@click.option("--preview", is_flag=True,
+              help="List the dossiers whose destroy-after date or rule would change, and how "
+              "(as recompute would print them); change nothing.")  # fmt: skip
 @click.pass_obj
-def retention_recompute(config_uri):
+def retention_recompute(config_uri, preview):
     """Apply the configured rule set to every living dossier again (after changing
     archive.retention.rule); each changed date is kept as a correction and logged."""
     from ..access.accesslog import Event  # start-up time (module docstring)
     from ..bootstrap import open_app
     from ..records.clearance import SYSTEM
-    from .corrections import recomputable_ids, recompute_all
+    from .corrections import preview_all, recomputable_ids, recompute_all
 
     with reported_errors(), open_app(config_uri) as env:
         request, clock = env["request"], env["registry"].getUtility(IClock)
-        transaction = in_transaction(request)
+        transaction = read_only_transaction(request) if preview else in_transaction(request)
+        # The scheduled command is the archive's own: every level (records/clearance.py).
         ids = transaction(lambda session: recomputable_ids(session, SYSTEM))
         log = request.find_service(IAccessLog)
+
+        def records_for(_session):
+            return request.find_service(IRecordsService)
 
         def log_event(session, **fields):
             log.append(session, Event(username="cli", role="system", **fields))
 
+        if preview:
+            changes = preview_all(ids, transaction, records_for)
+        else:
+            changes = recompute_all(ids, transaction, records_for, clock, "cli", log_event)
         changed = 0
-        for number, detail in recompute_all(
-            ids, transaction, lambda _session: request.find_service(IRecordsService), clock,
-            "cli", log_event,
-        ):  # fmt: skip
+        for number, detail in changes:
             changed += 1
             click.echo(f"{number}\t{detail}")
-    click.echo(f"{changed} of {len(ids)} dossier(s) changed", err=True)
+    if preview:
+        click.echo(f"{changed} of {len(ids)} dossier(s) would change (preview: nothing changed)",
+                   err=True)  # fmt: skip
+    else:
+        click.echo(f"{changed} of {len(ids)} dossier(s) changed", err=True)
 
 
 def command_destroyer(env, identity):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..errors import Conflict, Invalid
 from ..records.clearance import readable
 from ..records.models import Dossier, DossierCorrection
-from ..records.policy import Batch
+from ..records.policy import Batch, RetentionDecision
 from ..records.vocabulary import LIVING_STATES, DossierState
 from .holds import is_held, reason_text
 
@@ -59,15 +59,24 @@ def correct_retention_data(records, dossier: Dossier, body: dict, by: str,
     return correction
 
 
-def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorrection | None:
-    """Apply the configured rule set again (after `archive.retention.rule` changed); the
-    change, if any, is kept as a correction."""
+def planned_change(records, dossier: Dossier) -> dict | None:
+    """What applying the configured rule set again would change of the dossier, as a
+    correction keeps it (`destroy_after` if its date moves, `retention_rule`: old and new);
+    None when nothing. Preview and recompute both ask it, so they cannot disagree."""
     decision = records.retention_decision(_batches(dossier), dossier.closed_on)
     old_rule = f"{dossier.retention_rule} v{dossier.retention_rule_version}"
     new_rule = f"{decision.rule.name} v{decision.rule.version}"
     if (dossier.destroy_after, old_rule) == (decision.destroy_after, new_rule):
         return None
-    changes = {"retention_rule": [old_rule, new_rule]}
+    return _with_date({"retention_rule": [old_rule, new_rule]}, dossier, decision)
+
+
+def recompute(records, dossier: Dossier, by: str, now: datetime) -> DossierCorrection | None:
+    """Apply the configured rule set again (after `archive.retention.rule` changed); the
+    change, if any, is kept as a correction."""
+    changes = planned_change(records, dossier)
+    if changes is None:
+        return None
     return _apply_rule(records, dossier, changes, by, now, f"rule set {records.policy.rule_set}")
 
 
@@ -84,33 +93,57 @@ def recompute_all(ids: list[str], transaction: Callable, records_for: Callable, 
     number and a description of its change once its batch is committed; each is logged with
     `log_event(session, **fields)`. `transaction(work)` runs work(session) and commits it;
     `records_for(session)` is the records service on that session."""
+
+    def apply(session, records, dossier: Dossier) -> str | None:
+        correction = recompute(records, dossier, by, clock.now())
+        if correction is None:
+            return None
+        detail = describe_changes(correction.changes)
+        log_event(session, action="correct", dossier_id=dossier.id,
+                  complaint_no=dossier.complaint_no, detail=detail)  # fmt: skip
+        return detail
+
+    return _in_batches(ids, transaction, records_for, apply)
+
+
+def preview_all(ids: list[str], read: Callable,
+                records_for: Callable) -> Iterator[tuple[str, str]]:  # fmt: skip
+    """What `recompute_all` would change, in its words and its batches, changing nothing:
+    `read(work)` runs work(session) in a transaction that is never committed."""
+
+    def plan(_session, records, dossier: Dossier) -> str | None:
+        changes = planned_change(records, dossier)
+        return None if changes is None else describe_changes(changes)
+
+    return _in_batches(ids, read, records_for, plan)
+
+
+def _in_batches(ids: list[str], transaction: Callable, records_for: Callable,
+                step: Callable) -> Iterator[tuple[str, str]]:  # fmt: skip
+    """`step(session, records, dossier)` for each dossier of `ids`, RECOMPUTE_BATCH to a
+    transaction; yields (complaint number, what step returned) where it returned something,
+    once that batch's transaction has ended."""
     for start in range(0, len(ids), RECOMPUTE_BATCH):
         batch = ids[start : start + RECOMPUTE_BATCH]
-        changed: list[tuple[str, str]] = []
 
-        def work(session, batch=batch, changed=changed):
+        def work(session, batch=batch) -> list[tuple[str, str]]:
             records = records_for(session)
+            done = []
             for dossier_id in batch:
                 dossier = records.get(dossier_id)
-                correction = recompute(records, dossier, by, clock.now())
-                if correction is None:
-                    continue
-                detail = describe_changes(correction.changes)
-                log_event(session, action="correct", dossier_id=dossier.id,
-                          complaint_no=dossier.complaint_no, detail=detail)  # fmt: skip
-                changed.append((dossier.complaint_no, detail))
+                detail = step(session, records, dossier)
+                if detail is not None:
+                    done.append((dossier.complaint_no, detail))
+            return done
 
-        transaction(work)
-        yield from changed
+        yield from transaction(work)
 
 
 def _apply_rule(records, dossier: Dossier, changes: dict, by: str, now: datetime,
                 reason: str) -> DossierCorrection:  # fmt: skip
     """The date the rule now gives, kept with the changes that led to it; keys follow."""
     decision = records.retention_decision(_batches(dossier), dossier.closed_on)
-    if decision.destroy_after != dossier.destroy_after:
-        changes = {"destroy_after": [dossier.destroy_after.isoformat(),
-                                     decision.destroy_after.isoformat()], **changes}  # fmt: skip
+    changes = _with_date(changes, dossier, decision)
     dossier.destroy_after = decision.destroy_after
     dossier.retention_rule = decision.rule.name
     dossier.retention_rule_version = decision.rule.version
@@ -120,6 +153,14 @@ def _apply_rule(records, dossier: Dossier, changes: dict, by: str, now: datetime
     records.session.add(correction)
     records.rebucket(dossier, is_held(records.session, dossier.id))
     return correction
+
+
+def _with_date(changes: dict, dossier: Dossier, decision: RetentionDecision) -> dict:
+    """The changes, led by the destroy-after date's when the decision moves it."""
+    if decision.destroy_after == dossier.destroy_after:
+        return changes
+    moved = [dossier.destroy_after.isoformat(), decision.destroy_after.isoformat()]
+    return {"destroy_after": moved, **changes}
 
 
 def _batches(dossier: Dossier) -> list[Batch]:

@@ -7,16 +7,20 @@ from pathlib import Path
 
 import pytest
 from factories import complaint_no, complete_files, metadata
+from sqlalchemy import text
 from support import make_cli_env, run_cli, run_cli_process
+
+from archive_app.db import get_engine
 
 STEPS = ["marked", "index_purged", "erased", "certified", "unlinked"]
 
 
-def write_old_dossier(root: Path) -> str:
+def write_old_dossier(root: Path, expiry: str | None = "2019-06", **overrides) -> str:
+    """A dossier closed on 2019-04-01 for `archive import` under `root`; its number."""
     meta = metadata(
         complaint_no=complaint_no("II", 2019), complaint_class="II", received_on="2019-03-01",
         closed_on="2019-04-01", products=[{"name": "板蓝根颗粒", "batch_no": "BG1901",
-                                           "expiry": "2019-06"}],
+                                           "expiry": expiry}], **overrides,
     )  # fmt: skip
     folder = root / meta["complaint_no"]
     folder.mkdir(parents=True)
@@ -112,6 +116,64 @@ def test_recompute_applies_a_changed_rule_set_and_keeps_the_history(tmp_path_fac
     assert "1 of 1" not in run_cli(eu_gmp, "retention", "recompute").stderr  # idempotent
     assert run_cli(dict(env, ARCHIVE_RETENTION_RULE="forever"), "retention",
                    "recompute").returncode == 2  # fmt: skip
+
+
+def retention_state(env) -> dict:
+    """Every row a recomputation could write: dates and rules, corrections, the access log
+    and its head, and the retention-bucket keys."""
+    engine = get_engine({"sqlalchemy.url": env["ARCHIVE_SQLALCHEMY_URL"]})
+    try:
+        with engine.connect() as connection:
+            rows = {table: connection.execute(text(f"SELECT * FROM {table} ORDER BY 1")).all()
+                    for table in ("dossiers", "product_lines", "dossier_corrections",
+                                  "access_log", "access_log_head")}  # fmt: skip
+    finally:
+        engine.dispose()
+    keys = Path(env["ARCHIVE_ROOT"]) / "keyring" / "retention-keys.json"
+    return rows | {"bucket keys": keys.read_bytes() if keys.exists() else None}
+
+
+def test_recompute_preview_lists_what_recompute_then_changes_and_changes_nothing(
+    tmp_path_factory, tmp_path
+):
+    env = make_cli_env(tmp_path_factory, "cli_recompute_preview")
+    moving = write_old_dossier(tmp_path / "moving")  # 2019-06 + 1 y; gsp: closed + 5 y
+    # Restricted: the scheduled command reads at every level, the preview too.
+    relabelled = write_old_dossier(tmp_path / "relabelled", "2030-06",
+                                   confidentiality="restricted")  # fmt: skip
+    unchanged = write_old_dossier(tmp_path / "unchanged", None)  # closed + 5 y either way
+    for folder in ("moving", "relabelled", "unchanged"):
+        assert run_cli(env, "import", str(tmp_path / folder)).returncode == 0
+    gsp = dict(env, ARCHIVE_RETENTION_RULE="gsp")
+    before = retention_state(env)
+
+    preview = run_cli(gsp, "retention", "recompute", "--preview")
+    assert preview.returncode == 0, preview.stderr
+    lines = dict(line.split("\t") for line in preview.stdout.splitlines())
+    assert lines == {
+        moving: "destroy_after 2020-06-30 → 2024-04-01; retention_rule expiry-plus-1y v1 → gsp v1",
+        relabelled: "retention_rule expiry-plus-1y v1 → gsp v1",  # 2031-06-30 under both
+    }
+    assert unchanged not in preview.stdout
+    assert "2 of 3 dossier(s) would change (preview: nothing changed)" in preview.stderr
+    assert retention_state(env) == before
+
+    applied = run_cli(gsp, "retention", "recompute")
+    assert applied.returncode == 0, applied.stderr
+    assert applied.stdout == preview.stdout  # the same dossiers, the same changes, in order
+    after = retention_state(env)
+    assert after != before and len(after["dossier_corrections"]) == 2
+    again = run_cli(gsp, "retention", "recompute", "--preview")
+    assert again.stdout == "" and "0 of 3 dossier(s) would change" in again.stderr
+    assert retention_state(env) == after
+
+
+def test_recompute_preview_is_in_the_help_and_refuses_an_unknown_rule_set(env):
+    helped = run_cli(env, "retention", "recompute", "--help")
+    assert helped.returncode == 0 and "--preview" in helped.stdout
+    unknown = run_cli(dict(env, ARCHIVE_RETENTION_RULE="forever"), "retention", "recompute",
+                      "--preview")  # fmt: skip
+    assert unknown.returncode == 2 and unknown.stdout == ""
 
 
 def test_approval_mode_proposes_and_a_records_manager_approves(tmp_path_factory, tmp_path):
