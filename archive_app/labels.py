@@ -124,6 +124,7 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "expiry-plus-1y": _("One year after the latest expiry (at least one year after closing)"),
         "closed-plus-default": _("Years after closing (no product expiry)"),
         "eu-gmp": _("EU GMP: expiry + 1 year or certification + 5 years"),
+        "gsp": _("GSP: expiry + 1 year or closing + 5 years, whichever is later"),
     },
     "media_type": {
         "application/pdf": _("PDF document"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -223,3 +224,17 @@ def test_gsp_is_the_later_of_expiry_plus_one_year_and_closing_plus_five(closed, 
     else:
         assert gsp == add_years(closed, max(5, default_years))
     assert gsp >= decide("procedure", batches, closed, default_years).destroy_after
+
+
+def test_every_rule_a_dossier_can_name_has_its_label_in_chinese():
+    import gettext
+
+    from archive_app import labels
+    from archive_app.retention.rules import EU_GMP, GSP
+
+    chinese = gettext.translation("archive", str(Path(labels.__file__).parent / "locale"),
+                                  languages=["zh_CN"])  # fmt: skip
+    for rule in (EXPIRY_PLUS_ONE_YEAR, CLOSED_PLUS_DEFAULT, EU_GMP, GSP):
+        shown = labels.VOCABULARIES["retention_rule"][rule.name]
+        assert chinese.gettext(shown) != shown  # the page shows a label, not the rule's name
+    assert chinese.gettext(labels.VOCABULARIES["retention_rule"]["gsp"]).startswith("GSP：")
