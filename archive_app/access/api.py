@@ -70,8 +70,9 @@ def export_csv(request):
     read_session = request.find_service(IDatabase).read
 
     def body():
-        with read_session() as session:
-            for row in csv_rows(iter_entries(session, chosen), access_log.as_json):
+        # A client that goes away closes this generator: the `with`s close the cursor too.
+        with read_session() as session, iter_entries(session, chosen) as entries:
+            for row in csv_rows(entries, access_log.as_json):
                 yield row.encode("utf-8")
 
     response = Response(app_iter=body(), content_type="text/csv", charset="utf-8")

@@ -89,8 +89,8 @@ def access_log_export(config_uri, start, end):
         )  # fmt: skip
         access_log.append_now(Event(action="export", username="cli", role="system",
                                     detail=f"access log CSV from {start} to {end}"))  # fmt: skip
-        with request.tm:
-            for row in csv_rows(iter_entries(request.dbsession, chosen), access_log.as_json):
+        with request.tm, iter_entries(request.dbsession, chosen) as entries:
+            for row in csv_rows(entries, access_log.as_json):
                 sys.stdout.write(row)
 
 

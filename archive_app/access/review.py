@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Result, func, select
 from sqlalchemy.orm import Session
 
 from ..dates import to_date
@@ -110,10 +110,11 @@ def page_of_entries(session: Session, log_filter: LogFilter, page: int,
     return [(entry, bool(withheld)) for entry, withheld in rows]
 
 
-def iter_entries(session: Session, log_filter: LogFilter) -> Iterator[tuple]:
-    """(entry, withheld) pairs, oldest first, read a thousand at a time."""
+def iter_entries(session: Session, log_filter: LogFilter) -> Result:
+    """(entry, withheld) pairs, oldest first, read a thousand at a time. A `Result`: close it
+    (`with`) when a reader may stop early, so PostgreSQL's server-side cursor goes with it."""
     query = _with_withheld(log_filter).order_by(AccessLogEntry.seq)
-    return iter(session.execute(query.execution_options(yield_per=1000)))
+    return session.execute(query.execution_options(yield_per=1000))
 
 
 def shown_json(as_json, row) -> dict:
