@@ -31,7 +31,7 @@ from ..faults import crash_point
 from ..interfaces import ISearchService
 from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
-from . import segment_files
+from . import segment_files, segment_views
 from .analysis import query_terms, term_sequence, terms
 from .docsets import Deadline, DocSetCache, DocSets, Segment
 from .ranking import ReadableStatistics, by_relevance
@@ -126,6 +126,7 @@ class SearchIndex:
         self._searcher = None
         self._docsets = DocSetCache(derived=DERIVED)  # bitmaps by segment, across searchers
         self._searcher_folder = None
+        segment_views.install()  # segments' files read through views of their maps, not copies
 
     # -- opening and rebuilding ------------------------------------------------------------
 
