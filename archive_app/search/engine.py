@@ -44,7 +44,7 @@ FACETS = ("complaint_class", "complaint_type", "year", "outcome", "product_name"
 HIGHLIGHTED = ("title", "product", "summary")
 # What each segment's file keeps (`segment_files`): what a first query would otherwise build.
 DERIVED = (
-    *(("facet", name) for name in FACETS),
+    *(("facet", name) for name in (*FACETS, "confidentiality", "state")),  # trimming's too
     ("dates", "received_on"),
     *(("lengths", name) for name in TEXT_FIELDS),
     *(("sequences", name) for name in PHRASE_FIELDS),

@@ -16,6 +16,8 @@ import os
 from whoosh.filedb import compound
 from whoosh.filedb.structfile import BufferFile
 
+PEEK_BYTES = 256
+
 
 class MapView:
     """A read-only file over a memoryview: the file interface `StructFile` uses, without a
@@ -33,6 +35,12 @@ class MapView:
         end = self._size if size is None or size < 0 else min(start + size, self._size)
         self._pos = end
         return self._buf[start:end].tobytes()
+
+    def peek(self, size: int = 0) -> bytes:
+        # The C unpickler prefetches through `peek`; without it, it reads Whoosh's pickles
+        # (protocol 2, no frames) an opcode at a time, some twenty calls for each. A short
+        # prefetch: a posting block's header pickle is a few dozen bytes.
+        return self._buf[self._pos : self._pos + PEEK_BYTES].tobytes()
 
     def readinto(self, target) -> int:
         data = self.read(len(target))
