@@ -44,6 +44,10 @@ CONTAINER_BYTES = 32  # CRoaring's bookkeeping for each container (key, type, po
 EXACT_FACETS = frozenset({"complaint_class", "complaint_type", "outcome", "product_name",
                           "confidentiality", "state"})  # fmt: skip
 EMPTY = FrozenBitMap()
+# A term in this many documents of a segment has its bitmap kept with the segment (`common`):
+# from here on CRoaring stores it as a bitset of at most 8 KB, and reading its postings took
+# 32 blocks or more.
+COMMON_POSTINGS = 4096
 
 
 class Deadline(Exception):
@@ -236,6 +240,9 @@ class Segment:
             # A value of a field kept with the segment (the clearance levels and states
             # every query is trimmed by): its bitmap is that term's postings, already built.
             return values.get(text, EMPTY)
+        common = self.cached.get(("common", field))
+        if common is not None and text in common:
+            return common[text]
 
         def build():
             if (field, text) not in self.reader:
@@ -291,6 +298,20 @@ class Segment:
             known = (deleted, len(lanes), total)
             self.cached[cache_key] = known
         return known[1], known[2]
+
+    def common(self, field: str) -> dict[str, FrozenBitMap]:
+        """The field's terms in at least `COMMON_POSTINGS` documents, with their bitmaps:
+        the terms whose postings take the longest to read (a block per 128 documents, each
+        unzipped and unpickled), kept with the segment; a rarer term reads a few blocks."""
+        key = ("common", field)
+        if key not in self.cached:
+            found = {}
+            for text, info in self.reader.iter_field(field):
+                if info.doc_frequency() >= COMMON_POSTINGS:
+                    word = text.decode()
+                    found[word] = bitmap(posting_ids(self.reader, field, word))
+            self.cached[key] = found
+        return self.cached[key]
 
     def lengths(self, field: str) -> bytes:
         """Each document's length byte in `field`."""

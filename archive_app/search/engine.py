@@ -46,6 +46,7 @@ HIGHLIGHTED = ("title", "product", "summary")
 DERIVED = (
     *(("facet", name) for name in (*FACETS, "confidentiality", "state")),  # trimming's too
     ("dates", "received_on"),
+    *(("common", name) for name in TEXT_FIELDS),
     *(("lengths", name) for name in TEXT_FIELDS),
     *(("sequences", name) for name in PHRASE_FIELDS),
 )
