@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from test_search_docsets import LEVELS, QUERIES, entries, walked
+from test_search_docsets import LEVELS, QUERIES, entries, three_segments, walked
 
 from archive_app.search import docsets, engine, segment_files
 from archive_app.search.engine import SearchIndex, SearchQuery
@@ -15,10 +15,7 @@ from archive_app.search.engine import SearchIndex, SearchQuery
 
 @pytest.fixture
 def index(tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "SEGMENT_DOCS", 40)
-    built = SearchIndex(tmp_path / "index")
-    built.rebuild(entries(120, seed=1))
-    return built
+    return three_segments(tmp_path, monkeypatch)
 
 
 def segment_ids(index: SearchIndex) -> set[str]:
