@@ -18,8 +18,10 @@ import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Callable
 from itertools import accumulate, islice
+from pathlib import Path
 
 from cachetools import LRUCache
 from pyroaring import BitMap, FrozenBitMap
@@ -29,11 +31,23 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from . import segment_files
 from .analysis import SEPARATOR
 
 CACHE_BYTES = 64 * 1024 * 1024  # term bitmaps kept
 ENTRY_BYTES = 256  # about what a cache entry's key and tuple take besides its bitmap
 CONTAINER_BYTES = 32  # CRoaring's bookkeeping for each container (key, type, pointer, header)
+
+
+# Fields whose facet values are their terms as written (ID fields: `from_bytes` decodes), so
+# a term's bitmap can be a facet value's; not a NUMERIC field, whose terms are encoded.
+EXACT_FACETS = frozenset({"complaint_class", "complaint_type", "outcome", "product_name",
+                          "confidentiality", "state"})  # fmt: skip
+EMPTY = FrozenBitMap()
+# A term in this many documents of a segment has its bitmap kept with the segment (`common`):
+# from here on CRoaring stores it as a bitset of at most 8 KB, and reading its postings took
+# 32 blocks or more.
+COMMON_POSTINGS = 4096
 
 
 class Deadline(Exception):
@@ -124,8 +138,12 @@ class DocSetCache:
     run one at a time (the engine's searcher lock); the cache has its own lock all the same,
     as cachetools' caches are not thread-safe and a purge forgets segments from its thread."""
 
-    def __init__(self, limit: int = CACHE_BYTES):
+    def __init__(self, limit: int = CACHE_BYTES, derived: tuple = ()):
         self._lock = threading.Lock()
+        # The per-segment entries kept in a file beside each segment (`segment_files`), as
+        # (kind, field): ("facet", "year"), ("dates", "received_on"), ("lengths", "title"),
+        # ("sequences", "title"). Empty: nothing is read from nor written to such files.
+        self.derived = derived
         # key (segment id, field, text) -> (bitmap, bytes it is counted for)
         self.terms: LRUCache = LRUCache(limit, getsizeof=_entry_bytes)
         self.segments: dict[str, dict] = {}  # segment id -> facets, dates, live documents
@@ -181,13 +199,51 @@ class DocSetCache:
 class Segment:
     """One segment of the searcher: its reader, offset, size and cached bitmaps."""
 
-    def __init__(self, cache: DocSetCache, reader, searcher, offset: int):
+    def __init__(self, cache: DocSetCache, reader, searcher, offset: int,
+                 folder: Path | None = None):  # fmt: skip
         self.cache, self.reader, self.searcher, self.offset = cache, reader, searcher, offset
         self.id = reader.segment().segment_id()
         self.size = reader.doc_count_all()
         self.cached = cache.segment(self.id)
+        if folder is not None and cache.derived and "derived" not in self.cached:
+            self._load_derived(segment_files.path_for(folder, self.id))
+
+    def _load_derived(self, path: Path) -> None:
+        """The derived entries from the segment's file; a missing or damaged file (or one of
+        another segment) is computed again from the postings and rewritten."""
+        stored = segment_files.load(path, self.id, self.size)
+        if stored is None or not all(key in stored for key in self._derivable()):
+            self.derive()
+            try:
+                segment_files.save(path, self.id, self.size, self.cached)
+            except OSError:
+                pass  # a read-only or full index folder: the data stays computed in memory
+        else:
+            self.cached.update(stored)
+        self.cached["derived"] = True
+
+    def _derivable(self) -> list[tuple[str, str]]:
+        """The cache's derived entries this segment has (phrase sequences need the field)."""
+        reader = self.reader
+        return [(kind, field) for kind, field in self.cache.derived
+                if (kind != "sequences" or f"{field}_seq" in reader.schema)
+                and (kind != "dates" or reader.has_column(field))]  # fmt: skip
+
+    def derive(self) -> None:
+        """Compute every derived entry of the segment (a writer does, after its commit)."""
+        for kind, field in self._derivable():
+            getattr(self, kind)(field)
 
     def term(self, field: str, text) -> FrozenBitMap:
+        values = self.cached.get(("facet", field))
+        if values is not None and isinstance(text, str) and field in EXACT_FACETS:
+            # A value of a field kept with the segment (the clearance levels and states
+            # every query is trimmed by): its bitmap is that term's postings, already built.
+            return values.get(text, EMPTY)
+        common = self.cached.get(("common", field))
+        if common is not None and text in common:
+            return common[text]
+
         def build():
             if (field, text) not in self.reader:
                 return FrozenBitMap()
@@ -235,22 +291,49 @@ class Segment:
         cache_key = ("readable", key, field)
         known = self.cached.get(cache_key)
         if known is None or known[0] != deleted:
-            if ("lengths", field) not in self.cached:
-                self.cached[("lengths", field)] = length_bytes(self.reader, field, self.size)
-            lengths = map(self.cached[("lengths", field)].__getitem__, lanes)
-            known = (deleted, len(lanes), sum(map(byte_to_length, lengths)))
+            # The readable documents' length bytes counted in C, then each byte's length
+            # once: `byte_to_length` per document was a tenth of a first query.
+            counts = Counter(map(self.lengths(field).__getitem__, lanes))
+            total = sum(byte_to_length(byte) * count for byte, count in counts.items())
+            known = (deleted, len(lanes), total)
             self.cached[cache_key] = known
         return known[1], known[2]
 
-    def phrase(self, field: str, words: list[str]) -> FrozenBitMap:
-        """The documents whose `field` has `words` as consecutive terms: the distinct term
-        sequences of the field (cached, one string) searched for the phrase's sequence."""
+    def common(self, field: str) -> dict[str, FrozenBitMap]:
+        """The field's terms in at least `COMMON_POSTINGS` documents, with their bitmaps:
+        the terms whose postings take the longest to read (a block per 128 documents, each
+        unzipped and unpickled), kept with the segment; a rarer term reads a few blocks."""
+        key = ("common", field)
+        if key not in self.cached:
+            found = {}
+            for text, info in self.reader.iter_field(field):
+                if info.doc_frequency() >= COMMON_POSTINGS:
+                    word = text.decode()
+                    found[word] = bitmap(posting_ids(self.reader, field, word))
+            self.cached[key] = found
+        return self.cached[key]
+
+    def lengths(self, field: str) -> bytes:
+        """Each document's length byte in `field`."""
+        key = ("lengths", field)
+        if key not in self.cached:
+            self.cached[key] = length_bytes(self.reader, field, self.size)
+        return self.cached[key]
+
+    def sequences(self, field: str) -> tuple[str, list[int]]:
+        """The field's distinct term sequences as one string, one a line, and where each
+        starts."""
         key = ("sequences", field)
         if key not in self.cached:
             sequences = [term.decode() for term in self.reader.lexicon(f"{field}_seq")]
             starts = list(accumulate((len(text) + 1 for text in sequences), initial=0))
             self.cached[key] = ("\n".join(sequences), starts)
-        joined, starts = self.cached[key]
+        return self.cached[key]
+
+    def phrase(self, field: str, words: list[str]) -> FrozenBitMap:
+        """The documents whose `field` has `words` as consecutive terms: the distinct term
+        sequences of the field (cached, one string) searched for the phrase's sequence."""
+        joined, starts = self.sequences(field)
         pattern = SEPARATOR + SEPARATOR.join(words) + SEPARATOR
         found = BitMap()
         at = joined.find(pattern)
@@ -276,10 +359,11 @@ class DocSets:
     """Bitmaps for one searcher's segments; `deadline` bounds the walks Whoosh must do."""
 
     def __init__(self, cache: DocSetCache, searcher, deadline: float,
-                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
+                 monotonic: Callable[[], float] = time.monotonic,
+                 folder: Path | None = None):  # fmt: skip
         self.cache, self.deadline, self.monotonic = cache, deadline, monotonic
         # An index without documents has one reader and no segment: nothing to evaluate.
-        self.segments = [Segment(cache, subsearcher.reader(), subsearcher, offset)
+        self.segments = [Segment(cache, subsearcher.reader(), subsearcher, offset, folder)
                          for subsearcher, offset in searcher.leaf_searchers()
                          if subsearcher.reader().segment() is not None]  # fmt: skip
         cache.retain({segment.id for segment in self.segments})

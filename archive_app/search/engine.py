@@ -31,8 +31,9 @@ from ..faults import crash_point
 from ..interfaces import ISearchService
 from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
+from . import segment_files, segment_views
 from .analysis import query_terms, term_sequence, terms
-from .docsets import Deadline, DocSetCache, DocSets
+from .docsets import Deadline, DocSetCache, DocSets, Segment
 from .ranking import ReadableStatistics, by_relevance
 from .schema import dossier_schema
 
@@ -41,6 +42,14 @@ METADATA_TEXT_FIELDS = tuple(name for name in TEXT_FIELDS if name != "text")
 PHRASE_FIELDS = ("title", "product", "summary")
 FACETS = ("complaint_class", "complaint_type", "year", "outcome", "product_name")
 HIGHLIGHTED = ("title", "product", "summary")
+# What each segment's file keeps (`segment_files`): what a first query would otherwise build.
+DERIVED = (
+    *(("facet", name) for name in (*FACETS, "confidentiality", "state")),  # trimming's too
+    ("dates", "received_on"),
+    *(("common", name) for name in TEXT_FIELDS),
+    *(("lengths", name) for name in TEXT_FIELDS),
+    *(("sequences", name) for name in PHRASE_FIELDS),
+)
 MAX_QUERY_CHARS = 500
 SEGMENT_DOCS = 20_000  # entries per segment written by a rebuild
 PURGE_LIMIT_MB = 32  # postings pool of a segment rewrite (spilled to disk beyond it)
@@ -116,8 +125,9 @@ class SearchIndex:
         self._index = None
         self._index_folder = None  # the generation self._index was opened from
         self._searcher = None
-        self._docsets = DocSetCache()  # bitmaps by segment, kept across searchers
+        self._docsets = DocSetCache(derived=DERIVED)  # bitmaps by segment, across searchers
         self._searcher_folder = None
+        segment_views.install()  # segments' files read through views of their maps, not copies
 
     # -- opening and rebuilding ------------------------------------------------------------
 
@@ -219,6 +229,7 @@ class SearchIndex:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         writer.commit(merge=False)
+        _derive_segments(built, folder)
         return folder, count
 
     def _close(self) -> None:
@@ -258,6 +269,7 @@ class SearchIndex:
                 writer.cancel()
                 raise
             writer.commit()
+            _derive_segments(self.open(), self._index_folder)
 
     def delete(self, ids: list[str], merge: bool = False) -> None:
         with self._write_lock:
@@ -267,6 +279,7 @@ class SearchIndex:
             # Merging all segments rewrites them without the deleted documents' terms.
             writer.commit(optimize=merge)
             if merge:
+                _derive_segments(self.open(), self._index_folder)
                 self._let_go()
 
     def purge(self, ids: list[str]) -> None:
@@ -291,6 +304,7 @@ class SearchIndex:
                     break
                 writer = self._writer(limitmb=PURGE_LIMIT_MB)
                 writer.commit(mergetype=_rewrite_only(dirty[0].segment_id()))
+            _derive_segments(self.open(), self._index_folder)
             self._let_go()
 
     def _let_go(self) -> None:
@@ -349,7 +363,8 @@ class SearchIndex:
         deadline = self.monotonic() + self.query_timeout
         with self._searcher_lock:
             searcher = self._fresh_searcher()
-            sets = DocSets(self._docsets, searcher, deadline, self.monotonic)
+            sets = DocSets(self._docsets, searcher, deadline, self.monotonic,
+                           self._searcher_folder)  # fmt: skip
             try:
                 parts = zip(sets.evaluate(allowed), sets.live(), strict=True)
                 readable = [cleared & live for cleared, live in parts]
@@ -400,6 +415,19 @@ def highlighted_terms(wanted) -> dict[str, frozenset]:
     terms = list(wanted.iter_all_terms(phrases=True))
     return {name: frozenset(text for field, text in terms if field == name)
             for name in HIGHLIGHTED}  # fmt: skip
+
+
+def _derive_segments(index, folder: Path) -> None:
+    """Write the file of derived data beside each segment that has none (after a commit, so
+    that a first query reads them instead of building them). A cache of its own: the shared
+    one belongs to the searches, and they read the files."""
+    cache = DocSetCache(derived=DERIVED)
+    with index.reader() as reader:
+        for leaf, _ in reader.leaf_readers():
+            segment = leaf.segment()
+            if segment is None or segment_files.path_for(folder, segment.segment_id()).exists():
+                continue
+            Segment(cache, leaf, None, 0, folder)  # no file: computes and writes it
 
 
 def _build_writer(built, processes: int):

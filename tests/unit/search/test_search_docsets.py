@@ -37,13 +37,18 @@ def entries(count: int, seed: int, start: int = 0) -> list[dict]:
     return made
 
 
-@pytest.fixture
-def index(tmp_path, monkeypatch):
-    """120 entries in segments of 40, then updates and removals in segments of their own."""
+def three_segments(tmp_path, monkeypatch) -> SearchIndex:
+    """120 entries in segments of 40 (tests add updates and removals in segments of their
+    own)."""
     monkeypatch.setattr(engine, "SEGMENT_DOCS", 40)
     built = SearchIndex(tmp_path / "index")
     built.rebuild(entries(120, seed=1))
     return built
+
+
+@pytest.fixture
+def index(tmp_path, monkeypatch):
+    return three_segments(tmp_path, monkeypatch)
 
 
 def walked(index: SearchIndex, query: SearchQuery, levels) -> tuple[set[str], dict]:
