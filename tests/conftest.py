@@ -18,11 +18,19 @@ from argon2 import PasswordHasher
 from pyramid.paster import get_app
 from pyramid.scripting import prepare
 from sqlalchemy.orm import Session
-from support import PASSWORD, TESTING_INI, USERS, csrf_token, database_url, sign_in
+from support import (
+    PASSWORD,
+    TESTING_INI,
+    USERS,
+    create_accounts,
+    csrf_token,
+    database_url,
+    sign_in,
+)
 from waitress import create_server
 
 from archive_app.access import services
-from archive_app.bootstrap import initialise_storage, open_app
+from archive_app.bootstrap import initialise_storage
 from archive_app.clock import FixedClock
 from archive_app.interfaces import IClock, IDatabase
 
@@ -60,14 +68,7 @@ def wsgi_app(storage):
 
 @pytest.fixture(scope="session")
 def users(wsgi_app):
-    from archive_app.interfaces import IAccountService
-
-    with open_app(TESTING_INI) as env:
-        request = env["request"]
-        with request.tm:
-            accounts = request.find_service(IAccountService)
-            for name, (role, clearance) in USERS.items():
-                accounts.add_user(name, role, PASSWORD, clearance)
+    create_accounts(USERS)
     return USERS
 
 

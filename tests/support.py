@@ -51,8 +51,8 @@ def database_url(storage: Path) -> str:
     return f"sqlite:///{storage}/archive.sqlite"
 
 
-def add_users(app, users: dict) -> dict[str, str]:
-    """Accounts {name: (role, clearance)} added to the test archive; their API tokens."""
+def create_accounts(users: dict) -> None:
+    """Accounts {name: (role, clearance)} added to the test archive, all with PASSWORD."""
     from archive_app.bootstrap import open_app
     from archive_app.interfaces import IAccountService
 
@@ -62,6 +62,11 @@ def add_users(app, users: dict) -> dict[str, str]:
             accounts = request.find_service(IAccountService)
             for name, (role, clearance) in users.items():
                 accounts.add_user(name, role, PASSWORD, clearance)
+
+
+def add_users(app, users: dict) -> dict[str, str]:
+    """Accounts {name: (role, clearance)} added to the test archive; their API tokens."""
+    create_accounts(users)
     return {name: app.post_json("/api/v1/auth/token", {"username": name, "password": PASSWORD})
             .json["token"] for name in users}  # fmt: skip
 
