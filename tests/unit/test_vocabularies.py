@@ -44,7 +44,7 @@ PINNED = [
     (AccessOutcome, ["ok", "denied", "refused", "failed"]),
     (ProposalState, ["proposed", "approved", "rejected"]),
     (ProposalDecision, ["approve", "reject"]),
-    (RuleSet, ["procedure", "eu-gmp"]),
+    (RuleSet, ["procedure", "eu-gmp", "gsp"]),
     (TextState, ["extracted", "failed", "ocr_pending", "ocr_done"]),
     (ImportStatus, ["filed", "skipped", "failed"]),  # `archive import`'s report lines
 ]  # fmt: skip
