@@ -276,11 +276,13 @@ class RecordsService:
     def find_by_complaint_no(self, complaint_no: str) -> Dossier | None:
         """Whatever its level: for filing's uniqueness check and the importer only; anything
         shown to someone goes through `readable_by_complaint_no`."""
-        return self.session.scalar(select(Dossier).where(Dossier.complaint_no == complaint_no))
+        number = filed_number(complaint_no)
+        return self.session.scalar(select(Dossier).where(Dossier.complaint_no == number))
 
     def readable_by_complaint_no(self, complaint_no: str, identity) -> Dossier | None:
-        """The dossier with this number if the identity may read it (else as if none)."""
-        query = select(Dossier).where(Dossier.complaint_no == complaint_no)
+        """The dossier with this number if the identity may read it (else as if none), the
+        number in any letter case (`ts-i-23-001` is TS-I-23-001)."""
+        query = select(Dossier).where(Dossier.complaint_no == filed_number(complaint_no))
         return self.session.scalar(readable(query, identity))
 
     def recent(self, identity, limit: int = 10) -> list[Dossier]:
@@ -350,4 +352,10 @@ def records_for(registry, session: Session) -> RecordsService:
     )
 
 
-__all__ = ["RecordsService", "Upload", "records_for"]
+def filed_number(complaint_no: str) -> str:
+    """A complaint number as it is filed: the schema admits upper-case letters only
+    (`TS-I-23-001`), so any other case of the same number names the same dossier."""
+    return complaint_no.strip().upper()
+
+
+__all__ = ["RecordsService", "Upload", "records_for", "filed_number"]

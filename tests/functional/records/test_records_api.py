@@ -86,6 +86,8 @@ def test_lookup_by_complaint_number(api):
     body = file_dossier(api).json
     found = api.get(f"/api/v1/dossiers?complaint_no={body['complaint_no']}", "auditor").json
     assert [result["id"] for result in found["results"]] == [body["id"]]
+    lower = api.get(f"/api/v1/dossiers?complaint_no={body['complaint_no'].lower()}", "auditor")
+    assert [result["id"] for result in lower.json["results"]] == [body["id"]]
     none = api.get("/api/v1/dossiers?complaint_no=TS-I-23-999999", "auditor").json
     assert none == {"results": []}
 
