@@ -13,20 +13,30 @@ import click
 
 from ..bootstrap import open_app
 from ..commands import UsageProblem, progress, reported_errors
-from .importer import ImportStatus, dossier_folders, import_folders
+from .importer import ImportStatus, dossier_folders, folders_without_listing, import_folders
 
 
 @click.command("import")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.pass_obj
 def import_(config_uri, directory):
-    """File every dossier folder under DIRECTORY (rerun-safe)."""
+    """File every dossier folder under DIRECTORY (rerun-safe).
+
+    \b
+    DIRECTORY/<any>/dossier.json holds a dossier's metadata (as the API's `metadata` part)
+    and "documents": [{"kind": "registration_form", "file": "登记表.pdf"}, ...], each file
+    relative to that folder. Each folder gets one line: filed, skipped (already filed) or
+    failed with the reason; a folder without dossier.json is reported as failed. Exit 1 if
+    any folder failed."""
     if not directory.is_dir():
         raise UsageProblem(f"{directory} is not a readable folder")
     folders = dossier_folders(directory)
     if not folders:
         raise UsageProblem(f"no dossier.json under {directory}")
     failed = 0
+    for report in folders_without_listing(directory, folders):
+        failed += 1
+        click.echo(report.line())
     with reported_errors(), open_app(config_uri) as env:
         with progress(import_folders(env["request"], directory, folders), "filing",
                       length=len(folders)) as reports:  # fmt: skip

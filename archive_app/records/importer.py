@@ -49,6 +49,21 @@ def dossier_folders(root: Path) -> list[Path]:
     return sorted(path.parent for path in root.rglob("dossier.json") if path.is_file())
 
 
+def folders_without_listing(root: Path, folders: list[Path]) -> list[FolderReport]:
+    """The folders directly under `root` with no dossier.json at any depth, each as a failed
+    report: the layout is `DIR/<any>/dossier.json` (contract §5), so such a folder was meant
+    to be a dossier and is named, never skipped in silence. None when `root` is itself a
+    dossier's folder (its subfolders hold its documents)."""
+    if (root / "dossier.json").is_file():
+        return []
+    holding = {folder.relative_to(root).parts[0] for folder in folders}
+    return [
+        FolderReport(Path(path.name), ImportStatus.FAILED, reason="no dossier.json in it")
+        for path in sorted(root.iterdir())
+        if path.is_dir() and not path.name.startswith(".") and path.name not in holding
+    ]
+
+
 MAX_LISTING_BYTES = 2 * 1024 * 1024
 
 

@@ -69,6 +69,9 @@ def test_import_reports_each_folder_and_is_rerun_safe(cli_env, tmp_path):
     bad_meta["closed_on"] = "2020-01-01"
     bad = write_folder(tmp_path, bad_meta)
     incomplete = write_folder(tmp_path, metadata(), complete_files()[:2])
+    unlisted = tmp_path / "scans-without-listing"
+    unlisted.mkdir()
+    (unlisted / "page1.pdf").write_bytes(b"%PDF-1.4\n")
     first = run(cli_env, "import", str(tmp_path))
     assert first.returncode == 1, first.stderr
     lines = dict(
@@ -80,6 +83,7 @@ def test_import_reports_each_folder_and_is_rerun_safe(cli_env, tmp_path):
         lines[incomplete.name].startswith("failed ")
         and "investigation_report" in lines[incomplete.name]
     )
+    assert lines[unlisted.name] == "failed scans-without-listing -: no dossier.json in it"
     rerun = run(cli_env, "import", str(tmp_path))
     rerun_lines = dict((line.split(" ")[1], line) for line in rerun.stdout.strip().splitlines())
     assert rerun_lines[good.name].startswith("skipped ")

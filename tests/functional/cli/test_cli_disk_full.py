@@ -152,8 +152,9 @@ def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk
     env.pop("ARCHIVE_KEYRING", None)
     assert run_cli_process(env, "init").returncode == 0
     due = complaint_no("I", 2019)
+    folders = tmp_path / "import"  # beside the small disk's folder, which is no dossier
     write_folder(
-        tmp_path,
+        folders,
         metadata(
             complaint_no=due,
             received_on="2019-03-01",
@@ -161,7 +162,7 @@ def test_certificate_files_on_a_full_disk_are_written_by_the_next_run(small_disk
             products=[{"name": "复方甘草片", "batch_no": "FG1902", "expiry": "2019-06"}],
         ),
     )
-    assert run_cli_process(env, "import", str(tmp_path)).returncode == 0
+    assert run_cli_process(env, "import", str(folders)).returncode == 0
     certificates = storage / "certificates"
     certificates.mkdir(exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(certificates)],
