@@ -83,6 +83,24 @@ def screenshot_folder(tmp_path: Path) -> Path:
     return folder
 
 
+def submit(page, selector: str) -> None:
+    """Click what submits a form or follows a link, and return once the next page has loaded:
+    reading `page.content()` straight after a bare click may catch the page in between (an
+    empty document), which made the browser tests flaky."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def sign_in_page(page, live_server: str, username: str, locale: str | None = None) -> None:
+    """Sign a Playwright page in through the login form and wait for the home page."""
+    query = f"?_LOCALE_={locale}" if locale else ""
+    page.goto(f"{live_server}/login{query}")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.login button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+
 def sign_in(wsgi_app, username: str, extra_environ: dict | None = None, password=PASSWORD):
     """A WebTest client signed in through the login page (a session cookie, as a browser)."""
     import webtest

@@ -6,23 +6,16 @@ import hashlib
 
 import pytest
 from factories import complaint_no, docx, jpeg, pdf
-from support import PASSWORD, screenshot_folder
+from support import screenshot_folder, submit
+from support import sign_in_page as sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, live_server, username):
-    page.goto(f"{live_server}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server}/")
 
 
 def test_login_page_is_chinese_by_default_with_english_switch(page, live_server):
     page.goto(f"{live_server}/login")
     assert "登录" in page.content()
-    page.click("text=English")
+    submit(page, "text=English")
     assert "Sign in" in page.content()
     page.goto(f"{live_server}/login")  # the choice is remembered
     assert "Sign in" in page.content()
@@ -32,14 +25,14 @@ def test_wrong_password_is_refused(page, live_server, users):
     page.goto(f"{live_server}/login")
     page.fill("input[name=username]", "archivist")
     page.fill("input[name=password]", "wrong-password-1")
-    page.click("button[type=submit]")
+    submit(page, "form.login button[type=submit]")
     assert "用户名或密码错误" in page.content()
 
 
 def test_file_a_dossier_through_the_form_and_download_it_back(page, live_server, tmp_path):
     sign_in(page, live_server, "archivist")
     page.screenshot(path=str(screenshot_folder(tmp_path) / "home.png"), full_page=True)
-    page.click("text=归档已结案的投诉档案")
+    submit(page, "text=归档已结案的投诉档案")
     page.wait_for_selector("form#filing")
 
     number = complaint_no("II", 2024)
@@ -74,8 +67,7 @@ def test_file_a_dossier_through_the_form_and_download_it_back(page, live_server,
         path.write_bytes(content)
         inputs.nth(index).set_input_files(str(path))
     page.screenshot(path=str(screenshot_folder(tmp_path) / "filing-form.png"), full_page=True)
-    page.click("button[name=file]")
-
+    submit(page, "button[name=file]")
     page.wait_for_url(f"{live_server}/dossiers/*")
     content = page.content()
     assert number in content and "头孢克肟分散片" in content and "CF2401088" in content

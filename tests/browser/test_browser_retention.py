@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 from factories import complaint_no, file_dossier, metadata
-from support import PASSWORD, screenshot_folder
+from support import screenshot_folder, sign_in_page, submit
 
 pytestmark = pytest.mark.browser
 
@@ -27,34 +27,32 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
         products=[{"name": "维生素C泡腾片", "batch_no": batch, "expiry": "2019-05"}])).json[
         "complaint_no"]  # fmt: skip
 
-    page.goto(f"{live_server}/login?_LOCALE_=en")
-    page.fill("input[name=username]", "records")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.click("text=Retention")
+    sign_in_page(page, live_server, "records", locale="en")
+    submit(page, "nav >> text=Retention")
     page.fill("form.hold input[name=value]", number)
     page.fill("form.hold input[name=reason]", "litigation pending")
-    page.click("form.hold button")
+    submit(page, "form.hold button")
     assert "litigation pending" in page.content()
     page.select_option("form.hold select[name=scope]", "batch_no")
     page.fill("form.hold input[name=value]", batch)
     page.fill("form.hold input[name=reason]", "regulator inquiry")
-    page.click("form.hold button")
+    submit(page, "form.hold button")
     assert f"batch {batch}" in page.text_content("table.holds")
 
     page.fill("form.run input[name=as_of]", "2021-01-01")
     page.uncheck("form.run input[name=dry_run]")
-    page.click("form.run button")
+    submit(page, "form.run button")
     kept = page.text_content("#retention-message").split("Kept under hold:")
     assert len(kept) == 2 and number in kept[1] and by_batch in kept[1]
 
     for held in (number, batch):
         row = page.locator("table.holds tr", has_text=held)
         row.locator("input[name=reason]").fill("closed")
-        row.locator("button").click()
+        with page.expect_navigation():
+            row.locator("button").click()
     page.fill("form.run input[name=as_of]", "2021-01-01")
     page.uncheck("form.run input[name=dry_run]")
-    page.click("form.run button")
+    submit(page, "form.run button")
     destroyed = page.text_content("#retention-message").split("Kept under hold:")[0]
     assert "Destroyed" in destroyed and number in destroyed and by_batch in destroyed
     page.screenshot(path=str(screenshot_folder(tmp_path) / "retention.png"), full_page=True)
