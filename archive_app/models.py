@@ -4,8 +4,10 @@ from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, Dossier, ProductLine
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
 from .search.models import QueuedDossier
+from .workdays.models import WorkdayOverride, WorkdayYear
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
     "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier",
+    "WorkdayOverride", "WorkdayYear",
 ]  # fmt: skip
