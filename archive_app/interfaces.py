@@ -282,6 +282,14 @@ class ISearchService(Interface):
         """The dossier ids the index holds."""
 
 
+class IPreviewRenderer(Interface):
+    """Draws a document's preview in the sandboxed child (search registers its sandbox):
+    records asks it for the dossier page's thumbnails."""
+
+    def render(path, media_type):
+        """`thumbnails.Rendered`: the PNG of the first page or image, or why there is none."""
+
+
 class IIndexer(Interface):
     """Keeps the index in step with the database (`search.indexing.Indexer`): a durable
     queue applied after commit, purges for retention, rebuilds."""
