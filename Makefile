@@ -4,8 +4,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 # Debian packages: libmagic (content detection), a CJK font (PDF certificates, screenshots),
-# Chromium (browser tests; Playwright drives Debian's build, never downloads its own).
-RUN_PACKAGES  := libmagic1 fonts-wqy-microhei
+# antiword (old binary Word text), Chromium (browser tests; Playwright drives Debian's build,
+# never downloads its own).
+RUN_PACKAGES  := libmagic1 fonts-wqy-microhei antiword
 TEST_PACKAGES := chromium postgresql-client
 
 .PHONY: run test lint catalogue screenshots system-packages test-packages clean-storage

@@ -47,6 +47,9 @@ DEFAULTS = {
     # background thread, a batch per Whoosh commit, this long after the first commit.
     "archive.search.extract_timeout": "20",
     "archive.search.extract_memory_mb": "1024",
+    # A document's text is indexed up to this many million characters (a manual's first
+    # chapters rather than nothing).
+    "archive.search.max_text_mb": "2",
     "archive.search.query_timeout": "2",
     "archive.search.index_in_background": "true",
     "archive.search.batch_delay": "0.5",

@@ -16,7 +16,7 @@ from xml.parsers import expat
 import magic
 from translationstring import TranslationStringFactory
 
-from ..errors import Invalid, UnsupportedMedia
+from ..errors import UnsupportedMedia
 
 _ = TranslationStringFactory("archive")
 
@@ -40,6 +40,9 @@ OOXML_MAIN_PARTS = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": DOCX,
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml": XLSX,
 }
+# Other OOXML main parts (templates, add-ins, slides): Office documents all the same, never
+# taken for a document or a workbook because libmagic names them one.
+OTHER_OOXML_MAIN_PART = "application/vnd.openxmlformats-officedocument."
 ALIASES = {"audio/x-wav": "audio/wav", "audio/vnd.wave": "audio/wav", "audio/x-mpeg": "audio/mpeg"}
 EXTENSION_TYPES = {
     ".pdf": {"application/pdf"},
@@ -54,6 +57,8 @@ EXTENSION_TYPES = {
     ".eml": {"message/rfc822"},
     ".wav": {"audio/wav"},
     ".mp3": {"audio/mpeg"},
+    # A JPEG-based format of its own (stereo and multi-picture cameras): not a photo file.
+    ".mpo": {"image/mpo"},
 }  # fmt: skip
 # Names that claim something a browser or a shell would run: refused whatever the content.
 DANGEROUS_EXTENSIONS = frozenset({
@@ -78,8 +83,9 @@ class MediaRejected(UnsupportedMedia):
     """The file is not one the archive keeps; `detail` says why in one sentence."""
 
 
-class EmptyFile(Invalid):
-    """A file of zero bytes: bad input, not a refused media type."""
+class EmptyFile(MediaRejected):
+    """An empty file is no kind of document the archive keeps (415, as any other refused
+    content: the contract's answer for what is not on the list)."""
 
 
 def extension_of(filename: str) -> str:
@@ -123,6 +129,8 @@ def _ooxml_type(path: Path) -> str | None:
     for part_type, media_type in OOXML_MAIN_PARTS.items():
         if part_type in listing:
             return media_type
+    if OTHER_OOXML_MAIN_PART in listing:
+        return "application/vnd.openxmlformats-officedocument"  # a kind not on the list
     return None
 
 
@@ -289,6 +297,32 @@ def _check_ole_macros(path: Path) -> None:
         parser.close()
 
 
+# The PDF specification lets a reader find `%PDF-` within the first 1,024 bytes (ISO 32000-2
+# §7.5.2): what precedes it (a mail gateway's banner, a BOM) does not make it another type.
+PDF_HEADER_WINDOW = 1024
+# Old binary Office files that libmagic names only "OLE storage": their directory says which.
+OLE_MAIN_STREAMS = {"worddocument": "application/msword", "workbook": "application/vnd.ms-excel",
+                    "book": "application/vnd.ms-excel"}  # fmt: skip
+
+
+def _pdf_after_prefix(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        head = handle.read(PDF_HEADER_WINDOW + 8)
+    return b"%PDF-" in head[: PDF_HEADER_WINDOW + 5]
+
+
+def _ole_type(path: Path) -> str | None:
+    import olefile  # with oletools; only for the rare file libmagic cannot name
+
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            streams = {entry[0].lower() for entry in ole.listdir(streams=True, storages=False)
+                       if len(entry) == 1}  # fmt: skip
+    except (OSError, ValueError, IndexError):
+        return None
+    return next((OLE_MAIN_STREAMS[name] for name in OLE_MAIN_STREAMS if name in streams), None)
+
+
 def _looks_like_email(path: Path) -> bool:
     with open(path, "rb") as handle:
         head = handle.read(64 * 1024)
@@ -307,8 +341,15 @@ def detect_media_type(path: Path, filename: str) -> str:
     if reported in {"application/zip", "application/octet-stream", DOCX, XLSX}:
         # libmagic misreads OOXML whose zip members are in an unusual order: ask the zip.
         media_type = _ooxml_type(path) or reported
-    if media_type in {"text/plain", "message/rfc822"} and extension == ".eml":
+    if media_type in {"text/plain", "text/html", "application/octet-stream",
+                      "message/rfc822"} and extension == ".eml":  # fmt: skip
+        # A mail whose first part libmagic read as HTML or binary is still a mail when it
+        # parses as one; it is stored as message/rfc822 and never rendered.
         media_type = "message/rfc822" if _looks_like_email(path) else media_type
+    if media_type == "text/plain" and extension == ".pdf" and _pdf_after_prefix(path):
+        media_type = "application/pdf"
+    if media_type == "application/x-ole-storage":
+        media_type = _ole_type(path) or media_type
     if media_type not in ALLOWED_MEDIA_TYPES:
         raise MediaRejected(f"Content of type {media_type} is not accepted.")
     expected = EXTENSION_TYPES.get(extension)

@@ -24,6 +24,7 @@ def includeme(config):
     extractor = ExtractionSandbox(
         timeout=as_seconds(settings, "archive.search.extract_timeout"),
         memory_bytes=as_int(settings, "archive.search.extract_memory_mb", 128) * 2**20,
+        max_chars=as_int(settings, "archive.search.max_text_mb", 1) * 2**20,
     )
     background = as_bool(settings, "archive.search.index_in_background")
     database = registry.getUtility(IDatabase)

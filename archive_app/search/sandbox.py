@@ -43,9 +43,11 @@ class ExtractionSandbox:
     """
 
     def __init__(self, timeout: float = 20.0, memory_bytes: int = 1 << 30,
-                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
+                 monotonic: Callable[[], float] = time.monotonic,
+                 max_chars: int = MAX_CHARS):  # fmt: skip
         self.timeout = timeout
         self.memory_bytes = memory_bytes
+        self.max_chars = max_chars  # of a document's text: the rest is not indexed
         self.monotonic = monotonic  # how long a child has been idle
         self._lock = threading.Lock()  # one document at a time through the pipe
         self._process: subprocess.Popen | None = None
@@ -57,10 +59,10 @@ class ExtractionSandbox:
         # every TASKS_PER_CHILD documents and must not wait for each to exit.
         self._leaving: list[subprocess.Popen] = []
 
-    def extract(self, path: Path, media_type: str, max_chars: int = MAX_CHARS) -> Extraction:
+    def extract(self, path: Path, media_type: str, max_chars: int | None = None) -> Extraction:
         if media_type not in READERS:
             return Extraction("", True)  # images and audio have no text: no child needed
-        answer = self._ask(("text", str(path), media_type, max_chars))
+        answer = self._ask(("text", str(path), media_type, max_chars or self.max_chars))
         return Extraction("", False, answer) if isinstance(answer, str) else answer
 
     def render(self, path: Path, media_type: str) -> Rendered:

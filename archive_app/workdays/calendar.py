@@ -27,7 +27,11 @@ _ = TranslationStringFactory("archive")
 class UnknownCalendarYear(Invalid):
     """The working days of this year are not known (neither packaged nor loaded)."""
 
-    def __init__(self, year: int, field: str | None = None):
+    def __init__(self, year: int | str, field: str | None = None):
+        if not isinstance(year, int):  # a detail of its own, as every ArchiveError takes
+            super().__init__(year, field=field)
+            self.year = None
+            return
         super().__init__(
             _(
                 "The working-day calendar does not know the year ${year}: an administrator "

@@ -39,7 +39,7 @@ CONTRACT_CODES = {
 # Feature errors and the answer each must give through its kind.
 FEATURE_ANSWERS = {
     "archive_app.records.media.MediaRejected": (415, "unsupported_media_type"),
-    "archive_app.records.media.EmptyFile": (422, "invalid"),
+    "archive_app.records.media.EmptyFile": (415, "unsupported_media_type"),
     "archive_app.retention.services.RetentionBusy": (409, "conflict"),
     "archive_app.search.engine.QueryError": (422, "invalid"),
     "archive_app.search.engine.QueryTimedOut": (422, "query_too_costly"),
