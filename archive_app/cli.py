@@ -36,6 +36,8 @@ FEATURE_COMMANDS = {
     "certificate": "archive_app.retention.commands:certificate",
     # search
     "reindex": "archive_app.search.commands:reindex",
+    # reports: the ledger (and the reviews)
+    "report": "archive_app.reports.commands:report",
 }
 
 
