@@ -66,8 +66,12 @@ def build_archive(count: int, seed: int = 13) -> None:
                 if bucket not in ciphers:
                     ciphers[bucket] = sealer.field_cipher(bucket, new=True)
                 fields = ciphers[bucket]
-                customer = {"name": f"客户{number}", "organization": f"第{number % 900}大药房",
-                            "phone": f"138{number:08d}", "address": f"上海市浦东新区{number}号"}
+                customer = {
+                    "name": f"客户{number}",
+                    "organization": f"第{number % 900}大药房",
+                    "phone": f"138{number:08d}",
+                    "address": f"上海市浦东新区{number}号",
+                }
                 dossier_id = uuid.uuid4().hex
                 complaint_class = ("I", "II", "III")[number % 3]
                 dossiers.append({
@@ -132,8 +136,8 @@ def main():
     build_archive(args.dossiers)
     print(f"set-up: {time.perf_counter() - started:.0f} s in {storage}")
     ledger = bench_ledger(storage)
-    print(f"ledger workbook: {ledger['line']}; {ledger['seconds']:.1f} s, "
-          f"peak RSS {ledger['peak_rss_mb']:.0f} MB, {ledger['size_mb']:.1f} MB on disk")  # fmt: skip
+    print(f"ledger workbook: {ledger['line']}; {ledger['seconds']:.1f} s, peak RSS "
+          f"{ledger['peak_rss_mb']:.0f} MB, {ledger['size_mb']:.1f} MB on disk")  # fmt: skip
 
 
 if __name__ == "__main__":
