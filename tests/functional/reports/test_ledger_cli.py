@@ -86,3 +86,9 @@ def test_an_unusable_target_exits_2(cli_archive, tmp_path):
     assert len(missing.stderr.strip().splitlines()) == 1
     without = run_cli(env, "report", "ledger")
     assert without.returncode == 2 and "--xlsx" in without.stderr
+
+
+def test_the_report_group_lists_the_ledger(cli_archive):
+    env, _numbers = cli_archive
+    assert "report" in run_cli(env, "--help").stdout
+    assert "ledger" in run_cli(env, "report", "--help").stdout

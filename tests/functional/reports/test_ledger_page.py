@@ -74,6 +74,11 @@ def test_filters_pager_and_the_excel_link_keep_the_query(api, marked):
     assert cells[0][0] == "登记编号" and [row[0] for row in cells[1:]] == [marked["numbers"][1]]
 
 
+def test_the_empty_form_means_no_filter(api, marked):
+    empty = {"from": "", "to": "", "complaint_class": "", "product": ""}
+    assert total_on(api.get(PAGE, "auditor", params=empty)) == total_on(api.get(PAGE, "auditor"))
+
+
 def test_bad_filters_are_refused_on_the_page(api, marked):
     page = api.get(PAGE, "auditor", params={"from": "2024-13-01"}, status=422)
     assert "受理" in page.text or "日期" in page.text
