@@ -74,11 +74,12 @@ def ledger_workbook(request):
     os.close(handle)
     try:
         count = write_ledger(path, ledger.rows(filters))
+        log_now(request, "export",
+                detail=f"ledger workbook {filters.describe()}: {count} dossiers")  # fmt: skip
         body = open(path, "rb")  # noqa: SIM115 (closed by `chunks`, read to the end or not)
     finally:
         with suppress(FileNotFoundError):
             os.unlink(path)
-    log_now(request, "export", detail=f"ledger workbook {filters.describe()}: {count} dossiers")
     response = Response(app_iter=chunks(body), content_type=MEDIA_TYPE)
     response.headers["Content-Disposition"] = f'attachment; filename="{WORKBOOK_NAME}"'
     response.headers["Cache-Control"] = "no-store"
