@@ -65,6 +65,20 @@ def test_from_and_to_choose_the_received_period(cli_archive, tmp_path):
     assert [row[0] for row in sheet_rows(target)[1:]] == numbers[1:2]
 
 
+def test_class_and_product_filter_as_the_api_does(cli_archive, tmp_path):
+    env, numbers = cli_archive
+    target = tmp_path / "ledger-class.xlsx"
+    result = run_cli(env, "report", "ledger", "--class", "II", "--product", "莫西林",
+                     "--xlsx", str(target))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [row[0] for row in sheet_rows(target)[1:]] == numbers
+    nothing = run_cli(env, "report", "ledger", "--class", "I", "--xlsx", str(target))
+    assert nothing.stdout.strip() == f"0 dossiers written to {target}"
+    assert sheet_rows(target)[0][0] == "登记编号"  # headers even when no row matches
+    bad = run_cli(env, "report", "ledger", "--class", "IV", "--xlsx", str(target))
+    assert bad.returncode == 2
+
+
 @pytest.mark.parametrize(("args", "reason"), [
     (["--from", "2024-02-30"], "--from is not a real calendar date"),
     (["--to", "31/12/2024"], "--to must be a date as YYYY-MM-DD"),
