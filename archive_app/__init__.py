@@ -61,6 +61,8 @@ def configure(config, settings):
         # the retention policy.
         config.include(".retention")
         config.include(".search")
+        # Reports over what a reader may read: the 台账 ledger.
+        config.include(".reports")
         # The OpenAPI document of everything under /api/v1.
         config.include(".openapi")
         # Pages shared by every feature: home, language switch, errors, static files.

@@ -37,6 +37,8 @@ FEATURE_COMMANDS = {
     # search
     "reindex": "archive_app.search.commands:reindex",
     "calendar": "archive_app.workdays.commands:calendar",
+    # reports: the ledger (and the reviews)
+    "report": "archive_app.reports.commands:report",
 }
 
 

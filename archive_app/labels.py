@@ -102,6 +102,7 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "user_change": _("Account changed"),
         "request": _("Request"),
         "checkpoint": _("Log checkpoint"),
+        "ledger": _("Ledger read"),
     },
     "log_outcome": {
         "ok": _("Allowed"),

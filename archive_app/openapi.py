@@ -22,6 +22,7 @@ from .apidoc import json_schema, query_parameters
 from .errors import Invalid
 from .records.schemas import DossierLookup, DossierMetadata
 from .records.vocabulary import DocumentKind, DossierState
+from .reports.ledger_schemas import LedgerFilters, LedgerQuery
 from .retention.models import ProposalDecision
 from .retention.schemas import (
     CorrectionBody,
@@ -365,6 +366,48 @@ PATHS |= {
         "requestBody": _body(UserChangeBody()),
         # 403: one's own role or activity; 409: the last active admin
         "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 409, 422),
+    }},
+}  # fmt: skip
+
+# The 台账 ledger (contract §8): a row per dossier; a destroyed one's row is its tombstone.
+LEDGER_ROW = {
+    "type": "object",
+    "required": ["complaint_no", "complaint_class", "complaint_type", "title", "received_on",
+                 "closed_on", "outcome", "measures", "capa_ref", "products", "customer",
+                 "timeline", "state"],
+    "properties": {
+        "id": TEXT, "complaint_no": TEXT, "complaint_class": TEXT, "complaint_type": TEXT,
+        "title": NULLABLE_TEXT, "received_on": DATE, "closed_on": DATE,
+        "outcome": NULLABLE_TEXT, "measures": {"type": "array", "items": TEXT},
+        "capa_ref": NULLABLE_TEXT,
+        "products": {"type": "array", "items": {"type": "object", "properties": {
+            "name": TEXT, "batch_no": TEXT}}},
+        "customer": {"type": "object", "description": "masked unless the role may see it",
+                     "properties": {name: NULLABLE_TEXT for name in (
+                         "name", "organization", "phone", "address")}},
+        "timeline": {"type": "object"},
+        "state": {"type": "string", "enum": list(DossierState)},
+    },
+}  # fmt: skip
+PATHS |= {
+    "/reports/ledger": {"get": {
+        "summary": "The complaint ledger (台账): a page of rows the caller may read, received "
+                   "on from..to, oldest first",
+        "parameters": query_parameters(LedgerQuery()),
+        "responses": {"200": _json({"type": "object", "required": ["total", "results"],
+                                    "properties": {
+            "total": {"type": "integer"}, "page": {"type": "integer"},
+            "per_page": {"type": "integer"},
+            "results": {"type": "array", "items": LEDGER_ROW}}})}
+        | _error_responses(401, 403, 422),
+    }},
+    "/reports/ledger.xlsx": {"get": {
+        "summary": "Every row of the ledger the filters select, as an Excel workbook (logged)",
+        "parameters": query_parameters(LedgerFilters()),
+        "responses": {"200": {"description": "the workbook", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 422),
     }},
 }  # fmt: skip
 

@@ -184,6 +184,7 @@ def walk(app, locale: str, archive) -> dict[str, str]:
     pages["filing form, refused"] = form.submit("file", status=422).text
     auditor = browser_for(app, "li4", locale)
     pages["dossier as auditor"] = auditor.get(f"/dossiers/{dossier['id']}").text
+    pages["ledger"] = auditor.get("/reports/ledger?from=2012-03-01&to=2012-03-01").text
     manager = browser_for(app, "wang5", locale)
     pages["retention"] = manager.get(f"/retention?as_of={AS_OF}").text
     pages["retention, dry run"] = manager.post(

@@ -70,6 +70,10 @@ ROUTES: dict[tuple[str, str], str] = {
     ("access.log.export", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("retention.certificate.json", "GET"): Permission.READ_CERTIFICATES,
     ("retention.certificate.pdf", "GET"): Permission.READ_CERTIFICATES,
+    ("api.reports.ledger", "GET"): Permission.READ_DOSSIERS,
+    ("api.reports.ledger.xlsx", "GET"): Permission.READ_DOSSIERS,
+    ("reports.ledger", "GET"): Permission.READ_DOSSIERS,
+    ("reports.ledger.xlsx", "GET"): Permission.READ_DOSSIERS,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
