@@ -3,9 +3,10 @@
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, Dossier, ProductLine
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
-from .search.models import QueuedDossier
+from .search.models import QueuedDossier, SavedSearch
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
     "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier",
+    "SavedSearch",
 ]  # fmt: skip
