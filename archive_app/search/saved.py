@@ -8,12 +8,13 @@ from urllib.parse import parse_qsl, urlencode
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
+from translationstring import TranslationStringFactory
 
 from ..errors import Conflict, Invalid, NotFound
-from ..validation import validated
 from .models import SavedSearch
-from .schemas import ExportParameters
 
+_ = TranslationStringFactory("archive")  # the details are what the saved-search page says
+from .schemas import ExportParameters, search_query
 
 MAX_NAME_CHARS = 100
 MAX_QUERY_CHARS = 2000
@@ -40,20 +41,19 @@ def save_search(session: Session, username: str, name: str, query_string: str,
     """Keep a search under a name; the query string must be one the search accepts."""
     name = " ".join(name.split())
     if not name:
-        raise Invalid("name is required", field="name")
+        raise Invalid(_("Give the search a name."), field="name")
     if len(name) > MAX_NAME_CHARS:
-        raise Invalid(f"name is longer than {MAX_NAME_CHARS} characters", field="name")
+        raise Invalid(_("The name is longer than 100 characters."), field="name")
     params = dict(parse_qsl(query_string, keep_blank_values=False))
-    validated(ExportParameters(), params)  # a saved search runs: never keep one that cannot
+    search_query(params, ExportParameters())  # a saved search runs: never keep one that cannot
     query_string = kept_query(params)
     if not query_string:
-        raise Invalid("a search needs words or a filter to be saved", field="query")
+        raise Invalid(_("Only a search with words or a filter can be saved."), field="query")
     if len(query_string) > MAX_QUERY_CHARS:
-        raise Invalid(f"query is longer than {MAX_QUERY_CHARS} characters", field="query")
+        raise Invalid(_("The search is too long to be saved."), field="query")
     count = session.scalar(select(func.count()).where(SavedSearch.username == username))
     if count >= MAX_SAVED_PER_USER:
-        raise Conflict(f"at most {MAX_SAVED_PER_USER} saved searches: delete one first",
-                       field="name")  # fmt: skip
+        raise Conflict(_("At most 100 saved searches: delete one first."), field="name")
     saved = SavedSearch(username=username, name=name, query_string=query_string, created_at=now)
     session.add(saved)
     session.flush()

@@ -127,8 +127,10 @@ def search_page(request):
 
 
 def export_note():
-    return _("Only the first ${count} results are exported: narrow the search for the rest.",
-             mapping={"count": MAX_EXPORT_ROWS})
+    return _(
+        "Only the first ${count} results are exported: narrow the search for the rest.",
+        mapping={"count": MAX_EXPORT_ROWS},
+    )
 
 
 def links(request, params, found: dict, sort: str) -> dict:
@@ -161,5 +163,3 @@ def links(request, params, found: dict, sort: str) -> dict:
         "csv_href": navigation.href(request.route_url("search.export.csv"), searched),
         "xlsx_href": navigation.href(request.route_url("search.export.xlsx"), searched),
     }  # fmt: skip
-
-
