@@ -12,9 +12,9 @@ from translationstring import TranslationStringFactory
 
 from ..errors import Conflict, Invalid, NotFound
 from .models import SavedSearch
+from .schemas import ExportParameters, search_query
 
 _ = TranslationStringFactory("archive")  # the details are what the saved-search page says
-from .schemas import ExportParameters, search_query
 
 MAX_NAME_CHARS = 100
 MAX_QUERY_CHARS = 2000
