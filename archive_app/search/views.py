@@ -16,7 +16,8 @@ from ..interfaces import IIndexer, ISearchService
 from ..records.models import Dossier
 from ..records.serializers import summary
 from . import navigation
-from .engine import IndexUnavailable, SearchQuery, SearchResult
+from .analysis import terms
+from .engine import IndexUnavailable, SearchQuery, SearchResult, query_words
 from .saved import kept_query, saved_searches_of
 from .schemas import FILTERS, MAX_EXPORT_ROWS, ReversedDates, SearchParameters, Sort, search_query
 
@@ -78,30 +79,45 @@ def find(request, query: SearchQuery, sort: str, start: int, stop: int,
     query = replace(query, document_text=reads_text)
     result, hits = ranked_hits(request, query, sort, levels, start, stop)
     rows = readable_rows(request, [hit["id"] for hit in hits], levels)
-    results = []
+    results, unmarked = [], {}
+    words = set(query_words(query))
     for hit in hits:
         # The index already trimmed by clearance; the database row is checked again.
         dossier = rows.get(hit["id"])
         if dossier is not None:
             results.append(summary(dossier) | {"highlights": hit["highlights"]})
+            if words and not hit["highlights"]:
+                unmarked[dossier.id] = unmarked_match(dossier, words, reads_text)
     filters = {name: getattr(query, name) for name in FILTERS if getattr(query, name)}
     dates = f"from={query.received_from} to={query.received_to}"
     detail = f"q={query.q!r} filters={filters} {dates} sort={sort}: {result.total} results"
     log_now(request, action, detail=detail if action == "search" else f"search {detail}")
-    return {"total": result.total, "results": results, "facets": result.facets}
+    return {"total": result.total, "results": results, "facets": result.facets,
+            "unmarked": unmarked}  # fmt: skip
+
+
+def unmarked_match(dossier: Dossier, words: set[str], reads_text: bool) -> dict:
+    """Why a hit the index highlights nothing of matched: its manufacturer (a field the
+    index does not keep highlights of) or, for roles that search it, its documents' text."""
+    makers = [p.manufacturer for p in dossier.products if p.manufacturer]
+    matched = [maker for maker in makers if words & set(terms(maker))]
+    return {"manufacturer": ", ".join(matched), "text": reads_text and not matched}
 
 
 def run_search(request, query: SearchQuery, sort: str = Sort.RELEVANCE) -> dict:
     start = (query.page - 1) * query.per_page
     found = find(request, query, sort, start, start + query.per_page)
     return {"total": found["total"], "page": query.page, "per_page": query.per_page,
-            "results": found["results"], "facets": found["facets"]}  # fmt: skip
+            "results": found["results"], "facets": found["facets"],
+            "unmarked": found["unmarked"]}  # fmt: skip
 
 
 @view_config(route_name="api.search", request_method="GET", renderer="json",
              permission=Permission.READ_DOSSIERS)  # fmt: skip
 def search_api(request):
-    return run_search(request, *search_query(request.GET))
+    found = run_search(request, *search_query(request.GET))
+    del found["unmarked"]  # the page's explanation; the API's hits carry their highlights
+    return found
 
 
 @view_config(route_name="search.page", request_method="GET",
@@ -139,24 +155,20 @@ def links(request, params, found: dict, sort: str) -> dict:
     pages = max(1, -(-found["total"] // found["per_page"]))
     current = found["page"]
     paged = searched | ({"per_page": params["per_page"]} if params.get("per_page") else {})
-    text_only = {
-        result["id"] for result in found["results"]
-        if params.get("q") and not result["highlights"]
-        and request.has_permission(Permission.SEARCH_DOCUMENT_TEXT)
-    }  # fmt: skip
     kept = kept_query(params)
     return {
         "pages": pages,
         "page_links": navigation.page_links(base, paged, current, pages),
-        "previous_href": navigation.href(base, paged, page=str(current - 1)) if current > 1
-        else None,
+        # Beyond the last page (a bookmark of a search that since found less), back to it.
+        "previous_href": navigation.href(base, paged, page=str(min(current - 1, pages)))
+        if current > 1 else None,
         "next_href": navigation.href(base, paged, page=str(current + 1)) if current < pages
         else None,
         "first_shown": (current - 1) * found["per_page"] + 1,
         "last_shown": min(found["total"], current * found["per_page"]),
         "facet_links": navigation.facet_links(base, searched, found["facets"]),
         "sort_links": navigation.sort_links(base, searched, sort),
-        "text_only": text_only,
+        "unmarked": found["unmarked"],
         "kept_query": kept,
         "remove_word": _("Remove this filter"),
         "export_note": export_note() if found["total"] > MAX_EXPORT_ROWS else None,

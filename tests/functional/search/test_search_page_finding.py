@@ -100,6 +100,11 @@ def test_the_pager_reaches_hits_21_to_30_of_30(api, corpus):
     assert sorted(shown) == sorted(d["complaint_no"] for d in corpus["internal"])
     back = api.get(link(second, "1", 'class="pager"'), "archivist_internal")
     assert page_numbers(back) == page_numbers(first)
+    beyond = api.get(f"/search?q={quote(WORD)}&page=4", "archivist_internal")
+    assert page_numbers(beyond) == [] and "–" not in beyond.text.split('class="total"')[1][:80]
+    assert page_numbers(api.get(link(beyond, "上一页"), "archivist_internal")) == page_numbers(
+        second
+    )  # the last page
     assert page_numbers(api.get(link(second, "上一页"), "archivist_internal")) == page_numbers(
         first
     )
@@ -222,6 +227,16 @@ def test_document_text_matches_say_so_only_to_roles_that_search_it(api, corpus):
     assert number in auditor and "在其文件的正文中找到。" in auditor
     records = api.get(f"/search?q={query}", "records").text
     assert number not in records and "<strong>0</strong>" in records
+    # A manufacturer matched (a field without highlights): named, for every role.
+    maker = complaint_no("I")
+    products = [{"name": "维生素C片", "batch_no": "MK2301", "manufacturer": "庚辛独有制药厂"}]
+    file_dossier(api, metadata(complaint_no=maker, confidentiality="internal",
+                               products=products))  # fmt: skip
+    for user in ("records", "auditor"):
+        shown = api.get(f"/search?q={quote('庚辛独有')}", user).text
+        assert maker in shown and "生产企业</span>: 庚辛独有制药厂" in shown, user
+        assert "在其文件的正文中找到。" not in shown
+    assert "unmarked" not in api.get(f"/api/v1/search?q={quote('庚辛独有')}", "records").json
 
 
 def test_reversed_dates_are_refused_beside_the_fields(api, corpus):
