@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from pyramid.view import view_config
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from translationstring import TranslationStringFactory
 
 from ..access.audit import log_now
@@ -65,6 +66,8 @@ def readable_rows(request, ids: list[str], levels) -> dict[str, Dossier]:
     for first in range(0, len(ids), ID_BATCH):
         batch = ids[first : first + ID_BATCH]
         query = select(Dossier).where(Dossier.id.in_(batch), Dossier.confidentiality.in_(levels))
+        # The summaries name each product: loaded with the batch, not a query per dossier.
+        query = query.options(selectinload(Dossier.products))
         rows.update({dossier.id: dossier for dossier in request.dbsession.scalars(query)})
     return rows
 
