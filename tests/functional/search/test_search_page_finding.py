@@ -125,7 +125,7 @@ def test_sort_by_received_date_newest_and_oldest_first(api, corpus):
         assert body["total"] == 30
     # The page: the sort links, and without words the newest first by default.
     relevance = api.get(f"/search?{query}", "archivist_internal")
-    ordered = api.get(link(relevance, "收到日期，最早的在前"), "archivist_internal")
+    ordered = api.get(link(relevance, "受理日期，最早的在前"), "archivist_internal")
     assert page_numbers(ordered) == oldest[:20]
     newest = api.get(f"/search?received_from=2021-01-01&received_to=2023-12-31&{query}"
                      "&sort=received_on", "archivist_internal")  # fmt: skip
@@ -242,7 +242,7 @@ def test_document_text_matches_say_so_only_to_roles_that_search_it(api, corpus):
 def test_reversed_dates_are_refused_beside_the_fields(api, corpus):
     dates = "received_from=2023-05-02&received_to=2023-05-01"
     page = api.get(f"/search?q={quote(WORD)}&{dates}", "auditor", status=422)
-    assert 'id="dates-error"' in page.text and "收到日期范围的起始日期晚于结束日期" in page.text
+    assert 'id="dates-error"' in page.text and "受理日期范围的起始日期晚于结束日期" in page.text
     assert 'aria-invalid="true"' in page.text and page_numbers(page) == []
     english = api.get(f"/search?{dates}&_LOCALE_=en", "auditor", status=422).text
     assert "The start of the received-date range is later than its end" in english
