@@ -250,3 +250,26 @@ def test_reversed_dates_are_refused_beside_the_fields(api, corpus):
     assert answer["error"] == "invalid" and answer["field"] == "received_from"
     same_day = "received_from=2023-05-01&received_to=2023-05-01"
     api.get(f"/api/v1/search?{same_day}", "auditor", status=200)
+
+
+def test_an_export_past_its_cap_says_so_and_formulas_stay_text(api, corpus, monkeypatch):
+    from archive_app.search import exports, views
+
+    monkeypatch.setattr(exports, "MAX_EXPORT_ROWS", 5)
+    monkeypatch.setattr(views, "MAX_EXPORT_ROWS", 5)
+    query = f"q={quote(WORD)}&sort=received_on"
+    expected = api_numbers(api, query, "auditor")[:5]
+    capped = api.get(f"/search.csv?{query}", "auditor")
+    assert capped.headers["X-Export-Truncated"] == "5"
+    assert [row[0] for row in export_rows(capped)[1:]] == expected
+    workbook = export_rows(api.get(f"/search.xlsx?{query}", "auditor"))
+    assert [row[0] for row in workbook[1:6]] == expected
+    assert workbook[-1][0] == "只导出前 5 条结果：如需其余结果，请缩小检索范围。"
+    assert "只导出前 5 条结果" in api.get(f"/search?{query}", "auditor").text
+    monkeypatch.undo()
+    number = complaint_no("I")
+    file_dossier(api, metadata(complaint_no=number, title="=HYPERLINK(\"http://x\")公式标题",
+                               confidentiality="internal", summary="公式检查词"))  # fmt: skip
+    for url in ("/search.csv", "/search.xlsx"):
+        [row] = export_rows(api.get(f"{url}?q={quote('公式检查词')}", "auditor"))[1:]
+        assert row[0] == number and row[3] == '\'=HYPERLINK("http://x")公式标题', url
