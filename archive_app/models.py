@@ -3,12 +3,12 @@
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, DocumentPreview, Dossier, ProductLine
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
-from .search.models import QueuedDossier
+from .search.models import QueuedDossier, SavedSearch
 from .workdays.models import WorkdayOverride, WorkdayYear
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "DocumentPreview",
     "Dossier", "ProductLine",
-    "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier",
+    "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier", "SavedSearch",
     "WorkdayOverride", "WorkdayYear",
 ]  # fmt: skip

@@ -32,6 +32,7 @@ from .retention.schemas import (
     ReasonBody,
     RunBody,
 )  # fmt: skip
+from .search.schemas import ExportParameters
 from .search.views import SearchParameters
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -247,6 +248,20 @@ PATHS |= {
                 "type": "object", "properties": {"id": TEXT, "complaint_no": TEXT}}},
             "facets": {"type": "object"}}})}
         | _error_responses(401, 403, 422),  # 422 also for query_too_costly
+    }},
+    "/search.csv": {"get": {
+        "summary": "The search's results as CSV: every page (up to 10 000 rows), logged",
+        "parameters": query_parameters(ExportParameters()),
+        "responses": {"200": {"description": "CSV", "content": {"text/csv": {
+            "schema": {"type": "string"}}}}} | _error_responses(401, 403, 422),
+    }},
+    "/search.xlsx": {"get": {
+        "summary": "The search's results as an Excel workbook: every page (up to 10 000 rows)",
+        "parameters": query_parameters(ExportParameters()),
+        "responses": {"200": {"description": "XLSX", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 422),
     }},
     "/access-log": {"get": {
         "summary": "Access-log entries, newest first, 100 a page (privacy officers)",

@@ -43,5 +43,13 @@ def includeme(config):
     indexer.start()
 
     config.add_route("api.search", "/api/v1/search")
+    config.add_route("api.search.csv", "/api/v1/search.csv")
+    config.add_route("api.search.xlsx", "/api/v1/search.xlsx")
     config.add_route("search.page", "/search")
+    config.add_route("search.export.csv", "/search.csv")
+    config.add_route("search.export.xlsx", "/search.xlsx")
+    config.add_route("search.saved", "/search/saved")
+    config.add_route("search.saved.delete", r"/search/saved/{saved_id:\d{1,9}}/delete")
     config.scan(".views")
+    config.scan(".saved_views")
+    config.scan(".exports")

@@ -172,6 +172,10 @@ def walk(app, locale: str, archive) -> dict[str, str]:
     dossier = archive["held"]
     pages["search"] = archivist.get("/search?q=" + quote("清开灵")).text
     assert dossier["complaint_no"] in pages["search"]
+    pages["search, reversed dates"] = archivist.get(
+        "/search?received_from=2023-02-01&received_to=2023-01-01", status=422
+    ).text
+    pages["saved searches"] = archivist.get("/search/saved").text
     pages["dossier"] = archivist.get(f"/dossiers/{dossier['id']}").text
     pages["filing form"] = archivist.get("/dossiers/new").text
     pages["filing form, nothing filled"] = (

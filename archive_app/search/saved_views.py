@@ -1,0 +1,48 @@
+"""The saved-search pages: `/search/saved` lists the caller's own, a form on the search page
+saves one, and each can be deleted by its owner (POSTs, CSRF-checked as every page's)."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+
+from ..access.permissions import Permission
+from ..errors import ArchiveError
+from ..interfaces import IClock
+from .saved import delete_saved_search, save_search, saved_searches_of
+
+PAGE = "archive_app:templates/search/saved.pt"
+
+
+def _page(request, **extra) -> dict:
+    saved = saved_searches_of(request.dbsession, request.user.username)
+    return {"saved": saved, "error": None, "created": request.GET.get("created") == "1",
+            "name": ""} | extra  # fmt: skip
+
+
+@view_config(route_name="search.saved", request_method="GET", renderer=PAGE,
+             permission=Permission.READ_DOSSIERS)  # fmt: skip
+def saved_page(request):
+    return _page(request)
+
+
+@view_config(route_name="search.saved", request_method="POST", renderer=PAGE,
+             permission=Permission.READ_DOSSIERS)  # fmt: skip
+def save(request):
+    name = request.POST.get("name", "")[:1000]
+    try:
+        save_search(request.dbsession, request.user.username, name,
+                    request.POST.get("query", "")[:10_000],
+                    request.find_service(IClock).now())  # fmt: skip
+    except ArchiveError as error:
+        request.response.status = error.status
+        return _page(request, error=error, name=name[:100])
+    return HTTPSeeOther(request.route_url("search.saved", _query={"created": "1"}))
+
+
+@view_config(route_name="search.saved.delete", request_method="POST",
+             permission=Permission.READ_DOSSIERS)  # fmt: skip
+def delete(request):
+    saved_id = int(request.matchdict["saved_id"])  # the route takes digits only
+    delete_saved_search(request.dbsession, request.user.username, saved_id)
+    return HTTPSeeOther(request.route_url("search.saved"))
