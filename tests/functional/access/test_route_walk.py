@@ -54,6 +54,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("api.access_log", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("api.access_log.verify", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("api.access_log.export", "GET"): Permission.REVIEW_ACCESS_LOG,
+    ("api.access_log.export_xlsx", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("api.access_log.anomalies", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("api.users", "GET"): Permission.MANAGE_USERS,
     ("api.users", "POST"): Permission.MANAGE_USERS,
@@ -68,6 +69,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("retention.page", "POST"): Permission.MANAGE_RETENTION,
     ("access.log", ANY): Permission.REVIEW_ACCESS_LOG,
     ("access.log.export", "GET"): Permission.REVIEW_ACCESS_LOG,
+    ("access.log.export_xlsx", "GET"): Permission.REVIEW_ACCESS_LOG,
+    ("access.users", "GET"): Permission.MANAGE_USERS,
+    ("access.users", "POST"): Permission.MANAGE_USERS,
     ("retention.certificate.json", "GET"): Permission.READ_CERTIFICATES,
     ("retention.certificate.pdf", "GET"): Permission.READ_CERTIFICATES,
 }
