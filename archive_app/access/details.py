@@ -59,6 +59,9 @@ def _error(match: re.Match) -> Words:
     return [sentence, f"({match['status']}: {match['said']})"]
 
 
+ACCOUNT_FIELDS = {"role": _("Role"), "clearance": _("Clearance")}
+
+
 def _change(match: re.Match) -> Words:
     words: Words = [_("User ${user}:", mapping={"user": match["user"]})]
     for change in match["changes"].split(", "):
@@ -66,7 +69,7 @@ def _change(match: re.Match) -> Words:
         if moved:
             name, old, new = moved.groups()
             words.append(_("${name} ${old} → ${new}", mapping={
-                "name": field_label(name), "old": label(old), "new": label(new)}))  # fmt: skip
+                "name": ACCOUNT_FIELDS[name], "old": label(old), "new": label(new)}))  # fmt: skip
         elif change in ("activated", "deactivated"):
             words.append(_("activated") if change == "activated" else _("deactivated"))
         else:
@@ -74,40 +77,40 @@ def _change(match: re.Match) -> Words:
     return words
 
 
-def _count(message: str, name: str = "count") -> Callable[[re.Match], Words]:
+def _count(message: TranslationString, name: str = "count") -> Callable[[re.Match], Words]:
     return lambda match: [_(message, mapping={name: int(match[name])})]
 
 
-def _words(message: str) -> Callable[[re.Match], Words]:
-    return lambda match: [_(message)]
+def _words(message: TranslationString) -> Callable[[re.Match], Words]:
+    return lambda match: [message]
 
 
 # Written by (module): the pattern, what it reads as. Tried in order, matched whole.
 SHAPES: list[tuple[re.Pattern, Callable[[re.Match], Words]]] = [
     (re.compile(re.escape(WITHHELD)),
-     _words("Withheld: the entry names a dossier above your clearance")),
+     _words(_("Withheld: the entry names a dossier above your clearance"))),
     (re.compile(r"q=(?P<q>None|'.*'|\".*\") filters=(?P<filters>\{.*\}) "  # search/views.py
                 r"from=(?P<received_from>\S+) to=(?P<received_to>\S+): (?P<count>\d+) results",
                 re.DOTALL), _search),
     (re.compile(r"complaint_no lookup: (?P<count>\d+) result\(s\)"),  # records/api.py
-     _count("Complaint-number look-up: ${count} result(s)")),
-    (re.compile(r"(?P<count>\d+) documents( \(web\))?"), _count("${count} documents")),
+     _count(_("Complaint-number look-up: ${count} result(s)"))),
+    (re.compile(r"(?P<count>\d+) documents( \(web\))?"), _count(_("${count} documents"))),
     (re.compile(r"access log page (?P<page>\d+)( \(web\))?: (?P<count>\d+) entries match"),
      lambda m: [_("Page ${page}: ${count} entries match",
                   mapping={"page": int(m["page"]), "count": int(m["count"])})]),
     (re.compile(r"access log (CSV|XLSX)( from \S+ to \S+)?"),
      lambda m: [_("Access log exported (${format})", mapping={"format": m[1]}), m[2] or ""]),
-    (re.compile(r"anomaly report: (?P<count>\d+) flags"), _count("Flagged patterns: ${count}")),
-    (re.compile(r"access-log chain"), _words("The access log's chain")),
-    (re.compile(r"web"), _words("on the web pages")),
-    (re.compile(r"accounts page \(web\)"), _words("The accounts page")),
-    (re.compile(r"api token( issued)?( \(cli\))?"), _words("API token")),
-    (re.compile(r"api token revoked"), _words("API token revoked")),
-    (re.compile(r"not signed in"), _words("Not signed in")),
-    (re.compile(r"bad CSRF token"), _words("The form had expired (CSRF token)")),
-    (re.compile(r"clearance below level \(.*\)"), _words("Clearance below the dossier's level")),
-    (re.compile(r"missing permission .*"), _words("The role may not do this")),
-    (re.compile(r"(?P<count>\d+) failed sign-ins in .*"), _count("${count} failed sign-ins")),
+    (re.compile(r"anomaly report: (?P<count>\d+) flags"), _count(_("Flagged patterns: ${count}"))),
+    (re.compile(r"access-log chain"), _words(_("The access log's chain"))),
+    (re.compile(r"web"), _words(_("on the web pages"))),
+    (re.compile(r"accounts page \(web\)"), _words(_("The accounts page"))),
+    (re.compile(r"api token( issued)?( \(cli\))?"), _words(_("API token"))),
+    (re.compile(r"api token revoked"), _words(_("API token revoked"))),
+    (re.compile(r"not signed in"), _words(_("Not signed in"))),
+    (re.compile(r"bad CSRF token"), _words(_("The form had expired (CSRF token)"))),
+    (re.compile(r"clearance below level \(.*\)"), _words(_("Clearance below the dossier's level"))),
+    (re.compile(r"missing permission .*"), _words(_("The role may not do this"))),
+    (re.compile(r"(?P<count>\d+) failed sign-ins in .*"), _count(_("${count} failed sign-ins"))),
     (re.compile(r"user (?P<user>\S+) role (?P<role>\S+) clearance (?P<clearance>\S+)"
                 r"( \(web\))?"),
      lambda m: [_("User ${user}: role ${role}, clearance ${clearance}", mapping={

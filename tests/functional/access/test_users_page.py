@@ -34,9 +34,10 @@ def create(api, username, role="auditor", clearance="confidential", password=PAS
 def row_form(page, username: str, kind: str):
     """The `change` or `activity` form of a user's row."""
     for form in page.forms.values():
-        if form.id is None and form.fields.get("username") and \
-                form["username"].value == username and (kind == "change") == ("role" in form.fields):  # fmt: skip
-            return form
+        names = form.fields
+        if form.id is None and "username" in names and form["username"].value == username:
+            if (kind == "change") == ("role" in names):
+                return form
     raise AssertionError(f"no {kind} form for {username}")
 
 
