@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -156,11 +155,12 @@ def _csv_safe(value):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def xlsx_file(entries, as_json):
-    """The CSV's columns and rows as an Excel workbook, in a temporary file (openpyxl's
-    write-only mode keeps memory flat; the file goes when it is closed), read from the start.
-    `seq` is a number; every other cell is the CSV's text, prefixed the same way against
-    formulas (openpyxl would store a cell starting with `=` as one)."""
+def xlsx_bytes(entries, as_json) -> bytes:
+    """The CSV's columns and rows as an Excel workbook. openpyxl's write-only mode keeps the
+    rows out of memory while it writes; the finished workbook (a zip, far smaller than its
+    rows) is held whole, as a zip's index is written last. `seq` is a number; every other
+    cell is the CSV's text, prefixed the same way against formulas (openpyxl would store a
+    cell starting with `=` as one)."""
     # Imported here: openpyxl costs every command (and the app's start) a third of a second.
     from openpyxl import Workbook
 
@@ -170,10 +170,9 @@ def xlsx_file(entries, as_json):
     for entry in entries:
         values = shown_json(as_json, entry)
         sheet.append([values["seq"]] + [_cell(values[name]) for name in CSV_FIELDS[1:]])
-    spooled = tempfile.TemporaryFile()
-    workbook.save(spooled)
-    spooled.seek(0)
-    return spooled
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
 
 
 def _cell(value) -> str:
