@@ -10,7 +10,9 @@ from urllib.parse import quote
 
 import openpyxl
 import pytest
+from conftest import Api
 from factories import complaint_no, file_dossier, metadata
+from support import add_users
 
 from archive_app.access.accesslog import Event
 from archive_app.access.models import AccessOutcome
@@ -137,3 +139,20 @@ def test_an_xlsx_cell_is_never_a_formula(api, app):
     users = [row[2].value for row in sheet.iter_rows(min_row=2)]
     assert users and all(user == "'=HYPERLINK(1)" for user in users)
     assert all(row[2].data_type == "s" for row in sheet.iter_rows(min_row=2))
+
+
+def test_a_complaint_number_above_the_readers_clearance_finds_nothing(api, app, wsgi_app):
+    tokens = add_users(app, {"privacy_page_internal": ("privacy_officer", "internal")})
+    reader = Api(app, {**api.tokens, **tokens})
+    restricted = file_dossier(api, metadata(confidentiality="restricted")).json
+    document = restricted["documents"][0]
+    api.get(f"/api/v1/dossiers/{restricted['id']}/documents/{document['id']}", "archivist")
+    number = restricted["complaint_no"]
+    assert api.get(f"/api/v1/access-log?complaint_no={number}", "privacy").json["total"] >= 2
+    answer = reader.get(f"/api/v1/access-log?complaint_no={number.lower()}",
+                        "privacy_page_internal").json  # fmt: skip
+    assert answer == {"total": 0, "page": 1, "entries": []}
+    page = reader.get("/access-log?action=download&user=archivist&_LOCALE_=en",
+                      "privacy_page_internal")  # fmt: skip
+    assert number not in page.text and document["filename"] not in page.text
+    assert "Withheld" in page.text
