@@ -157,6 +157,15 @@ def logout(request):
     return HTTPSeeOther(request.route_url("access.login"), headers=headers)
 
 
+def in_words(translate, part) -> str:
+    """A catalogue message in the page's language, the messages in its mapping too (a field's
+    name, a code's label: Pyramid's localizer interpolates them untranslated)."""
+    if isinstance(part, TranslationString) and part.mapping:
+        mapping = {name: in_words(translate, value) for name, value in part.mapping.items()}
+        part = TranslationString(part, mapping=mapping)
+    return translate(part) if isinstance(part, TranslationString) else str(part)
+
+
 @view_config(route_name="access.log", renderer="archive_app:templates/access/log.pt",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def review_page(request):
@@ -173,8 +182,11 @@ def review_page(request):
     documents = request.find_service(IDossierClearance).documents(
         request.dbsession, {entry["document_id"] for entry in entries if entry["document_id"]}
     )
+    translate = request.localizer.translate
     for entry in entries:
-        entry["words"] = detail_words(entry["detail"])
+        entry["words"] = " ".join(
+            in_words(translate, part) for part in detail_words(entry["detail"])
+        )
         entry["document"] = documents.get(entry["document_id"])
     chain = access_log.verify(request.dbsession)
     flags = anomalies_for(request)

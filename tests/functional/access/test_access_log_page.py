@@ -79,7 +79,8 @@ def test_details_read_as_words_not_python_reprs(api):
     row = page.html.select("table.log tbody tr")[0].get_text(" ")
     assert "Search" in row and "Allowed" in row and "Asia/Shanghai" in row
     chinese = api.get("/access-log?action=search&user=auditor&_LOCALE_=zh_CN", "privacy")
-    assert "检索词：阿莫西林" in chinese.html.select("td.detail")[0].get_text()
+    detail = chinese.html.select("td.detail")[0].get_text()
+    assert "检索词：阿莫西林" in detail and "投诉类别：Ⅰ类" in detail  # labels inside, too
 
 
 def test_a_download_entry_names_its_file(api, filed):
