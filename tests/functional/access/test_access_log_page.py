@@ -157,3 +157,8 @@ def test_a_complaint_number_above_the_readers_clearance_finds_nothing(api, app, 
                       "privacy_page_internal")  # fmt: skip
     assert number not in page.text and document["filename"] not in page.text
     assert "Withheld" in page.text
+    workbook = reader.get("/api/v1/access-log/export.xlsx?action=download&user=archivist",
+                          "privacy_page_internal").body  # fmt: skip
+    cells = [cell for row in openpyxl.load_workbook(io.BytesIO(workbook)).active.iter_rows(
+        values_only=True) for cell in row]  # fmt: skip
+    assert number not in cells and restricted["id"] not in cells and document["id"] not in cells
