@@ -116,6 +116,22 @@ SHAPES: list[tuple[re.Pattern, Callable[[re.Match], Words]]] = [
      lambda m: [_("User ${user}: role ${role}, clearance ${clearance}", mapping={
          "user": m["user"], "role": label(m["role"]), "clearance": label(m["clearance"])})]),
     (re.compile(r"user (?P<user>\S+): (?P<changes>.+)"), _change),
+    (re.compile(r"retention page"), _words(_("The retention page"))),
+    (re.compile(r"as of (?P<date>\S+): (?P<count>\d+) due"),  # retention/api.py
+     lambda m: [_("As of ${date}: ${count} due", mapping={"date": m["date"],
+                                                          "count": int(m["count"])})]),
+    (re.compile(r"as of (?P<date>\S+), dry run (?P<dry>True|False): (?P<gone>\d+) destroyed, "
+                r"(?P<held>\d+) held"),  # retention/services.py
+     lambda m: [_("Dry run") if m["dry"] == "True" else _("Destruction run"),
+                _("as of ${date}: ${gone} destroyed, ${held} under hold", mapping={
+                    "date": m["date"], "gone": int(m["gone"]), "held": int(m["held"])})]),
+    (re.compile(r"holds listed: (?P<count>\d+)"), _count(_("Holds listed: ${count}"))),
+    (re.compile(r"certificate (?P<id>\S+)( \((json|pdf)(, partial)?\))?"),
+     lambda m: [_("Certificate ${id}", mapping={"id": m["id"]})]),
+    (re.compile(r"blob failed authentication during download"),  # records/downloads.py
+     _words(_("The stored file failed its integrity check during the download"))),
+    (re.compile(r"signed checkpoint after access-log seq (?P<seq>\d+), head MAC \w+"),
+     lambda m: [_("Signed checkpoint after entry ${seq}", mapping={"seq": int(m["seq"])})]),
     (re.compile(r"(?P<status>[1-5]\d\d) (?P<code>[a-z_]+): (?P<said>.*)", re.DOTALL), _error),
 ]  # fmt: skip
 _REPR = re.compile(r"\{[^{}]*\}")
