@@ -119,7 +119,7 @@ def login_submit(request):
         request.response.status = error.status
         request.response.headers["Retry-After"] = str(error.retry_after)
         return {"csrf_token": get_csrf_token(request), "error": "throttled",
-                "username": username, "detail": error.detail, "next": wanted,
+                "username": username, "next": wanted,
                 "lockout": lockout_words(request, error)}  # fmt: skip
     user = request.find_service(IAccountService).authenticate(username, password)
     if user is None:
