@@ -218,6 +218,13 @@ class IDossierClearance(Interface):
     def levels(session, dossier_ids):
         """{dossier id: confidentiality level} of those that exist."""
 
+    def names_clause(complaint_no):
+        """SQL over `AccessLogEntry`: true where the entry names the dossier of that complaint
+        number (whatever its letter case), by its number or by its id."""
+
+    def documents(session, document_ids):
+        """{document id: (filename, destroyed)} of those that exist (the log's downloads)."""
+
 
 # -- records -----------------------------------------------------------------------------------
 

@@ -100,6 +100,7 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "correct": _("Correction"),
         "user_add": _("Account created"),
         "user_change": _("Account changed"),
+        "users": _("Accounts listed"),
         "request": _("Request"),
         "checkpoint": _("Log checkpoint"),
         "ledger": _("Ledger read"),

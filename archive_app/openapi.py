@@ -284,6 +284,14 @@ PATHS |= {
         "responses": {"200": {"description": "CSV", "content": {"text/csv": {
             "schema": {"type": "string"}}}}} | _error_responses(401, 403, 422),
     }},
+    "/access-log/export.xlsx": {"get": {
+        "summary": "The log as an Excel workbook: the CSV's columns and rows (logged)",
+        "parameters": query_parameters(AccessLogFilters()),
+        "responses": {"200": {"description": "XLSX", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 422),
+    }},
     "/access-log/anomalies": {"get": {
         "summary": "Flagged patterns of the last days",
         "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403),

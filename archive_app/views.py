@@ -108,7 +108,7 @@ def forbidden(exception, request):
     if request.user is None:
         log_after_request(request, action, "denied", detail="not signed in")
         if not is_api(request):
-            return HTTPSeeOther(request.route_url("access.login", _query={"next": request.path}))
+            return HTTPSeeOther(request.route_url("access.login", _query={"next": request.path_qs}))
         return error_response(request, Unauthorized(_("sign in first"), field=None))
     hides = getattr(context, "hides_existence_from", None)
     if hides is not None and hides(request, permission):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import colander
 
 from ..validation import ClosedMapping, StrictBoolean, StrictString, WholeNumber, choice
+from .models import AccessOutcome
 from .permissions import Level, Role
 from .services import MIN_PASSWORD_LENGTH, USERNAME
 
@@ -63,10 +64,13 @@ def _log_text(description: str, **kw):
 class AccessLogFilters(colander.MappingSchema):
     """The log's filters (the list and the CSV export), read by review.LogFilter."""
 
-    user = _log_text("the user name")
+    user = _log_text("the user name, whatever its letter case")
     dossier_id = _log_text("entries naming this dossier")
+    complaint_no = _log_text("entries naming the dossier of this complaint number, whatever "
+                             "its letter case (an extension of the contract)")  # fmt: skip
     action = _log_text("login, search, view, download, file, hold, …")
-    outcome = _log_text("ok or denied")
+    outcome = choice(AccessOutcome, missing=None, typ=StrictString(raw=True),
+                     description="ok, denied, refused or failed")  # fmt: skip
     # review.parse_moment reads a day (dates.to_date) or a moment: no single format to give.
     start = _log_text("from this day (YYYY-MM-DD, the archive's time zone) or ISO datetime",
                       name="from")  # fmt: skip

@@ -46,3 +46,16 @@ def refuse_if_throttled(request, username: str) -> None:
                                     field=None)  # fmt: skip
             error.retry_after = minutes * 60
             raise error
+
+
+def locked_until(session, settings, now) -> dict[str, object]:
+    """{user name in lower case: when its sign-in block lifts}, for the names blocked now
+    (refuse_if_throttled's rule for a name: as many failures in the window as the limit)."""
+    window = timedelta(minutes=as_int(settings, "archive.login_window_minutes", 1))
+    limit = as_int(settings, "archive.login_max_failures_per_user", 1)
+    name = func.lower(AccessLogEntry.username)
+    query = (select(name, func.min(AccessLogEntry.at))
+             .where(AccessLogEntry.action == "login_failed", AccessLogEntry.at >= now - window,
+                    AccessLogEntry.username.is_not(None))
+             .group_by(name).having(func.count() >= limit))  # fmt: skip
+    return {user: oldest + window for user, oldest in session.execute(query)}

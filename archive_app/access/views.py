@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
+import math
+from datetime import timedelta
+from urllib.parse import quote, urlsplit
+
 from pyramid.csrf import get_csrf_token, new_csrf_token
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
 from ..errors import BadRequest, TooManyAttempts, Unauthorized
-from ..interfaces import IAccessLog, IAccountService
+from ..interfaces import IAccessLog, IAccountService, IClock, IDossierClearance
+from ..labels import VOCABULARIES
 from ..payloads import json_object
 from ..validation import validated
 from .api import anomalies_for, log_query
 from .audit import log_after_request, log_in_transaction, log_now
+from .details import detail_words
 from .models import AccessOutcome
 from .permissions import Permission
 from .policy import bearer_token
 from .review import PAGE_SIZE, count_entries, page_of_entries, shown_json
 from .schemas import TokenBody
 from .throttle import refuse_if_throttled
+
+_ = TranslationStringFactory("archive")
 
 
 def _credentials(request) -> tuple[str, str]:
@@ -64,9 +73,36 @@ def revoke_token(request):
     permission=NO_PERMISSION_REQUIRED,
 )  # fmt: skip
 def login_page(request):
+    wanted = next_path(request.GET.get("next"))
     if request.user is not None:
-        return HTTPSeeOther(request.route_url("home"))
-    return {"csrf_token": get_csrf_token(request), "error": None, "username": ""}
+        return HTTPSeeOther(wanted or request.route_url("home"))
+    return {"csrf_token": get_csrf_token(request), "error": None, "username": "", "next": wanted}
+
+
+def next_path(value) -> str | None:
+    """Where to go after signing in: a path on this archive (one leading `/`), else None.
+    `//host`, `/\\host` (browsers read a backslash as a slash), a scheme or control characters
+    would lead elsewhere, or split the Location header."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > 2000:
+        return None
+    if value.startswith("//") or "\\" in value or not value.isprintable():
+        return None
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return None
+    # As a Location header can carry it (Latin-1): other characters percent-encoded.
+    return quote(value, safe="/?&=#%:;@!$'()*+,~-._[]")
+
+
+def lockout_words(request, error: TooManyAttempts) -> TranslationString:
+    """How long sign-in stays blocked: in minutes, and until when (in the archive's zone)."""
+    clock = request.find_service(IClock)
+    minutes = max(1, math.ceil(error.retry_after / 60))
+    until = clock.now() + timedelta(seconds=error.retry_after)
+    return _("Too many failed sign-ins: signing in is locked for ${minutes} more minutes, "
+             "until ${time}.", mapping={"minutes": minutes,
+                                        "time": f"{until.astimezone(clock.zone):%H:%M} "
+                                                f"{clock.zone.key}"})  # fmt: skip
 
 
 @view_config(
@@ -76,25 +112,28 @@ def login_page(request):
 def login_submit(request):
     username = request.POST.get("username", "")[:64]
     password = request.POST.get("password", "")[:1024]
+    wanted = next_path(request.POST.get("next"))
     try:
         refuse_if_throttled(request, username)
     except TooManyAttempts as error:
         request.response.status = error.status
         request.response.headers["Retry-After"] = str(error.retry_after)
         return {"csrf_token": get_csrf_token(request), "error": "throttled",
-                "username": username, "detail": error.detail}  # fmt: skip
+                "username": username, "next": wanted,
+                "lockout": lockout_words(request, error)}  # fmt: skip
     user = request.find_service(IAccountService).authenticate(username, password)
     if user is None:
         log_after_request(
             request, "login_failed", AccessOutcome.DENIED, username=username, detail="web"
         )
         request.response.status = 400
-        return {"csrf_token": get_csrf_token(request), "error": "wrong", "username": username}
+        return {"csrf_token": get_csrf_token(request), "error": "wrong", "username": username,
+                "next": wanted}  # fmt: skip
     headers = remember(request, str(user.id))
     new_csrf_token(request)  # a fresh token with the fresh session
     request.user = user
     log_in_transaction(request, "login", detail="web")
-    return HTTPSeeOther(request.route_url("home"), headers=headers)
+    return HTTPSeeOther(wanted or request.route_url("home"), headers=headers)
 
 
 @view_config(
@@ -118,10 +157,20 @@ def logout(request):
     return HTTPSeeOther(request.route_url("access.login"), headers=headers)
 
 
+def in_words(translate, part) -> str:
+    """A catalogue message in the page's language, the messages in its mapping too (a field's
+    name, a code's label: Pyramid's localizer interpolates them untranslated)."""
+    if isinstance(part, TranslationString) and part.mapping:
+        mapping = {name: in_words(translate, value) for name, value in part.mapping.items()}
+        part = TranslationString(part, mapping=mapping)
+    return translate(part) if isinstance(part, TranslationString) else str(part)
+
+
 @view_config(route_name="access.log", renderer="archive_app:templates/access/log.pt",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def review_page(request):
-    """The filterable log: per dossier (?dossier_id=), per user (?user=), flagged patterns."""
+    """The filterable log: per complaint number or dossier, user, action, outcome and dates;
+    details in words, downloads naming their file; flagged patterns."""
     access_log = request.find_service(IAccessLog)
     chosen, page = log_query(request)
     total = count_entries(request.dbsession, chosen)
@@ -129,6 +178,16 @@ def review_page(request):
         shown_json(access_log.as_json, row)
         for row in page_of_entries(request.dbsession, chosen, page)
     ]
+    # Downloads name their file; a withheld entry names no document, so none is looked up.
+    documents = request.find_service(IDossierClearance).documents(
+        request.dbsession, {entry["document_id"] for entry in entries if entry["document_id"]}
+    )
+    translate = request.localizer.translate
+    for entry in entries:
+        entry["words"] = " ".join(
+            in_words(translate, part) for part in detail_words(entry["detail"])
+        )
+        entry["document"] = documents.get(entry["document_id"])
     chain = access_log.verify(request.dbsession)
     flags = anomalies_for(request)
     log_now(request, "review", detail=f"access log page {page} (web): {total} entries match")
@@ -136,4 +195,5 @@ def review_page(request):
     return {
         "entries": entries, "total": total, "page": page, "pages": max(1, -(-total // PAGE_SIZE)),
         "filters": request.GET, "query": query, "chain": chain, "flags": flags,
+        "actions": list(VOCABULARIES["log_action"]), "outcomes": list(AccessOutcome),
     }  # fmt: skip

@@ -9,7 +9,7 @@ command line, which reads every level.
 
 from __future__ import annotations
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 from zope.interface import implementer
 
@@ -17,7 +17,8 @@ from ..access.identities import SYSTEM, Identity, identity_of
 from ..access.models import AccessLogEntry
 from ..access.permissions import Level, levels_up_to
 from ..interfaces import IDossierClearance
-from .models import Dossier
+from .models import Document, Dossier
+from .vocabulary import DYING_STATES
 
 
 def readable_levels(identity) -> tuple[str, ...]:
@@ -61,6 +62,25 @@ class DossierClearance:
             query = select(Dossier.id, Dossier.confidentiality)
             rows = session.execute(query.where(Dossier.id.in_(ids[start : start + 500])))
             found.update({dossier_id: level for dossier_id, level in rows})
+        return found
+
+    def names_clause(self, complaint_no: str):
+        number = complaint_no.strip().upper()  # as filed (services.filed_number; it imports us)
+        return or_(func.upper(AccessLogEntry.complaint_no) == number,
+                   AccessLogEntry.dossier_id.in_(
+                       select(Dossier.id).where(Dossier.complaint_no == number)))  # fmt: skip
+
+    def documents(self, session: Session, document_ids) -> dict[str, tuple[str, bool]]:
+        ids = [document_id for document_id in document_ids if document_id]
+        found: dict[str, tuple[str, bool]] = {}
+        for start in range(0, len(ids), 500):
+            query = (select(Document.id, Document.filename, Dossier.state)
+                     .join(Dossier, Document.dossier_id == Dossier.id)
+                     .where(Document.id.in_(ids[start : start + 500])))  # fmt: skip
+            for document_id, filename, state in session.execute(query):
+                # Destruction erases the file's name too: say it is gone, not "destroyed".
+                gone = state in DYING_STATES
+                found[document_id] = (None if gone else filename, gone)
         return found
 
 

@@ -202,6 +202,11 @@ def walk(app, locale: str, archive) -> dict[str, str]:
     privacy = browser_for(app, "zhao6", locale)
     pages["access log"] = privacy.get("/access-log").text
     pages["error page"] = privacy.get(f"/dossiers/{dossier['id']}", status=403).text
+    admin = browser_for(app, "qian7", locale)
+    pages["accounts"] = admin.get("/users").text
+    pages["accounts, refused"] = admin.post("/users", {
+        "csrf_token": token(admin), "action": "change", "username": "qian7", "role": "auditor"},
+        status=403).text  # fmt: skip
     names = user_names()
     pages = {where: visible(html, names) for where, html in pages.items()}
     pdf_body = manager.get(f"/retention/certificates/{archive['certificate_id']}.pdf").body
