@@ -115,8 +115,14 @@ class Destroyer:
         self.destroyed_buckets: list[str] = []
         self._holder: str | None = None  # this run's name on the lease, while it holds it
 
-    def run(self, as_of: date | None, dry_run: bool, operator: str, progress=None,
-            only: set[str] | None = None) -> RunResult:
+    def run(
+        self,
+        as_of: date | None,
+        dry_run: bool,
+        operator: str,
+        progress=None,
+        only: set[str] | None = None,
+    ) -> RunResult:
         """`only` (dossier ids) bounds the run to what a person confirmed (retention/views.py):
         a dossier that became due since is left for the next run."""
         today = self.clock.today()

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..dates import parse_date
-from ..errors import ArchiveError, Conflict, Invalid, NotFound
-from ..interfaces import IClock, IRecordsService
+from ..errors import ArchiveError, Invalid, NotFound
+from ..interfaces import IClock, IDatabase, IRecordsService
 from ..labels import NO, YES
 from ..records.resources import DossierContext
 from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
@@ -236,7 +236,7 @@ def _dry_run(request) -> dict:
     return page_values(request, dry_run=dry_run)
 
 
-def confirmation(request, as_of=None, error=None) -> dict:
+def confirmation(request, as_of=None, error: TranslationString | None = None) -> dict:
     """The second step of a real run: how many dossiers it will destroy, and which. The form
     carries what it showed (the date, the count and a fingerprint of the list), so the
     confirmation destroys nothing the person did not see."""
@@ -248,11 +248,12 @@ def confirmation(request, as_of=None, error=None) -> dict:
     if not to_destroy:
         message = [_destroyed([], would=False)]
         if held:
-            message.append(_("Kept under hold: ${numbers}.",
-                             mapping={"numbers": _numbers(row["complaint_no"] for row in held)}))  # fmt: skip
+            numbers = _numbers(row["complaint_no"] for row in held)
+            message.append(_("Kept under hold: ${numbers}.", mapping={"numbers": numbers}))
         return page_values(request, message=message)
-    log_now(request, "retention_due",
-            detail=f"confirmation asked: {len(to_destroy)} to destroy as of {as_of}")  # fmt: skip
+    # In this request's transaction: a POST's session holds SQLite's write lock already.
+    detail = f"confirmation asked: {len(to_destroy)} to destroy as of {as_of}"
+    log_in_transaction(request, "retention_due", detail=detail)
     request.override_renderer = "archive_app:templates/retention/confirm.pt"
     return {"as_of": as_of, "to_destroy": to_destroy, "held": held, "error": error,
             "fingerprint": list_fingerprint(to_destroy), "csrf_token": get_csrf_token(request),
@@ -260,9 +261,9 @@ def confirmation(request, as_of=None, error=None) -> dict:
                        mapping={"count": len(to_destroy), "as_of": as_of.isoformat()})}  # fmt: skip
 
 
-def due_for_run(request, as_of) -> tuple[list[dict], list[dict]]:
+def due_for_run(request, as_of, session=None) -> tuple[list[dict], list[dict]]:
     """What a run as of that day destroys, and what it keeps under hold (clearance-trimmed)."""
-    rows = [due_row(d, held) for d, held in due_dossiers(request.dbsession, as_of,
+    rows = [due_row(d, held) for d, held in due_dossiers(session or request.dbsession, as_of,
                                                          caller(request))]  # fmt: skip
     return [row for row in rows if not row["held"]], [row for row in rows if row["held"]]
 
@@ -275,17 +276,19 @@ def _confirmed_run(request):
     as_of = parse_date(request.POST.get("as_of"), "as_of")
     if as_of is None:
         raise Invalid(_("the date to run as of is missing"), field="as_of")
-    to_destroy, _held = due_for_run(request, as_of)
+    # Read on a session of its own, ended before the run: on SQLite this request's session
+    # takes the write lock at its first statement, and the run writes on sessions of its own.
+    with request.find_service(IDatabase).read() as session:
+        to_destroy, _held = due_for_run(request, as_of, session)
     shown_count = request.POST.get("expected_count", "")
     if (shown_count != str(len(to_destroy))
             or request.POST.get("expected") != list_fingerprint(to_destroy)):  # fmt: skip
         # Something became due, was held or was destroyed since the person looked: show the
         # list as it is now and ask again; nothing is destroyed.
         request.response.status = 409
-        changed = Conflict(_("The list changed since you looked (${shown} shown, ${now} now): "
-                             "check it again and confirm.",
-                             mapping={"shown": shown_count[:9] or "?",
-                                      "now": len(to_destroy)}), field=None)  # fmt: skip
+        changed = _("The list changed since you looked (${shown} shown, ${now} now): check it "
+                    "again and confirm.", mapping={"shown": shown_count[:9] or "?",
+                                                    "now": len(to_destroy)})  # fmt: skip
         return confirmation(request, as_of, error=changed)
     result = destroyer_for(request, caller(request), purge_index(request)).run(
         as_of, False, request.user.username, only={row["id"] for row in to_destroy}

@@ -70,6 +70,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("access.log.export", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("retention.certificate.json", "GET"): Permission.READ_CERTIFICATES,
     ("retention.certificate.pdf", "GET"): Permission.READ_CERTIFICATES,
+    ("retention.certificate", "GET"): Permission.READ_CERTIFICATES,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
