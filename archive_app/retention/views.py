@@ -43,7 +43,7 @@ def page_values(request, message=None, error=None, *, dry_run=None, certificate_
     clock = request.find_service(IClock)
     as_of = parse_date(request.GET.get("as_of"), "as_of") or clock.today()
     identity = caller(request)
-    due = [due_row(dossier, held) for dossier, held in due_dossiers(session, as_of, identity)]
+    due = due_dossiers(session, as_of, identity)
     due_pager = pager(request.GET.get("due_page"), DUE_PER_PAGE, len(due))
     runs_pager = pager(request.GET.get("runs_page"), RUNS_PER_PAGE,
                        session.scalar(select(func.count()).select_from(RetentionRun)))  # fmt: skip
@@ -52,10 +52,10 @@ def page_values(request, message=None, error=None, *, dry_run=None, certificate_
         .offset(runs_pager.offset).limit(runs_pager.size))  # fmt: skip
     return {
         "as_of": as_of,
-        "due": due_pager.slice(due),
+        "due": [due_row(dossier, held) for dossier, held in due_pager.slice(due)],
         "due_pager": due_pager,
         "due_total": _("${count} due, ${held} of them under hold.",
-                       mapping={"count": len(due), "held": sum(row["held"] for row in due)}),
+                       mapping={"count": len(due), "held": sum(held for _d, held in due)}),
         "holds": visible_holds(session, identity, active_only=True),
         "proposals": [proposal_json(request, row) for row in session.scalars(
             select(RetentionProposal).where(RetentionProposal.state == ProposalState.PROPOSED)
