@@ -17,12 +17,21 @@ from ..interfaces import IKeyring
 from ..records.clearance import readable
 from ..records.models import Dossier
 from ..vault.keyring import fingerprint
-from .api import caller, certificate_row, partial_certificate
+from .api import caller, certificate_row, partial_certificate, show_certificate
 from .certificates import ANNOUNCES, certificate_sha256, verify_certificate
 from .models import Certificate
 
 
-@view_config(route_name="retention.certificate", request_method="GET",
+@view_config(route_name="retention.certificate", request_method="GET", accept="application/json",
+             permission=Permission.READ_CERTIFICATES)  # fmt: skip
+def certificate_json(request):
+    """The same address asked for JSON (`Accept: application/json`): what the API answers,
+    with the API's rule for records above the reader's clearance."""
+    return show_certificate(request)
+
+
+# Pyramid prefers text/html by default: a browser, or a client sending no Accept, gets the page.
+@view_config(route_name="retention.certificate", request_method="GET", accept="text/html",
              renderer="archive_app:templates/retention/certificate.pt",
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def certificate_page(request):

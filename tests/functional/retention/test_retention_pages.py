@@ -217,6 +217,13 @@ def test_a_certificate_reads_as_a_page(rapi):
         assert page.html.select_one("a.pdf")["href"].endswith(".pdf")
     chinese = rapi.get(url + "?_LOCALE_=zh_CN", "records").text
     assert "签名已通过本档案库签名密钥的核验" in chinese
+    # The same address, asked for JSON, answers what the API answers.
+    asked = rapi.get(url, "records", headers={"Accept": "application/json"})
+    assert asked.content_type == "application/json"
+    signed = rapi.get(f"/api/v1/retention/certificates/{result['certificate_id']}", "records")
+    assert asked.json == signed.json and "signature" in asked.json
+    browser = rapi.get(url, "records", headers={"Accept": "text/html,*/*;q=0.8"})
+    assert browser.content_type == "text/html"
     rapi.get(url, "archivist", status=403)
     rapi.get("/retention/certificates/" + "0" * 32, "records", status=404)
     logged = rapi.get("/api/v1/access-log?action=certificate&user=records", "privacy").json
