@@ -73,6 +73,7 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     submit(page, "#retention-message a.certificate")
     assert "Signature verified" in page.text_content("#certificate-signature")
     assert number in page.text_content("table.records")
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "certificate.png"), full_page=True)
     with page.expect_download() as download_info:
         page.locator("a.pdf").first.click()
     saved = tmp_path / "certificate.pdf"
