@@ -238,6 +238,8 @@ def test_a_certificate_shows_only_what_the_reader_may_read(rapi):
     assert restricted["complaint_no"] in rapi.get(url, "records").text
     hidden = rapi.get(url, "pages_auditor_internal", status=404)
     assert restricted["complaint_no"] not in hidden.text
+    tombstone = rapi.get(f"/dossiers/{restricted['id']}", "pages_auditor_internal", status=404)
+    assert restricted["complaint_no"] not in tombstone.text  # its tombstone stays hidden too
 
     internal, restricted = file_due(rapi), file_due(rapi, "restricted")
     mixed = destroy(rapi)["certificate_id"]
