@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..access.audit import log_after_request, log_in_transaction, log_now
@@ -19,6 +20,7 @@ from .downloads import document_response
 from .forms import filing_form, metadata_from, uploads_from, without_files
 from .preview_views import shown_previews
 from .resources import DossierContext
+from .vocabulary import DossierState
 
 
 def as_object(value):
@@ -92,6 +94,9 @@ def close_form_uploads(request):
 @view_config(route_name="records.detail", renderer="archive_app:templates/records/detail.pt",
              permission=Permission.READ_DOSSIERS)  # fmt: skip
 def show_dossier(request):
+    gone = request.context.dossier
+    if gone is not None and gone.state == DossierState.DESTROYED:
+        return tombstone_page(request, gone)
     dossier = living_dossier(request, request.context)
     unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA))
     log_now(request, "view", dossier=dossier, detail="web")
@@ -101,6 +106,17 @@ def show_dossier(request):
         "can_download": bool(request.has_permission(Permission.DOWNLOAD_DOCUMENTS)),
         "previews": shown_previews(request, dossier),
     }
+
+
+def tombstone_page(request, dossier):
+    """What a destroyed dossier leaves: its tombstone and its certificate, still 410 Gone."""
+    log_now(request, "view", dossier=dossier, detail="tombstone (web)")
+    response = render_to_response("archive_app:templates/records/tombstone.pt", {
+        "dossier": dossier,
+        "can_read_certificate": bool(request.has_permission(Permission.READ_CERTIFICATES)),
+    }, request=request)  # fmt: skip
+    response.status = 410
+    return response
 
 
 @view_config(route_name="records.detail.download", permission=Permission.DOWNLOAD_DOCUMENTS)

@@ -48,3 +48,6 @@ def includeme(config):
     for suffix in (".pdf", ".json"):
         config.add_route("retention.certificate" + suffix,
                          "/retention/certificates/{certificate_id}" + suffix)  # fmt: skip
+    # The readable page last: its {certificate_id} would take "abc.pdf" from the downloads.
+    config.add_route("retention.certificate", "/retention/certificates/{certificate_id}")
+    config.scan(".certificate_page")

@@ -261,19 +261,37 @@ def announce_signing_key(
 
 
 TABLE_ROWS = 400
+CELL_PADDING = 3  # points, each side of a table cell
+EMPTY = "—"  # a value the record does not carry, never a blank cell
 
 
 def _row(record: dict, zone: ZoneInfo) -> list[str]:
     documents = record.get("documents", [])
-    # Two lines where a value would not fit its column (plain-text cells do not wrap).
     destroyed_at = format_when(record.get("destroyed_at"), zone, with_zone=False)
-    return [str(value or "") for value in (
+    size = sum(d.get("size", 0) for d in documents)
+    return [str(value) if value else EMPTY for value in (
         record.get("complaint_no"), _in_both(label(record.get("complaint_class")), "\n"),
         _in_both(label(record.get("complaint_type")), "\n"),
         record.get("received_on"), record.get("closed_on"), record.get("destroy_after"),
-        destroyed_at.replace(" ", "\n", 1),
-        f"{len(documents)} / {sum(d.get('size', 0) for d in documents)} B",
+        destroyed_at.replace(" ", "\n", 1), f"{len(documents)}\n{size:,} B",
     )]  # fmt: skip
+
+
+def _fitted(values: list[str], widths: list[float], font: str, size: float, wrapped) -> list:
+    """Plain text where it fits its column, else a Paragraph that wraps inside it: a plain
+    cell never wraps and would run over its neighbour. Plain text stays the common case, so
+    a run of ten thousand dossiers still renders in seconds."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+    from reportlab.platypus import Paragraph
+
+    cells = []
+    for value, width in zip(values, widths, strict=True):
+        room = width - 2 * CELL_PADDING
+        if max(stringWidth(line, font, size) for line in value.split("\n")) <= room:
+            cells.append(value)
+        else:
+            cells.append(Paragraph(_escape(value).replace("\n", "<br/>"), wrapped))
+    return cells
 
 
 def _in_both(message, between: str = " / ") -> str:
@@ -300,6 +318,9 @@ def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
     text = ParagraphStyle("text", fontName=font, fontSize=9, leading=13)
     title = ParagraphStyle("title", parent=text, fontSize=16, leading=22)
     mono = ParagraphStyle("mono", parent=text, fontName="Courier", fontSize=7, leading=9)
+    # Table cells too long for their column wrap anywhere (CJK rules: a complaint number or
+    # a Chinese label has no spaces to break at).
+    cell = ParagraphStyle("cell", parent=text, fontSize=8, leading=11, wordWrap="CJK")
     buffer = io.BytesIO()
     document = SimpleDocTemplate(
         buffer,
@@ -330,7 +351,7 @@ def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
         story.append(Paragraph(f"<b>{_escape(_in_both(heading))}</b>: {_escape(value)}", text))
     story.append(Spacer(1, 4 * mm))
     columns = (_("Complaint number"), _("Class"), _("Type"), _("Received on"), _("Closed on"),
-               _("Destroy after"), _("Destroyed at"), _("Documents"))  # fmt: skip
+               _("Destroy after"), _("Destroyed at"), _("Documents (count, size)"))  # fmt: skip
     header = [_in_both(column, "\n") for column in columns]
     header[6] += f"\n({zone.key})"
     style = TableStyle([
@@ -338,14 +359,22 @@ def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
         ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
         ("BACKGROUND", (0, 0), (-1, 0), colors.whitesmoke),
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), CELL_PADDING),
+        ("RIGHTPADDING", (0, 0), (-1, -1), CELL_PADDING),
     ])  # fmt: skip
-    widths = [28 * mm, 16 * mm, 28 * mm, 20 * mm, 20 * mm, 20 * mm, 24 * mm, 24 * mm]
-    # Plain-text cells in tables of a few hundred rows: a run that destroys ten thousand
-    # dossiers renders in seconds and tens of megabytes (one table of Paragraphs took
-    # minutes and hundreds of megabytes).
+    # 180 mm: the A4 page inside its 15 mm margins.
+    widths = [30 * mm, 18 * mm, 30 * mm, 19 * mm, 19 * mm, 19 * mm, 22 * mm, 23 * mm]
+    header = _fitted(header, widths, font, 8, cell)
+    # Tables of a few hundred rows, plain text where it fits: a run that destroys ten
+    # thousand dossiers renders in seconds and tens of megabytes (one table of Paragraphs
+    # took minutes and hundreds of megabytes).
     records = certificate.get("records", [])
-    for start in range(0, max(len(records), 1), TABLE_ROWS):
-        rows = [header] + [_row(record, zone) for record in records[start : start + TABLE_ROWS]]
+    if not records:
+        story.append(Paragraph(_escape(_in_both(_("No dossier was destroyed by this "
+                                                  "certificate."))), text))  # fmt: skip
+    for start in range(0, len(records), TABLE_ROWS):
+        rows = [header] + [_fitted(_row(record, zone), widths, font, 8, cell)
+                           for record in records[start : start + TABLE_ROWS]]  # fmt: skip
         table = LongTable(rows, repeatRows=1, colWidths=widths)
         table.setStyle(style)
         story.append(table)
@@ -364,6 +393,8 @@ def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
         if "fingerprint" in heading:
             raw = _raw_key(value)
             value = fingerprint(raw) if raw else "?"
+        elif value is None and key == "signature":  # a partial view carries none
+            value, style = _in_both(_("none: a partial view is not signed")), text
         elif value is None:  # words, not a code: in the font that has Chinese
             value, style = _in_both(_("none (the first certificate)")), text
         story.append(Paragraph(f"<b>{_escape(_in_both(heading))}</b>", text))

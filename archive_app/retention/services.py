@@ -115,13 +115,22 @@ class Destroyer:
         self.destroyed_buckets: list[str] = []
         self._holder: str | None = None  # this run's name on the lease, while it holds it
 
-    def run(self, as_of: date | None, dry_run: bool, operator: str, progress=None) -> RunResult:
+    def run(
+        self,
+        as_of: date | None,
+        dry_run: bool,
+        operator: str,
+        progress=None,
+        only: set[str] | None = None,
+    ) -> RunResult:
+        """`only` (dossier ids) bounds the run to what a person confirmed (retention/views.py):
+        a dossier that became due since is left for the next run."""
         today = self.clock.today()
         as_of = as_of or today
         if as_of > today and not dry_run:
             raise Invalid(_("as_of may be later than today only for a dry run"), field="as_of")
         result = RunResult(uuid.uuid4().hex, as_of, dry_run)
-        candidates = self._candidates(result, as_of)
+        candidates = self._candidates(result, as_of, only)
         if dry_run:
             result.destroyed = [number for _id, number in candidates]
             self.transaction(lambda s: self._record_run(s, result, operator))

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.view import view_config
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..dates import parse_date
-from ..errors import ArchiveError, NotFound
-from ..interfaces import IClock, IRecordsService
+from ..errors import ArchiveError, Invalid, NotFound
+from ..interfaces import IClock, IDatabase, IRecordsService
 from ..labels import NO, YES
 from ..records.resources import DossierContext
 from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
@@ -25,41 +27,73 @@ from .models import (
     RetentionProposal,
     RetentionRun,
 )
+from .paging import pager
 from .runner import destroyer_for
 from .services import due_dossiers
 
 _ = TranslationStringFactory("archive")
 
 
-def page_values(request, message=None, error=None) -> dict:
+DUE_PER_PAGE = 50
+RUNS_PER_PAGE = 20
+
+
+def page_values(request, message=None, error=None, *, dry_run=None, certificate_id=None) -> dict:
     session = request.dbsession
     clock = request.find_service(IClock)
     as_of = parse_date(request.GET.get("as_of"), "as_of") or clock.today()
     identity = caller(request)
+    due = due_dossiers(session, as_of, identity)
+    due_pager = pager(request.GET.get("due_page"), DUE_PER_PAGE, len(due))
+    runs_pager = pager(request.GET.get("runs_page"), RUNS_PER_PAGE,
+                       session.scalar(select(func.count()).select_from(RetentionRun)))  # fmt: skip
+    runs = session.scalars(select(RetentionRun).order_by(
+        RetentionRun.started_at.desc(), RetentionRun.id)
+        .offset(runs_pager.offset).limit(runs_pager.size))  # fmt: skip
     return {
         "as_of": as_of,
-        "due": due_dossiers(session, as_of, identity),
+        "due": [due_row(dossier, held) for dossier, held in due_pager.slice(due)],
+        "due_pager": due_pager,
+        "due_total": _("${count} due, ${held} of them under hold.",
+                       mapping={"count": len(due), "held": sum(held for _d, held in due)}),
         "holds": visible_holds(session, identity, active_only=True),
         "proposals": [proposal_json(request, row) for row in session.scalars(
             select(RetentionProposal).where(RetentionProposal.state == ProposalState.PROPOSED)
             .order_by(RetentionProposal.proposed_at))],
-        "runs": [run_view(session, run, identity) for run in session.scalars(
-            select(RetentionRun).order_by(RetentionRun.started_at.desc()).limit(20))],
+        "runs": [run_view(session, run, identity) for run in runs],
+        "runs_pager": runs_pager,
         "certificates": session.scalars(select(Certificate).order_by(
             Certificate.position.desc()).limit(50)).all(),
         "csrf_token": get_csrf_token(request),
         "message": message,
         "error": error,
+        "dry_run": dry_run,
+        "certificate_id": certificate_id,
+        "page_url": lambda **query: page_url(request, as_of, **query),
         "yes": YES, "no": NO, "reason_hint": _("reason"),
         "value_hint": _("Complaint number, product or batch"),
     }  # fmt: skip
+
+
+def page_url(request, as_of, **query) -> str:
+    """The page again with one list turned to another page, the other list where it was."""
+    kept = {name: request.GET[name] for name in ("due_page", "runs_page") if name in request.GET}
+    return request.route_url("retention.page", _query={"as_of": as_of.isoformat(), **kept,
+                                                       **query})  # fmt: skip
+
+
+def due_row(dossier, held: bool) -> dict:
+    return {"id": dossier.id, "complaint_no": dossier.complaint_no, "title": dossier.title,
+            "products": [(p.name, p.batch_no) for p in dossier.products],
+            "destroy_after": dossier.destroy_after, "rule": dossier.retention_rule,
+            "held": held}  # fmt: skip
 
 
 def run_view(session, run: RetentionRun, identity) -> dict:
     """A past run as the reader may see it: numbers above their clearance left out."""
     shown = readable_numbers(session, [*run.destroyed, *run.skipped_held], identity)
     return {"started_at": run.started_at, "as_of": run.as_of, "dry_run": run.dry_run,
-            "operator": run.operator,
+            "operator": run.operator, "certificate_id": run.certificate_id,
             "destroyed": [number for number in run.destroyed if number in shown],
             "skipped_held": [number for number in run.skipped_held if number in shown]}  # fmt: skip
 
@@ -82,8 +116,12 @@ def retention_action(request):
             message = _hold(request)
         elif action == "release":
             message = _release(request)
+        elif action == "run" and request.POST.get("dry_run") == "on":
+            return _dry_run(request)
         elif action == "run":
-            message = _run(request)
+            return confirmation(request)
+        elif action == "confirm_run":
+            return _confirmed_run(request)
         elif action in list(ProposalDecision):
             message = _decide(request, action)
         else:
@@ -92,7 +130,7 @@ def retention_action(request):
         request.tm.doom()
         request.response.status = error.status
         return page_values(request, error=error)
-    if action == "run" or action in list(ProposalDecision):
+    if action in list(ProposalDecision):
         return page_values(request, message=message)
     return HTTPSeeOther(request.route_url("retention.page"))
 
@@ -187,17 +225,80 @@ def _destroyed(numbers, would: bool) -> TranslationString:
     return _("Destroyed ${count}: ${numbers}.", mapping=mapping)
 
 
-def _run(request) -> list[TranslationString]:
+def _dry_run(request) -> dict:
+    """What a run would destroy, shown apart from destructions (nothing is destroyed)."""
     as_of = parse_date(request.POST.get("as_of"), "as_of")
-    dry_run = request.POST.get("dry_run") == "on"
     result = destroyer_for(request, caller(request), purge_index(request)).run(
-        as_of, dry_run, request.user.username
+        as_of, True, request.user.username
+    )
+    dry_run = {"as_of": result.as_of, "numbers": result.destroyed, "held": result.skipped_held,
+               "summary": _destroyed(result.destroyed, would=True)}  # fmt: skip
+    return page_values(request, dry_run=dry_run)
+
+
+def confirmation(request, as_of=None, error: TranslationString | None = None) -> dict:
+    """The second step of a real run: how many dossiers it will destroy, and which. The form
+    carries what it showed (the date, the count and a fingerprint of the list), so the
+    confirmation destroys nothing the person did not see."""
+    clock = request.find_service(IClock)
+    as_of = as_of or parse_date(request.POST.get("as_of"), "as_of") or clock.today()
+    if as_of > clock.today():
+        raise Invalid(_("as_of may be later than today only for a dry run"), field="as_of")
+    to_destroy, held = due_for_run(request, as_of)
+    if not to_destroy:
+        message = [_destroyed([], would=False)]
+        if held:
+            numbers = _numbers(row["complaint_no"] for row in held)
+            message.append(_("Kept under hold: ${numbers}.", mapping={"numbers": numbers}))
+        return page_values(request, message=message)
+    # In this request's transaction: a POST's session holds SQLite's write lock already.
+    detail = f"confirmation asked: {len(to_destroy)} to destroy as of {as_of}"
+    log_in_transaction(request, "retention_due", detail=detail)
+    request.override_renderer = "archive_app:templates/retention/confirm.pt"
+    return {"as_of": as_of, "to_destroy": to_destroy, "held": held, "error": error,
+            "fingerprint": list_fingerprint(to_destroy), "csrf_token": get_csrf_token(request),
+            "count": _("${count} dossier(s) will be destroyed as of ${as_of}.",
+                       mapping={"count": len(to_destroy), "as_of": as_of.isoformat()})}  # fmt: skip
+
+
+def due_for_run(request, as_of, session=None) -> tuple[list[dict], list[dict]]:
+    """What a run as of that day destroys, and what it keeps under hold (clearance-trimmed)."""
+    rows = [due_row(d, held) for d, held in due_dossiers(session or request.dbsession, as_of,
+                                                         caller(request))]  # fmt: skip
+    return [row for row in rows if not row["held"]], [row for row in rows if row["held"]]
+
+
+def list_fingerprint(rows) -> str:
+    return hashlib.sha256("\n".join(sorted(row["id"] for row in rows)).encode()).hexdigest()
+
+
+def _confirmed_run(request):
+    as_of = parse_date(request.POST.get("as_of"), "as_of")
+    if as_of is None:
+        raise Invalid(_("the date to run as of is missing"), field="as_of")
+    # Read on a session of its own, ended before the run: on SQLite this request's session
+    # takes the write lock at its first statement, and the run writes on sessions of its own.
+    with request.find_service(IDatabase).read() as session:
+        to_destroy, _held = due_for_run(request, as_of, session)
+    shown_count = request.POST.get("expected_count", "")
+    if (shown_count != str(len(to_destroy))
+            or request.POST.get("expected") != list_fingerprint(to_destroy)):  # fmt: skip
+        # Something became due, was held or was destroyed since the person looked: show the
+        # list as it is now and ask again; nothing is destroyed.
+        request.response.status = 409
+        changed = _("The list changed since you looked (${shown} shown, ${now} now): check it "
+                    "again and confirm.", mapping={"shown": shown_count[:9] or "?",
+                                                    "now": len(to_destroy)})  # fmt: skip
+        return confirmation(request, as_of, error=changed)
+    result = destroyer_for(request, caller(request), purge_index(request)).run(
+        as_of, False, request.user.username, only={row["id"] for row in to_destroy}
     )
     if result.proposal_id:
-        return [_("Proposed for approval: ${numbers}.",
-                  mapping={"numbers": _numbers(result.proposed)})]  # fmt: skip
-    message = [_destroyed(result.destroyed, would=dry_run)]
+        message = [_("Proposed for approval: ${numbers}.",
+                     mapping={"numbers": _numbers(result.proposed)})]  # fmt: skip
+    else:
+        message = [_destroyed(result.destroyed, would=False)]
     if result.skipped_held:
         message.append(_("Kept under hold: ${numbers}.",
                          mapping={"numbers": _numbers(result.skipped_held)}))  # fmt: skip
-    return message
+    return page_values(request, message=message, certificate_id=result.certificate_id)

@@ -1,4 +1,5 @@
-"""The records manager's journey: hold, run, release, run again, download the certificate."""
+"""The records manager's journey: hold, run, release, run again and confirm, read the
+certificate page, download its PDF, open a destroyed dossier's tombstone."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     page.fill("form.run input[name=as_of]", "2021-01-01")
     page.uncheck("form.run input[name=dry_run]")
     submit(page, "form.run button")
+    if page.locator("form.confirm").count():  # other tests' dossiers due too: destroy those
+        assert number not in page.text_content("table.to-destroy")
+        submit(page, "form.confirm button")
     kept = page.text_content("#retention-message").split("Kept under hold:")
     assert len(kept) == 2 and number in kept[1] and by_batch in kept[1]
 
@@ -53,12 +57,33 @@ def test_records_manager_journey(page, live_server, api, tmp_path):
     page.fill("form.run input[name=as_of]", "2021-01-01")
     page.uncheck("form.run input[name=dry_run]")
     submit(page, "form.run button")
+    # The confirmation step: how many, which; nothing is destroyed before "confirm".
+    count = page.text_content("#confirm-count")
+    listed = page.text_content("table.to-destroy")
+    assert "will be destroyed as of 2021-01-01" in count
+    assert number in listed and by_batch in listed
+    shown = page.locator("table.to-destroy tbody tr").count()
+    assert f"Confirm: destroy {shown} dossier(s)" in page.text_content("form.confirm button")
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "retention-confirm.png"), full_page=True)
+    submit(page, "form.confirm button")
     destroyed = page.text_content("#retention-message").split("Kept under hold:")[0]
     assert "Destroyed" in destroyed and number in destroyed and by_batch in destroyed
     page.screenshot(path=str(screenshot_folder(tmp_path) / "retention.png"), full_page=True)
 
+    submit(page, "#retention-message a.certificate")
+    assert "Signature verified" in page.text_content("#certificate-signature")
+    assert number in page.text_content("table.records")
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "certificate.png"), full_page=True)
     with page.expect_download() as download_info:
-        page.locator("table.certificates a.pdf").first.click()
+        page.locator("a.pdf").first.click()
     saved = tmp_path / "certificate.pdf"
     download_info.value.save_as(str(saved))
     assert saved.read_bytes().startswith(b"%PDF")
+
+    with page.expect_navigation() as tombstone:
+        page.click(f"table.records a:text('{number}')")
+    assert tombstone.value.status == 410
+    assert "destroyed under the retention rules" in page.text_content("main")
+    assert "Asia/Shanghai" in page.text_content("#destroyed-at")
+    submit(page, "a.certificate")  # back to its certificate
+    assert number in page.text_content("table.records")

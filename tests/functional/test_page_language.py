@@ -159,7 +159,7 @@ def archive(people, wsgi_app):
         gone["complaint_no"] in result["destroyed"] and due["complaint_no"] in result["destroyed"]
     )
     due = file_due(api)  # due again, for the page's list and its runs
-    return {"held": held, "due": due, "certificate_id": result["certificate_id"]}
+    return {"held": held, "due": due, "gone": gone, "certificate_id": result["certificate_id"]}
 
 
 def walk(app, locale: str, archive) -> dict[str, str]:
@@ -199,6 +199,12 @@ def walk(app, locale: str, archive) -> dict[str, str]:
         "/retention", {"csrf_token": token(manager), "action": "hold", "value": "", "reason": ""},
         status=404,
     ).text  # fmt: skip
+    pages["retention, confirmation"] = manager.post(
+        "/retention", {"csrf_token": token(manager), "action": "run", "as_of": AS_OF}
+    ).text
+    certificate = f"/retention/certificates/{archive['certificate_id']}"
+    pages["certificate page"] = manager.get(certificate).text
+    pages["tombstone"] = auditor.get(f"/dossiers/{archive['gone']['id']}", status=410).text
     privacy = browser_for(app, "zhao6", locale)
     pages["access log"] = privacy.get("/access-log").text
     pages["error page"] = privacy.get(f"/dossiers/{dossier['id']}", status=403).text

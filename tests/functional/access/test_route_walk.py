@@ -78,6 +78,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("api.reports.ledger.xlsx", "GET"): Permission.READ_DOSSIERS,
     ("reports.ledger", "GET"): Permission.READ_DOSSIERS,
     ("reports.ledger.xlsx", "GET"): Permission.READ_DOSSIERS,
+    ("retention.certificate", "GET"): Permission.READ_CERTIFICATES,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
