@@ -106,7 +106,7 @@ def add_query_hold(request):
     answer = hold_json(hold) | {"covers": readable_coverage(request.dbsession, hold,
                                                             caller(request))}  # fmt: skip
     if not answer["covers"]:
-        answer["warning"] = request.localizer.translate(NOTHING_COVERED)
+        answer["warning"] = NOTHING_COVERED.interpolate()  # English, as every API detail
     return answer
 
 
