@@ -19,6 +19,11 @@ from support import ARCHIVE, TESTING_INI, make_cli_env, run_cli
 from test_cli_retention import write_old_dossier
 
 EU_GMP = {"ARCHIVE_RETENTION_RULE": "eu-gmp"}  # a rule set that would move the old dossier
+# (arguments, the bar's label, the environment beside the test archive's)
+WITH_PROGRESS = [
+    (("reindex",), "indexing", {}),
+    (("retention", "recompute", "--preview"), "previewing", EU_GMP),
+]
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +67,7 @@ def screen_lines(shown: str) -> list[str]:
     return [line.rsplit("\r", 1)[-1] for line in shown.split("\n")]
 
 
-@pytest.mark.parametrize(
-    ("args", "label", "extra"),
-    [(("reindex",), "indexing", {}),
-     (("retention", "recompute", "--preview"), "previewing", EU_GMP)],
-)  # fmt: skip
+@pytest.mark.parametrize(("args", "label", "extra"), WITH_PROGRESS)
 def test_progress_is_drawn_on_stderr_only(env, args, label, extra):
     shown, stdout = on_terminal(env | extra, *args, stdout_too=False)
     assert label in shown and "100%" in shown  # the bar, on the terminal (stderr)
@@ -88,8 +89,7 @@ def test_a_bar_and_stdout_lines_never_share_a_line_of_the_screen(env):
 
 
 def test_without_a_terminal_there_is_no_bar(env):
-    for args, label, extra in ((("reindex",), "indexing", {}),
-                               (("retention", "recompute", "--preview"), "previewing", EU_GMP)):  # fmt: skip
+    for args, label, extra in WITH_PROGRESS:
         result = run_cli(env | extra, *args)
         assert result.returncode == 0, result.stderr
         assert label not in result.stderr and "%" not in result.stderr
