@@ -8,7 +8,7 @@ Every list of dossiers here starts from the one clearance query (records/clearan
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, case, exists, func, or_, select
@@ -26,7 +26,7 @@ from .records.models import Document, DocumentText, Dossier
 from .records.schemas import REQUIRED_KINDS
 from .records.vocabulary import LIVING_STATES
 from .retention.holds import covered_by, visible_holds
-from .retention.models import RetentionRun
+from .retention.models import Hold, RetentionRun
 from .retention.services import due_dossiers
 from .retention.views import run_view
 from .settings import as_int
@@ -141,7 +141,7 @@ class DueWindow:
 
 @dataclass
 class HoldCoverage:
-    hold: object
+    hold: Hold
     dossier: Dossier | None  # the held dossier; None for a hold by query
     covers: int  # living dossiers it holds that the reader may read
 
@@ -201,7 +201,6 @@ class AccountChange:
     by: str | None
     action: str  # a log action: user_add, user_change
     username: str | None  # the account changed, when the entry names it
-    details: list[str] = field(default_factory=list)
 
 
 def last_sign_ins(session: Session) -> dict[str, datetime]:
@@ -274,7 +273,7 @@ def admin_home(request, identity: Identity) -> dict:
             "change_days": RECENT_CHANGE_DAYS}  # fmt: skip
 
 
-# The home section of each role: (its template under templates/home/, what it shows).
+# What each role's section shows; its template is templates/home/<role>.pt.
 SECTIONS = {
     Role.ARCHIVIST: archivist_home,
     Role.AUDITOR: auditor_home,

@@ -68,6 +68,13 @@ def due_counts(html: str) -> dict[str, int]:
     }
 
 
+def hold_cover(html: str, batch: str) -> str:
+    """The number of dossiers the home says the hold on `batch` covers."""
+    holds = section(html, "active-holds")
+    return re.search(rf"Batch</span>: {batch}</td>.*?</td>\s*<td>.*?</td>\s*<td>(\d+)", holds,
+                     re.S).group(1)  # fmt: skip
+
+
 @pytest.mark.parametrize("user", SECTIONS)
 def test_each_role_sees_its_own_sections_only(api, user):
     page = api.get("/?_LOCALE_=en", user).text
@@ -136,6 +143,13 @@ def test_a_restricted_dossier_is_never_counted_for_an_internal_records_manager(a
     assert restricted["complaint_no"] in section(full, "due-soon")
     assert restricted["complaint_no"] not in trimmed
     assert internal["complaint_no"] in section(trimmed, "due-soon")
+
+    # A hold by query on the restricted dossier's batch: it covers one for the restricted
+    # manager, none that the internal one may count.
+    api.post_json("/api/v1/holds", {"batch_no": "HOME0010", "reason": "诉讼"}, "records",
+                  status=201)  # fmt: skip
+    assert hold_cover(api.get("/?_LOCALE_=en", "records").text, "HOME0010") == "1"
+    assert hold_cover(api.get("/?_LOCALE_=en", "records_home_internal").text, "HOME0010") == "0"
 
 
 def test_holds_say_what_they_cover_and_one_covering_nothing_is_flagged(api, wsgi_app):
