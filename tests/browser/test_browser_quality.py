@@ -4,10 +4,12 @@ column), and no serious or critical axe-core violation on any of them, in Chines
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from factories import file_dossier, metadata
-from support import sign_in_page
+from support import PASSWORD, sign_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +25,19 @@ PAGES = {
 }
 
 
-@pytest.fixture(scope="module")
-def dossier_id(wsgi_app, tokens):
-    import webtest
-    from conftest import Api
-
-    return file_dossier(Api(webtest.TestApp(wsgi_app), tokens), metadata()).json["id"]
+@pytest.fixture
+def dossier_id(api):
+    """A dossier to open, and something on every home: a hold that covers nothing, a run,
+    an account created."""
+    suffix = uuid.uuid4().hex[:8]
+    api.post_json("/api/v1/holds", {"batch_no": f"NONE{suffix}", "reason": "核对批号"},
+                  "records", status=201)  # fmt: skip
+    api.post_json("/api/v1/retention/runs", {"as_of": "2001-01-01", "dry_run": True}, "records",
+                  status=201)  # fmt: skip
+    api.post_json("/api/v1/users", {"username": f"auditor{suffix}", "role": "auditor",
+                                    "password": PASSWORD, "clearance": "internal"},
+                  "admin", status=201)  # fmt: skip
+    return file_dossier(api, metadata()).json["id"]
 
 
 @pytest.fixture(params=["phone", "desktop"])
