@@ -116,7 +116,7 @@ def verify(config_uri, repair):
                     problem = check_document(service, document)
                     if problem:
                         problems += 1
-                        click.echo(problem)
+                        items.echo(problem)
             chain = request.find_service(IAccessLog).verify(request.dbsession)
             certificates = CertificateFiles.of(registry.settings)
             checks = (

@@ -49,21 +49,59 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
-def progress(items, label: str, length: int | None = None):
-    """A progress bar on a terminal, nothing when stdout is not one (contract §2)."""
-    if sys.stdout.isatty():
-        return click.progressbar(items, label=label, length=length, file=sys.stderr)
-    return _Quiet(items)
+def progress(items=None, label: str = "", length: int | None = None) -> Progress:
+    """A progress bar on stderr while stderr is a terminal, nothing otherwise (contract §2):
+    `with progress(items, "filing") as bar: for item in bar: bar.echo(line)`."""
+    return Progress(items, label, length)
 
 
-class _Quiet:
-    def __init__(self, items):
-        self.items = items
+def on_terminal(stream) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())
 
-    def __enter__(self):
-        return self.items
 
-    def __exit__(self, *exc):
+class Progress:
+    """Iterates `items` (or counts `update(steps)` up to `length`) with click's bar drawn on
+    stderr when stderr is a terminal. A line for stdout given to `echo` while the bar is drawn
+    on the same terminal waits until the bar has ended its line: a bar redrawn with carriage
+    returns and stdout's lines never share a line of the screen. With stdout elsewhere (a
+    pipe, a file) each line goes out at once."""
+
+    def __init__(self, items, label: str, length: int | None):
+        self.items, self.label, self.length = items, label, length
+        self.bar = None
+        self.held: list[str] = []
+
+    @property
+    def shown(self) -> bool:
+        return self.bar is not None
+
+    def __enter__(self) -> Progress:
+        if on_terminal(sys.stderr):
+            self.bar = click.progressbar(self.items, label=self.label, length=self.length,
+                                         file=sys.stderr).__enter__()  # fmt: skip
+        return self
+
+    def __iter__(self):
+        return iter(self.bar if self.bar is not None else self.items)
+
+    def update(self, steps: int = 1) -> None:
+        if self.bar is not None:
+            self.bar.update(steps)
+
+    def echo(self, line: str) -> None:
+        if self.bar is not None and on_terminal(sys.stdout):
+            self.held.append(line)
+        else:
+            click.echo(line)
+
+    def __exit__(self, *exc) -> bool:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)  # the bar's last draw, and the end of its line
+            self.bar = None
+        for line in self.held:
+            click.echo(line)
+        self.held = []
         return False
 
 

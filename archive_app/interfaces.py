@@ -310,5 +310,5 @@ class IIndexer(Interface):
     def purge(dossier_ids):
         """Remove destroyed dossiers' entries and merge the segments that held them."""
 
-    def rebuild(processes=1):
+    def rebuild(processes=1, progress=None):
         """Build a new generation from the database and swap it in: dossiers indexed."""

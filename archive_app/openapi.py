@@ -227,7 +227,10 @@ QUERY_HOLD = {"type": "object", "properties": {
     "id": {"type": "integer"}, "dossier_id": NULLABLE_TEXT, "product_name": NULLABLE_TEXT,
     "batch_no": NULLABLE_TEXT, "reason": TEXT, "placed_by": TEXT, "placed_at": TEXT,
     "released_by": NULLABLE_TEXT, "released_at": NULLABLE_TEXT,
-    "release_reason": NULLABLE_TEXT}}  # fmt: skip
+    "release_reason": NULLABLE_TEXT,
+    # The answer to placing one: how many dossiers (the caller may read) it covers, and a
+    # warning when that is none.
+    "covers": {"type": "integer"}, "warning": TEXT}}  # fmt: skip
 REASON_BODY = _body(ReasonBody())
 USER = {
     "type": "object",

@@ -18,7 +18,6 @@ from pyramid.view import (
 )
 
 from .access.audit import log_after_request
-from .access.permissions import Permission
 from .errors import (
     ArchiveError,
     BadRequest,
@@ -29,7 +28,7 @@ from .errors import (
     Unauthorized,
     storage_full,
 )
-from .interfaces import IRecordsService
+from .homes import home_values
 
 _ = TranslationStringFactory("archive")
 
@@ -80,13 +79,10 @@ def error_response(request, error: ArchiveError):
 @view_config(route_name="home", renderer="archive_app:templates/home.pt",
              permission=NO_PERMISSION_REQUIRED)  # fmt: skip
 def home(request):
+    """The signed-in home: what everyone has, then the role's own section (homes.py)."""
     if request.user is None:
         return HTTPSeeOther(request.route_url("access.login"))
-    recent = []
-    if request.has_permission(Permission.READ_DOSSIERS):
-        service = request.find_service(IRecordsService)
-        recent = service.recent(request.user)
-    return {"csrf_token": get_csrf_token(request), "recent": recent}
+    return {"csrf_token": get_csrf_token(request), **home_values(request)}
 
 
 @exception_view_config(ArchiveError)

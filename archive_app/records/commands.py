@@ -42,5 +42,5 @@ def import_(config_uri, directory):
                       length=len(folders)) as reports:  # fmt: skip
             for report in reports:
                 failed += report.status == ImportStatus.FAILED
-                click.echo(report.line())
+                reports.echo(report.line())
     sys.exit(1 if failed else 0)

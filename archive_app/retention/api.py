@@ -20,7 +20,15 @@ from ..records.serializers import describe_rule
 from ..validation import validated
 from .certificates import render_pdf
 from .corrections import correct_retention_data, correction_json, describe_changes
-from .holds import hold_json, list_holds, place_hold, place_query_hold, release_hold
+from .holds import (
+    NOTHING_COVERED,
+    hold_json,
+    list_holds,
+    place_hold,
+    place_query_hold,
+    readable_coverage,
+    release_hold,
+)
 from .models import Certificate, Hold, ProposalDecision, RetentionProposal
 from .runner import destroyer_for
 from .schemas import CorrectionBody, DueQuery, HoldsQuery, QueryHoldBody, ReasonBody, RunBody
@@ -95,7 +103,11 @@ def add_query_hold(request):
                             request.user.username, request.find_service(IClock).now())  # fmt: skip
     log_in_transaction(request, "hold", detail=f"{query_scope(hold)}: {hold.reason}")
     request.response.status = 201
-    return hold_json(hold)
+    answer = hold_json(hold) | {"covers": readable_coverage(request.dbsession, hold,
+                                                            caller(request))}  # fmt: skip
+    if not answer["covers"]:
+        answer["warning"] = NOTHING_COVERED.interpolate()  # English, as every API detail
+    return answer
 
 
 @view_config(route_name="api.holds", request_method="GET", renderer="json",

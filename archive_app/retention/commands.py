@@ -21,7 +21,9 @@ from ..access.permissions import Role
 from ..commands import (
     UsageProblem,
     in_transaction,
+    on_terminal,
     parse_cli_date,
+    progress,
     read_only_transaction,
     reported_errors,
 )
@@ -77,7 +79,9 @@ def report_run(env, result, dry_run: bool) -> None:
         for number in result.proposed:
             click.echo(f"proposed {number}")
         click.echo(f"proposal {result.proposal_id} waits for a second records manager")
-    exported = export_pending_certificates(env)
+    # A dry run issues no certificate, and prints none: an earlier run's, still waiting to be
+    # written, would read as this run's (the next real run writes it).
+    exported = dry_run or export_pending_certificates(env)
     click.echo(f"run {result.id}: {len(result.destroyed)} {'due' if dry_run else 'destroyed'}, "
                f"{len(result.skipped_held)} held", err=True)  # fmt: skip
     if not exported:
@@ -99,11 +103,11 @@ def retention_run(config_uri, as_of, dry_run):
         request = env["request"]
         # The scheduled run is the archive's own: every level (records/clearance.py).
         destroyer = command_destroyer(env, SYSTEM)
-        if sys.stdout.isatty() and not dry_run:
+        if on_terminal(sys.stderr) and not dry_run:  # the bar's length, only for a bar
             with request.tm:
                 due = len(due_dossiers(request.dbsession, day or destroyer.clock.today(),
                                        SYSTEM))  # fmt: skip
-            with click.progressbar(length=due, label="destroying", file=sys.stderr) as bar:
+            with progress(label="destroying", length=due) as bar:
                 result = destroyer.run(day, dry_run, "cli", progress=lambda _number: bar.update(1))
         else:
             result = destroyer.run(day, dry_run, "cli")
@@ -166,14 +170,16 @@ def retention_recompute(config_uri, preview):
         def log_event(session, **fields):
             log.append(session, Event(username="cli", role="system", **fields))
 
-        if preview:
-            changes = preview_all(ids, transaction, records_for)
-        else:
-            changes = recompute_all(ids, transaction, records_for, clock, "cli", log_event)
         changed = 0
-        for number, detail in changes:
-            changed += 1
-            click.echo(f"{number}\t{detail}")
+        with progress(label="previewing" if preview else "recomputing", length=len(ids)) as bar:
+            if preview:
+                changes = preview_all(ids, transaction, records_for, bar.update)
+            else:
+                changes = recompute_all(ids, transaction, records_for, clock, "cli", log_event,
+                                        bar.update)  # fmt: skip
+            for number, detail in changes:
+                changed += 1
+                bar.echo(f"{number}\t{detail}")
     if preview:
         click.echo(f"{changed} of {len(ids)} dossier(s) would change (preview: nothing changed)",
                    err=True)  # fmt: skip

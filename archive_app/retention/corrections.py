@@ -87,7 +87,9 @@ def recomputable_ids(session, identity) -> list[str]:
 
 
 def recompute_all(ids: list[str], transaction: Callable, records_for: Callable, clock, by: str,
-                  log_event: Callable[..., None]) -> Iterator[tuple[str, str]]:  # fmt: skip
+                  log_event: Callable[..., None],
+                  progress: Callable[[int], None] | None = None,
+                  ) -> Iterator[tuple[str, str]]:  # fmt: skip
     """`recompute` for each dossier of `ids`, committed in batches (a rerun after a crash
     resumes, and no transaction grows with the archive). Yields each changed dossier's complaint
     number and a description of its change once its batch is committed; each is logged with
@@ -103,11 +105,12 @@ def recompute_all(ids: list[str], transaction: Callable, records_for: Callable, 
                   complaint_no=dossier.complaint_no, detail=detail)  # fmt: skip
         return detail
 
-    return _in_batches(ids, transaction, records_for, apply)
+    return _in_batches(ids, transaction, records_for, apply, progress)
 
 
-def preview_all(ids: list[str], read: Callable,
-                records_for: Callable) -> Iterator[tuple[str, str]]:  # fmt: skip
+def preview_all(ids: list[str], read: Callable, records_for: Callable,
+                progress: Callable[[int], None] | None = None,
+                ) -> Iterator[tuple[str, str]]:  # fmt: skip
     """What `recompute_all` would change, in its words and its batches, changing nothing:
     `read(work)` runs work(session) in a transaction that is never committed."""
 
@@ -115,14 +118,14 @@ def preview_all(ids: list[str], read: Callable,
         changes = planned_change(records, dossier)
         return None if changes is None else describe_changes(changes)
 
-    return _in_batches(ids, read, records_for, plan)
+    return _in_batches(ids, read, records_for, plan, progress)
 
 
 def _in_batches(ids: list[str], transaction: Callable, records_for: Callable,
-                step: Callable) -> Iterator[tuple[str, str]]:  # fmt: skip
+                step: Callable, progress=None) -> Iterator[tuple[str, str]]:  # fmt: skip
     """`step(session, records, dossier)` for each dossier of `ids`, RECOMPUTE_BATCH to a
     transaction; yields (complaint number, what step returned) where it returned something,
-    once that batch's transaction has ended."""
+    once that batch's transaction has ended (and `progress(how many)` has been told)."""
     for start in range(0, len(ids), RECOMPUTE_BATCH):
         batch = ids[start : start + RECOMPUTE_BATCH]
 
@@ -136,7 +139,10 @@ def _in_batches(ids: list[str], transaction: Callable, records_for: Callable,
                     done.append((dossier.complaint_no, detail))
             return done
 
-        yield from transaction(work)
+        done = transaction(work)
+        if progress is not None:
+            progress(len(batch))
+        yield from done
 
 
 def _apply_rule(records, dossier: Dossier, changes: dict, by: str, now: datetime,

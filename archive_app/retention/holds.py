@@ -119,6 +119,15 @@ def covered_by(session: Session, hold: Hold) -> list[Dossier]:
     return list(session.scalars(query))
 
 
+def readable_coverage(session: Session, hold: Hold, identity) -> int:
+    """How many living dossiers the hold covers that the identity may read (a hold by query
+    that covers none names a product or batch no dossier has, yet: a typo, or ahead of time)."""
+    return sum(may_read(identity, dossier.confidentiality) for dossier in covered_by(session, hold))
+
+
+NOTHING_COVERED = _("The hold covers no dossier yet: check the product or batch.")
+
+
 def refresh_held(dossiers: list[Dossier], records) -> None:
     """Each dossier's state and key bucket as its holds now say."""
     for dossier in dossiers:

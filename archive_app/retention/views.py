@@ -18,7 +18,14 @@ from ..interfaces import IClock, IDatabase, IRecordsService
 from ..labels import NO, YES
 from ..records.resources import DossierContext
 from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
-from .holds import place_hold, place_query_hold, release_hold, visible_holds
+from .holds import (
+    NOTHING_COVERED,
+    place_hold,
+    place_query_hold,
+    readable_coverage,
+    release_hold,
+    visible_holds,
+)
 from .models import (
     Certificate,
     Hold,
@@ -130,8 +137,8 @@ def retention_action(request):
         request.tm.doom()
         request.response.status = error.status
         return page_values(request, error=error)
-    if action in list(ProposalDecision):
-        return page_values(request, message=message)
+    if action in list(ProposalDecision) or isinstance(message, list):
+        return page_values(request, message=message)  # a decision, or a hold's warning
     return HTTPSeeOther(request.route_url("retention.page"))
 
 
@@ -163,7 +170,7 @@ def _numbers(numbers) -> str:
     return ", ".join(numbers)
 
 
-def _hold(request) -> TranslationString:
+def _hold(request) -> TranslationString | list[TranslationString]:
     """On one dossier (by complaint number), or by query on a product or a batch."""
     records = request.find_service(IRecordsService)
     now, by, reason = request.find_service(IClock).now(), request.user.username, \
@@ -173,6 +180,8 @@ def _hold(request) -> TranslationString:
     if scope in ("product_name", "batch_no"):
         hold = place_query_hold(records, {scope: value or None}, reason, by, now)
         log_in_transaction(request, "hold", detail=f"{query_scope(hold)}: {hold.reason}")
+        if not readable_coverage(request.dbsession, hold, caller(request)):
+            return [_scope_words(hold), NOTHING_COVERED]  # shown on the page, not redirected
         return _scope_words(hold)
     dossier = _dossier_by_number(request, value)
     hold = place_hold(records, dossier, reason, by, now)

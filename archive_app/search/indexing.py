@@ -254,8 +254,9 @@ class Indexer:
         except Exception as error:  # indexed all the same; extracted again next time
             log_failure(f"document {document.id}: its text could not be stored", error)
 
-    def all_entries(self) -> Iterator[dict]:
-        """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""
+    def all_entries(self, progress=None) -> Iterator[dict]:
+        """Every living dossier's entry, one at a time (bounded memory for a rebuild);
+        `progress(1)` after each one is written."""
         with self.read_sessions() as session:
             records = self.records_for_session(session)
             ids = list(session.scalars(select(Dossier.id).where(Dossier.state.in_(LIVING_STATES))
@@ -263,15 +264,18 @@ class Indexer:
             for dossier_id in ids:
                 yield self.entry(records, session.get(Dossier, dossier_id))
                 session.expunge_all()
+                if progress is not None:
+                    progress(1)
 
-    def rebuild(self, processes: int = 1) -> int:
+    def rebuild(self, processes: int = 1, progress=None) -> int:
         """A new generation from every living dossier; the queue rows read before it began
         are forgotten (the build read their dossiers after they committed). `processes`:
-        index writers (more than one only from `archive reindex`, see SearchIndex.rebuild)."""
+        index writers (more than one only from `archive reindex`, see SearchIndex.rebuild);
+        `progress(steps)`: told of each dossier read (the command's progress bar)."""
         with self._lock:
             with self.read_sessions() as session:
                 rows = index_queue.pending(session)
-            count = self.index.rebuild(self.all_entries(), processes=processes)
+            count = self.index.rebuild(self.all_entries(progress), processes=processes)
             with self.write_sessions() as session, session.begin():
                 index_queue.forget(session, rows)
             return count
