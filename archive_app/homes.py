@@ -29,6 +29,7 @@ from .retention.holds import covered_by, visible_holds
 from .retention.models import Hold, RetentionRun
 from .retention.services import due_dossiers
 from .retention.views import run_view
+from .search.saved import saved_searches_of
 from .settings import as_int
 
 LIST_LIMIT = 20  # rows a home list shows; its count says how many there are in all
@@ -114,9 +115,7 @@ def archivist_home(request, identity: Identity) -> dict:
 
 
 def auditor_home(request, identity: Identity) -> dict:
-    # The slot for saved searches (search/saved.py `saved_searches_of(session, username)`,
-    # built beside this): wired by the integrator; until then the section says there are none.
-    return {"saved_searches": []}
+    return {"saved_searches": saved_searches_of(request.dbsession, identity.username)[:10]}
 
 
 # -- privacy officer ---------------------------------------------------------------------

@@ -214,3 +214,15 @@ def test_the_admin_sees_locked_dormant_and_recently_changed_accounts(api, wsgi_a
     assert locked not in page.split("Dormant")[1].split("Deactivated")[0]
     changes = page.split("Recently changed")[1]
     assert re.search(rf"<td>{added}</td><td>Account created</td><td>admin</td>", changes)
+
+
+def test_an_auditors_home_lists_their_own_saved_searches(api):
+    page = api.get("/search?q=%E8%83%B6%E5%9B%8A&complaint_class=I", "auditor")
+    form = page.forms["save-search"]
+    form["name"] = "一类胶囊投诉"
+    form.submit(status=303)
+    home = section(api.get("/", "auditor").text, "saved-searches")
+    assert "一类胶囊投诉" in home
+    assert "q=%E8%83%B6%E5%9B%8A&amp;complaint_class=I" in home  # the search it runs
+    other = api.get("/", "archivist").text
+    assert "一类胶囊投诉" not in other
