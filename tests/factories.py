@@ -85,7 +85,7 @@ def complete_files(outcome: str = "justified") -> list[tuple[str, str, bytes]]:
         ("registration_form", "投诉客户信息登记表.pdf", pdf()),
         ("handling_sheet", "客户质量投诉处理单.docx", docx()),
     ]
-    if outcome == "justified":
+    if outcome != "not_established":  # justified and unjustified are investigated
         files += [
             ("investigation_report", "调查报告.pdf", pdf("调查报告")),
             ("reply_report", "答复报告.docx", docx("答复报告")),

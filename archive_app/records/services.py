@@ -38,7 +38,7 @@ from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
 from .policy import Batch, RetentionDecision
-from .schemas import REQUIRED_KINDS, validate_metadata
+from .schemas import REQUIRED_KINDS, stored_quality_json, validate_metadata
 from .serializers import dossier_json
 from .vocabulary import DYING_STATES, DocumentKind, DossierState
 
@@ -126,6 +126,12 @@ class RecordsService:
             capa_ref=metadata["capa_ref"],
             confidentiality=metadata["confidentiality"],
             summary=metadata["summary"],
+            timeline=stored_quality_json(metadata["timeline"]),
+            supplier=metadata["supplier"],
+            adr_report_no=metadata["adr_report_no"],
+            recall_no=metadata["recall_no"],
+            qp_notified_on=metadata["qp_notified_on"],
+            regulator_report=stored_quality_json(metadata["regulator_report"]),
             state=DossierState.ARCHIVED,
             destroy_after=decision.destroy_after,
             retention_rule=decision.rule.name,
