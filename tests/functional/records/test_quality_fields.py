@@ -23,9 +23,12 @@ QUALITY = {
     "adr_report_no": "ADR2023QX0417",
     "recall_no": "ZH2023RC088",
     "qp_notified_on": "2023-05-14",
-    "regulator_report": {"authority": "上海市药品监督管理局", "reported_on": "2023-05-20",
-                         "reference": "沪药监 2023-117"},
-}  # fmt: skip
+    "regulator_report": {
+        "authority": "上海市药品监督管理局",
+        "reported_on": "2023-05-20",
+        "reference": "沪药监 2023-117",
+    },
+}
 
 
 def without(files, kind):
@@ -36,8 +39,9 @@ def without(files, kind):
 
 
 @pytest.mark.parametrize("outcome", ["justified", "unjustified"])
-@pytest.mark.parametrize("missing", ["registration_form", "handling_sheet",
-                                     "investigation_report", "reply_report"])  # fmt: skip
+@pytest.mark.parametrize(
+    "missing", ["registration_form", "handling_sheet", "investigation_report", "reply_report"]
+)
 def test_investigated_outcomes_need_all_four_documents(api, outcome, missing):
     meta = metadata(outcome=outcome, measures=[])
     response = file_dossier(api, meta, without(complete_files("justified"), missing), status=422)
@@ -75,13 +79,21 @@ def test_a_dossier_filed_under_the_old_rule_still_takes_documents(api, wsgi_app)
     body = file_dossier(api, meta, complete_files("not_established")).json
     engine = wsgi_app.registry.getUtility(IDatabase).engine
     with engine.begin() as connection:  # as it was filed then: unjustified, two documents
-        connection.execute(text("UPDATE dossiers SET outcome = 'unjustified' WHERE id = :id"),
-                           {"id": body["id"]})  # fmt: skip
-    appended = api.post(f"/api/v1/dossiers/{body['id']}/documents", "archivist",
-                        upload_files=[("attachment", "补充.pdf", pdf("补充材料"))], status=201)  # fmt: skip
+        connection.execute(
+            text("UPDATE dossiers SET outcome = 'unjustified' WHERE id = :id"), {"id": body["id"]}
+        )
+    appended = api.post(
+        f"/api/v1/dossiers/{body['id']}/documents",
+        "archivist",
+        upload_files=[("attachment", "补充.pdf", pdf("补充材料"))],
+        status=201,
+    )
     assert appended.json["outcome"] == "unjustified"
     assert [d["kind"] for d in appended.json["documents"]] == [
-        "registration_form", "handling_sheet", "attachment"]  # fmt: skip
+        "registration_form",
+        "handling_sheet",
+        "attachment",
+    ]
     again = api.get(f"/api/v1/dossiers/{body['id']}", "auditor").json
     assert len(again["documents"]) == 3
 
@@ -92,7 +104,8 @@ def test_a_dossier_filed_under_the_old_rule_still_takes_documents(api, wsgi_app)
 def test_quality_fields_are_stored_and_returned(api):
     meta = metadata(**QUALITY)
     meta["products"] = meta["products"] + [
-        {"name": "阿莫西林胶囊", "batch_no": "20230513", "role": "related"}]  # fmt: skip
+        {"name": "阿莫西林胶囊", "batch_no": "20230513", "role": "related"}
+    ]
     filed = file_dossier(api, meta).json
     body = api.get(f"/api/v1/dossiers/{filed['id']}", "auditor").json
     assert body["timeline"] == {**TIMELINE, "reminded_on": None}
@@ -114,18 +127,26 @@ BAD = [
     ({"timeline": {"closure": "resolved"}}, "timeline.closure"),
     ({"timeline": {"replid_on": "2023-05-20"}}, "timeline.replid_on"),
     ({"timeline": "2023-05-20"}, "timeline"),
-    ({"timeline": {"extension": {"until": "2023-06-30", "reason": "x"}}},
-     "timeline.extension.approved_by"),
-    ({"timeline": {"extension": {"until": "2023-06-31", "reason": "x", "approved_by": "y"}}},
-     "timeline.extension.until"),
-    ({"timeline": {"extension": {"until": "2023-01-01", "reason": "x", "approved_by": "y"}}},
-     "timeline.extension.until"),
+    (
+        {"timeline": {"extension": {"until": "2023-06-30", "reason": "x"}}},
+        "timeline.extension.approved_by",
+    ),
+    (
+        {"timeline": {"extension": {"until": "2023-06-31", "reason": "x", "approved_by": "y"}}},
+        "timeline.extension.until",
+    ),
+    (
+        {"timeline": {"extension": {"until": "2023-01-01", "reason": "x", "approved_by": "y"}}},
+        "timeline.extension.until",
+    ),
     # The timeline falls between received_on (2023-05-12) and closed_on (2023-07-03).
     ({"timeline": {"acknowledged_on": "2023-05-11"}}, "timeline.acknowledged_on"),
     ({"timeline": {"replied_on": "2023-07-04"}}, "timeline.replied_on"),
     ({"timeline": {"reminded_on": "2023-06-01"}}, "timeline.reminded_on"),
-    ({"timeline": {"replied_on": "2023-06-01", "reminded_on": "2023-05-30"}},
-     "timeline.reminded_on"),
+    (
+        {"timeline": {"replied_on": "2023-06-01", "reminded_on": "2023-05-30"}},
+        "timeline.reminded_on",
+    ),
     ({"timeline": {"closure": "no_feedback"}}, "timeline.replied_on"),
     ({"timeline": {"closure": "not_established"}}, "timeline.closure"),
     ({"timeline": {"closure_approved_by": 7}}, "timeline.closure_approved_by"),
@@ -135,11 +156,15 @@ BAD = [
     ({"adr_report_no": ["ADR1"]}, "adr_report_no"),
     ({"recall_no": "R" * 65}, "recall_no"),
     ({"regulator_report": {"reported_on": "2023-05-20"}}, "regulator_report.authority"),
-    ({"regulator_report": {"authority": "省局", "reported_on": "2023-5-20"}},
-     "regulator_report.reported_on"),
-    ({"regulator_report": {"authority": "省局", "reported_on": "2023-05-20", "x": 1}},
-     "regulator_report.x"),
-]  # fmt: skip
+    (
+        {"regulator_report": {"authority": "省局", "reported_on": "2023-5-20"}},
+        "regulator_report.reported_on",
+    ),
+    (
+        {"regulator_report": {"authority": "省局", "reported_on": "2023-05-20", "x": 1}},
+        "regulator_report.x",
+    ),
+]
 
 
 @pytest.mark.parametrize(("overrides", "field"), BAD, ids=lambda v: str(v)[:40])
@@ -157,23 +182,42 @@ def test_a_product_role_is_complained_or_related(api):
 
 
 def test_not_established_closure_with_its_outcome(api):
-    meta = metadata(outcome="not_established", measures=[],
-                    timeline={"closure": "not_established", "closure_approved_by": "王质量"})  # fmt: skip
+    meta = metadata(
+        outcome="not_established",
+        measures=[],
+        timeline={"closure": "not_established", "closure_approved_by": "王质量"},
+    )
     body = file_dossier(api, meta).json
     assert body["timeline"]["closure"] == "not_established"
 
 
 def test_the_dossier_page_shows_the_handling_timeline(api):
-    meta = metadata(**QUALITY, products=[
-        {"name": "阿莫西林胶囊", "batch_no": "20230512"},
-        {"name": "阿莫西林胶囊", "batch_no": "20230513", "role": "related"}])  # fmt: skip
+    meta = metadata(
+        **QUALITY,
+        products=[
+            {"name": "阿莫西林胶囊", "batch_no": "20230512"},
+            {"name": "阿莫西林胶囊", "batch_no": "20230513", "role": "related"},
+        ],
+    )
     filed = file_dossier(api, meta).json
     english = api.get(f"/dossiers/{filed['id']}?_LOCALE_=en", "auditor").text
-    section = english[english.index('id="timeline"'):english.index("<h2>Documents</h2>")]
-    for shown in ("Handling timeline", "2023-05-13", "2023-05-20", "Customer satisfied",
-                  "王质量", "2023-06-30", "需补充检验", "李经理", "瑞丰医药供应链有限公司",
-                  "ADR2023QX0417", "ZH2023RC088", "2023-05-14", "上海市药品监督管理局",
-                  "沪药监 2023-117"):  # fmt: skip
+    section = english[english.index('id="timeline"') : english.index("<h2>Documents</h2>")]
+    for shown in (
+        "Handling timeline",
+        "2023-05-13",
+        "2023-05-20",
+        "Customer satisfied",
+        "王质量",
+        "2023-06-30",
+        "需补充检验",
+        "李经理",
+        "瑞丰医药供应链有限公司",
+        "ADR2023QX0417",
+        "ZH2023RC088",
+        "2023-05-14",
+        "上海市药品监督管理局",
+        "沪药监 2023-117",
+    ):
         assert shown in section, shown
     assert "Related batch" in english
     chinese = api.get(f"/dossiers/{filed['id']}?_LOCALE_=zh_CN", "auditor").text
@@ -198,8 +242,9 @@ def quality_dossier(wsgi_app, tokens):
     from conftest import Api
 
     number = complaint_no("II")
-    meta = metadata(complaint_no=number, complaint_class="II", confidentiality="internal",
-                    **QUALITY)  # fmt: skip
+    meta = metadata(
+        complaint_no=number, complaint_class="II", confidentiality="internal", **QUALITY
+    )
     file_dossier(Api(webtest.TestApp(wsgi_app), tokens), meta)
     return number
 
@@ -216,12 +261,14 @@ def test_the_import_folder_carries_the_quality_fields(api, tmp_path, script_requ
         (folder / name).write_bytes(content)
         listing.append({"kind": kind, "file": name})
     meta = metadata(**QUALITY)
-    (folder / "dossier.json").write_text(json.dumps(meta | {"documents": listing},
-                                                    ensure_ascii=False), encoding="utf-8")  # fmt: skip
+    (folder / "dossier.json").write_text(
+        json.dumps(meta | {"documents": listing}, ensure_ascii=False), encoding="utf-8"
+    )
     reports = list(import_folders(script_request, tmp_path, dossier_folders(tmp_path)))
     assert [report.status for report in reports] == [ImportStatus.FILED], reports
-    found = api.get("/api/v1/dossiers", "auditor",
-                    params={"complaint_no": meta["complaint_no"]}).json["results"]  # fmt: skip
+    found = api.get(
+        "/api/v1/dossiers", "auditor", params={"complaint_no": meta["complaint_no"]}
+    ).json["results"]
     assert found[0]["recall_no"] == "ZH2023RC088"
     assert found[0]["timeline"]["closure_approved_by"] == "王质量"
 
@@ -229,6 +276,11 @@ def test_the_import_folder_carries_the_quality_fields(api, tmp_path, script_requ
 def test_metadata_part_is_read_as_sent(api):
     """The quality fields go through the same multipart part as the rest."""
     meta = metadata(supplier="某某医药有限公司")
-    response = api.post("/api/v1/dossiers", "archivist", params=[metadata_part(meta)],
-                        upload_files=complete_files(), status=201)  # fmt: skip
+    response = api.post(
+        "/api/v1/dossiers",
+        "archivist",
+        params=[metadata_part(meta)],
+        upload_files=complete_files(),
+        status=201,
+    )
     assert response.json["supplier"] == "某某医药有限公司"
