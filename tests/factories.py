@@ -112,12 +112,13 @@ def file_dossier(api, meta: dict | None = None, files=None, user: str = "archivi
 
 
 def filled_form(app, number: str, title: str, batch_no: str):
-    """The filing form with an unjustified service complaint's fields filled, no files."""
+    """The filing form with a not-established service complaint's fields filled (two
+    documents complete it), no files."""
     form = app.get("/dossiers/new").forms["filing"]
     values = {
         "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
         "title": title, "received_on": "2022-08-01", "closed_on": "2022-08-20",
-        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
+        "channel": "visit", "outcome": "not_established", "confidentiality": "internal",
     }  # fmt: skip
     for name, value in values.items():
         form[name] = value

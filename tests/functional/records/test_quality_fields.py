@@ -4,7 +4,7 @@ quality metadata (contract §8) validated, stored, returned, shown and searchabl
 from __future__ import annotations
 
 import pytest
-from factories import complaint_no, complete_files, file_dossier, metadata, metadata_part, pdf
+from factories import complaint_no, complete_files, file_dossier, metadata, pdf
 from sqlalchemy import text
 from support import assert_error
 
@@ -273,14 +273,32 @@ def test_the_import_folder_carries_the_quality_fields(api, tmp_path, script_requ
     assert found[0]["timeline"]["closure_approved_by"] == "王质量"
 
 
-def test_metadata_part_is_read_as_sent(api):
-    """The quality fields go through the same multipart part as the rest."""
-    meta = metadata(supplier="某某医药有限公司")
-    response = api.post(
-        "/api/v1/dossiers",
-        "archivist",
-        params=[metadata_part(meta)],
-        upload_files=complete_files(),
-        status=201,
-    )
-    assert response.json["supplier"] == "某某医药有限公司"
+def test_the_filing_form_takes_the_timeline(api):
+    from factories import docx, filled_form
+
+    number = complaint_no("III", 2022)
+    assert "Handling timeline" in api.browser("archivist").get("/dossiers/new?_LOCALE_=en").text
+    form = filled_form(api.browser("archivist"), number, "送货延误投诉", "BLG220901")
+    form["acknowledged_on"], form["closure"] = "2022-08-02", "not_established"
+    form["closure_approved_by"], form["supplier"] = "王质量", "九州通医药集团"
+    form.set("upload", ("登记表.pdf", pdf("登记表")), index=0)
+    form.set("upload", ("处理单.docx", docx("处理单")), index=1)
+    form.submit("file", status=303)
+    body = api.get("/api/v1/dossiers", "auditor", params={"complaint_no": number}).json
+    dossier = body["results"][0]
+    assert dossier["supplier"] == "九州通医药集团"
+    assert dossier["timeline"] == {
+        "acknowledged_on": "2022-08-02", "replied_on": None, "reminded_on": None,
+        "closure": "not_established", "closure_approved_by": "王质量", "extension": None,
+    }  # fmt: skip
+
+
+def test_a_bad_timeline_date_in_the_form_is_refused_on_the_form(api):
+    from factories import docx, filled_form
+
+    form = filled_form(api.browser("archivist"), complaint_no("III", 2022), "时间线错误", "BLG2209")
+    form["replied_on"] = "2022-09-30"  # after closed_on (2022-08-20)
+    form.set("upload", ("登记表.pdf", pdf("登记表")), index=0)
+    form.set("upload", ("处理单.docx", docx("处理单")), index=1)
+    response = form.submit("file", status=422)
+    assert 'id="filing-error"' in response.text
