@@ -2,7 +2,7 @@
 on dossiers; a product line's role (contract §8)
 
 Revision ID: 0008_quality_fields
-Revises: 0006_accounts
+Revises: 0013_document_previews (main chains 0007 then 0013 before it)
 Create Date: 2026-12-01 18:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_quality_fields"
-down_revision = "0006_accounts"
+down_revision = "0013_document_previews"
 branch_labels = None
 depends_on = None
 
