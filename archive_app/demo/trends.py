@@ -21,6 +21,7 @@ from datetime import date, timedelta
 
 from ..access.permissions import Level
 from ..records.vocabulary import Closure, ComplaintType, Measure, Outcome
+from ..workdays.calendar import packaged_working_day
 from . import documents
 
 QUARTERS = 10  # two and a half years: a review has four periods before it, and more
@@ -191,8 +192,10 @@ def _timeline(rng, received: date, complaint_class: str, outcome: Outcome, today
     limit_days = {"I": 6, "II": 13, "III": 19}[complaint_class]
     late = rng.random() < 0.15
     replied = received + timedelta(days=rng.randint(2, limit_days) + (20 if late else 0))
-    long_enough = replied + REMINDER_AFTER_REPLY + CLOSING_AFTER_REMINDER < today
-    if long_enough and rng.random() < 0.15:
+    latest = replied + REMINDER_AFTER_REPLY + CLOSING_AFTER_REMINDER + timedelta(days=6)
+    # Only where the working-day calendar knows the year (the filing checks §5.8 with it).
+    countable = latest < today and packaged_working_day(latest) is not None
+    if countable and rng.random() < 0.15:
         reminded = replied + REMINDER_AFTER_REPLY + timedelta(days=rng.randint(0, 3))
         closed = reminded + CLOSING_AFTER_REMINDER + timedelta(days=rng.randint(0, 3))
         timeline = {

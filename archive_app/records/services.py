@@ -34,8 +34,8 @@ from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
 from ..vault.fields import FieldCipher
 from ..vault.keyring import Keyring
 from .cleanup import track_new_blob
-from .closure import check_no_feedback
 from .clearance import readable
+from .closure import check_no_feedback
 from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine

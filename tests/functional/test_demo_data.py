@@ -114,3 +114,21 @@ def test_one_out_of_control_quarter_for_one_type(demo):
             }.values()
         )
         assert max(per[quarter] for quarter in quarters) <= 6, complaint_type
+
+
+def test_no_feedback_closures_meet_the_working_day_rule(demo):
+    from archive_app.workdays import CalendarSnapshot
+
+    calendar = CalendarSnapshot()  # the packaged calendar: the demo archive loads no overrides
+    _stdout, rows = demo
+    closed = [row for row in rows if _timeline(row).get("closure") == "no_feedback"]
+    assert closed
+    for row in closed:
+        timeline = _timeline(row)
+        replied, reminded = (
+            date.fromisoformat(timeline[key]) for key in ("replied_on", "reminded_on")
+        )
+        closed_on = row["closed_on"]
+        closed_on = closed_on if isinstance(closed_on, date) else date.fromisoformat(closed_on)
+        assert calendar.working_days_between(replied, reminded) >= 25, row["complaint_no"]
+        assert calendar.working_days_between(reminded, closed_on) >= 10, row["complaint_no"]
