@@ -30,12 +30,13 @@ class Dossier(Base):
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
     # Optional quality metadata (contract §8). The timeline and the regulator report are
     # kept as filed (ISO dates as text); the references are columns of their own.
-    timeline: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    # none_as_null: a dossier without one holds SQL NULL, not the JSON text `null`.
+    timeline: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
     supplier: Mapped[str | None] = mapped_column(String(255), nullable=True)
     adr_report_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     recall_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
     qp_notified_on: Mapped[date | None] = mapped_column(Date, nullable=True)
-    regulator_report: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    regulator_report: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     # Customer personal data: AES-GCM at field level; the HMAC columns allow exact look-ups
     # without the clear value ever reaching the database.

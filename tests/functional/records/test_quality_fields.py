@@ -302,3 +302,30 @@ def test_a_bad_timeline_date_in_the_form_is_refused_on_the_form(api):
     form.set("upload", ("处理单.docx", docx("处理单")), index=1)
     response = form.submit("file", status=422)
     assert 'id="filing-error"' in response.text
+
+
+def test_destruction_erases_the_quality_fields(api, wsgi_app):
+    meta = metadata(
+        complaint_no=complaint_no("I", 2018),
+        received_on="2018-03-01",
+        closed_on="2018-04-01",
+        products=[{"name": "复方甘草片", "batch_no": "FG180102", "expiry": "2018-06"}],
+        supplier="九州通医药集团",
+        adr_report_no="ADR2018SH0001",
+        recall_no="ZH2018RC001",
+        qp_notified_on="2018-03-02",
+        timeline={"replied_on": "2018-03-05", "closure_approved_by": "王质量",
+                  "extension": {"until": "2018-03-20", "reason": "客户要求复检",
+                                "approved_by": "李经理"}},
+        regulator_report={"authority": "上海市药品监督管理局", "reported_on": "2018-03-03"},
+    )  # fmt: skip
+    dossier = file_dossier(api, meta).json
+    run = api.post_json("/api/v1/retention/runs", {"as_of": "2020-01-01", "dry_run": False},
+                        "records", status=201).json  # fmt: skip
+    assert dossier["complaint_no"] in run["destroyed"]
+    engine = wsgi_app.registry.getUtility(IDatabase).engine
+    with engine.connect() as connection:
+        query = text("SELECT timeline, supplier, adr_report_no, recall_no, qp_notified_on, "
+                     "regulator_report FROM dossiers WHERE id = :id")  # fmt: skip
+        row = connection.execute(query, {"id": dossier["id"]}).one()
+    assert all(value is None for value in row), row
