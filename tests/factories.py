@@ -85,7 +85,7 @@ def complete_files(outcome: str = "justified") -> list[tuple[str, str, bytes]]:
         ("registration_form", "投诉客户信息登记表.pdf", pdf()),
         ("handling_sheet", "客户质量投诉处理单.docx", docx()),
     ]
-    if outcome == "justified":
+    if outcome != "not_established":  # justified and unjustified are investigated
         files += [
             ("investigation_report", "调查报告.pdf", pdf("调查报告")),
             ("reply_report", "答复报告.docx", docx("答复报告")),
@@ -112,12 +112,13 @@ def file_dossier(api, meta: dict | None = None, files=None, user: str = "archivi
 
 
 def filled_form(app, number: str, title: str, batch_no: str):
-    """The filing form with an unjustified service complaint's fields filled, no files."""
+    """The filing form with a not-established service complaint's fields filled (two
+    documents complete it), no files."""
     form = app.get("/dossiers/new").forms["filing"]
     values = {
         "complaint_no": number, "complaint_class": "III", "complaint_type": "service",
         "title": title, "received_on": "2022-08-01", "closed_on": "2022-08-20",
-        "channel": "visit", "outcome": "unjustified", "confidentiality": "internal",
+        "channel": "visit", "outcome": "not_established", "confidentiality": "internal",
     }  # fmt: skip
     for name, value in values.items():
         form[name] = value

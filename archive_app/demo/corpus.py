@@ -10,6 +10,7 @@ from pathlib import Path
 from ..access.permissions import Level
 from ..records.vocabulary import Channel, ComplaintClass, Measure, Outcome
 from . import documents
+from .trends import build_trend_dossiers, trend_files
 
 DEMO_USERS = [
     {
@@ -120,9 +121,15 @@ def build_demo_dossiers(count: int = 36, seed: int = 2023) -> list[dict]:
         closed = min(received + timedelta(days=rng.randint(5, 60)), date(2025, 12, 31))
         products = [_product(rng, received, index + n) for n in range(1 + (index % 4 == 0))]
         title_suffix, story = PROBLEMS[complaint_type]
-        justified = index % 4 != 3
+        # One in eight not established (closed without investigation), one in eight
+        # investigated and found unjustified, the rest justified.
+        outcome = {3: Outcome.NOT_ESTABLISHED, 7: Outcome.UNJUSTIFIED}.get(
+            index % 8, Outcome.JUSTIFIED
+        )
+        justified = outcome == Outcome.JUSTIFIED
         city = rng.choice(CITIES)
-        verdict = "投诉成立" if justified else "投诉不成立"
+        verdict = {Outcome.JUSTIFIED: "经调查投诉合理", Outcome.UNJUSTIFIED: "经调查投诉不合理",
+                   Outcome.NOT_ESTABLISHED: "投诉不成立"}[outcome]  # fmt: skip
         dossiers.append(
             {
                 "complaint_no": f"TS-{complaint_class}-{received.year % 100:02d}-{index + 1:03d}",
@@ -141,7 +148,7 @@ def build_demo_dossiers(count: int = 36, seed: int = 2023) -> list[dict]:
                     "address": f"{city}{rng.choice(STREETS)}{rng.randint(1, 300)}号",
                 },
                 "products": products,
-                "outcome": Outcome.JUSTIFIED if justified else Outcome.UNJUSTIFIED,
+                "outcome": outcome,
                 "measures": sorted(rng.sample(list(Measure), rng.randint(1, 2)))
                 if justified
                 else [],
@@ -149,7 +156,7 @@ def build_demo_dossiers(count: int = 36, seed: int = 2023) -> list[dict]:
                 if justified and index % 2
                 else None,
                 "confidentiality": LEVELS[index % len(LEVELS)],
-                "summary": f"{story}经调查{verdict}，已书面答复客户。",
+                "summary": f"{story}{verdict}，已书面答复客户。",
             }
         )
     return dossiers
@@ -183,7 +190,7 @@ def _files_for(dossier: dict, index: int) -> list[tuple[str, str, bytes]]:
             else documents.make_docx("客户质量投诉处理单", facts),
         ),
     ]
-    if dossier["outcome"] == Outcome.JUSTIFIED:
+    if dossier["outcome"] != Outcome.NOT_ESTABLISHED:  # investigated: both reports
         files.append(
             (
                 "investigation_report",
@@ -243,14 +250,19 @@ def _files_for(dossier: dict, index: int) -> list[tuple[str, str, bytes]]:
     return files
 
 
-def write_demo_archive(target: Path, count: int = 36, seed: int = 2023) -> list[Path]:
-    """Import-format folders (contract §5) under `target`, one per dossier."""
+def write_demo_archive(target: Path, count: int = 36, seed: int = 2023, *,
+                       today: date | None = None, trends: bool = True) -> list[Path]:  # fmt: skip
+    """Import-format folders (contract §5) under `target`, one per dossier: `count` showcase
+    dossiers with documents of every kind, then (with `trends`) ten quarters of quality
+    history ending with the last full quarter before `today` (trends.py)."""
+    showcase = [(d, _files_for(d, i)) for i, d in enumerate(build_demo_dossiers(count, seed))]
+    history = [(d, trend_files(d)) for d in build_trend_dossiers(today)] if trends else []
     folders = []
-    for index, dossier in enumerate(build_demo_dossiers(count, seed)):
+    for dossier, files in showcase + history:
         folder = Path(target) / dossier["complaint_no"]
         folder.mkdir(parents=True, exist_ok=True)
         listing = []
-        for position, (kind, name, content) in enumerate(_files_for(dossier, index)):
+        for position, (kind, name, content) in enumerate(files):
             filename = f"{position:02d}-{name}"
             (folder / filename).write_bytes(content)
             listing.append({"kind": kind, "file": filename})

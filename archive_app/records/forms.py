@@ -15,7 +15,15 @@ from ..access.permissions import Level
 from ..labels import VOCABULARIES, label
 from .schemas import MAX_PRODUCTS
 from .services import Upload
-from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
+from .vocabulary import (
+    Channel,
+    Closure,
+    ComplaintClass,
+    ComplaintType,
+    DocumentKind,
+    Measure,
+    Outcome,
+)
 
 _ = TranslationStringFactory("archive")
 
@@ -68,6 +76,28 @@ class ProductNode(colander.MappingSchema):
     manufacturer = _text(_("Manufacturer"), missing="")
 
 
+TIMELINE_DATES = ("acknowledged_on", "replied_on", "reminded_on")
+QUALITY_TEXTS = ("supplier", "adr_report_no", "recall_no")
+
+
+def timeline_node(translate) -> colander.SchemaNode:
+    """The optional handling timeline and references (contract §8), folded away until
+    opened: most dossiers are filed without them."""
+    node = colander.SchemaNode(
+        colander.Mapping(), name="timeline", title=_("Handling timeline (optional)"),
+        widget=deform.widget.MappingWidget(template="mapping_accordion", open=False),
+    )  # fmt: skip
+    node.add(_date(_("Acknowledged on"), name="acknowledged_on", missing=""))
+    node.add(_date(_("Replied on"), name="replied_on", missing=""))
+    node.add(_date(_("Reminded on"), name="reminded_on", missing=""))
+    node.add(_select(_("Closure"), Closure, translate, name="closure", missing=""))
+    node.add(_text(_("Closure approved by"), name="closure_approved_by", missing=""))
+    node.add(_text(_("Supplier"), name="supplier", missing=""))
+    node.add(_text(_("ADR report number"), name="adr_report_no", missing=""))
+    node.add(_text(_("Recall number"), name="recall_no", missing=""))
+    return node
+
+
 def filing_schema(request, tmpstore) -> colander.SchemaNode:
     schema = colander.SchemaNode(colander.Mapping())
     translate = request.localizer.translate
@@ -103,6 +133,7 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
     schema.add(_select(_("Confidentiality"), Level, translate, name="confidentiality"))
     schema.add(_text(_("Summary"), name="summary", missing="",
                      widget=deform.widget.TextAreaWidget(rows=4)))  # fmt: skip
+    schema.add(timeline_node(translate))
     upload = deform.widget.FileUploadWidget(tmpstore, accept=ACCEPT)
     for kind in SINGLE_KINDS:
         schema.add(colander.SchemaNode(deform.FileData(), name=kind, title=LABELS[kind],
@@ -157,7 +188,18 @@ def metadata_from(appstruct: dict) -> dict:
     metadata["customer"] = blank_to_none(appstruct["customer"])
     metadata["products"] = [blank_to_none(product) for product in appstruct["products"]]
     metadata["measures"] = sorted(appstruct.get("measures") or ())
+    metadata.update(quality_from(appstruct.get("timeline") or {}))
     return metadata
+
+
+def quality_from(fieldset: dict) -> dict:
+    """The timeline fieldset's filled values as contract metadata (none: nothing)."""
+    quality = {key: fieldset[key] for key in QUALITY_TEXTS if fieldset.get(key)}
+    timeline = {key: fieldset[key] for key in (*TIMELINE_DATES, "closure", "closure_approved_by")
+                if fieldset.get(key)}  # fmt: skip
+    if timeline:
+        quality["timeline"] = timeline
+    return quality
 
 
 def uploads_from(appstruct: dict, spool_dir: Path) -> list[Upload]:

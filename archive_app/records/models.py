@@ -8,7 +8,7 @@ from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Integer, LargeBinary,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
-from .vocabulary import DossierState
+from .vocabulary import DossierState, ProductRole
 
 
 class Dossier(Base):
@@ -28,6 +28,15 @@ class Dossier(Base):
     capa_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     confidentiality: Mapped[str] = mapped_column(String(16))
     summary: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Optional quality metadata (contract §8). The timeline and the regulator report are
+    # kept as filed (ISO dates as text); the references are columns of their own.
+    # none_as_null: a dossier without one holds SQL NULL, not the JSON text `null`.
+    timeline: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    supplier: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    adr_report_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    recall_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qp_notified_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    regulator_report: Mapped[dict | None] = mapped_column(JSON(none_as_null=True), nullable=True)
 
     # Customer personal data: AES-GCM at field level; the HMAC columns allow exact look-ups
     # without the clear value ever reaching the database.
@@ -77,6 +86,10 @@ class ProductLine(Base):
     manufacturer: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # The batch's certification (QP release) date: only the EU GMP retention rule reads it.
     certified_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # `complained` (the batch complained about) or `related` (one the investigation covered).
+    role: Mapped[str] = mapped_column(
+        String(16), default=ProductRole.COMPLAINED, server_default=ProductRole.COMPLAINED.value
+    )
 
     dossier: Mapped[Dossier] = relationship(back_populates="products")
 

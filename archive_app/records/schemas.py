@@ -10,20 +10,34 @@ from translationstring import TranslationStringFactory
 
 from ..access.permissions import Level
 from ..errors import BadRequest, Invalid
-from ..validation import StrictDate, StrictString, choice, text, validated
+from ..validation import ClosedMapping, StrictDate, StrictString, choice, text, validated
 from .policy import EXPIRY_PATTERN, parse_expiry
-from .vocabulary import Channel, ComplaintClass, ComplaintType, DocumentKind, Measure, Outcome
+from .vocabulary import (
+    Channel,
+    Closure,
+    ComplaintClass,
+    ComplaintType,
+    DocumentKind,
+    Measure,
+    Outcome,
+    ProductRole,
+)
 
 _ = TranslationStringFactory("archive")
 
+# Completeness at filing (contract §4). Checked when a dossier is filed, never again: one
+# filed under an earlier rule (an unjustified one with two documents) keeps what it has.
+INVESTIGATED_KINDS = (
+    DocumentKind.REGISTRATION_FORM,
+    DocumentKind.HANDLING_SHEET,
+    DocumentKind.INVESTIGATION_REPORT,
+    DocumentKind.REPLY_REPORT,
+)
 REQUIRED_KINDS = {
-    Outcome.JUSTIFIED: (
-        DocumentKind.REGISTRATION_FORM,
-        DocumentKind.HANDLING_SHEET,
-        DocumentKind.INVESTIGATION_REPORT,
-        DocumentKind.REPLY_REPORT,
-    ),
-    Outcome.UNJUSTIFIED: (DocumentKind.REGISTRATION_FORM, DocumentKind.HANDLING_SHEET),
+    Outcome.JUSTIFIED: INVESTIGATED_KINDS,
+    Outcome.UNJUSTIFIED: INVESTIGATED_KINDS,  # investigated too (seed §5.5)
+    # Closed without investigation (§5.3): the reason is in the handling sheet.
+    Outcome.NOT_ESTABLISHED: (DocumentKind.REGISTRATION_FORM, DocumentKind.HANDLING_SHEET),
 }
 COMPLAINT_NO = re.compile(r"^TS-(I|II|III)-(\d{2})-(\d{3,})$")
 
@@ -66,6 +80,7 @@ class Product(colander.MappingSchema):
     expiry = colander.SchemaNode(StrictString(), validator=Expiry(), missing=None)
     manufacturer = text(255, missing=None)
     certified_on = colander.SchemaNode(StrictDate(nullable=True), missing=None)  # EU GMP rule only
+    role = choice(ProductRole, missing=ProductRole.COMPLAINED)
 
 
 MAX_PRODUCTS = 50
@@ -78,6 +93,42 @@ class Products(colander.SequenceSchema):
 
 class Measures(colander.SequenceSchema):
     measure = choice(Measure)
+
+
+class OptionalObject(ClosedMapping):
+    """An optional object of declared keys only; JSON `null` is the same as leaving it out."""
+
+    def deserialize(self, node, cstruct):
+        return colander.null if cstruct is None else super().deserialize(node, cstruct)
+
+
+def _optional_date():
+    return colander.SchemaNode(StrictDate(nullable=True), missing=None)
+
+
+class Extension(colander.MappingSchema):
+    """An approved extension of the handling time limit (seed §6)."""
+
+    until = colander.SchemaNode(StrictDate())
+    reason = text(2000)
+    approved_by = text(100)
+
+
+class Timeline(colander.MappingSchema):
+    """The handling timeline (contract §8, seed §5.8)."""
+
+    acknowledged_on = _optional_date()
+    replied_on = _optional_date()
+    reminded_on = _optional_date()
+    closure = choice(Closure, missing=None)
+    closure_approved_by = text(100, missing=None)
+    extension = Extension(OptionalObject(), missing=None)
+
+
+class RegulatorReport(colander.MappingSchema):
+    authority = text(255)
+    reported_on = colander.SchemaNode(StrictDate())
+    reference = text(100, missing=None)
 
 
 class DossierMetadata(colander.MappingSchema):
@@ -99,6 +150,13 @@ class DossierMetadata(colander.MappingSchema):
     capa_ref = text(64, missing=None)
     confidentiality = choice(Level)  # required (contract §4): no level is assumed
     summary = text(20000, missing=None)
+    # Optional quality metadata (contract §8).
+    timeline = Timeline(OptionalObject(), missing=None)
+    supplier = text(255, missing=None)
+    adr_report_no = text(64, missing=None)
+    recall_no = text(64, missing=None)
+    qp_notified_on = _optional_date()
+    regulator_report = RegulatorReport(OptionalObject(), missing=None)
 
 
 def _cross_checks(node, value):
@@ -113,8 +171,43 @@ def _cross_checks(node, value):
         error["closed_on"] = _("must not be before received_on")
     if len(set(value["measures"])) != len(value["measures"]):
         error["measures"] = _("must not repeat a measure")
+    if value["timeline"]:
+        _timeline_checks(value, error)
     if error.children:
         raise error
+
+
+def _timeline_checks(value, error: colander.Invalid) -> None:
+    """The timeline's dates fall in the handling (received to closed) and in order; a
+    `not_established` closure belongs to a `not_established` outcome. The §5.8 working-day
+    rule needs the calendar: records.closure.check_no_feedback."""
+    timeline, problems = value["timeline"], {}
+    for name in ("acknowledged_on", "replied_on", "reminded_on"):
+        day = timeline[name]
+        if day is not None and not value["received_on"] <= day <= value["closed_on"]:
+            problems[name] = _("must fall between received_on and closed_on")
+    replied, reminded = timeline["replied_on"], timeline["reminded_on"]
+    if reminded is not None and replied is None:
+        problems.setdefault("reminded_on", _("needs replied_on (a reminder follows the reply)"))
+    elif reminded is not None and reminded < replied:
+        problems.setdefault("reminded_on", _("must not be before replied_on"))
+    closure = timeline["closure"]
+    if closure == Closure.NO_FEEDBACK and replied is None:
+        problems.setdefault("replied_on", _("is required for a no_feedback closure"))
+    if closure == Closure.NOT_ESTABLISHED and value["outcome"] != Outcome.NOT_ESTABLISHED:
+        problems["closure"] = _("not_established needs the outcome not_established")
+    extension = timeline["extension"]
+    late = extension is not None and extension["until"] < value["received_on"]
+    if problems or late:
+        node = error.node["timeline"]
+        nested = colander.Invalid(node)
+        for name, message in problems.items():
+            nested[name] = message
+        if late:
+            until = colander.Invalid(node["extension"])
+            until["until"] = _("must not be before received_on")
+            nested.add(until, node.children.index(node["extension"]))
+        error.add(nested, error.node.children.index(node))
 
 
 class DossierLookup(colander.MappingSchema):
@@ -166,3 +259,15 @@ def validate_metadata(data) -> dict:
     value["measures"] = list(value["measures"])
     value["products"] = [dict(product) for product in value["products"]]
     return value
+
+
+def stored_quality_json(value: dict | None) -> dict | None:
+    """A validated nested object (timeline, regulator report) as its JSON column keeps it:
+    dates as ISO text, absent keys as null."""
+    if not value:
+        return None
+    return {
+        key: (stored_quality_json(item) if isinstance(item, dict)
+              else item.isoformat() if hasattr(item, "isoformat") else item)
+        for key, item in value.items()
+    }  # fmt: skip

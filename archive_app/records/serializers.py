@@ -28,6 +28,7 @@ def dossier_json(dossier: Dossier, customer: dict) -> dict:
                 "expiry": product.expiry,
                 "manufacturer": product.manufacturer,
                 "certified_on": product.certified_on.isoformat() if product.certified_on else None,
+                "role": product.role,
             }
             for product in dossier.products
         ],
@@ -36,6 +37,7 @@ def dossier_json(dossier: Dossier, customer: dict) -> dict:
         "capa_ref": dossier.capa_ref,
         "confidentiality": dossier.confidentiality,
         "summary": dossier.summary,
+        **quality_json(dossier),
         "state": dossier.state,
         "destroy_after": dossier.destroy_after.isoformat(),
         "retention_rule": describe_rule(dossier),
@@ -43,6 +45,28 @@ def dossier_json(dossier: Dossier, customer: dict) -> dict:
         "filed_at": dossier.filed_at.isoformat(),
         "documents": [document_json(document) for document in dossier.documents],
     }
+
+
+def quality_json(dossier: Dossier) -> dict:
+    """The optional quality metadata (contract §8), null where none was filed."""
+    return {
+        "timeline": quality_object(dossier.timeline, TIMELINE_KEYS),
+        "supplier": dossier.supplier,
+        "adr_report_no": dossier.adr_report_no,
+        "recall_no": dossier.recall_no,
+        "qp_notified_on": dossier.qp_notified_on.isoformat() if dossier.qp_notified_on else None,
+        "regulator_report": quality_object(dossier.regulator_report, REGULATOR_KEYS),
+    }
+
+
+TIMELINE_KEYS = ("acknowledged_on", "replied_on", "reminded_on", "closure",
+                 "closure_approved_by", "extension")  # fmt: skip
+REGULATOR_KEYS = ("authority", "reported_on", "reference")
+
+
+def quality_object(stored: dict | None, keys: tuple[str, ...]) -> dict | None:
+    """A stored JSON object with each of its keys (null where absent), in a fixed order."""
+    return None if stored is None else {key: stored.get(key) for key in keys}
 
 
 def summary(dossier: Dossier) -> dict:

@@ -25,6 +25,7 @@ from ..interfaces import (
     IKeyring,
     IRecordsService,
     IRetentionPolicy,
+    IWorkingCalendar,
 )
 from ..settings import as_int
 from ..vault.blobstore import BlobStore
@@ -34,11 +35,12 @@ from ..vault.fields import FieldCipher
 from ..vault.keyring import Keyring
 from .cleanup import track_new_blob
 from .clearance import readable
+from .closure import check_no_feedback
 from .masking import mask_customer
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .models import Document, Dossier, ProductLine
 from .policy import Batch, RetentionDecision
-from .schemas import REQUIRED_KINDS, validate_metadata
+from .schemas import REQUIRED_KINDS, stored_quality_json, validate_metadata
 from .serializers import dossier_json
 from .vocabulary import DYING_STATES, DocumentKind, DossierState
 
@@ -74,6 +76,7 @@ class RecordsService:
         max_parts: int = 64,
         on_change=None,
         buckets: BucketKeys | None = None,
+        calendar=None,
     ):
         self.session = session
         self.blobs = blobs
@@ -85,6 +88,8 @@ class RecordsService:
         self.use_buckets = buckets is not None
         # The retention policy (IRetentionPolicy): rules and holds by query, retention's.
         self.policy = policy
+        # Working days for the §5.8 rule (IWorkingCalendar).
+        self.calendar = calendar
         self.max_upload_bytes = max_upload_bytes
         self.max_parts = max_parts
         # Told (session, dossier id) after a change, e.g. to queue index work for the commit.
@@ -94,6 +99,7 @@ class RecordsService:
 
     def file_dossier(self, raw_metadata, uploads: list[Upload], filed_by: str) -> Dossier:
         metadata = validate_metadata(raw_metadata)
+        check_no_feedback(self.calendar, metadata)
         self._check_uploads(uploads, appending=False)
         kinds = {upload.kind for upload in uploads}
         for kind in REQUIRED_KINDS[metadata["outcome"]]:
@@ -126,6 +132,12 @@ class RecordsService:
             capa_ref=metadata["capa_ref"],
             confidentiality=metadata["confidentiality"],
             summary=metadata["summary"],
+            timeline=stored_quality_json(metadata["timeline"]),
+            supplier=metadata["supplier"],
+            adr_report_no=metadata["adr_report_no"],
+            recall_no=metadata["recall_no"],
+            qp_notified_on=metadata["qp_notified_on"],
+            regulator_report=stored_quality_json(metadata["regulator_report"]),
             state=DossierState.ARCHIVED,
             destroy_after=decision.destroy_after,
             retention_rule=decision.rule.name,
@@ -347,6 +359,7 @@ def records_for(registry, session: Session) -> RecordsService:
         registry.getUtility(IRetentionPolicy),
         on_change=indexer.queue if indexer is not None else None,
         buckets=registry.getUtility(IBucketKeys),
+        calendar=registry.getUtility(IWorkingCalendar),
         max_upload_bytes=as_int(settings, "archive.max_upload_mb", 1) * 1024 * 1024,
         max_parts=as_int(settings, "archive.max_parts", 7),
     )

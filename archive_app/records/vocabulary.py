@@ -1,5 +1,6 @@
-"""The closed vocabularies of a dossier (contract §4): its state, class, type, channel,
-outcome, measures and document kinds, each a `StrEnum` whose values are the stored text."""
+"""The closed vocabularies of a dossier (contract §4, §8): its state, class, type, channel,
+outcome, measures, document kinds, a product line's role and the timeline's closure, each a
+`StrEnum` whose values are the stored text."""
 
 from __future__ import annotations
 
@@ -48,8 +49,24 @@ class Channel(StrEnum):
 
 
 class Outcome(StrEnum):
-    JUSTIFIED = "justified"
-    UNJUSTIFIED = "unjustified"
+    JUSTIFIED = "justified"  # 合理
+    UNJUSTIFIED = "unjustified"  # 不合理: investigated and found unreasonable (seed §5.5)
+    NOT_ESTABLISHED = "not_established"  # 投诉不成立: closed without investigation (§5.3)
+
+
+class Closure(StrEnum):
+    """How the handling was closed (seed §5.8, contract §8 `timeline.closure`)."""
+
+    CUSTOMER_SATISFIED = "customer_satisfied"
+    NO_FEEDBACK = "no_feedback"  # replied, reminded, no answer: closed after working days
+    NOT_ESTABLISHED = "not_established"
+
+
+class ProductRole(StrEnum):
+    """Why a product line is on the dossier (contract §8)."""
+
+    COMPLAINED = "complained"  # the batch the customer complained about
+    RELATED = "related"  # a batch the investigation covered (seed §5.4.3)
 
 
 class Measure(StrEnum):

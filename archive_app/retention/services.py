@@ -329,6 +329,9 @@ class Destroyer:
         for name in ("name", "organization", "phone"):
             setattr(dossier, f"customer_{name}_hmac", None)
         dossier.title = dossier.summary = dossier.department = dossier.capa_ref = None
+        # The quality metadata names people (approvers) and carries free text (contract §8).
+        dossier.timeline = dossier.regulator_report = dossier.supplier = None
+        dossier.adr_report_no = dossier.recall_no = dossier.qp_notified_on = None
         dossier.channel = None
         dossier.key_bucket = None
         session.execute(DossierCorrection.__table__.update()

@@ -186,7 +186,7 @@ class Indexer:
             "title": clean(dossier.title),
             "product": [product.name for product in dossier.products],
             "product_name": [product.name for product in dossier.products],
-            "manufacturer": clean(" ".join(p.manufacturer or "" for p in dossier.products)),
+            "manufacturer": clean(" ".join(parties_and_references(dossier))),
             "summary": clean(dossier.summary),
             "text": clean("\n".join(texts)),
             "complaint_class": dossier.complaint_class,
@@ -291,3 +291,11 @@ def _index_committed(session: Session) -> None:
 def _forget_queued(session: Session, previous_transaction) -> None:
     if previous_transaction.parent is None:
         session.info.pop(COMMITTED, None)  # the queue rows were rolled back with it
+
+
+def parties_and_references(dossier: Dossier) -> list[str]:
+    """The metadata text of the `manufacturer` field: the manufacturers, the supplier and the
+    ADR and recall report numbers (contract §8), found with `q` by every reader of metadata."""
+    values = [product.manufacturer for product in dossier.products]
+    values += [dossier.supplier, dossier.adr_report_no, dossier.recall_no]
+    return [value for value in values if value]

@@ -46,6 +46,8 @@ def dossier_schema() -> Schema:
         batch_no=KEYWORD(commas=True, lowercase=True, scorable=False),
         title=BigramText(stored=True),
         product=BigramText(stored=True),
+        # The parties and references: manufacturers, the supplier, the ADR and recall report
+        # numbers (indexing.parties_and_references; one field, so the engine is unchanged).
         manufacturer=BigramText(),
         summary=BigramText(stored=True),
         # Document text: indexed, never stored, and without positions (phrase queries over

@@ -16,12 +16,14 @@ from archive_app.records.importer import ImportStatus
 from archive_app.records.schemas import DossierMetadata
 from archive_app.records.vocabulary import (
     Channel,
+    Closure,
     ComplaintClass,
     ComplaintType,
     DocumentKind,
     DossierState,
     Measure,
     Outcome,
+    ProductRole,
 )
 from archive_app.retention.models import ProposalDecision, ProposalState
 from archive_app.retention.rules import RuleSet
@@ -35,7 +37,9 @@ PINNED = [
     (ComplaintType, ["adverse_reaction", "intrinsic_quality", "inner_packaging",
                      "outer_packaging", "packaging_design", "service", "other"]),
     (Channel, ["phone", "letter", "fax", "email", "wechat", "sms", "visit", "other"]),
-    (Outcome, ["justified", "unjustified"]),
+    (Outcome, ["justified", "unjustified", "not_established"]),
+    (Closure, ["customer_satisfied", "no_feedback", "not_established"]),  # §8 timeline
+    (ProductRole, ["complained", "related"]),
     (Measure, ["compensation", "return", "recall"]),
     (DocumentKind, ["registration_form", "handling_sheet", "investigation_report",
                     "reply_report", "customer_acceptance", "attachment"]),
