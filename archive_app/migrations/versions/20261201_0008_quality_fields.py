@@ -2,7 +2,7 @@
 on dossiers; a product line's role (contract §8)
 
 Revision ID: 0008_quality_fields
-Revises: 0008_saved_searches (main chains 0007 then 0013 before it)
+Revises: 0008_saved_searches
 Create Date: 2026-12-01 18:00:00
 """
 
