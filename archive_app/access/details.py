@@ -34,6 +34,11 @@ def _pairs(mapping: dict) -> Words:
             for name, value in mapping.items() if value not in (None, "", [])]  # fmt: skip
 
 
+# The search's orders other than relevance, as the search page names them.
+ORDERS = {"received_on": _("Received, newest first"),
+          "received_on_asc": _("Received, oldest first")}  # fmt: skip
+
+
 def _search(match: re.Match) -> Words:
     words: Words = []
     query = _literal(match["q"])
@@ -46,6 +51,8 @@ def _search(match: re.Match) -> Words:
         if match[name] != "None":
             words.append(_("${name}: ${value}", mapping={"name": field_label(name),
                                                         "value": match[name]}))  # fmt: skip
+    if match["sort"] in ORDERS:
+        words.append(ORDERS[match["sort"]])
     words.append(_("${count} results", mapping={"count": int(match["count"])}))
     return words
 
@@ -90,7 +97,8 @@ SHAPES: list[tuple[re.Pattern, Callable[[re.Match], Words]]] = [
     (re.compile(re.escape(WITHHELD)),
      _words(_("Withheld: the entry names a dossier above your clearance"))),
     (re.compile(r"q=(?P<q>None|'.*'|\".*\") filters=(?P<filters>\{.*\}) "  # search/views.py
-                r"from=(?P<received_from>\S+) to=(?P<received_to>\S+): (?P<count>\d+) results",
+                r"from=(?P<received_from>\S+) to=(?P<received_to>\S+)"
+                r"( sort=(?P<sort>\S+))?: (?P<count>\d+) results",
                 re.DOTALL), _search),
     (re.compile(r"complaint_no lookup: (?P<count>\d+) result\(s\)"),  # records/api.py
      _count(_("Complaint-number look-up: ${count} result(s)"))),

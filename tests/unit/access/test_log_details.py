@@ -18,6 +18,10 @@ SHOWN = {
         "检索词：阿莫西林 投诉类别：Ⅰ类",
     ),
     "q=None filters={} from=None to=None: 0 results": ("0 results", "0 条结果"),
+    "q='胶囊' filters={} from=None to=None sort=received_on_asc: 3 results": (
+        "query: 胶囊 Received, oldest first 3 results", "检索词：胶囊"),
+    "q='胶囊' filters={} from=None to=None sort=relevance: 3 results": (
+        "query: 胶囊 3 results", "3 条结果"),
     "4 documents (web)": ("4 documents", "4 份文件"),
     "user li4 role auditor clearance confidential (web)": (
         "User li4: role Auditor, clearance Confidential", "用户 li4：角色 审计员"),
@@ -47,3 +51,4 @@ def test_a_detail_reads_in_words(detail):
 
 def test_no_detail_no_words():
     assert detail_words(None) == [] and detail_words("") == []
+
