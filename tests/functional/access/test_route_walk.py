@@ -64,6 +64,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("records.lookup", ANY): Permission.READ_DOSSIERS,
     ("records.detail", ANY): Permission.READ_DOSSIERS,
     ("records.detail.download", ANY): Permission.DOWNLOAD_DOCUMENTS,
+    ("records.detail.preview", ANY): Permission.DOWNLOAD_DOCUMENTS,
     ("search.page", "GET"): Permission.READ_DOSSIERS,
     ("retention.page", "GET"): Permission.MANAGE_RETENTION,
     ("retention.page", "POST"): Permission.MANAGE_RETENTION,

@@ -245,3 +245,21 @@ def test_the_workbook_export_is_logged_and_leaves_no_file(api, ledger, storage):
     assert entry["detail"].startswith("ledger workbook from=2024-01-01")
     assert entry["detail"].endswith(": 3 dossiers")
     assert not list((storage / "tmp").glob("ledger-*")), "a decrypted workbook stayed on disk"
+
+
+def test_the_handling_timeline_is_in_the_rows_and_the_workbook(api):
+    mark = uuid.uuid4().hex[:8].upper()
+    timeline = {"acknowledged_on": "2023-05-13", "replied_on": "2023-06-20",
+                "closure": "customer_satisfied"}  # fmt: skip
+    filed = file_dossier(api, metadata(
+        complaint_no=complaint_no("I", 2023), received_on="2023-05-12", closed_on="2023-07-03",
+        products=[{"name": f"时限{mark}片", "batch_no": f"T{mark}", "expiry": "2025-06"}],
+        timeline=timeline)).json  # fmt: skip
+    [row] = rows(api, "auditor", product=mark)["results"]
+    assert row["complaint_no"] == filed["complaint_no"]
+    assert {name: value for name, value in row["timeline"].items() if value} == timeline
+    _header, [cells] = workbook_rows(api, "auditor", product=mark)
+    shown = dict(zip(HEADERS, cells, strict=True))
+    assert as_date(shown["受理确认日期"]) == "2023-05-13"
+    assert as_date(shown["答复日期"]) == "2023-06-20" and shown["催告日期"] is None
+    assert shown["结案方式"] == "客户满意"  # the closure's label, not its code
