@@ -65,6 +65,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("records.detail", ANY): Permission.READ_DOSSIERS,
     ("records.detail.download", ANY): Permission.DOWNLOAD_DOCUMENTS,
     ("records.detail.preview", ANY): Permission.DOWNLOAD_DOCUMENTS,
+    ("api.search.csv", "GET"): Permission.READ_DOSSIERS,
+    ("api.search.xlsx", "GET"): Permission.READ_DOSSIERS,
+    ("search.export.csv", "GET"): Permission.READ_DOSSIERS,
+    ("search.export.xlsx", "GET"): Permission.READ_DOSSIERS,
+    ("search.saved", "GET"): Permission.READ_DOSSIERS,
+    ("search.saved", "POST"): Permission.READ_DOSSIERS,
+    ("search.saved.delete", "POST"): Permission.READ_DOSSIERS,
     ("search.page", "GET"): Permission.READ_DOSSIERS,
     ("retention.page", "GET"): Permission.MANAGE_RETENTION,
     ("retention.page", "POST"): Permission.MANAGE_RETENTION,
@@ -182,6 +189,7 @@ def path_for(pattern: str, target) -> str:
         "dossier_id": dossier["id"], "document_id": dossier["documents"][0]["id"],
         "hold_id": str(target["hold"]["id"]), "certificate_id": "0" * 32,
         "proposal_id": "0" * 32, "decision": "approve", "username": "walk_nobody",
+        r"saved_id:\d{1,9}": "999999",
     }  # fmt: skip
     path = pattern
     for name, value in values.items():
