@@ -2,10 +2,12 @@
 
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, Dossier, ProductLine
+from .reports.review_models import Review
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
 from .search.models import QueuedDossier
 
 __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
     "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier",
+    "Review",
 ]  # fmt: skip
