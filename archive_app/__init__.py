@@ -59,6 +59,8 @@ def configure(config, settings):
         # the retention policy.
         config.include(".retention")
         config.include(".search")
+        # Reports on the closed complaints (ledger, reviews): above records, beside search.
+        config.include(".reports")
         # The OpenAPI document of everything under /api/v1.
         config.include(".openapi")
         # Pages shared by every feature: home, language switch, errors, static files.

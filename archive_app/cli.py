@@ -36,6 +36,8 @@ FEATURE_COMMANDS = {
     "certificate": "archive_app.retention.commands:certificate",
     # search
     "reindex": "archive_app.search.commands:reindex",
+    # reports: the ledger, quarterly and annual reviews
+    "report": "archive_app.reports.commands:report",
 }
 
 
@@ -49,8 +51,9 @@ def main(ctx, config_uri):
     os.umask(STORAGE_UMASK)
     path = Path(config_uri)
     if not path.is_file():
-        # `certificate verify --public-key` is for verifiers who have no archive to configure.
-        if ctx.invoked_subcommand != "certificate":
+        # `certificate verify --public-key` and `report verify --public-key` are for
+        # verifiers who have no archive to configure.
+        if ctx.invoked_subcommand not in ("certificate", "report"):
             raise UsageProblem(f"no configuration file at {config_uri}")
         ctx.obj = None
         return

@@ -101,6 +101,8 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "user_change": _("Account changed"),
         "request": _("Request"),
         "checkpoint": _("Log checkpoint"),
+        "report_issue": _("Review issued"),
+        "report_view": _("Review opened"),
     },
     "log_outcome": {
         "ok": _("Allowed"),
