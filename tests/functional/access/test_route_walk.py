@@ -70,6 +70,17 @@ ROUTES: dict[tuple[str, str], str] = {
     ("access.log.export", "GET"): Permission.REVIEW_ACCESS_LOG,
     ("retention.certificate.json", "GET"): Permission.READ_CERTIFICATES,
     ("retention.certificate.pdf", "GET"): Permission.READ_CERTIFICATES,
+    ("api.reports.reviews", "POST"): Permission.CREATE_REVIEWS,
+    ("api.reports.reviews", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review.pdf", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review.xlsx", "GET"): Permission.READ_REVIEWS,
+    ("reports.reviews", "GET"): Permission.READ_REVIEWS,
+    ("reports.reviews", "POST"): Permission.CREATE_REVIEWS,
+    ("reports.review", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.json", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.pdf", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.xlsx", "GET"): Permission.READ_REVIEWS,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
@@ -172,6 +183,7 @@ def path_for(pattern: str, target) -> str:
         "dossier_id": dossier["id"], "document_id": dossier["documents"][0]["id"],
         "hold_id": str(target["hold"]["id"]), "certificate_id": "0" * 32,
         "proposal_id": "0" * 32, "decision": "approve", "username": "walk_nobody",
+        "review_id": "0" * 32,
     }  # fmt: skip
     path = pattern
     for name, value in values.items():

@@ -26,8 +26,12 @@ from archive_app.interfaces import IDatabase
 
 PERIOD = "2017Q3"  # no other test files dossiers received in 2016-2017
 FROM, TO = "2017-07-01", "2017-09-30"
-PREVIOUS = [("2016Q3", "2016-07-01", "2016-09-30"), ("2016Q4", "2016-10-01", "2016-12-31"),
-            ("2017Q1", "2017-01-01", "2017-03-31"), ("2017Q2", "2017-04-01", "2017-06-30")]  # fmt: skip
+PREVIOUS = [
+    ("2016Q3", "2016-07-01", "2016-09-30"),
+    ("2016Q4", "2016-10-01", "2016-12-31"),
+    ("2017Q1", "2017-01-01", "2017-03-31"),
+    ("2017Q2", "2017-04-01", "2017-06-30"),
+]
 WINDOW = ("2016-10-01", TO)  # the 12 months that end with the period: recurrences
 FAR_EXPIRY = "2099-12"  # never due for destruction while the suite runs
 LIVING = ("archived", "held")
@@ -114,11 +118,21 @@ def expected_counts(wsgi_app, levels, start, end) -> dict:
     found = {}
     for name, column in (("by_type", "complaint_type"), ("by_class", "complaint_class"),
                          ("by_channel", "channel"), ("by_outcome", "outcome")):  # fmt: skip
-        rows = sql(wsgi_app, f"SELECT d.{column}, COUNT(*) FROM dossiers d WHERE {where} "
-                   f"AND d.{column} IS NOT NULL GROUP BY d.{column}", start=start, end=end)  # fmt: skip
+        rows = sql(
+            wsgi_app,
+            f"SELECT d.{column}, COUNT(*) FROM dossiers d WHERE {where} "
+            f"AND d.{column} IS NOT NULL GROUP BY d.{column}",
+            start=start,
+            end=end,
+        )
         found[name] = {value: count for value, count in rows}
-    rows = sql(wsgi_app, "SELECT p.name, COUNT(DISTINCT d.id) FROM product_lines p JOIN dossiers d "
-               f"ON d.id = p.dossier_id WHERE {where} GROUP BY p.name", start=start, end=end)  # fmt: skip
+    rows = sql(
+        wsgi_app,
+        "SELECT p.name, COUNT(DISTINCT d.id) FROM product_lines p JOIN dossiers d "
+        f"ON d.id = p.dossier_id WHERE {where} GROUP BY p.name",
+        start=start,
+        end=end,
+    )
     found["by_product"] = {value: count for value, count in rows}
     measures = Counter()
     for (value,) in sql(wsgi_app, f"SELECT d.measures FROM dossiers d WHERE {where}",
@@ -165,7 +179,9 @@ def test_time_to_close_capa_and_control_chart_equal_sql(wsgi_app, review):
         assert chart["counts"] == per_period
         assert chart["mean"] == round(mean, 4)
         assert chart["ucl"] == round(mean + 3 * math.sqrt(mean), 4)
-        assert chart["above"] == [p for p, n in per_period.items() if n > mean + 3 * math.sqrt(mean)]
+        assert chart["above"] == [
+            p for p, n in per_period.items() if n > mean + 3 * math.sqrt(mean)
+        ]
 
 
 def test_recurrences_equal_sql_over_the_twelve_months(wsgi_app, review):
@@ -230,7 +246,8 @@ def verifies(document: dict, public_key: bytes) -> bool:
     unsigned = {key: value for key, value in document.items() if key != "signature"}
     try:
         Ed25519PublicKey.from_public_bytes(public_key).verify(
-            base64.b64decode(document["signature"]), canonical(unsigned))
+            base64.b64decode(document["signature"]), canonical(unsigned)
+        )
     except InvalidSignature:
         return False
     return True
@@ -321,8 +338,21 @@ def test_the_workbook_cells_equal_the_json(api, review):
     book = load_workbook(io.BytesIO(answer.body), read_only=True)
     summary = {row[1]: row[2] for row in book["概要"].iter_rows(min_row=2, max_col=3,
                                                               values_only=True)}  # fmt: skip
-    for key in ("review_id", "period", "from", "to", "issued_at", "author", "scope", "total",
-                "dataset_sha256", "on_time", "capa_coverage", "public_key", "signature"):  # fmt: skip
+    for key in (
+        "review_id",
+        "period",
+        "from",
+        "to",
+        "issued_at",
+        "author",
+        "scope",
+        "total",
+        "dataset_sha256",
+        "on_time",
+        "capa_coverage",
+        "public_key",
+        "signature",
+    ):
         assert summary[key] == review[key], key
     assert summary["time_to_close.median_days"] == review["time_to_close"]["median_days"]
     assert summary["time_to_close.p90_days"] == review["time_to_close"]["p90_days"]
@@ -341,7 +371,11 @@ def test_the_workbook_cells_equal_the_json(api, review):
     periods = list(control[0][4:])
     for row in control[1:]:
         chart = review["control_chart"][row[0]]
-        assert (row[1], row[2], row[3] or "") == (chart["mean"], chart["ucl"], ", ".join(chart["above"]))
+        assert (row[1], row[2], row[3] or "") == (
+            chart["mean"],
+            chart["ucl"],
+            ", ".join(chart["above"]),
+        )
         assert dict(zip(periods, row[4:], strict=True)) == chart["counts"]
     numbers = [row[0] for row in book["投诉编号"].iter_rows(min_row=2, values_only=True)]
     assert numbers == review["complaint_nos"]
