@@ -20,6 +20,7 @@ _ = TranslationStringFactory("archive")
 Words = Callable[[object], str]
 TOP_PRODUCTS = 8  # the rest of the products are one slice, "other products"
 _font_name: str | None = None
+SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 
 
 def _pyplot():
@@ -69,6 +70,7 @@ def _stacked(axes, review: dict, dimension: str, words: Words) -> None:
     if names:
         axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes.set_ylabel(words(_("Complaints")))
+    axes.yaxis.get_major_locator().set_params(integer=True)
 
 
 def figures(review: dict, words: Words) -> list[tuple[str, object]]:
@@ -80,10 +82,9 @@ def figures(review: dict, words: Words) -> list[tuple[str, object]]:
             ("by_type", "by_type", _("Complaints by type, last five periods")),
             ("by_class", "by_class", _("Complaints by class, last five periods")),
         ):
-            figure, axes = pyplot.subplots(figsize=(7.5, 3.2))
+            figure, axes = pyplot.subplots(figsize=(7.5, 3.2), layout="constrained")
             _stacked(axes, review, dimension, words)
             axes.set_title(words(title), fontsize=10)
-            figure.tight_layout()
             drawn.append((name, figure))
         drawn.append(("by_product", _product_share(pyplot, review, words)))
         for complaint_type, chart in review.get("control_chart", {}).items():
@@ -101,7 +102,7 @@ def _product_share(pyplot, review: dict, words: Words):
     if rest:
         shown.append((words(_("Other products")), rest))
     total = sum(count for _name, count in shown)
-    figure, axes = pyplot.subplots(figsize=(7.5, 0.5 + 0.35 * max(len(shown), 1)))
+    figure, axes = pyplot.subplots(figsize=(7.5, 1.4 + 0.3 * len(shown)), layout="constrained")
     names = [name for name, _count in shown][::-1]
     shares = [100 * count / total for _name, count in shown][::-1] if total else []
     axes.barh(names, shares, color="#4a7ab0")
@@ -111,13 +112,12 @@ def _product_share(pyplot, review: dict, words: Words):
     axes.set_xlabel("%")
     axes.set_title(words(_("Share by product, ${period}", mapping={"period": review["period"]})),
                    fontsize=10)  # fmt: skip
-    figure.tight_layout()
     return figure
 
 
 def _control(pyplot, complaint_type: str, chart: dict, words: Words):
     periods, counts = list(chart["counts"]), list(chart["counts"].values())
-    figure, axes = pyplot.subplots(figsize=(7.5, 2.4))
+    figure, axes = pyplot.subplots(figsize=(7.5, 2.4), layout="constrained")
     axes.plot(periods, counts, marker="o", color="#333333", label=words(_("Count")))
     axes.axhline(chart["mean"], linestyle="--", color="#4a7ab0",
                  label=words(_("Mean")) + f" {chart['mean']:g}")  # fmt: skip
@@ -128,11 +128,11 @@ def _control(pyplot, complaint_type: str, chart: dict, words: Words):
     if above:
         axes.scatter([p for p, _c in above], [c for _p, c in above], color="#c0392b", zorder=3,
                      s=60, label=words(_("Above the limit")))  # fmt: skip
-    axes.set_ylim(bottom=0)
+    axes.set_ylim(0, max([*counts, chart["ucl"], 1]) * 1.15)
+    axes.yaxis.get_major_locator().set_params(integer=True)  # counts of complaints
     axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     axes.set_title(words(_("Control chart: ${type}", mapping={"type": words(complaint_type)})),
                    fontsize=10)  # fmt: skip
-    figure.tight_layout()
     return figure
 
 
@@ -140,7 +140,8 @@ def as_svg(figure, salt: str) -> str:
     pyplot = _pyplot()
     buffer = io.StringIO()
     with pyplot.rc_context(_style(salt)):
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
+        # No metadata block: its creator and format would read as text inside the page.
+        figure.savefig(buffer, format="svg", metadata=SVG_METADATA)
     pyplot.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]  # the element alone, to sit inside the page
