@@ -48,6 +48,8 @@ def configure(config, settings):
         config.include(".db")
         # Keys, encrypted blobs and field encryption: needed by everything that reads content.
         config.include(".vault")
+        # Mainland China's working days, for the seed's time limits.
+        config.include(".workdays")
         # Bodies outside uploads capped before anything reads them; no client-written address.
         config.include(".bounds")
         # Who is asking and what they may do: policy, sessions, CSRF, the access log.

@@ -25,7 +25,10 @@ class ArchiveError(Exception):
         return http_answer(self).code
 
     def as_json(self) -> dict:
-        body = {"error": self.code, "detail": self.detail, "field": self.field}
+        # A catalogue message with values (`${year}`) reads in English with its values filled
+        # in; pages translate `detail` themselves.
+        detail = getattr(self.detail, "interpolate", lambda: self.detail)()
+        body = {"error": self.code, "detail": detail, "field": self.field}
         body.update(self.extra)
         return body
 

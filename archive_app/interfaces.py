@@ -41,6 +41,27 @@ class IDatabase(Interface):
         """Close the engine's pooled connections (end of a command, a refused start)."""
 
 
+# -- workdays ----------------------------------------------------------------------------------
+
+
+class IWorkingCalendar(Interface):
+    """Mainland China's working days (official holidays, 调休 make-up days, the admin's
+    additions). Every method raises `workdays.UnknownCalendarYear` for a year it does not
+    know: never a guess."""
+
+    def is_working_day(day):
+        """Whether people work on that day."""
+
+    def add_working_days(day, count):
+        """The `count`-th working day after `day` (`day` itself for 0)."""
+
+    def working_days_between(start, end):
+        """Working days in (start, end]; 0 when end is not after start."""
+
+    def snapshot():
+        """The calendar as loaded now (the same three methods), for a loop over many dates."""
+
+
 # -- vault -------------------------------------------------------------------------------------
 
 
@@ -259,6 +280,14 @@ class ISearchService(Interface):
 
     def ids():
         """The dossier ids the index holds."""
+
+
+class IPreviewRenderer(Interface):
+    """Draws a document's preview in the sandboxed child (search registers its sandbox):
+    records asks it for the dossier page's thumbnails."""
+
+    def render(path, media_type):
+        """`thumbnails.Rendered`: the PNG of the first page or image, or why there is none."""
 
 
 class IIndexer(Interface):

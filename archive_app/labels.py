@@ -85,6 +85,7 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "search": _("Search"),
         "view": _("View"),
         "download": _("Download"),
+        "preview": _("Preview"),
         "file": _("Filing"),
         "append": _("Documents appended"),
         "hold": _("Hold placed"),

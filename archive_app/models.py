@@ -1,13 +1,16 @@
 """Every feature's models in one import, for Alembic and for `Base.metadata.create_all`."""
 
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
-from .records.models import Document, Dossier, ProductLine
+from .records.models import Document, DocumentPreview, Dossier, ProductLine
 from .reports.review_models import Review
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
 from .search.models import QueuedDossier
+from .workdays.models import WorkdayOverride, WorkdayYear
 
 __all__ = [
-    "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "Dossier", "ProductLine",
+    "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "DocumentPreview",
+    "Dossier", "ProductLine",
     "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier",
     "Review",
+    "WorkdayOverride", "WorkdayYear",
 ]  # fmt: skip

@@ -51,6 +51,12 @@ DEFAULTS = {
     "archive.search.index_in_background": "true",
     "archive.search.batch_delay": "0.5",
     "archive.search.reindex_processes": "2",
+    # Reply time limits per complaint class in working days (archive_app/workdays: the seed
+    # names its table without giving it), and how often the calendar re-reads the admin's days.
+    "archive.time_limit.I": "5",
+    "archive.time_limit.II": "10",
+    "archive.time_limit.III": "15",
+    "archive.calendar.refresh_seconds": "60",
 }
 
 

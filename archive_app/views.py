@@ -46,6 +46,7 @@ ACTIONS = {
     ("records.new", "POST"): "file",
     ("records.detail", "GET"): "view",
     ("records.detail.download", "GET"): "download",
+    ("records.detail.preview", "GET"): "preview",
 }
 
 

@@ -14,7 +14,7 @@ from ..settings import SettingsError, as_int
 from .models import AccessLogEntry, AccessOutcome
 from .permissions import Level
 
-READS = ("view", "download")
+READS = ("view", "download", "preview")
 SEARCH = "search"  # searches and complaint-number look-ups alike
 
 

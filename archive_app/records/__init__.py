@@ -53,5 +53,11 @@ def includeme(config):
         "/dossiers/{dossier_id}/documents/{document_id}",
         factory=DossierContext.from_route,
     )
+    config.add_route(
+        "records.detail.preview",
+        "/dossiers/{dossier_id}/documents/{document_id}/preview.png",
+        factory=DossierContext.from_route,
+    )
     config.scan(".api")
     config.scan(".views")
+    config.scan(".preview_views")

@@ -1,10 +1,12 @@
-"""Content derived from documents (their extracted text), sealed under each document's data key.
+"""Content derived from documents (their extracted text, their previews), sealed under each
+document's data key.
 
 DESIGN.md, "Derived content is content": the text is sealed with AES-256-GCM under a key
 derived by HKDF-SHA256 from the document's data key, the document id as associated data, so
 it is readable exactly as long as the document is (key rotation re-wraps data keys without
 changing them; destruction erases them, and `erase_derived_text` the rows). Column format:
-version byte ‖ nonce ‖ ciphertext+tag of the zlib-compressed UTF-8 text.
+version byte ‖ nonce ‖ ciphertext+tag of the zlib-compressed UTF-8 text. A preview is sealed
+the same way under its own derived key (another HKDF `info`), its PNG bytes as they are.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from .models import Document, DocumentText
+from .models import Document, DocumentPreview, DocumentText
 
 FORMAT_VERSION = 1
 MAX_REASON = 200
 _INFO = b"archive derived-text v1"
+_PREVIEW_INFO = b"archive derived-preview v1"
 _NONCE_SIZE = 12
 _ERASE_BATCH = 500  # ids per DELETE (SQLite bounds a statement's parameters)
 
@@ -52,32 +55,46 @@ class DerivedText:
     reason: str | None
 
 
-def _cipher(data_key: bytes) -> AESGCM:
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(data_key)
+def _cipher(data_key: bytes, info: bytes) -> AESGCM:
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(data_key)
     return AESGCM(key)
 
 
-def _associated_data(document_id: str) -> bytes:
-    return _INFO + b"\x00" + bytes([FORMAT_VERSION]) + document_id.encode("utf-8")
+def _associated_data(document_id: str, info: bytes) -> bytes:
+    return info + b"\x00" + bytes([FORMAT_VERSION]) + document_id.encode("utf-8")
 
 
-def seal_text(data_key: bytes, document_id: str, text: str) -> bytes:
+def _seal(data_key: bytes, document_id: str, plain: bytes, info: bytes) -> bytes:
     nonce = os.urandom(_NONCE_SIZE)
-    plain = zlib.compress(text.encode("utf-8"))
-    sealed = _cipher(data_key).encrypt(nonce, plain, _associated_data(document_id))
+    sealed = _cipher(data_key, info).encrypt(nonce, plain, _associated_data(document_id, info))
     return bytes([FORMAT_VERSION]) + nonce + sealed
 
 
-def open_text(data_key: bytes, document_id: str, sealed: bytes) -> str:
+def _open(data_key: bytes, document_id: str, sealed: bytes, info: bytes) -> bytes:
     sealed = bytes(sealed)  # drivers may hand back memoryview
     if len(sealed) < 1 + _NONCE_SIZE + 16 or sealed[0] != FORMAT_VERSION:
-        raise DerivedTextError(f"document {document_id}: stored text in an unknown format")
+        raise DerivedTextError(f"document {document_id}: stored content in an unknown format")
     nonce, body = sealed[1 : 1 + _NONCE_SIZE], sealed[1 + _NONCE_SIZE :]
     try:
-        plain = _cipher(data_key).decrypt(nonce, body, _associated_data(document_id))
+        return _cipher(data_key, info).decrypt(nonce, body, _associated_data(document_id, info))
     except InvalidTag:
-        raise DerivedTextError(f"document {document_id}: stored text does not open") from None
-    return zlib.decompress(plain).decode("utf-8")
+        raise DerivedTextError(f"document {document_id}: stored content does not open") from None
+
+
+def seal_text(data_key: bytes, document_id: str, text: str) -> bytes:
+    return _seal(data_key, document_id, zlib.compress(text.encode("utf-8")), _INFO)
+
+
+def open_text(data_key: bytes, document_id: str, sealed: bytes) -> str:
+    return zlib.decompress(_open(data_key, document_id, sealed, _INFO)).decode("utf-8")
+
+
+def seal_preview(data_key: bytes, document_id: str, png: bytes) -> bytes:
+    return _seal(data_key, document_id, png, _PREVIEW_INFO)
+
+
+def open_preview(data_key: bytes, document_id: str, sealed: bytes) -> bytes:
+    return _open(data_key, document_id, sealed, _PREVIEW_INFO)
 
 
 def read_text(session: Session, document: Document, data_key: bytes) -> DerivedText | None:
@@ -102,13 +119,14 @@ def store_text(session: Session, document: Document, data_key: bytes, derived: D
 
 
 def erase_derived_text(session: Session, document_ids: Iterable[str]) -> int:
-    """Delete the stored texts of these documents (a destroyed dossier's): how many rows.
-    Their data keys are erased too, which already leaves the rows unreadable; this leaves
-    no row at all."""
+    """Delete the stored texts and previews of these documents (a destroyed dossier's): how
+    many rows. Their data keys are erased too, which already leaves the rows unreadable; this
+    leaves no row at all."""
     ids = list(document_ids)
     erased = 0
     for start in range(0, len(ids), _ERASE_BATCH):
         batch = ids[start : start + _ERASE_BATCH]
-        result = session.execute(delete(DocumentText).where(DocumentText.document_id.in_(batch)))
-        erased += result.rowcount or 0
+        for table in (DocumentText, DocumentPreview):
+            result = session.execute(delete(table).where(table.document_id.in_(batch)))
+            erased += result.rowcount or 0
     return erased

@@ -137,3 +137,16 @@ class DocumentText(Base):
     reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     sealed_text: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DocumentPreview(Base):
+    """A document's preview (first PDF page, image thumbnail) as PNG: derived content, sealed
+    under a key derived from the document's data key like its text, erased with the dossier.
+    `png` None with a `reason`: drawing it failed (not tried again on every page view)."""
+
+    __tablename__ = "document_previews"
+
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id"), primary_key=True)
+    sealed_png: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

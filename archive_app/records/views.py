@@ -17,6 +17,7 @@ from ..settings import storage_dir
 from .api import living_dossier
 from .downloads import document_response
 from .forms import filing_form, metadata_from, uploads_from, without_files
+from .preview_views import shown_previews
 from .resources import DossierContext
 
 
@@ -98,6 +99,7 @@ def show_dossier(request):
         "dossier": as_object(records(request).as_json(dossier, unmasked=unmasked)),
         "retention_rule": dossier.retention_rule,
         "can_download": bool(request.has_permission(Permission.DOWNLOAD_DOCUMENTS)),
+        "previews": shown_previews(request, dossier),
     }
 
 

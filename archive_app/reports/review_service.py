@@ -72,7 +72,6 @@ def review_body(period: Period, rows: list[dict], *, review_id: str, issued_at: 
         "recurrence_threshold": threshold,
         "recurrences": figures.recurrences(window, threshold),
         "time_to_close": figures.time_to_close(counted),
-        # TODO(calendar): `met` comes from the working-day calendar once it is on main.
         "on_time": figures.on_time(counted, met) if met is not None else None,
         "capa_coverage": figures.capa_coverage(counted),
         "control_chart": figures.control_chart(series),

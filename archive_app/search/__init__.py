@@ -4,7 +4,7 @@ queue, trimmed by clearance."""
 from __future__ import annotations
 
 from ..faults import fault_injection
-from ..interfaces import IClock, IDatabase, IIndexer, ISearchService
+from ..interfaces import IClock, IDatabase, IIndexer, IPreviewRenderer, ISearchService
 from ..settings import as_bool, as_int, as_seconds, storage_dir
 
 
@@ -36,6 +36,8 @@ def includeme(config):
     config.register_process_service(index, ISearchService)
     # Records queues a filed dossier through it; retention purges a destroyed one.
     config.register_process_service(indexer, IIndexer)
+    # The same sandboxed child draws the dossier page's previews for records.
+    config.register_process_service(extractor, IPreviewRenderer)
     # Dossiers an earlier process committed but did not get to index (it crashed).
     indexer.start()
 

@@ -1,5 +1,6 @@
-"""Text extraction in a child process that is killed past a time limit and capped in memory,
-so that a pathological document can neither stall indexing nor exhaust the server."""
+"""Text extraction and previews in a child process that is killed past a time limit and
+capped in memory, so that a pathological document can neither stall indexing or a page nor
+exhaust the server."""
 
 from __future__ import annotations
 
@@ -16,7 +17,11 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from zope.interface import implementer
+
+from ..interfaces import IPreviewRenderer
 from .extraction import MAX_CHARS, READERS, Extraction, extract_text
+from .thumbnails import RENDERERS, Rendered, render_preview
 
 FAULT_VARIABLE = "ARCHIVE_FAULT"
 # An idle child leaves to give its memory back; the parent retires it well before, so that
@@ -26,9 +31,11 @@ IDLE_EXIT_SECONDS = 300.0
 TASKS_PER_CHILD = 500
 
 
+@implementer(IPreviewRenderer)
 class ExtractionSandbox:
-    """`extract` as `extraction.extract_text` does, in one child process reused across
-    documents; a fresh child after a timeout, a crash, or TASKS_PER_CHILD documents.
+    """`extract` as `extraction.extract_text` does and `render` as `thumbnails.render_preview`
+    does, in one child process reused across documents; a fresh child after a timeout, a
+    crash, or TASKS_PER_CHILD documents.
 
     The child is `python -m archive_app.search.sandbox`, started with fork+exec: never a
     bare fork of the multi-threaded web process (which can copy a lock another thread
@@ -53,8 +60,20 @@ class ExtractionSandbox:
     def extract(self, path: Path, media_type: str, max_chars: int = MAX_CHARS) -> Extraction:
         if media_type not in READERS:
             return Extraction("", True)  # images and audio have no text: no child needed
-        # Read per document, not once in the child, so that tests can set it at any time.
-        request = (str(path), media_type, max_chars, os.environ.get(FAULT_VARIABLE))
+        answer = self._ask(("text", str(path), media_type, max_chars))
+        return Extraction("", False, answer) if isinstance(answer, str) else answer
+
+    def render(self, path: Path, media_type: str) -> Rendered:
+        """A PNG preview of the file's first page (PDF) or of the image, or why there is none."""
+        if media_type not in RENDERERS:
+            return Rendered(None, "no preview for this kind of file")
+        answer = self._ask(("preview", str(path), media_type, None))
+        return Rendered(None, answer) if isinstance(answer, str) else answer
+
+    def _ask(self, task: tuple):
+        """The child's answer to one task, or a string saying why there is none."""
+        # The fault is read per task, not once in the child, so that tests can set it any time.
+        request = (*task, os.environ.get(FAULT_VARIABLE))
         with self._lock:
             connection = self._child()
             try:
@@ -65,12 +84,12 @@ class ExtractionSandbox:
                 connection.send(request)
             if not connection.poll(self.timeout):
                 self._retire(kill=True)
-                return Extraction("", False, f"timed out after {self.timeout:g} s")
+                return f"timed out after {self.timeout:g} s"
             try:
                 answer = connection.recv()
             except (EOFError, OSError):  # killed by the kernel, or a reader crashed it
                 code = self._retire(kill=True)
-                return Extraction("", False, f"the extraction process died (exit code {code})")
+                return f"the extraction process died (exit code {code})"
             self._tasks += 1
             self._last_used = self.monotonic()
             if self._tasks >= TASKS_PER_CHILD:
@@ -140,16 +159,22 @@ def stop_child(process: subprocess.Popen, connection: Connection | None,
 
 
 def serve(connection: Connection, memory_bytes: int) -> None:
-    """The child: answer (path, media type, max chars, fault) requests with Extractions."""
+    """The child: answer ("text", path, media type, max chars, fault) requests with
+    Extractions and ("preview", path, media type, None, fault) requests with Rendered."""
     # Address space, not resident memory: a reader that asks for more gets a MemoryError
     # (reported as the reason) instead of the kernel's OOM killer choosing a victim.
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     _leave_with(os.getppid())
     while connection.poll(IDLE_EXIT_SECONDS):
         try:
-            path, media_type, max_chars, fault = connection.recv()
+            task, path, media_type, max_chars, fault = connection.recv()
         except EOFError:  # the parent closed the pipe
             return
+        if task == "preview":
+            faulty = {media_type: PREVIEW_FAULTS[fault]} if fault in PREVIEW_FAULTS else None
+            renderers = RENDERERS | faulty if faulty else None
+            connection.send(render_preview(Path(path), media_type, renderers=renderers))
+            continue
         readers = READERS | {media_type: FAULTS[fault]} if fault in FAULTS else None
         connection.send(extract_text(Path(path), media_type, max_chars, readers=readers))
 
@@ -185,6 +210,12 @@ def _crash(path: Path, max_chars: int):
 
 
 FAULTS = {"extract_hang": _hang, "extract_balloon": _balloon, "extract_crash": _crash}
+# The same faults for a preview (a renderer takes the path only).
+PREVIEW_FAULTS = {
+    "preview_hang": lambda path: _hang(path, 0),
+    "preview_balloon": lambda path: _balloon(path, 0),
+    "preview_crash": lambda path: _crash(path, 0),
+}
 
 
 if __name__ == "__main__":

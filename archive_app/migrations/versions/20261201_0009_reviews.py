@@ -1,7 +1,7 @@
 """reviews: signed quarterly and annual complaint reviews, kept beyond their dossiers
 
 Revision ID: 0009_reviews
-Revises: 0006_accounts
+Revises: 0013_document_previews
 Create Date: 2026-12-01 18:00:00
 """
 
@@ -9,8 +9,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_reviews"
-# The integrator chains the quality migrations (0007 calendar, 0008 fields) before this one.
-down_revision = "0006_accounts"
+# After main's head (previews, on the calendar) so this branch has one head; the integrator
+# chains 0008 (the quality fields) in at merge time.
+down_revision = "0013_document_previews"
 branch_labels = None
 depends_on = None
 

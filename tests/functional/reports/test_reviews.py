@@ -11,6 +11,7 @@ import json
 import math
 import statistics
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import webtest
@@ -182,6 +183,23 @@ def test_time_to_close_capa_and_control_chart_equal_sql(wsgi_app, review):
         assert chart["above"] == [
             p for p, n in per_period.items() if n > mean + 3 * math.sqrt(mean)
         ]
+
+
+def test_on_time_counts_working_days_by_the_official_calendar(wsgi_app, review):
+    """Re-derived with chinesecalendar itself: working days in (received, closed] against the
+    testing.ini limits (I 5, II 10, III 15); the filed dossiers carry no reply date."""
+    import chinese_calendar
+
+    limits = {"I": 5, "II": 10, "III": 15}
+    rows = sql(wsgi_app, f"SELECT d.complaint_class, d.received_on, d.closed_on FROM dossiers d "
+               f"WHERE {scope_sql(LEVELS[review['scope']])}", start=FROM, end=TO)  # fmt: skip
+    met = 0
+    for complaint_class, received, closed in rows:
+        first, last = _day(received), _day(closed)
+        days = sum(1 for offset in range(1, (last - first).days + 1)
+                   if chinese_calendar.is_workday(first + timedelta(days=offset)))  # fmt: skip
+        met += days <= limits[complaint_class]
+    assert review["on_time"] == round(met / len(rows), 4) == 0.2  # one reply of five in time
 
 
 def test_recurrences_equal_sql_over_the_twelve_months(wsgi_app, review):

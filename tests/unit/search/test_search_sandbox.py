@@ -131,3 +131,32 @@ def test_an_idle_child_is_retired_before_it_would_leave_on_its_own(report):
         assert sandbox.child_pid() not in (None, first) and gone(first)
     finally:
         sandbox.close()
+
+
+def test_previews_are_drawn_in_the_same_child_within_the_same_limits(sandbox, report,
+                                                                     monkeypatch):  # fmt: skip
+    drawn = sandbox.render(report, "application/pdf")
+    assert drawn.png.startswith(b"\x89PNG") and drawn.reason is None
+    pid = sandbox.child_pid()
+    assert "溶出度" in sandbox.extract(report, "application/pdf").text
+    assert sandbox.child_pid() == pid  # one child for both kinds of work
+
+    monkeypatch.setenv("ARCHIVE_FAULT", "preview_balloon")
+    refused = sandbox.render(report, "application/pdf")
+    assert refused.png is None and refused.reason.startswith("MemoryError")
+
+    sandbox.timeout = 0.5
+    monkeypatch.setenv("ARCHIVE_FAULT", "preview_hang")
+    hung = sandbox.render(report, "application/pdf")
+    assert hung.png is None and hung.reason == "timed out after 0.5 s" and gone(pid)
+    monkeypatch.delenv("ARCHIVE_FAULT")
+    sandbox.timeout = 10
+    assert sandbox.render(report, "application/pdf").png.startswith(b"\x89PNG")
+
+
+def test_a_file_that_is_not_what_it_claims_gets_no_preview_and_no_error(sandbox, tmp_path):
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"not an image at all")
+    drawn = sandbox.render(fake, "image/png")
+    assert drawn.png is None and drawn.reason.endswith("could not be drawn")
+    assert sandbox.render(fake, "application/msword").reason == "no preview for this kind of file"
