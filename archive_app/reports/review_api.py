@@ -28,7 +28,8 @@ def issue(request, period_text: str) -> dict:
     review = issue_review(
         request.dbsession, identity_of(request.user), period, now=clock.now(),
         today=clock.today(), signing_key=request.find_service(IKeyring).signing_key(),
-        settings=review_settings(request.registry.settings), met=reply_judge(request.registry),
+        settings=review_settings(request.registry.settings),
+        met=reply_judge(request.registry, period.start),
     )  # fmt: skip
     log_in_transaction(request, "report_issue",
                        detail=f"review {review['review_id']} of {period}")  # fmt: skip

@@ -59,7 +59,8 @@ def report_review(config_uri, period, username):
             review = issue_review(
                 request.dbsession, identity, wanted, now=clock.now(), today=clock.today(),
                 signing_key=registry.getUtility(IKeyring).signing_key(),
-                settings=review_settings(registry.settings), met=reply_judge(registry),
+                settings=review_settings(registry.settings),
+                met=reply_judge(registry, wanted.start),
             )  # fmt: skip
             registry.getUtility(IAccessLog).append(request.dbsession, Event(
                 action="report_issue", username=identity.username, role=identity.role,
