@@ -8,10 +8,11 @@ matter of seconds.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..records.clearance import readable
@@ -39,8 +40,11 @@ def _conditions(identity, start: date, end: date):
 def review_rows(session: Session, identity, start: date, end: date) -> list[dict]:
     """The readable dossiers received from `start` to `end` (inclusive), by complaint number."""
     where = _conditions(identity, start, end)
+    # The measures as stored text, read below: most are `[]`, and a JSON decoder per row was
+    # a tenth of a yearly review.
+    measures = type_coerce(Dossier.measures, String).label("measures")
     columns = [Dossier.id, Dossier.complaint_no, Dossier.complaint_class, Dossier.complaint_type,
-               Dossier.channel, Dossier.outcome, Dossier.measures, Dossier.capa_ref,
+               Dossier.channel, Dossier.outcome, measures, Dossier.capa_ref,
                Dossier.received_on, Dossier.closed_on]  # fmt: skip
     if _TIMELINE is not None:
         columns.append(_TIMELINE)
@@ -49,12 +53,14 @@ def review_rows(session: Session, identity, start: date, end: date) -> list[dict
     lines = select(*line_columns).join(Dossier, ProductLine.dossier_id == Dossier.id).where(where)
     if _ROLE is not None:
         lines = lines.where((_ROLE.is_(None)) | (_ROLE != RELATED))
-    for dossier_id, name, batch_no in session.execute(
+    # Core rows on the session's connection: the ORM's row handling doubled the time.
+    connection = session.connection()
+    for dossier_id, name, batch_no in connection.execute(
         lines.order_by(ProductLine.dossier_id, ProductLine.position)
     ):
         products[dossier_id].append({"name": name, "batch_no": batch_no})
     rows = []
-    for values in session.execute(select(*columns).where(where)):
+    for values in connection.execute(select(*columns).where(where)):
         timeline = (values[10] or {}) if _TIMELINE is not None else {}
         rows.append({
             "complaint_no": values.complaint_no,
@@ -62,7 +68,7 @@ def review_rows(session: Session, identity, start: date, end: date) -> list[dict
             "complaint_type": values.complaint_type,
             "channel": values.channel,
             "outcome": values.outcome,
-            "measures": sorted(values.measures or []),
+            "measures": _measures(values.measures),
             "capa_ref": values.capa_ref,
             "received_on": values.received_on.isoformat(),
             "closed_on": values.closed_on.isoformat(),
@@ -71,6 +77,13 @@ def review_rows(session: Session, identity, start: date, end: date) -> list[dict
         })  # fmt: skip
     rows.sort(key=lambda row: row["complaint_no"])
     return rows
+
+
+def _measures(value) -> list[str]:
+    """The stored list (text on SQLite; PostgreSQL's driver may hand it over decoded)."""
+    if isinstance(value, str):
+        value = json.loads(value) if value not in ("[]", "") else []
+    return sorted(value or [])
 
 
 def received_between(rows: list[dict], start: date, end: date) -> list[dict]:
