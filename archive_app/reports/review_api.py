@@ -6,7 +6,9 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..access.audit import log_in_transaction, log_now
+from ..access.models import AccessOutcome
 from ..access.permissions import Permission
+from ..errors import NotFound
 from ..interfaces import IClock, IKeyring
 from ..payloads import json_object
 from ..records.clearance import identity_of
@@ -61,8 +63,13 @@ def reviews_index(request):
 def opened(request, form: str):
     """The review named by the route, logged as opened in `form` (404 above the caller's
     clearance: the existence of a review is not revealed either)."""
-    row = find_review(request.dbsession, identity_of(request.user),
-                      request.matchdict["review_id"])  # fmt: skip
+    review_id = request.matchdict["review_id"][:32]
+    try:
+        row = find_review(request.dbsession, identity_of(request.user), review_id)
+    except NotFound:
+        # Unknown or above the caller's clearance, alike: the attempt is kept all the same.
+        log_now(request, "report_view", AccessOutcome.REFUSED, detail=f"review {review_id}")
+        raise
     log_now(request, "report_view" if form in ("json", "page") else "export",
             detail=f"review {row.id} ({form})")  # fmt: skip
     return row

@@ -47,6 +47,8 @@ def report_review(config_uri, period, username):
     from .review_workbook import review_workbook
     from .reviews import review_settings
 
+    if config_uri is None:  # `report` runs without an ini only for `verify --public-key`
+        raise UsageProblem("no configuration file: give -c with the archive's ini file")
     with reported_errors(), open_app(config_uri) as env:
         request, registry = env["request"], env["registry"]
         clock = registry.getUtility(IClock)

@@ -318,6 +318,20 @@ def test_a_reader_below_the_scope_gets_404_everywhere(api, review, internal_revi
     api.get(f"/api/v1/reports/reviews/{internal_review['review_id']}", "auditor", status=200)
 
 
+def test_issuing_reading_and_refusals_are_in_the_access_log(api, review):
+    review_id = review["review_id"]
+    api.get(f"/api/v1/reports/reviews/{review_id}.xlsx", "records")
+    api.get(f"/api/v1/reports/reviews/{review_id}", "auditor", status=404)
+    entries = set()
+    for action in ("report_issue", "export", "report_view"):
+        found = api.get(f"/api/v1/access-log?action={action}", "privacy").json["entries"]
+        entries |= {(e["user"], e["action"], e["outcome"]) for e in found
+                    if f"review {review_id}" in (e["detail"] or "")}  # fmt: skip
+    assert ("archivist", "report_issue", "ok") in entries
+    assert ("records", "export", "ok") in entries
+    assert ("auditor", "report_view", "refused") in entries
+
+
 def test_who_may_create_and_read(api, review):
     for user in ("auditor", "records", "privacy", "admin"):
         api.post_json("/api/v1/reports/reviews", {"period": PERIOD}, user, status=403)
