@@ -15,6 +15,10 @@ from . import review_words as w
 from .review_api import issue, opened
 from .review_service import list_reviews, review_json
 
+# Complaint numbers linked on the page; a yearly review's hundred thousand are in the
+# workbook and the PDF, not in one page's links.
+PAGE_NUMBERS = 2000
+
 
 def list_values(request, error=None, period="") -> dict:
     return {
@@ -65,5 +69,8 @@ def review_page(request):
         tables.append({"heading": heading, "rows": [
             (value, [counts.get(dimension, {}).get(value, 0) for counts in every])
             for value in values]})  # fmt: skip
+    numbers = review["complaint_nos"]
+    more = len(numbers) - PAGE_NUMBERS
     return {"review": review, "charts": charts, "periods": periods, "tables": tables,
-            "w": w, "percent": w.as_percent}  # fmt: skip
+            "w": w, "percent": w.as_percent, "numbers": numbers[:PAGE_NUMBERS],
+            "more": w.more_numbers(more) if more > 0 else None}  # fmt: skip

@@ -54,6 +54,12 @@ COLUMNS = {
     "period": _("Period"), "heading": _("Heading"), "key": _("Field"),
 }  # fmt: skip
 NOT_COMPUTED = _("not computed")
+
+
+def more_numbers(count: int):
+    return _("and ${count} more: every number is in the workbook", mapping={"count": count})
+
+
 VERIFY_HOW = _(
     "To verify offline: remove `signature`, serialise the rest as canonical JSON (sorted "
     "keys, compact separators, UTF-8) and check the Ed25519 signature with `public_key`, "

@@ -99,3 +99,15 @@ def test_a_bad_period_is_refused_on_the_page(api):
     form["period"] = "2999"
     refused = form.submit("issue", status=422)
     assert "review-error" in refused.text and "期间" in visible(refused.text)
+
+
+def test_the_page_links_at_most_its_share_of_numbers(api, numbers, monkeypatch):
+    from archive_app.reports import review_views
+
+    review_id = api.post_json("/api/v1/reports/reviews", {"period": PERIOD}, "archivist").json[
+        "review_id"]  # fmt: skip
+    monkeypatch.setattr(review_views, "PAGE_NUMBERS", 1)
+    shown = api.get(f"/reports/reviews/{review_id}", "archivist").text
+    paragraph = shown[shown.index('<p class="numbers">') :]
+    paragraph = paragraph[: paragraph.index("</p>")]
+    assert paragraph.count("/lookup?") == 1 and "另有 2 个" in paragraph
