@@ -65,6 +65,7 @@ def render_review_pdf(review: dict, zone: ZoneInfo) -> bytes:
             part = LongTable([header] + rows[start : start + TABLE_ROWS], repeatRows=1,
                              colWidths=widths)  # fmt: skip
             part.setStyle(grid)
+            part.hAlign = "LEFT"
             parts.append(part)
         return parts
 
