@@ -423,3 +423,25 @@ def test_the_pdf_has_chinese_headings_and_the_recurrences_numbers(api, review):
     for item in review["recurrences"]:
         for number in item["complaint_nos"]:
             assert number in squeezed, number
+
+
+def test_a_review_outlives_the_dossiers_it_counts(api, wsgi_app):
+    """Destroyed by a run as of 2013-01-01 (due since 2012-07: nothing else filed by the tests
+    is), the dossier leaves its review whole and signed; a later review leaves it out."""
+    from archive_app.interfaces import IKeyring
+
+    number = complaint_no("II", 2011)
+    file_dossier(api, metadata(complaint_no=number, complaint_class="II", received_on="2011-02-01",
+                               closed_on="2011-02-20", confidentiality="internal",
+                               products=[{"name": "清开灵胶囊", "batch_no": "QK1102",
+                                          "expiry": "2011-06"}]))  # fmt: skip
+    before = api.post_json("/api/v1/reports/reviews", {"period": "2011Q1"}, "archivist").json
+    assert before["complaint_nos"] == [number]
+    run = api.post_json("/api/v1/retention/runs", {"as_of": "2013-01-01", "dry_run": False},
+                        "records").json  # fmt: skip
+    assert number in run["destroyed"]
+    kept = api.get(f"/api/v1/reports/reviews/{before['review_id']}", "records").json
+    assert kept == before
+    assert verifies(kept, wsgi_app.registry.getUtility(IKeyring).public_key_bytes())
+    after = api.post_json("/api/v1/reports/reviews", {"period": "2011Q1"}, "archivist").json
+    assert after["complaint_nos"] == [] and after["total"] == 0
