@@ -445,3 +445,16 @@ def test_a_review_outlives_the_dossiers_it_counts(api, wsgi_app):
     assert verifies(kept, wsgi_app.registry.getUtility(IKeyring).public_key_bytes())
     after = api.post_json("/api/v1/reports/reviews", {"period": "2011Q1"}, "archivist").json
     assert after["complaint_nos"] == [] and after["total"] == 0
+
+
+def test_the_answers_fit_the_openapi_document(wsgi_app, tokens, review):
+    import schemathesis
+    from werkzeug.test import Client
+
+    document = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", wsgi_app)
+    headers = {"Authorization": f"Bearer {tokens['records']}"}
+    for path, url in (("/reports/reviews/{review_id}", f"/{review['review_id']}"),
+                      ("/reports/reviews", "")):  # fmt: skip
+        answer = Client(wsgi_app).get(f"/api/v1/reports/reviews{url}", headers=headers)
+        assert answer.status_code == 200
+        document[path]["GET"].validate_response(answer)  # raises on a misfit
