@@ -61,7 +61,7 @@ def configure(config, settings):
         # the retention policy.
         config.include(".retention")
         config.include(".search")
-        # Reports over what a reader may read: the 台账 ledger.
+        # Reports on the closed complaints (ledger, reviews): above records, beside search.
         config.include(".reports")
         # The OpenAPI document of everything under /api/v1.
         config.include(".openapi")

@@ -37,7 +37,7 @@ FEATURE_COMMANDS = {
     # search
     "reindex": "archive_app.search.commands:reindex",
     "calendar": "archive_app.workdays.commands:calendar",
-    # reports: the ledger (and the reviews)
+    # reports: the ledger, quarterly and annual reviews
     "report": "archive_app.reports.commands:report",
 }
 
@@ -52,8 +52,9 @@ def main(ctx, config_uri):
     os.umask(STORAGE_UMASK)
     path = Path(config_uri)
     if not path.is_file():
-        # `certificate verify --public-key` is for verifiers who have no archive to configure.
-        if ctx.invoked_subcommand != "certificate":
+        # `certificate verify --public-key` and `report verify --public-key` are for
+        # verifiers who have no archive to configure.
+        if ctx.invoked_subcommand not in ("certificate", "report"):
             raise UsageProblem(f"no configuration file at {config_uri}")
         ctx.obj = None
         return

@@ -113,6 +113,8 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "request": _("Request"),
         "checkpoint": _("Log checkpoint"),
         "ledger": _("Ledger read"),
+        "report_issue": _("Review issued"),
+        "report_view": _("Review opened"),
     },
     "log_outcome": {
         "ok": _("Allowed"),

@@ -2,6 +2,7 @@
 
 from .access.models import AccessLogEntry, AccessLogHead, ApiToken, User
 from .records.models import Document, DocumentPreview, Dossier, ProductLine
+from .reports.review_models import Review
 from .retention.models import Certificate, Hold, RetentionLease, RetentionRun
 from .search.models import QueuedDossier, SavedSearch
 from .workdays.models import WorkdayOverride, WorkdayYear
@@ -10,5 +11,6 @@ __all__ = [
     "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "Document", "DocumentPreview",
     "Dossier", "ProductLine",
     "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier", "SavedSearch",
+    "Review",
     "WorkdayOverride", "WorkdayYear",
 ]  # fmt: skip

@@ -23,6 +23,7 @@ from .errors import Invalid
 from .records.schemas import DossierLookup, DossierMetadata
 from .records.vocabulary import DocumentKind, DossierState
 from .reports.ledger_schemas import LedgerFilters, LedgerQuery
+from .reports.review_schemas import ReviewBody
 from .retention.models import ProposalDecision
 from .retention.schemas import (
     CorrectionBody,
@@ -215,6 +216,40 @@ PATHS = {
     },  # fmt: skip
 }
 
+REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_COUNTS = {
+    "type": "object",
+    "additionalProperties": {"type": "object", "additionalProperties": {"type": "integer"}},
+}
+# A review (contract §8): `previous` holds the four periods before, oldest first.
+REVIEW = {"type": "object", "required": [
+    "review_id", "period", "from", "to", "issued_at", "author", "scope", "complaint_nos",
+    "dataset_sha256", "counts", "previous", "recurrences", "time_to_close", "on_time",
+    "capa_coverage", "control_chart", "public_key", "signature"], "properties": {
+    "review_id": TEXT, "period": TEXT, "from": DATE, "to": DATE, "issued_at": DATETIME,
+    "author": TEXT, "scope": {"type": "string", "enum": list(Level)},
+    "total": {"type": "integer"},
+    "complaint_nos": {"type": "array", "items": TEXT}, "dataset_sha256": TEXT,
+    "counts": _COUNTS,
+    "previous": {"type": "array", "items": {"type": "object", "properties": {
+        "period": TEXT, "from": DATE, "to": DATE, "total": {"type": "integer"},
+        "counts": _COUNTS}}},
+    "recurrence_threshold": {"type": "integer"},
+    "recurrences": {"type": "array", "items": {"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["product_type", "batch"]}, "product": TEXT,
+        "complaint_type": NULLABLE_TEXT, "batch_no": TEXT, "count": {"type": "integer"},
+        "complaint_nos": {"type": "array", "items": TEXT}}}},
+    "time_to_close": {"type": "object", "properties": {
+        "median_days": {"type": "number", "nullable": True},
+        "p90_days": {"type": "integer", "nullable": True}}},
+    "on_time": {"type": "number", "nullable": True,
+                "description": "share of replies within the class's working-day limit"},
+    "capa_coverage": {"type": "number", "nullable": True},
+    "control_chart": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "mean": {"type": "number"}, "ucl": {"type": "number"},
+        "above": {"type": "array", "items": TEXT}}}},
+    "public_key": TEXT, "signature": TEXT}}  # fmt: skip
 ENTRY = {
     "type": "object",
     "properties": {name: {"type": "string", "nullable": True} for name in (
@@ -374,6 +409,36 @@ PATHS |= {
                         "schema": {"type": "string"}}],
         "responses": {"200": {"description": "PDF", "content": {"application/pdf": {
             "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 404),
+    }},
+    "/reports/reviews": {
+        "post": {"summary": "Issue the signed review of an ended quarter (2026Q3) or year (2026)",
+                 "requestBody": _body(ReviewBody()),
+                 "responses": {"201": _json(REVIEW)} | _error_responses(400, 401, 403, 422)},
+        "get": {"summary": "The reviews the caller's clearance reaches, newest first",
+                "responses": {"200": _json({"type": "object", "properties": {
+                    "total": {"type": "integer"},
+                    "results": {"type": "array", "items": {"type": "object"}}}})}
+                | _error_responses(401, 403)},
+    },
+    "/reports/reviews/{review_id}": {"get": {
+        "summary": "A review, its signed JSON (404 above the caller's clearance)",
+        "parameters": [REVIEW_ID],
+        "responses": {"200": _json(REVIEW)} | _error_responses(401, 403, 404),
+    }},
+    "/reports/reviews/{review_id}.pdf": {"get": {
+        "summary": "The printable review (Chinese, with its charts)",
+        "parameters": [REVIEW_ID],
+        "responses": {"200": {"description": "PDF", "content": {"application/pdf": {
+            "schema": {"type": "string", "format": "binary"}}}}}
+        | _error_responses(401, 403, 404),
+    }},
+    "/reports/reviews/{review_id}.xlsx": {"get": {
+        "summary": "The review as a workbook whose cells are the JSON's values",
+        "parameters": [REVIEW_ID],
+        "responses": {"200": {"description": "Excel workbook", "content": {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}}}}}
         | _error_responses(401, 403, 404),
     }},
     "/users": {

@@ -16,6 +16,9 @@ class Permission(StrEnum):
     MANAGE_RETENTION = "retention:run:manage"
     READ_CERTIFICATES = "retention:certificate:read"
     MANAGE_USERS = "access:user:manage"
+    # Quarterly and annual reviews (contract §3): created by archivists, read by three roles.
+    CREATE_REVIEWS = "reports:review:create"
+    READ_REVIEWS = "reports:review:read"
 
 
 class Role(StrEnum):
@@ -42,6 +45,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.SEE_PERSONAL_DATA,
             Permission.DOWNLOAD_DOCUMENTS,
             Permission.SEARCH_DOCUMENT_TEXT,
+            Permission.CREATE_REVIEWS,
+            Permission.READ_REVIEWS,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -50,11 +55,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DOWNLOAD_DOCUMENTS,
             Permission.READ_CERTIFICATES,
             Permission.SEARCH_DOCUMENT_TEXT,
+            Permission.READ_REVIEWS,
         }
     ),
     Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG}),
     Role.RECORDS_MANAGER: frozenset(
-        {Permission.READ_DOSSIERS, Permission.MANAGE_RETENTION, Permission.READ_CERTIFICATES}
+        {
+            Permission.READ_DOSSIERS,
+            Permission.MANAGE_RETENTION,
+            Permission.READ_CERTIFICATES,
+            Permission.READ_REVIEWS,
+        }
     ),
     Role.ADMIN: frozenset({Permission.MANAGE_USERS}),
 }

@@ -1,4 +1,5 @@
-"""Reports over what a reader may read: the 台账 ledger of complaints (and the reviews)."""
+"""Reports on the closed complaints: the 台账 ledger and the signed quarterly and annual
+reviews (contract §8)."""
 
 from __future__ import annotations
 
@@ -6,3 +7,5 @@ from __future__ import annotations
 def includeme(config):
     # The ledger: its API, its workbook and its page.
     config.include(".ledger")
+    # Signed quarterly and annual reviews: API, pages, their PDF and workbook.
+    config.include(".reviews")

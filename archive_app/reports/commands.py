@@ -10,6 +10,8 @@ from ..commands import LazyGroup
 
 @click.group(cls=LazyGroup, lazy_subcommands={
     "ledger": "archive_app.reports.ledger_commands:ledger",
+    "review": "archive_app.reports.review_commands:report_review",
+    "verify": "archive_app.reports.review_commands:report_verify",
 })  # fmt: skip
 def report():
-    """The complaint ledger (台账) and the reviews."""
+    """Reports: the complaint ledger (台账), quarterly and annual reviews."""

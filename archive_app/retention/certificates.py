@@ -12,7 +12,6 @@ records), so a verifier holding the old key can follow the chain to the new one.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import io
 import json
@@ -20,18 +19,16 @@ import uuid
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 from translationstring import TranslationString, TranslationStringFactory
 
 from ..fonts import pdf_cjk_font
 from ..labels import catalogue, format_when, label
 from ..vault.keyring import fingerprint
+from ..vault.signatures import canonical_json, public_key_text, sign_document
+from ..vault.signatures import raw_key as _raw_key
+from ..vault.signatures import signature_problems as _signed_by
 from .models import Certificate
 
 _ = TranslationStringFactory("archive")
@@ -63,10 +60,6 @@ HEADINGS = (
 )
 
 
-def canonical_json(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 def certificate_sha256(certificate: dict) -> str:
     return hashlib.sha256(canonical_json(certificate)).hexdigest()
 
@@ -85,7 +78,6 @@ def build_certificate(
     access_log_checkpoint: dict | None = None,
     announces_public_key: bytes | None = None,
 ) -> dict:
-    public_key = signing_key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
     body = {
         "certificate_id": certificate_id,
         "run_id": run_id,
@@ -95,14 +87,13 @@ def build_certificate(
         "method": method,
         "records": records,
         "previous_certificate_sha256": certificate_sha256(previous) if previous else None,
-        "public_key": base64.b64encode(public_key).decode("ascii"),
+        "public_key": public_key_text(signing_key),
     }
     if access_log_checkpoint is not None:
         body["access_log_checkpoint"] = access_log_checkpoint
     if announces_public_key is not None:
         body[ANNOUNCES] = base64.b64encode(announces_public_key).decode("ascii")
-    signature = signing_key.sign(canonical_json(body))
-    return body | {"signature": base64.b64encode(signature).decode("ascii")}
+    return sign_document(body, signing_key)
 
 
 def verify_certificate(certificate: dict, trusted_keys, previous: dict | None = None) -> list[str]:
@@ -138,40 +129,16 @@ def signature_problems(certificate, trusted: set[bytes]) -> list[str]:
         return problems
     if not isinstance(certificate["records"], list):
         problems.append("records must be a list.")
-    public_key = _raw_key(certificate["public_key"])
-    try:
-        signature = base64.b64decode(certificate["signature"], validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        return problems + ["signature is not base64."]
-    if public_key is None:
-        return problems + ["public_key is not the base64 of a raw 32-byte Ed25519 key."]
+    signed = _signed_by(certificate, trusted, "certificate")
+    if signed and signed[0].startswith(("signature is not", "public_key is not")):
+        return problems + signed  # unreadable: nothing more to say about the rest
     if ANNOUNCES in certificate and _raw_key(certificate[ANNOUNCES]) is None:
         problems.append(f"{ANNOUNCES} is not the base64 of a raw 32-byte Ed25519 key.")
-    if public_key not in trusted:
-        # Checked before the signature: a forger signs their own certificate with their own
-        # key, and that signature verifies; only the key says whose certificate it is.
-        return problems + [
-            f"The certificate is signed with key {fingerprint(public_key)}, "
-            "which is not the archive's signing key."
-        ]
-    unsigned = {key: value for key, value in certificate.items() if key != "signature"}
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, canonical_json(unsigned))
-    except InvalidSignature:
-        problems.append("The signature does not match the certificate's content.")
-    return problems
+    return problems + signed
 
 
 def announced_key(certificate: dict) -> bytes | None:
     return _raw_key(certificate.get(ANNOUNCES)) if isinstance(certificate, dict) else None
-
-
-def _raw_key(value) -> bytes | None:
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, TypeError, ValueError):
-        return None
-    return raw if len(raw) == 32 else None
 
 
 def check_stored_chain(rows, trusted_keys, current_key: bytes, exported) -> list[str]:

@@ -95,7 +95,7 @@ def targets(wsgi_app, tokens) -> dict[str, str]:
     return {"dossier_id": dossier["id"], "document_id": dossier["documents"][0]["id"],
             "hold_id": str(hold["id"]), "proposal_id": "none", "decision": "reject",
             "certificate_id": "none", "username": "auditor",
-            "query_hold_id": str(query_hold["id"])}  # fmt: skip
+            "query_hold_id": str(query_hold["id"]), "review_id": "none"}  # fmt: skip
 
 
 def _url(path: str, targets: dict[str, str]) -> str:

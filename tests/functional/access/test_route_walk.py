@@ -87,6 +87,17 @@ ROUTES: dict[tuple[str, str], str] = {
     ("reports.ledger", "GET"): Permission.READ_DOSSIERS,
     ("reports.ledger.xlsx", "GET"): Permission.READ_DOSSIERS,
     ("retention.certificate", "GET"): Permission.READ_CERTIFICATES,
+    ("api.reports.reviews", "POST"): Permission.CREATE_REVIEWS,
+    ("api.reports.reviews", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review.pdf", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review.xlsx", "GET"): Permission.READ_REVIEWS,
+    ("reports.reviews", "GET"): Permission.READ_REVIEWS,
+    ("reports.reviews", "POST"): Permission.CREATE_REVIEWS,
+    ("reports.review", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.json", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.pdf", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.xlsx", "GET"): Permission.READ_REVIEWS,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
@@ -190,6 +201,7 @@ def path_for(pattern: str, target) -> str:
         "hold_id": str(target["hold"]["id"]), "certificate_id": "0" * 32,
         "proposal_id": "0" * 32, "decision": "approve", "username": "walk_nobody",
         r"saved_id:\d{1,9}": "999999",
+        "review_id": "0" * 32,
     }  # fmt: skip
     path = pattern
     for name, value in values.items():

@@ -1,0 +1,116 @@
+"""The reviews' JSON API: issue one, list them, one as JSON, PDF or workbook (contract §8)."""
+
+from __future__ import annotations
+
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..access.audit import log_in_transaction, log_now
+from ..access.models import AccessOutcome
+from ..access.permissions import Permission
+from ..errors import NotFound
+from ..interfaces import IClock, IKeyring
+from ..payloads import json_object
+from ..records.clearance import identity_of
+from ..validation import validated
+from .review_periods import Period
+from .review_schemas import ReviewBody
+from .review_service import find_review, issue_review, list_reviews, review_json
+from .review_timeliness import reply_judge
+from .reviews import review_settings
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def issue(request, period_text: str) -> dict:
+    """Issue the review of `period_text` as the signed-in user (their clearance is its
+    scope); logged with the review's own transaction."""
+    period = Period.parse(period_text)
+    clock = request.find_service(IClock)
+    review = issue_review(
+        request.dbsession, identity_of(request.user), period, now=clock.now(),
+        today=clock.today(), signing_key=request.find_service(IKeyring).signing_key(),
+        settings=review_settings(request.registry.settings),
+        met=reply_judge(request.registry, period.start),
+    )  # fmt: skip
+    log_in_transaction(request, "report_issue",
+                       detail=f"review {review['review_id']} of {period}")  # fmt: skip
+    return review
+
+
+def summary(row) -> dict:
+    return {"review_id": row.id, "period": row.period, "from": row.period_from.isoformat(),
+            "to": row.period_to.isoformat(), "issued_at": row.issued_at.isoformat(),
+            "author": row.author, "scope": row.scope}  # fmt: skip
+
+
+@view_config(route_name="api.reports.reviews", request_method="POST", renderer="json",
+             permission=Permission.CREATE_REVIEWS)  # fmt: skip
+def create_review(request):
+    body = validated(ReviewBody(), json_object(request))
+    review = issue(request, body["period"])
+    request.response.status = 201
+    return review
+
+
+@view_config(route_name="api.reports.reviews", request_method="GET", renderer="json",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+def reviews_index(request):
+    rows = list_reviews(request.dbsession, identity_of(request.user))
+    return {"total": len(rows), "results": [summary(row) for row in rows]}
+
+
+def opened(request, form: str):
+    """The review named by the route, logged as opened in `form` (404 above the caller's
+    clearance: the existence of a review is not revealed either)."""
+    review_id = request.matchdict["review_id"][:32]
+    try:
+        row = find_review(request.dbsession, identity_of(request.user), review_id)
+    except NotFound:
+        # Unknown or above the caller's clearance, alike: the attempt is kept all the same.
+        log_now(request, "report_view", AccessOutcome.REFUSED, detail=f"review {review_id}")
+        raise
+    log_now(request, "report_view" if form in ("json", "page") else "export",
+            detail=f"review {row.id} ({form})")  # fmt: skip
+    return row
+
+
+@view_config(route_name="api.reports.review", request_method="GET",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+@view_config(route_name="reports.review.json", request_method="GET",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+def show_review(request):
+    row = opened(request, "json")
+    return Response(body=row.body.encode("utf-8"), content_type="application/json",
+                    charset="utf-8")  # fmt: skip
+
+
+def attachment(body: bytes, content_type: str, filename: str) -> Response:
+    response = Response(body=body, content_type=content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@view_config(route_name="api.reports.review.pdf", request_method="GET",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+@view_config(route_name="reports.review.pdf", request_method="GET",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+def review_pdf(request):
+    from .review_pdf import render_review_pdf  # ReportLab and matplotlib: only for a PDF
+
+    row = opened(request, "pdf")
+    pdf = render_review_pdf(review_json(row), request.find_service(IClock).zone)
+    return attachment(pdf, "application/pdf", f"review-{row.period}-{row.id}.pdf")
+
+
+@view_config(route_name="api.reports.review.xlsx", request_method="GET",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+@view_config(route_name="reports.review.xlsx", request_method="GET",
+             permission=Permission.READ_REVIEWS)  # fmt: skip
+def review_xlsx(request):
+    from .review_workbook import review_workbook  # openpyxl: only for a workbook
+
+    row = opened(request, "xlsx")
+    return attachment(review_workbook(review_json(row)), XLSX,
+                      f"review-{row.period}-{row.id}.xlsx")  # fmt: skip
