@@ -128,7 +128,7 @@ PATHS = {
                     }
                 )
             }
-            | _error_responses(400, 401, 429),
+            | _error_responses(400, 401, 429, 503),
         },
         "delete": {
             "summary": "Revoke the bearer token used",
