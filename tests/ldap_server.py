@@ -44,6 +44,7 @@ PEOPLE_AND_GROUPS = {
     "ldap-grace": ("Grace Sun", ["qa-archivists"]),
     "ldap-heidi": ("Heidi Wu", ["qa-archivists"]),
     "ldap-ivan": ("Ivan Zhou", ["qa-auditors"]),
+    "ldap-judy": ("Judy Qian", ["qa-auditors"]),
     # The same name as the tests' local admin: the local account must win.
     "admin": ("Directory Impostor", ["qa-admins"]),
 }

@@ -10,7 +10,6 @@ The directory password is never stored, nor any hash of it: a directory account'
 from __future__ import annotations
 
 import logging
-import os
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,6 @@ log = logging.getLogger(__name__)
 # Not an argon2 hash: argon2 refuses it (InvalidHashError), so a directory account never
 # signs in with a local password, even when the directory settings are removed.
 DIRECTORY_PASSWORD_HASH = "!directory"
-BIND_PASSWORD_VARIABLE = "ARCHIVE_LDAP_BIND_PASSWORD"
 # LDAP result codes that mean "these credentials do not sign in", not "the directory failed".
 WRONG_CREDENTIALS = {
     49,  # invalidCredentials (also an unknown DN on OpenLDAP and Active Directory)
@@ -95,8 +93,7 @@ class DirectorySettings:
     start_tls: bool = False
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, str], environ=None) -> DirectorySettings | None:
-        environ = os.environ if environ is None else environ
+    def from_settings(cls, settings: Mapping[str, str]) -> DirectorySettings | None:
         url = (settings.get("archive.ldap.url") or "").strip()
         if not url:
             return None
@@ -117,21 +114,36 @@ class DirectorySettings:
         group_base = text("archive.ldap.group_base")
         if not group_base:
             raise SettingsError("archive.ldap.group_base is not set (where the groups are)")
-        bind_password = environ.get(BIND_PASSWORD_VARIABLE) or text("archive.ldap.bind_password")
         timeout_key = "archive.ldap.timeout"
-        return cls(
+        chosen = cls(
             url=url,
             group_base=group_base,
             mappings=parse_group_mappings(settings.get("archive.ldap.groups") or ""),
             user_dn_template=template,
             bind_dn=text("archive.ldap.bind_dn"),
-            bind_password=bind_password,
+            # ARCHIVE_LDAP_BIND_PASSWORD overrides it (settings.py): no secret in the ini.
+            bind_password=text("archive.ldap.bind_password"),
             user_base=user_base,
             user_filter=text("archive.ldap.user_filter") or cls.user_filter,
             group_filter=text("archive.ldap.group_filter") or cls.group_filter,
             timeout=as_int({timeout_key: "5", **settings}, timeout_key, minimum=1),
             start_tls=as_bool(settings, "archive.ldap.start_tls"),
         )
+        chosen.check_templates()
+        return chosen
+
+    def check_templates(self) -> None:
+        """A template with a placeholder other than its own stops the start, not a sign-in."""
+        for key, template, name in (
+            ("user_dn_template", self.user_dn_template, "username"),
+            ("user_filter", self.user_filter, "username"),
+            ("group_filter", self.group_filter, "user_dn"),
+        ):
+            try:
+                (template or "").format(**{name: "x"})
+            except (KeyError, IndexError, ValueError):
+                raise SettingsError(f"archive.ldap.{key} may use only {{{name}}} between "
+                                    "braces") from None  # fmt: skip
 
     def mapping_for(self, groups: set[str]) -> GroupMapping | None:
         """The first mapping line naming one of `groups` (CNs, any letter case), else None."""
@@ -208,7 +220,12 @@ class LdapDirectory:
 
     def _bound(self, dn: str, password: str) -> _Bound:
         connection = self._connection(dn, password)
-        if connection.bind():
+        try:
+            bound = connection.bind()
+        except BaseException:  # a time-out: the socket is closed before the error goes on
+            connection.unbind()
+            raise
+        if bound:
             return _Bound(connection)
         code = connection.result.get("result")
         connection.unbind()
@@ -324,13 +341,18 @@ class DirectorySignIn:
                 later(lambda: self.deactivate(user.id, person.groups))
             return None
         if user is None:
-            return self._provision(accounts, username, person, mapping)
+            # One name whatever the letter case it was typed in (LDAP compares names so).
+            return self._provision(accounts, username.lower(), person, mapping)
         if not user.active:
             # A deactivated account stays so until an admin reactivates it: the directory
             # grants access only together with the archive's own decision.
             accounts.refusal = "directory: account deactivated in the archive"
             return None
-        self._update(accounts, user, person, mapping)
+        try:
+            self._update(accounts, user, person, mapping)
+        except Conflict as error:  # the directory demotes the last active admin
+            accounts.refusal = f"directory: {error.detail}"
+            return None
         return user
 
     def _provision(self, accounts, username, person, mapping) -> User:

@@ -95,6 +95,12 @@ def test_a_directory_user_signs_in_and_is_provisioned_with_the_mapped_role(ldap_
     assert len(log_details(api, "user_add", "user ldap-alice ")) == 1
 
 
+def test_a_name_typed_in_capitals_is_provisioned_in_lower_case(ldap_app):
+    token(ldap_app, "LDAP-Heidi")
+    assert account(ldap_app, "ldap-heidi").source == "directory"
+    token(ldap_app, "ldap-heidi")  # the same account
+
+
 def test_the_first_mapping_line_wins_for_a_user_in_several_groups(ldap_app):
     # ldap-dave is in qa-auditors and qa-archivists; qa-archivists is the first line.
     token(ldap_app, "ldap-dave")
@@ -171,6 +177,14 @@ def test_a_user_in_no_mapped_group_is_refused_and_not_provisioned(ldap_app, api)
     assert entry["detail"] == "api token: directory: in no mapped group"
 
 
+def test_throttling_applies_to_directory_users_as_to_local_ones(ldap_app):
+    for _ in range(5):
+        token(ldap_app, "ldap-judy", "not-her-password", status=401)
+    blocked = token(ldap_app, "ldap-judy", status=429)  # the right password: still refused
+    assert_error(blocked, 429, "too_many_attempts", None)
+    assert account(ldap_app, "ldap-judy") is None  # the directory was not even asked
+
+
 def test_the_break_glass_local_admin_signs_in_with_the_directory_configured(ldap_app):
     # A local account signs in with its local password, and the directory's own `admin`
     # (in qa-admins) cannot take it over: an existing local account never asks the directory.
@@ -210,20 +224,32 @@ def test_a_directory_that_is_down_lets_nobody_in_and_says_so(users, api):
                         timeout="2", user_dn_template="uid={username},ou=people,dc=example,dc=com",
                         group_base="ou=groups,dc=example,dc=com")  # fmt: skip
     try:
-        down = token(app, "ldap-heidi", status=503)
+        down = token(app, "ldap-kim", status=503)
         assert_error(down, 503, "directory_unavailable", None)
-        browser, page = web_sign_in(app, "ldap-heidi", status=503)
+        browser, page = web_sign_in(app, "ldap-kim", status=503)
         assert "目录服务器无法连接" in page.text
         assert browser.get("/", status=303).headers["Location"].split("?")[0].endswith("/login")
         english = webtest.TestApp(app.app).get("/login?_LOCALE_=en").forms[0]
-        english["username"], english["password"] = "ldap-heidi", DIRECTORY_PASSWORD
+        english["username"], english["password"] = "ldap-kim", DIRECTORY_PASSWORD
         assert "The directory cannot be reached" in english.submit(status=503).text
-        assert account(app, "ldap-heidi") is None
-        failed = api.get("/api/v1/access-log?action=login_failed&user=ldap-heidi", "privacy").json
+        assert account(app, "ldap-kim") is None
+        failed = api.get("/api/v1/access-log?action=login_failed&user=ldap-kim", "privacy").json
         assert failed["entries"] and all(entry["outcome"] == "failed" and "directory "
                                          "unavailable" in entry["detail"]
                                          for entry in failed["entries"])  # fmt: skip
+        # A directory account the archive knows is not let in either.
+        assert_error(token(app, "ldap-alice", status=503), 503, "directory_unavailable", None)
         # The break-glass local admin still signs in.
         token(app, "admin", PASSWORD)
     finally:
         app.app.registry.getUtility(IDatabase).dispose()
+
+
+def test_a_directory_account_never_signs_in_locally_once_the_directory_is_unset(ldap_app, app,
+                                                                                 api):  # fmt: skip
+    token(ldap_app, "ldap-alice")  # provisioned (if no test before did)
+    # The shared archive has no `archive.ldap.*` settings: no password opens the account.
+    for password in (DIRECTORY_PASSWORD, PASSWORD, DIRECTORY_PASSWORD_HASH):
+        token(app, "ldap-alice", password, status=401)
+    entries = log_details(api, "login_failed", "directory account, and no directory is configured")
+    assert entries and entries[0]["user"] == "ldap-alice"
