@@ -193,6 +193,10 @@ def test_the_break_glass_local_admin_signs_in_with_the_directory_configured(ldap
     web_sign_in(ldap_app, "admin", PASSWORD)
     token(ldap_app, "admin", DIRECTORY_PASSWORD, status=401)
     assert account(ldap_app, "admin").source == "local"
+    token(ldap_app, "ldap-alice")
+    listed = ldap_app.get("/api/v1/users", headers={"Authorization": f"Bearer {issued}"}).json
+    sources = {user["username"]: user["source"] for user in listed["results"]}
+    assert sources["admin"] == "local" and sources["ldap-alice"] == "directory"
 
 
 def test_the_api_token_path_works_for_directory_users(ldap_app):
