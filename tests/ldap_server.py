@@ -110,6 +110,8 @@ class Slapd:
     """One slapd process over a folder of its own."""
 
     def __init__(self, folder: Path):
+        if not Path(SLAPADD).exists():
+            raise RuntimeError("Debian's slapd is not installed: `make test-packages` installs it")
         self.folder = folder
         self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
