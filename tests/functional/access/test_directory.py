@@ -8,6 +8,10 @@ time with the `archive.ldap.*` settings, as an admin would set them in the ini.
 
 from __future__ import annotations
 
+import socket
+import time
+from contextlib import contextmanager
+
 import pytest
 import webtest
 from ldap_server import DIRECTORY_PASSWORD, ROOT_DN, ROOT_PASSWORD, Slapd, free_port
@@ -20,6 +24,8 @@ from archive_app.access.directory import DIRECTORY_PASSWORD_HASH
 from archive_app.access.models import User
 from archive_app.interfaces import IDatabase
 
+DN_TEMPLATE = "uid={username},ou=people,dc=example,dc=com"
+GROUPS_DN = "ou=groups,dc=example,dc=com"
 GROUPS = """
     qa-archivists = archivist confidential
     qa-auditors = auditor internal
@@ -35,22 +41,27 @@ def slapd(tmp_path_factory):
     server.stop()
 
 
-def directory_app(users, **ldap):
-    """The shared archive (after the `users` fixture made its local accounts) opened with
-    these `archive.ldap.*` settings."""
+@contextmanager
+def directory_app(url: str, **ldap):
+    """The shared archive (call after the `users` fixture made its local accounts) opened with
+    `archive.ldap.*` settings: these, over a DN template and the test directory's groups."""
+    chosen = {"url": url, "groups": GROUPS, "group_base": GROUPS_DN, "timeout": "5", **ldap}
+    if "user_base" not in chosen:
+        chosen["user_dn_template"] = DN_TEMPLATE
     settings = dict(get_settings(TESTING_INI, "app:main"))
-    settings.update({f"archive.ldap.{key}": value for key, value in ldap.items()})
-    return webtest.TestApp(main({"__file__": TESTING_INI}, **settings),
-                           extra_environ={"REMOTE_ADDR": "192.0.2.30"})  # fmt: skip
+    settings.update({f"archive.ldap.{key}": value for key, value in chosen.items()})
+    app = webtest.TestApp(main({"__file__": TESTING_INI}, **settings),
+                          extra_environ={"REMOTE_ADDR": "192.0.2.30"})  # fmt: skip
+    try:
+        yield app
+    finally:
+        app.app.registry.getUtility(IDatabase).dispose()
 
 
 @pytest.fixture(scope="module")
 def ldap_app(slapd, users):
-    app = directory_app(users, url=slapd.url, groups=GROUPS, timeout="5",
-                        user_dn_template="uid={username},ou=people,dc=example,dc=com",
-                        group_base="ou=groups,dc=example,dc=com")  # fmt: skip
-    yield app
-    app.app.registry.getUtility(IDatabase).dispose()
+    with directory_app(slapd.url) as app:
+        yield app
 
 
 def token(app, username, password=DIRECTORY_PASSWORD, status=200):
@@ -209,25 +220,19 @@ def test_the_api_token_path_works_for_directory_users(ldap_app):
 
 
 def test_the_search_configuration_finds_the_user_with_a_service_account(slapd, users):
-    app = directory_app(users, url=slapd.url, groups=GROUPS, bind_dn=ROOT_DN,
-                        bind_password=ROOT_PASSWORD, user_base="ou=people,dc=example,dc=com",
-                        user_filter="(&(objectClass=inetOrgPerson)(uid={username}))",
-                        group_base="ou=groups,dc=example,dc=com")  # fmt: skip
-    try:
+    search = {"bind_dn": ROOT_DN, "bind_password": ROOT_PASSWORD,
+              "user_base": "ou=people,dc=example,dc=com",
+              "user_filter": "(&(objectClass=inetOrgPerson)(uid={username}))"}  # fmt: skip
+    with directory_app(slapd.url, **search) as app:
         token(app, "ldap-ivan")
         assert account(app, "ldap-ivan").role == "auditor"
         token(app, "ldap-ivan", "wrong-password", status=401)
         token(app, "ldap-nobody", status=401)  # no such entry
-    finally:
-        app.app.registry.getUtility(IDatabase).dispose()
 
 
 def test_a_directory_that_is_down_lets_nobody_in_and_says_so(users, api):
     # Nothing listens on this port: the directory is down.
-    app = directory_app(users, url=f"ldap://127.0.0.1:{free_port()}", groups=GROUPS,
-                        timeout="2", user_dn_template="uid={username},ou=people,dc=example,dc=com",
-                        group_base="ou=groups,dc=example,dc=com")  # fmt: skip
-    try:
+    with directory_app(f"ldap://127.0.0.1:{free_port()}", timeout="2") as app:
         down = token(app, "ldap-kim", status=503)
         assert_error(down, 503, "directory_unavailable", None)
         browser, page = web_sign_in(app, "ldap-kim", status=503)
@@ -245,15 +250,23 @@ def test_a_directory_that_is_down_lets_nobody_in_and_says_so(users, api):
         assert_error(token(app, "ldap-alice", status=503), 503, "directory_unavailable", None)
         # The break-glass local admin still signs in.
         token(app, "admin", PASSWORD)
-    finally:
-        app.app.registry.getUtility(IDatabase).dispose()
 
 
-def test_a_directory_account_never_signs_in_locally_once_the_directory_is_unset(ldap_app, app,
-                                                                                 api):  # fmt: skip
+def test_a_directory_account_never_signs_in_locally_without_the_directory(ldap_app, app, api):
     token(ldap_app, "ldap-alice")  # provisioned (if no test before did)
     # The shared archive has no `archive.ldap.*` settings: no password opens the account.
     for password in (DIRECTORY_PASSWORD, PASSWORD, DIRECTORY_PASSWORD_HASH):
         token(app, "ldap-alice", password, status=401)
     entries = log_details(api, "login_failed", "directory account, and no directory is configured")
     assert entries and entries[0]["user"] == "ldap-alice"
+
+
+def test_a_directory_that_does_not_answer_is_given_up_after_the_timeout(users):
+    # Connections are taken (the backlog) but never answered: a hung directory.
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(8)
+        with directory_app(f"ldap://127.0.0.1:{hung.getsockname()[1]}", timeout="1") as app:
+            started = time.monotonic()
+            assert_error(token(app, "ldap-kim", status=503), 503, "directory_unavailable", None)
+            assert time.monotonic() - started < 10
