@@ -45,6 +45,7 @@ PEOPLE_AND_GROUPS = {
     "ldap-heidi": ("Heidi Wu", ["qa-archivists"]),
     "ldap-ivan": ("Ivan Zhou", ["qa-auditors"]),
     "ldap-judy": ("Judy Qian", ["qa-auditors"]),
+    "ldap-leo": ("Leo Ma", ["qa-auditors"]),
     # The same name as the tests' local admin: the local account must win.
     "admin": ("Directory Impostor", ["qa-admins"]),
 }

@@ -8,16 +8,18 @@ time with the `archive.ldap.*` settings, as an admin would set them in the ini.
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import webtest
 from ldap_server import DIRECTORY_PASSWORD, ROOT_DN, ROOT_PASSWORD, Slapd, free_port
 from plaster import get_settings
 from sqlalchemy import select
-from support import PASSWORD, TESTING_INI, assert_error
+from support import PASSWORD, TESTING_INI, assert_error, run_cli
 
 from archive_app import main
 from archive_app.access.directory import DIRECTORY_PASSWORD_HASH
@@ -270,3 +272,22 @@ def test_a_directory_that_does_not_answer_is_given_up_after_the_timeout(users):
             started = time.monotonic()
             assert_error(token(app, "ldap-kim", status=503), 503, "directory_unavailable", None)
             assert time.monotonic() - started < 10
+
+
+def test_archive_token_prints_a_token_for_a_directory_user(slapd, ldap_app, tmp_path):
+    # The ini as an admin writes it: the mapping on continuation lines.
+    lines = (f"archive.ldap.url = {slapd.url}\narchive.ldap.user_dn_template = {DN_TEMPLATE}\n"
+             f"archive.ldap.group_base = {GROUPS_DN}\narchive.ldap.groups ={GROUPS}")  # fmt: skip
+    ini = tmp_path / "directory.ini"
+    ini.write_text(
+        Path(TESTING_INI).read_text().replace("[app:main]\n", f"[app:main]\n{lines}\n", 1)
+    )
+    refused = run_cli(dict(os.environ), "token", "ldap-leo", "--password-stdin",
+                      stdin="wrong-password\n", config=str(ini))  # fmt: skip
+    assert refused.returncode == 2 and "wrong username or password" in refused.stderr
+    result = run_cli(dict(os.environ), "token", "ldap-leo", "--password-stdin",
+                     stdin=f"{DIRECTORY_PASSWORD}\n", config=str(ini))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    headers = {"Authorization": f"Bearer {result.stdout.strip()}"}
+    ldap_app.get("/api/v1/search", headers=headers, status=200)
+    assert account(ldap_app, "ldap-leo").role == "auditor"
