@@ -5,9 +5,10 @@ STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 # Debian packages: libmagic (content detection), a CJK font (PDF certificates, screenshots),
 # antiword (old binary Word text), Chromium (browser tests; Playwright drives Debian's build,
-# never downloads its own).
+# never downloads its own), OpenLDAP's slapd and its tools (directory sign-in tests start
+# their own server).
 RUN_PACKAGES  := libmagic1 fonts-wqy-microhei antiword
-TEST_PACKAGES := chromium postgresql-client
+TEST_PACKAGES := chromium postgresql-client slapd ldap-utils
 
 .PHONY: run test lint catalogue screenshots system-packages test-packages clean-storage
 
@@ -22,10 +23,13 @@ system-packages:
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
 
+# slapd's package asks debconf questions: answered with the defaults (the tests bring their own
+# configuration and never use the system's server).
 test-packages: system-packages
 	@missing=""; for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; fi
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends $$missing; fi
 
 run: $(STAMP) system-packages
 	$(BIN)/archive -c development.ini init --demo

@@ -95,6 +95,10 @@ class ServiceUnavailable(ArchiveError):
     pass
 
 
+class DirectoryUnavailable(ServiceUnavailable):
+    """The LDAP / Active Directory server cannot answer: a directory user is not let in."""
+
+
 class StorageFull(ArchiveError):
     """The disk (or quota) is full: nothing was stored; retry when space is back."""
 
@@ -128,6 +132,7 @@ HTTP_ANSWERS: dict[type[ArchiveError], HttpAnswer] = {
     TooManyAttempts: HttpAnswer(429, "too_many_attempts"),
     Internal: HttpAnswer(500, "internal"),
     ServiceUnavailable: HttpAnswer(503, "unavailable"),
+    DirectoryUnavailable: HttpAnswer(503, "directory_unavailable"),
     StorageFull: HttpAnswer(507, "storage_full"),
 }
 

@@ -207,6 +207,16 @@ class IAccountService(Interface):
         """End a token; whether it was live."""
 
 
+class IDirectorySignIn(Interface):
+    """Sign-in against an LDAP / Active Directory server (`access.directory.DirectorySignIn`)."""
+
+    enabled = Attribute("whether `archive.ldap.url` is set (unset: local accounts only)")
+
+    def sign_in(accounts, username, user, password, later):
+        """The account signed in through the directory (provisioned, its role and clearance
+        updated), or None with `accounts.refusal` set; raises DirectoryUnavailable."""
+
+
 class IDossierClearance(Interface):
     """Declared by access for reviewing the log, registered by records
     (`records.clearance.DossierClearance`): what an access-log entry's dossier is."""

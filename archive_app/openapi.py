@@ -10,6 +10,7 @@ from pyramid.events import ContextFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from .access.models import AccountSource
 from .access.permissions import Level, Role
 from .access.schemas import (
     AccessLogFilters,
@@ -131,7 +132,7 @@ PATHS = {
                     }
                 )
             }
-            | _error_responses(400, 401, 429),
+            | _error_responses(400, 401, 429, 503),
         },
         "delete": {
             "summary": "Revoke the bearer token used",
@@ -272,7 +273,9 @@ USER = {
     "required": ["username", "role", "clearance", "active", "created_at"],
     "properties": {"username": TEXT, "role": {"type": "string", "enum": list(Role)},
                    "clearance": {"type": "string", "enum": list(Level)},
-                   "active": {"type": "boolean"}, "created_at": DATETIME},
+                   "active": {"type": "boolean"}, "created_at": DATETIME,
+                   # local: its password is checked here; directory: by LDAP (README)
+                   "source": {"type": "string", "enum": list(AccountSource)}},
 }  # fmt: skip
 
 PATHS |= {

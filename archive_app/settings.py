@@ -22,6 +22,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_RETENTION_RULE": "archive.retention.rule",
     "ARCHIVE_ORPHAN_GRACE_HOURS": "archive.orphan_grace_hours",
     "ARCHIVE_RETENTION_APPROVAL": "archive.retention.approval",
+    "ARCHIVE_LDAP_BIND_PASSWORD": "archive.ldap.bind_password",
 }
 
 DEFAULTS = {

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
-from ..interfaces import IAccessLog, IAccountService, IClock, IDatabase, IFieldCipher, IKeyring
+from ..interfaces import (
+    IAccessLog,
+    IAccountService,
+    IClock,
+    IDatabase,
+    IDirectorySignIn,
+    IFieldCipher,
+    IKeyring,
+)
 from ..settings import as_bool, as_int, keyring_path
 from .accesslog import CHECKPOINT_SECONDS, AccessLog
 from .checkpoints import CheckpointFile
@@ -66,6 +74,12 @@ def includeme(config):
         ),  # fmt: skip
     )
     config.register_process_service(access_log, IAccessLog)
+    # Imported here: ldap3 costs every `archive` command 60 ms, and only the app signs in.
+    from .directory import DirectorySettings, DirectorySignIn
+
+    directory = DirectorySettings.from_settings(settings)  # None: local accounts only
+    config.register_process_service(DirectorySignIn.from_registry(directory, registry),
+                                    IDirectorySignIn)  # fmt: skip
 
     config.add_route("api.auth.token", "/api/v1/auth/token")
     config.add_route("api.access_log", "/api/v1/access-log")

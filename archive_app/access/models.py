@@ -12,6 +12,13 @@ from ..db import Base, UTCDateTime
 from .permissions import Level
 
 
+class AccountSource(StrEnum):
+    """Where an account's password is checked: here (argon2) or by the directory (LDAP)."""
+
+    LOCAL = "local"
+    DIRECTORY = "directory"  # provisioned at the first directory sign-in, managed there
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -22,6 +29,8 @@ class User(Base):
     clearance: Mapped[str] = mapped_column(String(16), default=Level.INTERNAL)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    source: Mapped[str] = mapped_column(String(16), default=AccountSource.LOCAL,
+                                        server_default=AccountSource.LOCAL)  # fmt: skip
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 
-from ..interfaces import IClock, IDatabase
+from ..interfaces import IClock, IDatabase, IDirectorySignIn
 from ..settings import as_int
 from .principals import principals_for
 from .services import AccountService
@@ -48,6 +48,8 @@ def accounts_for(request, session) -> AccountService:
         timedelta(hours=as_int(settings, "archive.token_ttl_hours", 1)),
         session_idle=timedelta(minutes=as_int(settings, "archive.session_idle_minutes", 1)),
         session_lifetime=timedelta(hours=as_int(settings, "archive.session_max_hours", 1)),
+        directory=request.find_service(IDirectorySignIn),
+        later=lambda work: request.add_finished_callback(lambda _request: work()),
     )
 
 

@@ -18,7 +18,7 @@ from zope.interface import implementer
 from ..clock import Clock
 from ..errors import Conflict, Forbidden, Invalid
 from ..interfaces import IAccountService
-from .models import ApiToken, User, WebSession
+from .models import AccountSource, ApiToken, User, WebSession
 from .permissions import Level, Role
 
 # Matched whole (fullmatch): `$` alone lets a trailing newline through (`admin\n`).
@@ -43,12 +43,19 @@ def token_digest(token: str) -> str:
 class AccountService:
     def __init__(self, session: Session, clock: Clock, token_ttl: timedelta = timedelta(0), *,
                  session_idle: timedelta = timedelta(minutes=30),
-                 session_lifetime: timedelta = timedelta(hours=12)):  # fmt: skip
+                 session_lifetime: timedelta = timedelta(hours=12), directory=None,
+                 later=None):  # fmt: skip
         self.session = session
         self.clock = clock
         self.token_ttl = token_ttl
         self.session_idle = session_idle
         self.session_lifetime = session_lifetime
+        # Directory sign-in (access/directory.py), when `archive.ldap.url` is set, and how
+        # to run something once the request's transaction has ended (its finished callbacks).
+        self.directory = directory if directory is not None and directory.enabled else None
+        self.later = later or (lambda work: work())
+        # Why the last `authenticate` refused, for the access log's `login_failed` entry.
+        self.refusal: str | None = None
 
     def add_user(self, username: str, role: str, password: str, clearance: str = Level.INTERNAL):
         if not isinstance(username, str) or not USERNAME.fullmatch(username):
@@ -153,8 +160,17 @@ class AccountService:
         return user if user is not None and user.active and user.role == role else None
 
     def authenticate(self, username: str, password: str) -> User | None:
+        """An existing local account signs in with its local password, even with a directory
+        configured (the break-glass admin); any other name goes to the directory, if any."""
+        self.refusal = None
         user = self.find_user(username or "")
+        if self.directory is not None and (user is None or user.source == AccountSource.DIRECTORY):
+            if not USERNAME.fullmatch(username or ""):
+                self.refusal = "not a valid user name"
+                return None
+            return self.directory.sign_in(self, username, user, password, self.later)
         if user is None or not user.active:
+            self.refusal = "unknown user" if user is None else "account deactivated"
             try:
                 _hasher.verify(_dummy_hash(), password or "")
             except VerificationError:
@@ -163,6 +179,9 @@ class AccountService:
         try:
             _hasher.verify(user.password_hash, password or "")
         except (VerificationError, InvalidHashError):
+            directory_account = user.source == AccountSource.DIRECTORY
+            self.refusal = ("directory account, and no directory is configured"
+                            if directory_account else "wrong password")  # fmt: skip
             return None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)

@@ -15,7 +15,8 @@ from .schemas import UserBody, UserChangeBody
 
 def user_json(user) -> dict:
     return {"username": user.username, "role": user.role, "clearance": user.clearance,
-            "active": user.active, "created_at": user.created_at.isoformat()}  # fmt: skip
+            "active": user.active, "created_at": user.created_at.isoformat(),
+            "source": user.source}  # fmt: skip
 
 
 @view_config(route_name="api.users", request_method="GET", renderer="json",

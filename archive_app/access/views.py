@@ -12,7 +12,7 @@ from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from ..errors import BadRequest, TooManyAttempts, Unauthorized
+from ..errors import BadRequest, DirectoryUnavailable, TooManyAttempts, Unauthorized
 from ..interfaces import IAccessLog, IAccountService, IClock, IDossierClearance
 from ..labels import VOCABULARIES
 from ..payloads import json_object
@@ -44,10 +44,10 @@ def issue_token(request):
     username, password = _credentials(request)
     refuse_if_throttled(request, username)
     accounts = request.find_service(IAccountService)
-    user = accounts.authenticate(username, password)
+    user = accounts.authenticate(username, password)  # DirectoryUnavailable: 503
     if user is None:
         log_after_request(request, "login_failed", AccessOutcome.DENIED, username=username,
-                          detail="api token")  # fmt: skip
+                          detail=f"api token: {accounts.refusal}")  # fmt: skip
         raise Unauthorized("wrong username or password", field=None)
     token, expires_at = accounts.issue_token(user)
     request.user = user
@@ -121,11 +121,16 @@ def login_submit(request):
         return {"csrf_token": get_csrf_token(request), "error": "throttled",
                 "username": username, "next": wanted,
                 "lockout": lockout_words(request, error)}  # fmt: skip
-    user = request.find_service(IAccountService).authenticate(username, password)
+    accounts = request.find_service(IAccountService)
+    try:
+        user = accounts.authenticate(username, password)
+    except DirectoryUnavailable:  # logged by the directory sign-in; nobody is let in
+        request.response.status = 503
+        return {"csrf_token": get_csrf_token(request), "error": "directory_unavailable",
+                "username": username, "next": wanted}  # fmt: skip
     if user is None:
-        log_after_request(
-            request, "login_failed", AccessOutcome.DENIED, username=username, detail="web"
-        )
+        log_after_request(request, "login_failed", AccessOutcome.DENIED, username=username,
+                          detail=f"web: {accounts.refusal}")  # fmt: skip
         request.response.status = 400
         return {"csrf_token": get_csrf_token(request), "error": "wrong", "username": username,
                 "next": wanted}  # fmt: skip

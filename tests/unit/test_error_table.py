@@ -34,6 +34,7 @@ CONTRACT_CODES = {
     "too_many_attempts": 429,
     "internal": 500,
     "unavailable": 503,
+    "directory_unavailable": 503,  # directory sign-in: the LDAP server cannot answer
     "storage_full": 507,
 }
 # Feature errors and the answer each must give through its kind.
