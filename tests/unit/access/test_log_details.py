@@ -51,4 +51,3 @@ def test_a_detail_reads_in_words(detail):
 
 def test_no_detail_no_words():
     assert detail_words(None) == [] and detail_words("") == []
-
