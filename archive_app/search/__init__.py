@@ -49,7 +49,7 @@ def includeme(config):
     config.add_route("search.export.csv", "/search.csv")
     config.add_route("search.export.xlsx", "/search.xlsx")
     config.add_route("search.saved", "/search/saved")
-    config.add_route("search.saved.delete", r"/search/saved/{saved_id:\d{1,9}}/delete")
+    config.add_route("search.saved.delete", "/search/saved/{saved_id}/delete")
     config.scan(".views")
     config.scan(".saved_views")
     config.scan(".exports")

@@ -4,12 +4,15 @@ saves one, and each can be deleted by its owner (POSTs, CSRF-checked as every pa
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPSeeOther
+from translationstring import TranslationStringFactory
 from pyramid.view import view_config
 
 from ..access.permissions import Permission
-from ..errors import ArchiveError
+from ..errors import ArchiveError, NotFound
 from ..interfaces import IClock
 from .saved import delete_saved_search, save_search, saved_searches_of
+
+_ = TranslationStringFactory("archive")
 
 PAGE = "archive_app:templates/search/saved.pt"
 
@@ -43,6 +46,8 @@ def save(request):
 @view_config(route_name="search.saved.delete", request_method="POST",
              permission=Permission.READ_DOSSIERS)  # fmt: skip
 def delete(request):
-    saved_id = int(request.matchdict["saved_id"])  # the route takes digits only
-    delete_saved_search(request.dbsession, request.user.username, saved_id)
+    saved_id = request.matchdict["saved_id"]
+    if not (saved_id.isascii() and saved_id.isdigit() and len(saved_id) <= 9):
+        raise NotFound(_("no such saved search"), field="saved_id")
+    delete_saved_search(request.dbsession, request.user.username, int(saved_id))
     return HTTPSeeOther(request.route_url("search.saved"))

@@ -119,7 +119,11 @@ def test_the_archivists_own_filings_come_before_newer_ones_of_others(api, wsgi_a
     mine = file_dossier(api, metadata(), user="archivist").json
     others = file_dossier(api, metadata(), user="archivist_two").json
     recent = section(api.get("/?_LOCALE_=en", "archivist").text, "recent-filings")
-    assert recent.index(mine["complaint_no"]) < recent.index(others["complaint_no"])
+    # The session's archivist has filed more than the list holds: the other's newer filing
+    # comes after all of theirs, or not at all.
+    assert mine["complaint_no"] in recent
+    if others["complaint_no"] in recent:
+        assert recent.index(mine["complaint_no"]) < recent.index(others["complaint_no"])
     recent = section(api.get("/?_LOCALE_=en", "archivist_two").text, "recent-filings")
     assert recent.index(others["complaint_no"]) < recent.index(mine["complaint_no"])
 
