@@ -4,8 +4,8 @@ saves one, and each can be deleted by its owner (POSTs, CSRF-checked as every pa
 from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPSeeOther
-from translationstring import TranslationStringFactory
 from pyramid.view import view_config
+from translationstring import TranslationStringFactory
 
 from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
