@@ -6,6 +6,7 @@ from types import SimpleNamespace
 
 import deform
 from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.i18n import TranslationStringFactory
 from pyramid.view import view_config
 
 from ..access.audit import log_after_request, log_in_transaction, log_now
@@ -13,11 +14,26 @@ from ..access.models import AccessOutcome
 from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IRecordsService
+from ..labels import error_message
 from ..settings import storage_dir
 from .api import living_dossier
 from .downloads import document_response
-from .forms import filing_form, metadata_from, uploads_from, without_files
+from .drafts import drafts_for
+from .forms import (
+    chosen_files,
+    drop_file,
+    file_problems,
+    filing_form,
+    form_path,
+    metadata_from,
+    refusal,
+    uploads_from,
+)
 from .resources import DossierContext
+
+_ = TranslationStringFactory("archive")
+
+FILED_QUEUE = "records.filed"  # the flash queue that says which dossier was just filed
 
 
 def as_object(value):
@@ -37,7 +53,8 @@ def records(request):
              renderer="archive_app:templates/records/new.pt",
              permission=Permission.FILE_DOSSIERS)  # fmt: skip
 def new_dossier(request):
-    form = filing_form(request)
+    draft = drafts_for(request.registry).open(None, request.user.username)
+    form = filing_form(request, draft)
     return {"form": form.render(), "resources": form.get_widget_resources(), "error": None}
 
 
@@ -45,38 +62,68 @@ def new_dossier(request):
              renderer="archive_app:templates/records/new.pt",
              permission=Permission.FILE_DOSSIERS)  # fmt: skip
 def file_dossier(request):
+    """File the dossier, or show the form again with every error beside its field and the
+    chosen files kept (encrypted, records/drafts.py) so that none need choosing again."""
     request.add_finished_callback(close_form_uploads)
-    form = filing_form(request)
-    resources = form.get_widget_resources()
+    draft = drafts_for(request.registry).open(request.POST.get("draft"), request.user.username)
+    form = filing_form(request, draft)
     try:
-        appstruct = form.validate(request.POST.items())
-    except deform.ValidationFailure as failure:
-        request.response.status = 422
-        log_after_request(
-            request, "file", AccessOutcome.REFUSED, detail="422 invalid: the form (web)"
-        )
-        return {"form": failure.render(), "resources": resources, "error": None}
-    uploads = uploads_from(appstruct, storage_dir(request.registry.settings) / "tmp")
+        appstruct, failure = form.validate(request.POST.items()), None
+        cstruct = form.cstruct
+    except deform.ValidationFailure as refused:
+        appstruct, failure, cstruct = None, refused, refused.cstruct
+    service = records(request)
+    uploads = uploads_from(cstruct, storage_dir(request.registry.settings) / "tmp", draft)
     try:
-        dossier = records(request).file_dossier(
-            metadata_from(appstruct), uploads, request.user.username
-        )
-    except ArchiveError as error:
-        # Nothing was stored (the transaction is aborted); show the reason on the same form.
-        request.tm.doom()
-        request.response.status = error.status
-        log_after_request(request, "file", AccessOutcome.REFUSED,
-                          detail=f"{error.status} {error.code}: {error.detail} (web)")  # fmt: skip
-        return {
-            "form": form.render(without_files(appstruct)),
-            "resources": resources,
-            "error": error,
-        }
+        problems = file_problems(uploads, service.max_upload_bytes)
+        if failure is None and not problems:
+            try:
+                dossier = service.file_dossier(
+                    metadata_from(appstruct), list(uploads.values()), request.user.username
+                )
+            except ArchiveError as error:
+                problems[form_path(error.field, cstruct) or ""] = error
     finally:
-        for upload in uploads:
+        for upload in uploads.values():
             upload.path.unlink(missing_ok=True)
+    if failure is not None or problems:
+        return refused_filing(request, form, draft, cstruct, failure, problems)
+    draft.discard()
     log_in_transaction(request, "file", dossier=dossier, detail=f"{len(uploads)} documents (web)")
+    request.session.flash(dossier.complaint_no, FILED_QUEUE)
     return HTTPSeeOther(request.route_url("records.detail", dossier_id=dossier.id))
+
+
+def refused_filing(request, form, draft, cstruct, failure, problems: dict):
+    """The form again: each problem beside its field (a refused file is not kept: the person
+    chooses it again), the other files kept; nothing stored, the refusal logged."""
+    request.tm.doom()  # the records service may have flushed rows before it refused
+    translate = request.localizer.translate
+    chosen = {path: data.get("filename") or "" for path, data in chosen_files(cstruct)}
+    for path, data in chosen_files(cstruct):
+        if path in problems:
+            draft.forget(data["uid"])
+            drop_file(form, cstruct, path)
+        else:
+            draft.keep(data["uid"])
+    messages = {}
+    general = None
+    for path, error in problems.items():
+        if not path:
+            general = error
+            continue
+        reason = translate(error_message(error))
+        if path in chosen:
+            reason = translate(_("${filename} was not kept: ${reason} Choose a file again.",
+                                 mapping={"filename": chosen[path], "reason": reason}))
+        messages[path] = reason
+    shown = refusal(form, cstruct, messages)
+    first = next(iter(problems.values()), None)
+    request.response.status = first.status if failure is None and first is not None else 422
+    detail = (f"{first.status} {first.code}: {first.detail}" if failure is None and first
+              else "422 invalid: the form")  # fmt: skip
+    log_after_request(request, "file", AccessOutcome.REFUSED, detail=f"{detail} (web)"[:500])
+    return {"form": shown.render(), "resources": form.get_widget_resources(), "error": general}
 
 
 def close_form_uploads(request):
