@@ -121,9 +121,10 @@ class FilingDraft:
                 meta = json.loads(b"".join(decrypt_stream(source, self._key, f"meta:{uid}")))
         except (OSError, ValueError, BlobIntegrityError):
             return None  # gone, expired, or another user's draft: not kept
-        data = filedict(uid=uid, filename=meta.get("filename") or "", fp=None, kept=True,
-                        mimetype=meta.get("mimetype"), size=meta.get("size"), preview_url=None)  # fmt: skip
-        return data
+        return filedict(
+            uid=uid, filename=meta.get("filename") or "", fp=None, kept=True,
+            mimetype=meta.get("mimetype"), size=meta.get("size"), preview_url=None,
+        )  # fmt: skip
 
     def _seal(self, path: Path, source: BinaryIO, name: str) -> None:
         with contextlib.suppress(FileNotFoundError):

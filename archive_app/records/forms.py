@@ -14,8 +14,8 @@ from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationStringFactory
 
 from ..access.permissions import Level
-from ..labels import VOCABULARIES, label
 from ..errors import ArchiveError, TooLarge
+from ..labels import VOCABULARIES, label
 from .drafts import FilingDraft
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .schemas import MAX_PRODUCTS, REQUIRED_KINDS

@@ -14,7 +14,7 @@ from ..access.models import AccessOutcome
 from ..access.permissions import Permission
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IRecordsService
-from ..labels import error_message
+from ..labels import error_message, field_label, label
 from ..settings import storage_dir
 from .api import living_dossier
 from .downloads import document_response
@@ -30,6 +30,7 @@ from .forms import (
     uploads_from,
 )
 from .resources import DossierContext
+from .vocabulary import DocumentKind
 
 _ = TranslationStringFactory("archive")
 
@@ -55,7 +56,8 @@ def records(request):
 def new_dossier(request):
     draft = drafts_for(request.registry).open(None, request.user.username)
     form = filing_form(request, draft)
-    return {"form": form.render(), "resources": form.get_widget_resources(), "error": None}
+    return {"form": form.render(), "resources": form.get_widget_resources(), "error": None,
+            "summary": [], "marked": False}  # fmt: skip
 
 
 @view_config(route_name="records.new", request_method="POST",
@@ -106,16 +108,19 @@ def refused_filing(request, form, draft, cstruct, failure, problems: dict):
             drop_file(form, cstruct, path)
         else:
             draft.keep(data["uid"])
-    messages = {}
-    general = None
+    messages, summary = {}, []
     for path, error in problems.items():
-        if not path:
-            general = error
-            continue
         reason = translate(error_message(error))
+        summary.append((problem_label(path or error.field, translate), reason))
+        if not path:
+            continue
         if path in chosen:
-            reason = translate(_("${filename} was not kept: ${reason} Choose a file again.",
-                                 mapping={"filename": chosen[path], "reason": reason}))
+            reason = translate(
+                _(
+                    "${filename} was not kept: ${reason} Choose a file again.",
+                    mapping={"filename": chosen[path], "reason": reason},
+                )
+            )
         messages[path] = reason
     shown = refusal(form, cstruct, messages)
     first = next(iter(problems.values()), None)
@@ -123,7 +128,16 @@ def refused_filing(request, form, draft, cstruct, failure, problems: dict):
     detail = (f"{first.status} {first.code}: {first.detail}" if failure is None and first
               else "422 invalid: the form")  # fmt: skip
     log_after_request(request, "file", AccessOutcome.REFUSED, detail=f"{detail} (web)"[:500])
-    return {"form": shown.render(), "resources": form.get_widget_resources(), "error": general}
+    return {"form": shown.render(), "resources": form.get_widget_resources(), "error": None,
+            "summary": summary, "marked": failure is not None}  # fmt: skip
+
+
+def problem_label(path: str | None, translate) -> str:
+    """What the error summary calls a field (`attachments.1` is "Attachment 2")."""
+    head, _sep, index = (path or "").partition(".")
+    if head == "attachments" and index.isdigit():
+        return f"{translate(label(DocumentKind.ATTACHMENT))} {int(index) + 1}"
+    return translate(field_label(path))
 
 
 def close_form_uploads(request):
@@ -141,10 +155,15 @@ def show_dossier(request):
     dossier = living_dossier(request, request.context)
     unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA))
     log_now(request, "view", dossier=dossier, detail="web")
+    filed = [number for number in request.session.pop_flash(FILED_QUEUE)
+             if number == dossier.complaint_no]  # fmt: skip
     return {
         "dossier": as_object(records(request).as_json(dossier, unmasked=unmasked)),
         "retention_rule": dossier.retention_rule,
         "can_download": bool(request.has_permission(Permission.DOWNLOAD_DOCUMENTS)),
+        "filed_message": _("Dossier ${number} filed", mapping={"number": filed[0]})
+        if filed
+        else None,
     }
 
 
