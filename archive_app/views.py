@@ -45,6 +45,7 @@ ACTIONS = {
     ("records.new", "GET"): "file",
     ("records.new", "POST"): "file",
     ("records.detail", "GET"): "view",
+    ("records.detail", "POST"): "append",
     ("records.detail.download", "GET"): "download",
 }
 
@@ -115,7 +116,18 @@ def forbidden(exception, request):
         log_after_request(request, action, "denied", detail=f"clearance below level ({permission})")
         return error_response(request, NotFound(_("no such dossier"), field="dossier_id"))
     log_after_request(request, action, "denied", detail=f"missing permission {permission}")
-    return error_response(request, Forbidden(_("your role may not do this"), field=None))
+    denied = Forbidden(_("your role may not do this"), field=None)
+    if (route_name(request) == "records.detail" and not is_api(request)
+            and request.has_permission(Permission.REVIEW_ACCESS_LOG)):  # fmt: skip
+        # A privacy officer may not read the dossier, but may see who did: for any id,
+        # existing or not (the link tells nothing the access log does not).
+        dossier_id = request.matchdict.get("dossier_id", "")[:64]
+        denied.who_saw_it = request.route_url("access.log", _query={"dossier_id": dossier_id})
+    return error_response(request, denied)
+
+
+def route_name(request) -> str | None:
+    return request.matched_route.name if request.matched_route else None
 
 
 @exception_view_config(BadCSRFToken)

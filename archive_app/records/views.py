@@ -5,18 +5,21 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import deform
+from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.view import view_config
+from sqlalchemy import select
 
 from ..access.audit import log_after_request, log_in_transaction, log_now
 from ..access.models import AccessOutcome
 from ..access.permissions import Permission
-from ..errors import ArchiveError, NotFound
+from ..errors import ArchiveError, Invalid, NotFound
 from ..interfaces import IRecordsService
 from ..labels import error_message, field_label, label
 from ..settings import storage_dir
 from .api import living_dossier
+from .appending import APPEND_KINDS, appended_uploads, input_of
 from .downloads import document_response
 from .drafts import drafts_for
 from .forms import (
@@ -29,12 +32,14 @@ from .forms import (
     refusal,
     uploads_from,
 )
+from .models import DossierCorrection
 from .resources import DossierContext
 from .vocabulary import DocumentKind
 
 _ = TranslationStringFactory("archive")
 
 FILED_QUEUE = "records.filed"  # the flash queue that says which dossier was just filed
+APPENDED_QUEUE = "records.appended"  # how many documents were just appended
 
 
 def as_object(value):
@@ -149,22 +154,122 @@ def close_form_uploads(request):
     request.body_file_raw.close()
 
 
-@view_config(route_name="records.detail", renderer="archive_app:templates/records/detail.pt",
+@view_config(route_name="records.detail", request_method="GET",
+             renderer="archive_app:templates/records/detail.pt",
              permission=Permission.READ_DOSSIERS)  # fmt: skip
 def show_dossier(request):
     dossier = living_dossier(request, request.context)
-    unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA))
     log_now(request, "view", dossier=dossier, detail="web")
     filed = [number for number in request.session.pop_flash(FILED_QUEUE)
              if number == dossier.complaint_no]  # fmt: skip
+    appended = request.session.pop_flash(APPENDED_QUEUE)
+    message = None
+    if filed:
+        message = _("Dossier ${number} filed", mapping={"number": filed[0]})
+    elif appended:
+        message = _("${count} document(s) appended", mapping={"count": appended[0]})
+    return dossier_page(request, dossier, message=message)
+
+
+def dossier_page(request, dossier, *, message=None, append_errors=None) -> dict:
+    """What the dossier page shows; its sections only for the roles they are for."""
+    unmasked = bool(request.has_permission(Permission.SEE_PERSONAL_DATA))
+    service = records(request)
+    may_see_holds = bool(request.has_permission(Permission.MANAGE_RETENTION))
     return {
-        "dossier": as_object(records(request).as_json(dossier, unmasked=unmasked)),
+        "dossier": as_object(service.as_json(dossier, unmasked=unmasked)),
         "retention_rule": dossier.retention_rule,
         "can_download": bool(request.has_permission(Permission.DOWNLOAD_DOCUMENTS)),
-        "filed_message": _("Dossier ${number} filed", mapping={"number": filed[0]})
-        if filed
-        else None,
-    }
+        "filed_message": message,
+        # -- the dossier's history and the archivist's append form (records/appending.py)
+        "holds": service.policy.holds_of(service.session, dossier.id) if may_see_holds else None,
+        "corrections": corrections_of(request, dossier),
+        "can_append": bool(request.has_permission(Permission.FILE_DOSSIERS)),
+        "append_kinds": APPEND_KINDS,
+        "append_errors": append_errors or {},
+        "csrf_token": get_csrf_token(request),
+        "who_saw_it": request.route_url("access.log", _query={"dossier_id": dossier.id})
+        if request.has_permission(Permission.REVIEW_ACCESS_LOG) else None,
+    }  # fmt: skip
+
+
+def corrections_of(request, dossier) -> list[dict]:
+    """The dossier's retention corrections, oldest first, each change in words."""
+    translate = request.localizer.translate
+    rows = request.dbsession.scalars(
+        select(DossierCorrection)
+        .where(DossierCorrection.dossier_id == dossier.id)
+        .order_by(DossierCorrection.changed_at, DossierCorrection.id)
+    )
+    return [
+        as_object({
+            "changed_at": row.changed_at, "changed_by": row.changed_by, "reason": row.reason,
+            "changes": [(change_label(name, translate), old, new)
+                        for name, (old, new) in (row.changes or {}).items()],
+        })
+        for row in rows
+    ]  # fmt: skip  # fmt: skip
+
+
+def change_label(name: str, translate) -> str:
+    """`destroy_after`, `closed_on`, `<batch>.expiry` in the page's language."""
+    if name == "destroy_after":
+        return translate(_("Destroy after"))
+    batch, _sep, what = name.rpartition(".")
+    if batch:
+        return f"{translate(field_label('batch_no'))} {batch}: {translate(field_label(what))}"
+    return translate(field_label(name))
+
+
+@view_config(route_name="records.detail", request_method="POST",
+             renderer="archive_app:templates/records/detail.pt",
+             permission=Permission.FILE_DOSSIERS)  # fmt: skip
+def append_documents(request):
+    """Append documents from the dossier page through the records service (as the API's
+    `POST …/documents`); a refusal shows the page again with the error beside its input."""
+    request.add_finished_callback(close_form_uploads)
+    dossier = living_dossier(request, request.context)
+    service = records(request)
+    uploads = appended_uploads(request.POST, storage_dir(request.registry.settings) / "tmp")
+    try:
+        problems = file_problems(uploads, service.max_upload_bytes)
+        if not uploads:
+            problems[""] = Invalid(_("choose at least one file to append"), field="documents")
+        if not problems:
+            try:
+                added = service.append_documents(dossier, list(uploads.values()),
+                                                 request.user.username)  # fmt: skip
+            except ArchiveError as error:
+                problems[error.field or ""] = error
+    finally:
+        for upload in uploads.values():
+            upload.path.unlink(missing_ok=True)
+    if problems:
+        return refused_append(request, dossier, uploads, problems)
+    log_in_transaction(request, "append", dossier=dossier, detail=f"{len(added)} documents (web)")
+    request.session.flash(len(added), APPENDED_QUEUE)
+    return HTTPSeeOther(request.route_url("records.detail", dossier_id=dossier.id))
+
+
+def refused_append(request, dossier, uploads: dict, problems: dict) -> dict:
+    """The dossier page again, each problem beside the input it concerns; nothing stored."""
+    request.tm.doom()
+    first = next(iter(problems.values()))
+    request.response.status = first.status
+    detail = f"{first.status} {first.code}: {first.detail} (web)"[:500]
+    log_after_request(request, "append", AccessOutcome.REFUSED, detail=detail)
+    translate = request.localizer.translate
+    errors: dict[str, str] = {}
+    for path, error in problems.items():
+        reason = translate(error_message(error))
+        upload = uploads.get(path)
+        if upload is not None:
+            mapping = {"filename": upload.filename, "reason": reason}
+            reason = translate(_("${filename} was not appended: ${reason} Choose a file again.",
+                                 mapping=mapping))  # fmt: skip
+        key = input_of(path) if input_of(path) in APPEND_KINDS else ""
+        errors[key] = " ".join(filter(None, (errors.get(key), reason)))
+    return dossier_page(request, dossier, append_errors=errors)
 
 
 @view_config(route_name="records.detail.download", permission=Permission.DOWNLOAD_DOCUMENTS)
