@@ -16,7 +16,7 @@ from pyramid.i18n import TranslationStringFactory
 from ..access.permissions import Level
 from ..errors import ArchiveError, TooLarge
 from ..labels import VOCABULARIES, label
-from .drafts import FilingDraft
+from .drafts import UID, FilingDraft
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
 from .schemas import MAX_PRODUCTS, REQUIRED_KINDS
 from .services import Upload
@@ -44,6 +44,8 @@ class KeptFileWidget(deform.widget.FileUploadWidget):
     template = "archive_app:templates/records/file_upload.pt"
 
     def deserialize(self, field, pstruct):
+        if isinstance(pstruct, dict) and not UID.match(str(pstruct.get("uid") or "x")):
+            pstruct = {**pstruct, "uid": None}  # not one this archive gave: a fresh file
         value = super().deserialize(field, pstruct)
         uid = pstruct.get("uid") if isinstance(pstruct, dict) else None
         if value is colander.null and uid and not getattr(pstruct.get("upload"), "file", None):
@@ -179,9 +181,12 @@ def filing_form(request, draft: FilingDraft) -> deform.Form:
 
 def chosen_files(cstruct: dict) -> list[tuple[str, dict]]:
     """Every file the form holds, by its field path (`registration_form`, `attachments.2`)."""
+    if not isinstance(cstruct, dict):
+        return []  # a body whose Deform markers do not nest: nothing to read files from
+    attachments = cstruct.get("attachments")
     chosen = [(kind, cstruct.get(kind)) for kind in SINGLE_KINDS]
-    chosen += [(f"attachments.{index}", data)
-               for index, data in enumerate(cstruct.get("attachments") or ())]  # fmt: skip
+    chosen += [(f"attachments.{index}", data) for index, data in
+               enumerate(attachments if isinstance(attachments, list) else ())]  # fmt: skip
     return [(path, data) for path, data in chosen if isinstance(data, dict) and data.get("uid")]
 
 

@@ -303,3 +303,27 @@ def test_no_input_makes_the_form_fail(browser, values):
     form = filled_form(browser, complaint_no("III", 2022), "随机输入", "BLG220411")
     response = post(browser, form_fields(form, GOOD_FILES, **values))
     assert response.status_int < 500, response.text[-2000:]
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(data=st.data())
+def test_no_tampered_body_makes_the_form_fail(browser, data):
+    """Fields dropped, repeated or given odd values, Deform's markers included, a forged
+    draft token or file id: a refusal, never a failure."""
+    form = filled_form(browser, complaint_no("III", 2022), "篡改的表单", "BLG220412")
+    fields = form_fields(form, GOOD_FILES, [("附件.pdf", pdf("附件"))])
+    fields += [("uid", data.draw(TEXT)), ("draft", data.draw(TEXT))]
+    for _round in range(data.draw(st.integers(0, 4))):
+        index = data.draw(st.integers(0, len(fields) - 1))
+        if fields[index][0] == "csrf_token":
+            continue
+        action = data.draw(st.sampled_from(["drop", "repeat", "change"]))
+        if action == "drop":
+            del fields[index]
+        elif action == "repeat":
+            fields.insert(index, fields[index])
+        else:
+            fields[index] = (fields[index][0], data.draw(TEXT))
+    response = post(browser, fields)
+    assert response.status_int < 500, response.text[-2000:]
