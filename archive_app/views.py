@@ -30,6 +30,7 @@ from .errors import (
     storage_full,
 )
 from .interfaces import IRecordsService
+from .records.clearance import may_read
 
 _ = TranslationStringFactory("archive")
 
@@ -117,12 +118,13 @@ def forbidden(exception, request):
         return error_response(request, NotFound(_("no such dossier"), field="dossier_id"))
     log_after_request(request, action, "denied", detail=f"missing permission {permission}")
     denied = Forbidden(_("your role may not do this"), field=None)
-    if (route_name(request) == "records.detail" and not is_api(request)
+    dossier = getattr(context, "dossier", None)
+    if (route_name(request) == "records.detail" and not is_api(request) and dossier is not None
+            and may_read(request.user, dossier.confidentiality)
             and request.has_permission(Permission.REVIEW_ACCESS_LOG)):  # fmt: skip
-        # A privacy officer may not read the dossier, but may see who did: for any id,
-        # existing or not (the link tells nothing the access log does not).
-        dossier_id = request.matchdict.get("dossier_id", "")[:64]
-        denied.who_saw_it = request.route_url("access.log", _query={"dossier_id": dossier_id})
+        # A privacy officer may not read the dossier, but may see who did (within clearance:
+        # above it, the answer is the same as for an id that does not exist).
+        denied.who_saw_it = request.route_url("access.log", _query={"dossier_id": dossier.id})
     return error_response(request, denied)
 
 

@@ -88,13 +88,26 @@ def test_corrections_are_listed_with_the_changed_date(api, dossier):
     assert "destroy_after" not in text and ".expiry" not in text
 
 
+def test_above_clearance_a_privacy_officer_gets_no_link(api, users):
+    from support import add_users
+
+    tokens = add_users(api.app, {"privacy_internal": ("privacy_officer", "internal")})
+    api.tokens.update(tokens)
+    secret = file_dossier(api, metadata(confidentiality="restricted")).json
+    page = api.get(f"/dossiers/{secret['id']}", "privacy_internal", status=403)
+    assert not page.html.select(".who-saw-it")
+    unknown = api.get("/dossiers/0123456789abcdef0123456789abcdef", "privacy_internal",
+                      status=403)  # fmt: skip
+    assert page.html.select_one("main").get_text() == unknown.html.select_one("main").get_text()
+
+
 def test_privacy_officers_get_a_who_saw_it_link_instead_of_the_dossier(api, dossier):
     page = api.get(f"/dossiers/{dossier['id']}", "privacy", status=403)
     link = page.html.select_one(".who-saw-it a")
     assert link["href"].endswith(f"/access-log?dossier_id={dossier['id']}")
     assert dossier["title"] not in page.text and dossier["complaint_no"] not in page.text
-    # The same for an id that does not exist: the answer tells nothing about existence.
+    # An id that does not exist, and a dossier above the officer's clearance, answer alike.
     unknown = api.get("/dossiers/0123456789abcdef0123456789abcdef", "privacy", status=403)
-    assert unknown.html.select_one(".who-saw-it a")
+    assert not unknown.html.select(".who-saw-it")
     assert api.get(link["href"], "privacy").status_int == 200
     assert not api.get(f"/dossiers/{dossier['id']}", "auditor").html.select(".who-saw-it")
