@@ -91,12 +91,12 @@ def test_corrections_are_listed_with_the_changed_date(api, dossier):
 def test_above_clearance_a_privacy_officer_gets_no_link(api, users):
     from support import add_users
 
-    tokens = add_users(api.app, {"privacy_internal": ("privacy_officer", "internal")})
+    tokens = add_users(api.app, {"privacy_below_filing": ("privacy_officer", "internal")})
     api.tokens.update(tokens)
     secret = file_dossier(api, metadata(confidentiality="restricted")).json
-    page = api.get(f"/dossiers/{secret['id']}", "privacy_internal", status=403)
+    page = api.get(f"/dossiers/{secret['id']}", "privacy_below_filing", status=403)
     assert not page.html.select(".who-saw-it")
-    unknown = api.get("/dossiers/0123456789abcdef0123456789abcdef", "privacy_internal",
+    unknown = api.get("/dossiers/0123456789abcdef0123456789abcdef", "privacy_below_filing",
                       status=403)  # fmt: skip
     assert page.html.select_one("main").get_text() == unknown.html.select_one("main").get_text()
 
