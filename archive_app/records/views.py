@@ -95,7 +95,8 @@ def file_dossier(request):
             upload.path.unlink(missing_ok=True)
     if failure is not None or problems:
         return refused_filing(request, form, draft, cstruct, failure, problems)
-    draft.discard()
+    # The kept files go once the dossier is committed (a failed commit may be submitted again).
+    request.tm.get().addAfterCommitHook(lambda committed: committed and draft.discard())
     log_in_transaction(request, "file", dossier=dossier, detail=f"{len(uploads)} documents (web)")
     request.session.flash(dossier.complaint_no, FILED_QUEUE)
     return HTTPSeeOther(request.route_url("records.detail", dossier_id=dossier.id))
