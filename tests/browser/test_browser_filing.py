@@ -118,6 +118,12 @@ def test_a_refused_filing_keeps_the_files_and_the_fixed_one_files_them(page, liv
         path = tmp_path / filename
         path.write_bytes(content)
         inputs.nth(index).set_input_files(str(path))
+    # A row of attachments too: the refusal that used to answer 500 and lose every file.
+    files["现场照片.jpg"] = jpeg(5)
+    (tmp_path / "现场照片.jpg").write_bytes(files["现场照片.jpg"])
+    page.click("text=添加附件")
+    page.locator(".deform-seq-item input[type=file]").last.set_input_files(
+        str(tmp_path / "现场照片.jpg"))  # fmt: skip
     # The outcome marks the kinds it needs (the records service's rule).
     assert "required" in page.locator(".document-kind.handling_sheet").get_attribute("class")
     assert "required" not in page.locator(".document-kind.reply_report").get_attribute("class")
