@@ -93,13 +93,15 @@ def init(config_uri, demo):
 
 
 @main.command()
-@click.option("--repair", is_flag=True, help="Remove orphan blobs older than the grace period.")
+@click.option("--repair", is_flag=True, help="Remove orphan blobs older than the grace period "
+              "and filing drafts unused for an hour.")  # fmt: skip
 @click.pass_obj
 def verify(config_uri, repair):
     """Authenticate every blob, check digests, the access-log chain and its signed
     checkpoints, and every stored certificate (signature under the archive's key, chain)."""
     # start-up time: every feature's services, only when verify runs
     from .bootstrap import open_app
+    from .records.drafts import drafts_for
     from .records.verification import check_document, find_orphans, live_documents
     from .retention.exports import CertificateFiles
     from .search.drift import index_drift
@@ -136,6 +138,10 @@ def verify(config_uri, repair):
                     click.echo(f"orphan blob {name}: removed")
                 else:
                     click.echo(f"orphan blob {name}: not referenced (verify --repair removes it)")
+            if repair:  # files kept by the filing form (encrypted); the form purges them too
+                purged = drafts_for(registry).purge()
+                if purged:
+                    click.echo(f"expired filing drafts: {purged} removed")
     click.echo(f"{len(documents)} documents, {chain.entries} access-log entries checked, "
                f"{problems} problem(s)")  # fmt: skip
     sys.exit(1 if problems else 0)

@@ -280,6 +280,10 @@ class IRetentionPolicy(Interface):
     def held_by_query(session, names, batches):
         """Whether an active hold by product or batch covers a dossier of these lines."""
 
+    def holds_of(session, dossier_id):
+        """Every hold that covers the dossier, active and released (its own and those by
+        product or batch), newest first: for the dossier page."""
+
 
 # -- search ------------------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ from .errors import (
     storage_full,
 )
 from .homes import home_values
+from .interfaces import IRecordsService
+from .records.clearance import may_read
 
 _ = TranslationStringFactory("archive")
 
@@ -44,6 +46,7 @@ ACTIONS = {
     ("records.new", "GET"): "file",
     ("records.new", "POST"): "file",
     ("records.detail", "GET"): "view",
+    ("records.detail", "POST"): "append",
     ("records.detail.download", "GET"): "download",
     ("records.detail.preview", "GET"): "preview",
 }
@@ -112,7 +115,19 @@ def forbidden(exception, request):
         log_after_request(request, action, "denied", detail=f"clearance below level ({permission})")
         return error_response(request, NotFound(_("no such dossier"), field="dossier_id"))
     log_after_request(request, action, "denied", detail=f"missing permission {permission}")
-    return error_response(request, Forbidden(_("your role may not do this"), field=None))
+    denied = Forbidden(_("your role may not do this"), field=None)
+    dossier = getattr(context, "dossier", None)
+    if (route_name(request) == "records.detail" and not is_api(request) and dossier is not None
+            and may_read(request.user, dossier.confidentiality)
+            and request.has_permission(Permission.REVIEW_ACCESS_LOG)):  # fmt: skip
+        # A privacy officer may not read the dossier, but may see who did (within clearance:
+        # above it, the answer is the same as for an id that does not exist).
+        denied.who_saw_it = request.route_url("access.log", _query={"dossier_id": dossier.id})
+    return error_response(request, denied)
+
+
+def route_name(request) -> str | None:
+    return request.matched_route.name if request.matched_route else None
 
 
 @exception_view_config(BadCSRFToken)

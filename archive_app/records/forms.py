@@ -1,4 +1,6 @@
-"""The filing form for people (Deform): metadata fields, one upload per kind, attachments."""
+"""The filing form for people (Deform): metadata fields, one upload per kind, attachments;
+its required markers, the files it keeps between submits (records/drafts.py), and domain
+errors put beside the field they concern."""
 
 from __future__ import annotations
 
@@ -12,8 +14,11 @@ from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationStringFactory
 
 from ..access.permissions import Level
+from ..errors import ArchiveError, TooLarge
 from ..labels import VOCABULARIES, label
-from .schemas import MAX_PRODUCTS
+from .drafts import UID, FilingDraft
+from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
+from .schemas import MAX_PRODUCTS, REQUIRED_KINDS
 from .services import Upload
 from .vocabulary import (
     Channel,
@@ -37,11 +42,36 @@ UPLOAD_FIELD_PARTS = 3
 ACCEPT = ".pdf,.doc,.docx,.xls,.xlsx,.jpg,.jpeg,.png,.tif,.tiff,.txt,.eml,.wav,.mp3"
 
 
-class RequestTempStore(dict):
-    """Deform keeps uploads here between validation steps; this request only (no session)."""
+REQUIRED = "required"  # the CSS class that marks a required field's label
 
-    def preview_url(self, uid):
-        return None
+
+class KeptFileWidget(deform.widget.FileUploadWidget):
+    """A file input that names the file kept from the last submit ("kept: …", choose another
+    to replace it) and never carries `required` (the outcome decides which kinds are)."""
+
+    template = "archive_app:templates/records/file_upload.pt"
+
+    def deserialize(self, field, pstruct):
+        if isinstance(pstruct, dict) and not UID.match(str(pstruct.get("uid") or "x")):
+            pstruct = {**pstruct, "uid": None}  # not one this archive gave: a fresh file
+        value = super().deserialize(field, pstruct)
+        uid = pstruct.get("uid") if isinstance(pstruct, dict) else None
+        if value is colander.null and uid and not getattr(pstruct.get("upload"), "file", None):
+            # The page said "kept", but the draft is gone (an hour passed, or a new sign-in).
+            raise colander.Invalid(field.schema, _("The file chosen before was not kept any "
+                                                   "longer: choose it again."))  # fmt: skip
+        return value
+
+
+def required_kinds_note(kind: str, translate):
+    """Which outcomes need this kind, in words (the records service's rule, REQUIRED_KINDS)."""
+    outcomes = [outcome for outcome, kinds in REQUIRED_KINDS.items() if kind in kinds]
+    if not outcomes:
+        return None, ""
+    names = "、".join(translate(label(outcome)) for outcome in outcomes)
+    return _("Required when the outcome is: ${outcomes}", mapping={"outcomes": names}), " ".join(
+        str(outcome) for outcome in outcomes
+    )
 
 
 def _choices(values, translate):
@@ -49,14 +79,22 @@ def _choices(values, translate):
     return [(value, translate(label(value))) for value in values]
 
 
+def _marked(missing) -> str | None:
+    return REQUIRED if missing is colander.required else None
+
+
 def _text(title, missing=colander.required, **kw):
-    return colander.SchemaNode(colander.String(), title=title, missing=missing, **kw)
+    widget = kw.pop("widget", None) or deform.widget.TextInputWidget()
+    widget.item_css_class = _marked(missing)
+    return colander.SchemaNode(colander.String(), title=title, missing=missing, widget=widget,
+                               **kw)  # fmt: skip
 
 
 def _select(title, values, translate, missing=colander.required, **kw):
     return colander.SchemaNode(
         colander.String(), title=title, missing=missing,
-        widget=deform.widget.SelectWidget(values=[("", "—")] + _choices(values, translate)),
+        widget=deform.widget.SelectWidget(values=[("", "—")] + _choices(values, translate),
+                                          item_css_class=_marked(missing)),
         **kw,
     )  # fmt: skip
 
@@ -64,7 +102,8 @@ def _select(title, values, translate, missing=colander.required, **kw):
 def _date(title, **kw):
     return colander.SchemaNode(
         colander.String(), title=title,
-        widget=deform.widget.TextInputWidget(attributes={"type": "date"}), **kw,
+        widget=deform.widget.TextInputWidget(attributes={"type": "date"},
+                                             item_css_class=REQUIRED), **kw,
     )  # fmt: skip
 
 
@@ -98,12 +137,16 @@ def timeline_node(translate) -> colander.SchemaNode:
     return node
 
 
-def filing_schema(request, tmpstore) -> colander.SchemaNode:
+def filing_schema(request, tmpstore: FilingDraft) -> colander.SchemaNode:
     schema = colander.SchemaNode(colander.Mapping())
     translate = request.localizer.translate
     schema.add(colander.SchemaNode(
         colander.String(), name="csrf_token", widget=deform.widget.HiddenWidget(),
         default=get_csrf_token(request)))  # fmt: skip
+    # Names the draft that keeps this form's files between submits (records/drafts.py).
+    schema.add(colander.SchemaNode(
+        colander.String(), name="draft", widget=deform.widget.HiddenWidget(),
+        default=tmpstore.token, missing=""))  # fmt: skip
     schema.add(_text(_("Complaint number"), name="complaint_no", description="TS-I-23-001"))
     schema.add(_select(_("Complaint class"), ComplaintClass, translate, name="complaint_class"))
     schema.add(_select(_("Complaint type"), ComplaintType, translate, name="complaint_type"))
@@ -134,14 +177,18 @@ def filing_schema(request, tmpstore) -> colander.SchemaNode:
     schema.add(_text(_("Summary"), name="summary", missing="",
                      widget=deform.widget.TextAreaWidget(rows=4)))  # fmt: skip
     schema.add(timeline_node(translate))
-    upload = deform.widget.FileUploadWidget(tmpstore, accept=ACCEPT)
     for kind in SINGLE_KINDS:
+        note, outcomes = required_kinds_note(kind, translate)
+        widget = KeptFileWidget(tmpstore, accept=ACCEPT, item_css_class=f"document-kind {kind}")
+        widget.required_for = outcomes  # the page marks it when the chosen outcome needs it
         schema.add(colander.SchemaNode(deform.FileData(), name=kind, title=LABELS[kind],
-                                       missing=None, widget=upload))  # fmt: skip
+                                       missing=None, widget=widget, description=note))  # fmt: skip
     schema.add(colander.SchemaNode(
         colander.Sequence(),
         colander.SchemaNode(deform.FileData(), name=DocumentKind.ATTACHMENT,
-                            title=LABELS[DocumentKind.ATTACHMENT], widget=upload),
+                            title=LABELS[DocumentKind.ATTACHMENT],
+                            widget=KeptFileWidget(tmpstore, accept=ACCEPT),
+                            missing=None),
         name="attachments", title=_("Attachments"), missing=(),
         widget=deform.widget.SequenceWidget(min_len=0,
                                             add_subitem_text_template=_("Add attachment")),
@@ -155,20 +202,107 @@ def field_part_limit(max_files: int) -> int:
     return FORM_FIELD_PARTS + PRODUCT_FIELD_PARTS * MAX_PRODUCTS + UPLOAD_FIELD_PARTS * max_files
 
 
-def without_files(appstruct: dict) -> dict:
-    """What the form shows again after a refusal: every field but the files (a browser
-    never lets a page set a file input; the person picks them again)."""
-    return {key: value for key, value in appstruct.items()
-            if key not in SINGLE_KINDS and key != "attachments"}  # fmt: skip
-
-
-def filing_form(request) -> deform.Form:
-    tmpstore = RequestTempStore()
+def filing_form(request, draft: FilingDraft) -> deform.Form:
     return deform.Form(
-        filing_schema(request, tmpstore).bind(request=request),
+        filing_schema(request, draft).bind(request=request),
         buttons=(deform.Button("file", _("File the dossier")),),
         formid="filing",
     )
+
+
+def chosen_files(cstruct: dict) -> list[tuple[str, dict]]:
+    """Every file the form holds, by its field path (`registration_form`, `attachments.2`)."""
+    if not isinstance(cstruct, dict):
+        return []  # a body whose Deform markers do not nest: nothing to read files from
+    attachments = cstruct.get("attachments")
+    chosen = [(kind, cstruct.get(kind)) for kind in SINGLE_KINDS]
+    chosen += [(f"attachments.{index}", data) for index, data in
+               enumerate(attachments if isinstance(attachments, list) else ())]  # fmt: skip
+    return [(path, data) for path, data in chosen if isinstance(data, dict) and data.get("uid")]
+
+
+def drop_file(form: deform.Form, cstruct: dict, path: str) -> None:
+    """Show the field at `path` empty again (its file was refused and is not kept)."""
+    head, _sep, index = path.partition(".")
+    if index:
+        cstruct[head][int(index)] = colander.null
+        # A sequence re-rendered after validation shows its items' own cstructs.
+        form[head].sequence_fields[int(index)].cstruct = colander.null
+    else:
+        cstruct[head] = colander.null
+        form[head].cstruct = colander.null
+
+
+def kind_of(path: str) -> str:
+    return DocumentKind.ATTACHMENT if path.startswith("attachments") else path
+
+
+def form_path(field: str | None, cstruct: dict) -> str | None:
+    """Where a domain error's field is on the form: the same dotted path for metadata, the
+    attachments list for "attachment"; None for what the form has no field for."""
+    if not field:
+        return None
+    if field == DocumentKind.ATTACHMENT:
+        return "attachments"
+    head = field.split(".")[0]
+    return field if head in FORM_FIELDS else None
+
+
+FORM_FIELDS = {
+    "complaint_no", "complaint_class", "complaint_type", "title", "received_on", "closed_on",
+    "channel", "department", "customer", "products", "outcome", "measures", "capa_ref",
+    "confidentiality", "summary", "attachments", *SINGLE_KINDS,
+}  # fmt: skip
+
+
+def refusal(form: deform.Form, cstruct: dict, errors: dict[str, str]) -> deform.ValidationFailure:
+    """The form shown again with each message beside the field at its dotted path (added to
+    the errors its own validation found, if any)."""
+    root = colander.Invalid(form.schema)
+    for path, message in errors.items():
+        _attach(root, form.schema, path.split("."), message)
+    form.widget.handle_error(form, root)
+    return deform.ValidationFailure(form, cstruct, form.error or root)
+
+
+def _attach(parent: colander.Invalid, node, parts: list[str], message) -> None:
+    part, rest = parts[0], parts[1:]
+    if isinstance(node.typ, colander.Sequence):
+        if not part.isdigit() or not node.children:
+            parent.msg = message
+            return
+        position, child = int(part), node.children[0]
+    else:
+        names = [item.name for item in node.children]
+        if part not in names:
+            parent.msg = message
+            return
+        position = names.index(part)
+        child = node.children[position]
+    error = next((item for item in parent.children if item.pos == position), None)
+    if error is None:
+        error = colander.Invalid(child)
+        parent.add(error, position)
+    if rest:
+        _attach(error, child, rest, message)
+    else:
+        error.msg = message
+
+
+def file_problems(uploads: dict[str, Upload], max_bytes: int) -> dict[str, ArchiveError]:
+    """Each file the archive would refuse, by field path, all at once (the records service
+    checks them again when filing, and stops at the first)."""
+    problems = {}
+    for path, upload in uploads.items():
+        if upload.size > max_bytes:
+            problems[path] = TooLarge(f"larger than {max_bytes // 2**20} MB", field=path)
+            continue
+        try:
+            detect_media_type(upload.path, clean_filename(upload.filename))
+        except (EmptyFile, MediaRejected) as refused:
+            refused.field = path
+            problems[path] = refused
+    return problems
 
 
 def metadata_from(appstruct: dict) -> dict:
@@ -202,18 +336,18 @@ def quality_from(fieldset: dict) -> dict:
     return quality
 
 
-def uploads_from(appstruct: dict, spool_dir: Path) -> list[Upload]:
-    """Each uploaded file copied to the spool folder (the caller removes them)."""
+def uploads_from(cstruct: dict, spool_dir: Path, draft: FilingDraft) -> dict[str, Upload]:
+    """Each chosen file (fresh, or kept by the draft) copied to the spool folder, by its field
+    path; the caller removes them once filed or refused."""
     spool_dir.mkdir(parents=True, exist_ok=True)
-    chosen = [(kind, appstruct.get(kind)) for kind in SINGLE_KINDS]
-    chosen += [(DocumentKind.ATTACHMENT, data) for data in appstruct.get("attachments") or ()]
-    uploads = []
-    for kind, data in chosen:
-        if not data or data.get("fp") is None:
-            continue
+    uploads = {}
+    for path, data in chosen_files(cstruct):
         with tempfile.NamedTemporaryFile(dir=spool_dir, prefix="form-", delete=False) as out:
-            data["fp"].seek(0)
-            shutil.copyfileobj(data["fp"], out, 1024 * 1024)
+            if data.get("fp") is not None:
+                data["fp"].seek(0)
+                shutil.copyfileobj(data["fp"], out, 1024 * 1024)
+            else:
+                draft.copy_to(data["uid"], out)
             size = out.tell()
-        uploads.append(Upload(kind, data.get("filename") or "", Path(out.name), size))
+        uploads[path] = Upload(kind_of(path), data.get("filename") or "", Path(out.name), size)
     return uploads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from factories import complaint_no, docx, jpeg, pdf
+from factories import complaint_no, docx, file_dossier, jpeg, metadata, pdf
 from support import screenshot_folder, submit
 from support import sign_in_page as sign_in
 
@@ -89,3 +89,71 @@ def test_auditor_sees_masked_data_and_no_filing_link(page, live_server, tokens):
     assert "归档已结案的投诉档案" not in page.content()
     page.goto(f"{live_server}/dossiers/new")
     assert "403" in page.content()
+
+
+def fill_unjustified_filing(page, number: str, closed_on: str) -> None:
+    page.fill("input[name=complaint_no]", number)
+    page.select_option("select[name=complaint_class]", "III")
+    page.select_option("select[name=complaint_type]", "service")
+    page.fill("input[name=title]", "送货延误投诉")
+    page.fill("input[name=received_on]", "2022-08-01")
+    page.fill("input[name=closed_on]", closed_on)
+    page.select_option("select[name=channel]", "visit")
+    page.get_by_role("textbox", name="姓名").fill("王五")
+    page.get_by_role("textbox", name="产品名称").fill("板蓝根颗粒")
+    page.fill("input[name=batch_no]", "BLG2208")
+    page.select_option("select[name=outcome]", "unjustified")
+    page.select_option("select[name=confidentiality]", "internal")
+
+
+def test_a_refused_filing_keeps_the_files_and_the_fixed_one_files_them(page, live_server,
+                                                                       tmp_path):  # fmt: skip
+    sign_in(page, live_server, "archivist")
+    page.goto(f"{live_server}/dossiers/new")
+    number = complaint_no("III", 2022)
+    fill_unjustified_filing(page, number, closed_on="2022-07-01")  # before it was received
+    files = {"登记表.pdf": pdf("投诉客户信息登记表"), "处理单.docx": docx("客户质量投诉处理单")}
+    inputs = page.locator("input[type=file]")
+    for index, (filename, content) in enumerate(files.items()):
+        path = tmp_path / filename
+        path.write_bytes(content)
+        inputs.nth(index).set_input_files(str(path))
+    # A row of attachments too: the refusal that used to answer 500 and lose every file.
+    files["现场照片.jpg"] = jpeg(5)
+    (tmp_path / "现场照片.jpg").write_bytes(files["现场照片.jpg"])
+    page.click("text=添加附件")
+    page.locator(".deform-seq-item input[type=file]").last.set_input_files(
+        str(tmp_path / "现场照片.jpg"))  # fmt: skip
+    # The outcome marks the kinds it needs (the records service's rule).
+    assert "required" in page.locator(".document-kind.handling_sheet").get_attribute("class")
+    assert "required" not in page.locator(".document-kind.reply_report").get_attribute("class")
+    submit(page, "button[name=file]")
+    assert "不得早于受理日期" in page.locator(".item-closed_on").inner_text()
+    assert page.locator(".kept-name").all_inner_texts() == list(files)
+    page.screenshot(path=str(screenshot_folder(tmp_path) / "filing-refused.png"), full_page=True)
+
+    page.fill("input[name=closed_on]", "2022-08-20")  # fixed; no file chosen again
+    submit(page, "button[name=file]")
+    page.wait_for_url(f"{live_server}/dossiers/*")
+    assert f"档案 {number} 已归档" in page.locator("#filed-message").inner_text()
+    names = page.locator("table.documents a.download").all_inner_texts()
+    assert sorted(names) == sorted(files)
+    with page.expect_download() as download_info:
+        page.click("a.download >> text=登记表.pdf")
+    saved = tmp_path / "back.pdf"
+    download_info.value.save_as(str(saved))
+    assert (
+        hashlib.sha256(saved.read_bytes()).digest() == hashlib.sha256(files["登记表.pdf"]).digest()
+    )
+
+
+def test_append_a_document_on_the_dossier_page(page, live_server, tmp_path, api):
+    dossier = file_dossier(api, metadata()).json  # the live server serves the same app
+    sign_in(page, live_server, "archivist")
+    page.goto(f"{live_server}/dossiers/{dossier['id']}")
+    photo = tmp_path / "现场照片.jpg"
+    photo.write_bytes(jpeg(21))
+    page.locator("#append-attachment").set_input_files(str(photo))
+    submit(page, "button[name=append]")
+    assert "1 个文件已追加" in page.locator("#filed-message").inner_text()
+    assert "现场照片.jpg" in page.locator("table.documents").inner_text()

@@ -62,7 +62,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("records.new", "GET"): Permission.FILE_DOSSIERS,
     ("records.new", "POST"): Permission.FILE_DOSSIERS,
     ("records.lookup", ANY): Permission.READ_DOSSIERS,
-    ("records.detail", ANY): Permission.READ_DOSSIERS,
+    ("records.detail", "GET"): Permission.READ_DOSSIERS,
+    ("records.detail", "POST"): Permission.FILE_DOSSIERS,  # append documents from the page
     ("records.detail.download", ANY): Permission.DOWNLOAD_DOCUMENTS,
     ("records.detail.preview", ANY): Permission.DOWNLOAD_DOCUMENTS,
     ("api.search.csv", "GET"): Permission.READ_DOSSIERS,
