@@ -6,7 +6,7 @@ PYTHON ?= python3
 # Debian packages: libmagic (content detection), a CJK font (PDF certificates, screenshots),
 # antiword (old binary Word text), Chromium (browser tests; Playwright drives Debian's build,
 # never downloads its own).
-RUN_PACKAGES  := libmagic1 fonts-wqy-microhei antiword
+RUN_PACKAGES  := libmagic1 fonts-wqy-microhei antiword tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
 TEST_PACKAGES := chromium postgresql-client
 
 .PHONY: run test lint catalogue screenshots system-packages test-packages clean-storage

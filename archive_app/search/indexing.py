@@ -31,6 +31,7 @@ from . import index_queue
 from .batching import BatchingThread
 from .engine import SearchIndex
 from .extraction import READERS, Extraction
+from .readers.ocr import IMAGE_TYPES
 from .redaction import personal_values, redactor
 from .sandbox import ExtractionSandbox
 
@@ -78,6 +79,8 @@ class Indexer:
         self.extractor = extractor
         self.clock = clock
         self.fault = fault or (lambda step: None)
+        # Told when a document is left for OCR (search/ocr_queue.py sets it).
+        self.ocr_requested: Callable[[], None] = lambda: None
         # One drain or rebuild at a time in this process: a drain during a rebuild would
         # write into the generation the rebuild is about to replace.
         self._lock = threading.RLock()
@@ -204,8 +207,10 @@ class Indexer:
     def document_text(self, records, document) -> str:
         """The document's stored text; else decrypt it to a private temporary file, read
         its text, remove the file, and store the text (sealed under the document's key)."""
-        if document.storage_name is None or document.media_type not in READERS:
-            return ""  # destroyed, or a kind without text (images, audio): nothing to read
+        if document.storage_name is None or (
+            document.media_type not in READERS and document.media_type not in IMAGE_TYPES
+        ):
+            return ""  # destroyed, or a kind without text (audio): nothing to read
         try:
             data_key = records.data_key(document)
             stored = derived.read_text(records.session, document, data_key)
@@ -217,8 +222,11 @@ class Indexer:
                         document.id)  # fmt: skip
             stored = None
         if stored is not None:
-            return stored.text
-        extraction = self.extract(records, document)
+            return stored.text  # OCR's too: a reindex never reads a scan again
+        if document.media_type in IMAGE_TYPES:  # no text layer: left for OCR, never done here
+            extraction = Extraction("", True, needs_ocr=True)
+        else:
+            extraction = self.extract(records, document)
         if extraction is None:
             return ""
         if not extraction.complete:
@@ -243,8 +251,11 @@ class Indexer:
             return self.extractor.extract(Path(plain.name), document.media_type)
 
     def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
-        """Keep the text (derived content, sealed) so that it is never extracted again."""
+        """Keep the text (derived content, sealed) so that it is never extracted again; a
+        scan's (its text layer, if any) as `ocr_pending`, for the OCR worker."""
         state = TextState.EXTRACTED if extraction.text or extraction.complete else TextState.FAILED
+        if extraction.needs_ocr:
+            state = TextState.OCR_PENDING
         text = derived.DerivedText(state, extraction.text, extraction.reason)
         try:
             with self.write_sessions() as session, session.begin():
@@ -253,6 +264,9 @@ class Indexer:
             pass  # another process stored it first, or the document is gone: nothing to keep
         except Exception as error:  # indexed all the same; extracted again next time
             log_failure(f"document {document.id}: its text could not be stored", error)
+        else:
+            if extraction.needs_ocr:
+                self.ocr_requested()
 
     def all_entries(self) -> Iterator[dict]:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild)."""
