@@ -120,9 +120,10 @@ def registration_form_lines(batch_no: str, product: str, seed: int = 0) -> list[
 
 
 def demo_scans(batch_no: str, product: str, seed: int = 0) -> list[tuple[str, str, bytes]]:
-    """The scans a demo dossier carries for one batch: (document kind, file name, bytes)."""
+    """The scans a demo dossier carries for one batch: (document kind, file name, bytes).
+    Attachments: a dossier has one registration form (its PDF); the fax is a copy of it."""
     form = scanned_page(registration_form_lines(batch_no, product, seed), seed=seed)
     return [
-        ("registration_form", f"登记表扫描件-{batch_no}.jpg", jpeg(form)),
+        ("attachment", f"登记表扫描件-{batch_no}.jpg", jpeg(form)),
         ("attachment", f"包装照片-{batch_no}.jpg", jpeg(package_photo(product, batch_no, seed))),
     ]
