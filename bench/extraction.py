@@ -118,7 +118,9 @@ def scanned_pdf_to_searchable(page_count: int = 10) -> None:
         served.command("init")
         token = served.token("archivist")
         pages = [
-            scans.scanned_page(scans.registration_form_lines(f"SP2310{n:03d}", "蒲地蓝消炎片"), seed=n)
+            scans.scanned_page(
+                scans.registration_form_lines(f"SP2310{n:03d}", "蒲地蓝消炎片"), seed=n
+            )
             for n in range(page_count)
         ]
         pdf = scans.image_pdf(pages)
@@ -135,9 +137,7 @@ def scanned_pdf_to_searchable(page_count: int = 10) -> None:
             if status != 201:
                 raise RuntimeError(f"filing answered {status}: {answer}")
             last = f"SP2310{page_count - 1:03d}"
-            while client.request("GET", f"/api/v1/search?{urlencode({'q': last})}")[1][
-                "total"
-            ] < 1:
+            while client.request("GET", f"/api/v1/search?{urlencode({'q': last})}")[1]["total"] < 1:
                 if time.perf_counter() - started > 600:
                     raise RuntimeError("the scanned PDF was not searchable within 600 s")
                 time.sleep(0.5)
@@ -158,8 +158,10 @@ def import_throughput(count: int) -> None:
         folders = served.storage / "import"
         write_demo_archive(folders, count=count)
         seconds, peak, _ = served.command("import", str(folders))
-        print(f"archive import of {count} demo dossiers, OCR off: {seconds:.1f} s, "
-              f"{count / seconds:.1f} dossiers/s, peak RSS {peak:.0f} MB [{machine()}]")
+        print(
+            f"archive import of {count} demo dossiers, OCR off: {seconds:.1f} s, "
+            f"{count / seconds:.1f} dossiers/s, peak RSS {peak:.0f} MB [{machine()}]"
+        )
     finally:
         shutil.rmtree(served.storage, ignore_errors=True)
 
@@ -210,8 +212,10 @@ def pdf_engines(realdocs: Path) -> None:
             totals[name][1] += len(words[name] & words["pdftotext"])
     print(f"PDF text of {len(files)} real PDFs [{machine()}]:")
     for name, (count, common, seconds) in totals.items():
-        print(f"  {name}: {count} distinct words (per file, summed), {common} in common with "
-              f"pdftotext ({common / max(totals['pdftotext'][0], 1):.1%}), {seconds:.1f} s")
+        print(
+            f"  {name}: {count} distinct words (per file, summed), {common} in common with "
+            f"pdftotext ({common / max(totals['pdftotext'][0], 1):.1%}), {seconds:.1f} s"
+        )
 
 
 def main() -> None:
@@ -220,9 +224,8 @@ def main() -> None:
                         choices=["ocr", "scanned-pdf", "import", "pdf", "all"])  # fmt: skip
     parser.add_argument("--pages", type=int, default=12)
     parser.add_argument("--dossiers", type=int, default=500)
-    parser.add_argument("--realdocs", type=Path,
-                        default=Path(os.environ.get("ARCHIVE_REALDOCS",
-                                                    ROOT.parent / "shared/realdocs/files")))  # fmt: skip
+    realdocs = os.environ.get("ARCHIVE_REALDOCS", ROOT.parent / "shared/realdocs/files")
+    parser.add_argument("--realdocs", type=Path, default=Path(realdocs))
     args = parser.parse_args()
     if args.part in ("ocr", "all"):
         ocr_pages(args.pages)

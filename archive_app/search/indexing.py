@@ -180,7 +180,9 @@ class Indexer:
         """The dossier's index entry: metadata, and its documents' text (stored once
         extracted: only documents without a stored text are extracted), each text with the
         dossier's own customer values cut out (redaction.py)."""
-        texts = [self.document_text(records, document) for document in dossier.documents]
+        extracted: list[tuple] = []  # stored together: one commit a dossier, not a document
+        texts = [self.document_text(records, doc, extracted) for doc in dossier.documents]
+        self.store_texts(extracted)
         clean = redactor(personal_values(records.customer(dossier)))
         return {
             "id": dossier.id,
@@ -204,9 +206,10 @@ class Indexer:
             "closed_on": dossier.closed_on,
         }
 
-    def document_text(self, records, document) -> str:
+    def document_text(self, records, document, extracted: list[tuple] | None = None) -> str:
         """The document's stored text; else decrypt it to a private temporary file, read
-        its text, remove the file, and store the text (sealed under the document's key)."""
+        its text, remove the file, and store the text (sealed under the document's key), or
+        add it to `extracted` for the caller to store with the others (`store_texts`)."""
         if document.storage_name is None or (
             document.media_type not in READERS and document.media_type not in IMAGE_TYPES
         ):
@@ -233,7 +236,10 @@ class Indexer:
             # Filed and indexed all the same, with what text there is (maybe none). The
             # reason is fixed text (extraction.py), never a parser's message.
             log.warning("document %s: text incomplete (%s)", document.id, extraction.reason)
-        self.store_text(document, data_key, extraction)
+        if extracted is None:
+            self.store_text(document, data_key, extraction)
+        else:
+            extracted.append((document, data_key, extraction))
         return extraction.text
 
     def extract(self, records, document) -> Extraction | None:
@@ -250,13 +256,37 @@ class Indexer:
             plain.flush()
             return self.extractor.extract(Path(plain.name), document.media_type)
 
-    def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
-        """Keep the text (derived content, sealed) so that it is never extracted again; a
-        scan's (its text layer, if any) as `ocr_pending`, for the OCR worker."""
+    def store_texts(self, extracted: list[tuple]) -> None:
+        """`store_text` for each (document, data key, extraction), in one transaction (each
+        on its own if that one fails: one document gone must not lose the others' texts)."""
+        if len(extracted) < 2:
+            for item in extracted:
+                self.store_text(*item)
+            return
+        try:
+            with self.write_sessions() as session, session.begin():
+                for document, data_key, extraction in extracted:
+                    derived.store_text(session, document, data_key,
+                                       self.derived_text(extraction), self.clock.now())  # fmt: skip
+        except Exception:
+            for item in extracted:
+                self.store_text(*item)
+            return
+        if any(extraction.needs_ocr for _document, _key, extraction in extracted):
+            self.ocr_requested()
+
+    @staticmethod
+    def derived_text(extraction: Extraction) -> derived.DerivedText:
+        """What is stored of an extraction: a scan (its text layer, if any) as `ocr_pending`,
+        for the OCR worker."""
         state = TextState.EXTRACTED if extraction.text or extraction.complete else TextState.FAILED
         if extraction.needs_ocr:
             state = TextState.OCR_PENDING
-        text = derived.DerivedText(state, extraction.text, extraction.reason)
+        return derived.DerivedText(state, extraction.text, extraction.reason)
+
+    def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
+        """Keep the text (derived content, sealed) so that it is never extracted again."""
+        text = self.derived_text(extraction)
         try:
             with self.write_sessions() as session, session.begin():
                 derived.store_text(session, document, data_key, text, self.clock.now())

@@ -162,8 +162,9 @@ class OcrQueue:
                         derived.DerivedTextError):  # fmt: skip
                     # `archive verify` names the damaged document; OCR gives up on it.
                     log.warning("document %s could not be read for OCR", document_id)
-                    return self.store(document_id, None, DerivedText(
-                        TextState.FAILED, "", "the document could not be decrypted for OCR"))
+                    unreadable = "the document could not be decrypted for OCR"
+                    return self.store(document_id, None,
+                                      DerivedText(TextState.FAILED, "", unreadable))  # fmt: skip
             plain.flush()
             self.fault("ocr_read")  # crash tests: decrypted, OCR not run
             result = sandbox.ocr(Path(plain.name), media_type, self.max_pages, self.seconds)

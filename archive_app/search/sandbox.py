@@ -267,7 +267,6 @@ PREVIEW_FAULTS = {
 }
 
 
-
 def _ocr_broken(path: Path, media_type: str, max_pages: int, seconds: float):
     raise subprocess.CalledProcessError(1, ["tesseract"])  # as a tesseract that fails
 

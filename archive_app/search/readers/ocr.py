@@ -52,8 +52,10 @@ def ocr_document(path: Path, media_type: str, max_pages: int, seconds: float) ->
     PDF without text), at most `max_pages` of them and within `seconds`."""
     deadline = time.monotonic() + seconds
     texts: list[str] = []
-    pages = _pdf_pages(path, max_pages) if media_type == "application/pdf" else _image_pages(
-        path, max_pages
+    pages = (
+        _pdf_pages(path, max_pages)
+        if media_type == "application/pdf"
+        else _image_pages(path, max_pages)
     )
     reason = None
     try:

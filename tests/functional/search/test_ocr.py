@@ -195,4 +195,3 @@ def test_the_dossier_page_shows_each_documents_text_state(api, wsgi_app):
     page = api.get(f"/dossiers/{answer['id']}", "archivist").text
     assert 'data-state="ocr_done">已文字识别<' in page
     assert "ocr_done<" not in page  # the code itself never shown
-
