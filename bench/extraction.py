@@ -190,6 +190,9 @@ def _poppler(path: Path) -> str:
 
 
 def pdf_engines(realdocs: Path) -> None:
+    import logging
+
+    logging.getLogger("pypdf").setLevel(logging.CRITICAL)  # its warnings on odd fonts
     folder = realdocs / "pdf"
     if not folder.is_dir():
         print(f"PDF comparison skipped: no {folder}")
