@@ -4,6 +4,7 @@ own, the tests drain it), stored sealed, and their dossier found by what they sa
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 import pytest
@@ -195,3 +196,57 @@ def test_the_dossier_page_shows_each_documents_text_state(api, wsgi_app):
     page = api.get(f"/dossiers/{answer['id']}", "archivist").text
     assert 'data-state="ocr_done">已文字识别<' in page
     assert "ocr_done<" not in page  # the code itself never shown
+
+
+def test_with_the_background_thread_a_filing_answers_while_a_scan_is_being_read(
+    api, wsgi_app, monkeypatch
+):
+    from archive_app.search.ocr_queue import OcrQueue
+    from archive_app.search.sandbox import ExtractionSandbox
+
+    indexer = wsgi_app.registry.getUtility(IIndexer)
+    background = OcrQueue(indexer, [ExtractionSandbox()], indexer.clock, seconds=8.0,
+                          delay=0.0)  # fmt: skip
+    monkeypatch.setattr(indexer, "ocr_requested", background.request)
+    monkeypatch.setenv("ARCHIVE_FAULT", "ocr_hang")  # every scan takes its whole time limit
+    background.start()
+    try:
+        first = file_with(api, ("attachment", "后台一.jpg", scans.jpeg(form("BG2301001"))))
+        started = time.monotonic()
+        second = file_with(api, ("attachment", "后台二.jpg", scans.jpeg(form("BG2301002"))))
+        assert time.monotonic() - started < 8.0  # not behind the first scan's OCR
+        assert states(api, second["id"])["后台二.jpg"] == ("ocr_pending", None)
+        assert background.flush(timeout=120)
+    finally:
+        background.close()
+    assert states(api, first["id"])["后台一.jpg"][0] == "failed"
+
+
+def test_ocr_finishing_after_the_document_is_destroyed_stores_nothing(api, wsgi_app):
+    from sqlalchemy import select
+
+    from archive_app.interfaces import IDatabase
+    from archive_app.records import derived
+    from archive_app.records.models import DocumentText
+
+    answer = file_with(api, ("attachment", "已销毁.jpg", scans.jpeg(form("DS2301001"))))
+    body = api.get(f"/api/v1/dossiers/{answer['id']}", "archivist").json
+    scan = next(d["id"] for d in body["documents"] if d["filename"] == "已销毁.jpg")
+    queue = ocr_queue(wsgi_app)
+    database = wsgi_app.registry.getUtility(IDatabase)
+    erase = queue.store  # the destruction (retention's erase) lands while OCR reads
+
+    def destroyed_meanwhile(document_id, data_key, text):
+        if document_id == scan:
+            with database.write() as session, session.begin():
+                derived.erase_derived_text(session, [scan])
+        return erase(document_id, data_key, text)
+
+    queue.store = destroyed_meanwhile
+    try:
+        queue.drain()
+    finally:
+        del queue.store
+    with database.read() as session:
+        assert session.scalars(select(DocumentText).where(DocumentText.document_id == scan)
+                               ).first() is None  # fmt: skip
