@@ -5,9 +5,9 @@ STAMP  := $(VENV)/.installed
 PYTHON ?= python3
 # Debian packages: libmagic (content detection), a CJK font (PDF certificates, screenshots),
 # antiword (old binary Word text), Chromium (browser tests; Playwright drives Debian's build,
-# never downloads its own), OpenLDAP's slapd and its tools (directory sign-in tests start
-# their own server).
-RUN_PACKAGES  := libmagic1 fonts-wqy-microhei antiword
+# never downloads its own), Tesseract with its Chinese and English data (OCR of scans),
+# OpenLDAP's slapd and its tools (directory sign-in tests start their own server).
+RUN_PACKAGES  := libmagic1 fonts-wqy-microhei antiword tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-eng
 TEST_PACKAGES := chromium postgresql-client slapd ldap-utils
 
 .PHONY: run test lint catalogue screenshots system-packages test-packages clean-storage

@@ -326,3 +326,17 @@ class IIndexer(Interface):
 
     def rebuild(processes=1, progress=None):
         """Build a new generation from the database and swap it in: dossiers indexed."""
+
+
+class IOcrQueue(Interface):
+    """Reads scans by OCR in the background (`search.ocr_queue.OcrQueue`): the documents whose
+    text is `ocr_pending`, their text stored and their dossier indexed again."""
+
+    def request():
+        """A document was left for OCR: read it soon."""
+
+    def flush(timeout=600.0):
+        """Read everything pending now; False if not within `timeout`."""
+
+    def drain():
+        """Read every pending document in this thread: how many were read."""

@@ -122,6 +122,13 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "refused": _("Refused"),
         "failed": _("Failed"),
     },
+    # records/derived.py TextState: a document's text on the dossier page.
+    "text_state": {
+        "extracted": _("Text read"),
+        "ocr_pending": _("OCR pending"),
+        "ocr_done": _("Read by OCR"),
+        "failed": _("Failed"),
+    },
     "anomaly": {
         "restricted_views": _("Many restricted dossiers viewed"),
         "bulk_downloads": _("Bulk downloads"),

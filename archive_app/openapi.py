@@ -21,6 +21,7 @@ from .access.schemas import (
 )  # fmt: skip
 from .apidoc import json_schema, query_parameters
 from .errors import Invalid
+from .records.derived import TextState
 from .records.schemas import DossierLookup, DossierMetadata
 from .records.vocabulary import DocumentKind, DossierState
 from .reports.ledger_schemas import LedgerFilters, LedgerQuery
@@ -81,6 +82,9 @@ SCHEMAS = {
             "media_type": TEXT,
             "size": {"type": "integer"},
             "sha256": TEXT,
+            # Of its text: readers', OCR pending or done, or failed (`text_reason` says why).
+            "text_state": {"type": "string", "enum": list(TextState), "nullable": True},
+            "text_reason": NULLABLE_TEXT,
         },
     },  # fmt: skip
     "Dossier": {

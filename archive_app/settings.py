@@ -55,6 +55,12 @@ DEFAULTS = {
     "archive.search.index_in_background": "true",
     "archive.search.batch_delay": "0.5",
     "archive.search.reindex_processes": "2",
+    # OCR of scans (images, PDF pages without text) in the background: sandboxed children
+    # (workers), pages read per document and seconds per document.
+    "archive.search.ocr_in_background": "true",
+    "archive.search.ocr_workers": "1",
+    "archive.search.ocr_max_pages": "20",
+    "archive.search.ocr_timeout": "120",
     # Reply time limits per complaint class in working days (archive_app/workdays: the seed
     # names its table without giving it), and how often the calendar re-reads the admin's days.
     "archive.time_limit.I": "5",

@@ -18,6 +18,7 @@ from pyramid.view import (
 )
 
 from .access.audit import log_after_request
+from .access.permissions import Permission
 from .errors import (
     ArchiveError,
     BadRequest,
@@ -29,7 +30,6 @@ from .errors import (
     storage_full,
 )
 from .homes import home_values
-from .interfaces import IRecordsService
 from .records.clearance import may_read
 
 _ = TranslationStringFactory("archive")

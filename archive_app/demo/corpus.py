@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..access.permissions import Level
 from ..records.vocabulary import Channel, ComplaintClass, Measure, Outcome
-from . import documents
+from . import documents, scans
 from .trends import build_trend_dossiers, trend_files
 
 DEMO_USERS = [
@@ -216,6 +216,7 @@ def _files_for(dossier: dict, index: int) -> list[tuple[str, str, bytes]]:
             )
         )
     files.append(("attachment", "photo.png", documents.make_png(f"{number} package", seed=index)))
+    files += scans.demo_scans(product["batch_no"], product["name"], index) if index % 4 == 0 else []
     files.append(
         (
             "attachment",

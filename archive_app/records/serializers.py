@@ -4,7 +4,10 @@ look-ups, destruction certificates)."""
 
 from __future__ import annotations
 
-from .models import Document, Dossier
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
+
+from .models import Document, DocumentText, Dossier
 
 
 def dossier_json(dossier: Dossier, customer: dict) -> dict:
@@ -43,7 +46,11 @@ def dossier_json(dossier: Dossier, customer: dict) -> dict:
         "retention_rule": describe_rule(dossier),
         "filed_by": dossier.filed_by,
         "filed_at": dossier.filed_at.isoformat(),
-        "documents": [document_json(document) for document in dossier.documents],
+        "documents": [
+            document_json(document, texts.get(document.id))
+            for texts in [text_states(dossier)]
+            for document in dossier.documents
+        ],
     }
 
 
@@ -102,12 +109,35 @@ def describe_rule(dossier: Dossier) -> str:
     )
 
 
-def document_json(document: Document) -> dict:
+def text_states(dossier: Dossier) -> dict[str, tuple[str, str | None]]:
+    """Each document's text state and reason (records/derived.py), in one query; a
+    document not read yet (or of a kind without text, audio) has none."""
+    session = object_session(dossier)
+    ids = [document.id for document in dossier.documents]
+    if session is None or not ids:
+        return {}
+    rows = select(DocumentText.document_id, DocumentText.state, DocumentText.reason)
     return {
+        document_id: (state, reason)
+        for document_id, state, reason in session.execute(
+            rows.where(DocumentText.document_id.in_(ids))
+        )
+    }
+
+
+def document_json(document: Document, text: tuple[str, str | None] | None = None) -> dict:
+    """`text_state`: `extracted`, `ocr_pending`, `ocr_done`, `failed` (then `text_reason`
+    says why), or None while the document is not read yet."""
+    state, reason = text or (None, None)
+    shape = {
         "id": document.id,
         "kind": document.kind,
         "filename": document.filename,
         "media_type": document.media_type,
         "size": document.size,
         "sha256": document.sha256,
+        "text_state": state,
     }
+    if state == "failed":
+        shape["text_reason"] = reason
+    return shape

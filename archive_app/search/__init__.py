@@ -4,7 +4,7 @@ queue, trimmed by clearance."""
 from __future__ import annotations
 
 from ..faults import fault_injection
-from ..interfaces import IClock, IDatabase, IIndexer, IPreviewRenderer, ISearchService
+from ..interfaces import IClock, IDatabase, IIndexer, IOcrQueue, IPreviewRenderer, ISearchService
 from ..settings import as_bool, as_int, as_seconds, storage_dir
 
 
@@ -14,6 +14,7 @@ def includeme(config):
     from ..records.services import records_for
     from .engine import SearchIndex
     from .indexing import Indexer
+    from .ocr_queue import OcrQueue
     from .sandbox import ExtractionSandbox
 
     registry = config.registry
@@ -39,8 +40,23 @@ def includeme(config):
     config.register_process_service(indexer, IIndexer)
     # The same sandboxed child draws the dossier page's previews for records.
     config.register_process_service(extractor, IPreviewRenderer)
-    # Dossiers an earlier process committed but did not get to index (it crashed).
+    # Scans read by OCR in children of their own: indexing never waits behind a long scan.
+    memory_bytes = as_int(settings, "archive.search.extract_memory_mb", 128) * 2**20
+    ocr = OcrQueue(
+        indexer,
+        [ExtractionSandbox(memory_bytes=memory_bytes)
+         for _ in range(max(1, as_int(settings, "archive.search.ocr_workers", 1)))],
+        registry.getUtility(IClock),
+        max_pages=as_int(settings, "archive.search.ocr_max_pages", 20),
+        seconds=as_seconds(settings, "archive.search.ocr_timeout"),
+        background=as_bool(settings, "archive.search.ocr_in_background"),
+    )  # fmt: skip
+    indexer.ocr_requested = ocr.request
+    config.register_process_service(ocr, IOcrQueue)
+    # Dossiers an earlier process committed but did not get to index (it crashed), and
+    # scans it left pending.
     indexer.start()
+    ocr.start()
 
     config.add_route("api.search", "/api/v1/search")
     config.add_route("api.search.csv", "/api/v1/search.csv")

@@ -28,6 +28,8 @@ class Extraction:
     text: str
     complete: bool
     reason: str | None = None
+    # Scans to read by OCR: an image, or a PDF with pages without a text layer (readers/ocr.py).
+    needs_ocr: bool = False
 
 
 def extract_text(path: Path, media_type: str, max_chars: int = MAX_CHARS, *,

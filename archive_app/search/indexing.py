@@ -31,6 +31,7 @@ from . import index_queue
 from .batching import BatchingThread
 from .engine import SearchIndex
 from .extraction import READERS, Extraction
+from .readers.ocr import IMAGE_TYPES
 from .redaction import personal_values, redactor
 from .sandbox import ExtractionSandbox
 
@@ -78,6 +79,8 @@ class Indexer:
         self.extractor = extractor
         self.clock = clock
         self.fault = fault or (lambda step: None)
+        # Told when a document is left for OCR (search/ocr_queue.py sets it).
+        self.ocr_requested: Callable[[], None] = lambda: None
         # One drain or rebuild at a time in this process: a drain during a rebuild would
         # write into the generation the rebuild is about to replace.
         self._lock = threading.RLock()
@@ -177,7 +180,9 @@ class Indexer:
         """The dossier's index entry: metadata, and its documents' text (stored once
         extracted: only documents without a stored text are extracted), each text with the
         dossier's own customer values cut out (redaction.py)."""
-        texts = [self.document_text(records, document) for document in dossier.documents]
+        extracted: list[tuple] = []  # stored together: one commit a dossier, not a document
+        texts = [self.document_text(records, doc, extracted) for doc in dossier.documents]
+        self.store_texts(extracted)
         clean = redactor(personal_values(records.customer(dossier)))
         return {
             "id": dossier.id,
@@ -201,11 +206,14 @@ class Indexer:
             "closed_on": dossier.closed_on,
         }
 
-    def document_text(self, records, document) -> str:
+    def document_text(self, records, document, extracted: list[tuple] | None = None) -> str:
         """The document's stored text; else decrypt it to a private temporary file, read
-        its text, remove the file, and store the text (sealed under the document's key)."""
-        if document.storage_name is None or document.media_type not in READERS:
-            return ""  # destroyed, or a kind without text (images, audio): nothing to read
+        its text, remove the file, and store the text (sealed under the document's key), or
+        add it to `extracted` for the caller to store with the others (`store_texts`)."""
+        if document.storage_name is None or (
+            document.media_type not in READERS and document.media_type not in IMAGE_TYPES
+        ):
+            return ""  # destroyed, or a kind without text (audio): nothing to read
         try:
             data_key = records.data_key(document)
             stored = derived.read_text(records.session, document, data_key)
@@ -217,15 +225,21 @@ class Indexer:
                         document.id)  # fmt: skip
             stored = None
         if stored is not None:
-            return stored.text
-        extraction = self.extract(records, document)
+            return stored.text  # OCR's too: a reindex never reads a scan again
+        if document.media_type in IMAGE_TYPES:  # no text layer: left for OCR, never done here
+            extraction = Extraction("", True, needs_ocr=True)
+        else:
+            extraction = self.extract(records, document)
         if extraction is None:
             return ""
         if not extraction.complete:
             # Filed and indexed all the same, with what text there is (maybe none). The
             # reason is fixed text (extraction.py), never a parser's message.
             log.warning("document %s: text incomplete (%s)", document.id, extraction.reason)
-        self.store_text(document, data_key, extraction)
+        if extracted is None:
+            self.store_text(document, data_key, extraction)
+        else:
+            extracted.append((document, data_key, extraction))
         return extraction.text
 
     def extract(self, records, document) -> Extraction | None:
@@ -242,10 +256,37 @@ class Indexer:
             plain.flush()
             return self.extractor.extract(Path(plain.name), document.media_type)
 
+    def store_texts(self, extracted: list[tuple]) -> None:
+        """`store_text` for each (document, data key, extraction), in one transaction (each
+        on its own if that one fails: one document gone must not lose the others' texts)."""
+        if len(extracted) < 2:
+            for item in extracted:
+                self.store_text(*item)
+            return
+        try:
+            with self.write_sessions() as session, session.begin():
+                for document, data_key, extraction in extracted:
+                    derived.store_text(session, document, data_key,
+                                       self.derived_text(extraction), self.clock.now())  # fmt: skip
+        except Exception:
+            for item in extracted:
+                self.store_text(*item)
+            return
+        if any(extraction.needs_ocr for _document, _key, extraction in extracted):
+            self.ocr_requested()
+
+    @staticmethod
+    def derived_text(extraction: Extraction) -> derived.DerivedText:
+        """What is stored of an extraction: a scan (its text layer, if any) as `ocr_pending`,
+        for the OCR worker."""
+        state = TextState.EXTRACTED if extraction.text or extraction.complete else TextState.FAILED
+        if extraction.needs_ocr:
+            state = TextState.OCR_PENDING
+        return derived.DerivedText(state, extraction.text, extraction.reason)
+
     def store_text(self, document, data_key: bytes, extraction: Extraction) -> None:
         """Keep the text (derived content, sealed) so that it is never extracted again."""
-        state = TextState.EXTRACTED if extraction.text or extraction.complete else TextState.FAILED
-        text = derived.DerivedText(state, extraction.text, extraction.reason)
+        text = self.derived_text(extraction)
         try:
             with self.write_sessions() as session, session.begin():
                 derived.store_text(session, document, data_key, text, self.clock.now())
@@ -253,6 +294,9 @@ class Indexer:
             pass  # another process stored it first, or the document is gone: nothing to keep
         except Exception as error:  # indexed all the same; extracted again next time
             log_failure(f"document {document.id}: its text could not be stored", error)
+        else:
+            if extraction.needs_ocr:
+                self.ocr_requested()
 
     def all_entries(self, progress=None) -> Iterator[dict]:
         """Every living dossier's entry, one at a time (bounded memory for a rebuild);

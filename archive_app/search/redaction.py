@@ -17,8 +17,12 @@ from .analysis import CJK
 TERM_CHARACTER = re.compile(f"[0-9A-Za-z{CJK}]")
 ASCII_WORD = re.compile("[0-9A-Za-z]")
 # Between two characters of a value, whatever the analysis drops (spaces, hyphens, dots,
-# brackets): `138 1234 5678` and `138-1234-5678` are the phone as well.
-SEPARATORS = f"[^0-9A-Za-z{CJK}]{{0,8}}"
+# brackets): `138 1234 5678` and `138-1234-5678` are the phone as well. The values are
+# matched in the text's skeleton, where each such character is NUL (one for one, so the
+# positions are the text's): a class of the CJK ranges between every two characters of
+# every value cost 5 ms each to compile, 0.2 s a dossier, most of an import's time.
+NON_TERM = re.compile(f"[^0-9A-Za-z{CJK}]")
+SEPARATORS = "\\x00{0,8}"
 COUNTRY_CODES = ("0086", "86")
 MOBILE_DIGITS = 11
 
@@ -53,4 +57,14 @@ def redactor(values: Iterable[str]) -> Callable[[str | None], str | None]:
     if not patterns:
         return lambda text: text
     found = re.compile("|".join(patterns), re.IGNORECASE)
-    return lambda text: found.sub(" ", text) if text else text
+
+    def cut(text: str | None) -> str | None:
+        if not text:
+            return text
+        parts, last = [], 0
+        for match in found.finditer(NON_TERM.sub("\x00", text)):
+            parts += [text[last : match.start()], " "]
+            last = match.end()
+        return "".join([*parts, text[last:]]) if parts else text
+
+    return cut

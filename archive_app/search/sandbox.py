@@ -4,6 +4,7 @@ exhaust the server."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import signal
@@ -21,6 +22,8 @@ from zope.interface import implementer
 
 from ..interfaces import IPreviewRenderer
 from .extraction import MAX_CHARS, READERS, Extraction, extract_text
+from .readers.ocr import OCR_TYPES, OcrResult, ocr_document
+from .readers.pdf import pages_without_text
 from .thumbnails import RENDERERS, Rendered, render_preview
 
 FAULT_VARIABLE = "ARCHIVE_FAULT"
@@ -29,6 +32,8 @@ FAULT_VARIABLE = "ARCHIVE_FAULT"
 IDLE_EXIT_SECONDS = 300.0
 # Then a fresh child: bounds whatever third-party readers keep from document to document.
 TASKS_PER_CHILD = 500
+# An OCR child stops at its document's time limit by itself; killed if not this much after.
+OCR_GRACE_SECONDS = 10.0
 
 
 @implementer(IPreviewRenderer)
@@ -72,8 +77,19 @@ class ExtractionSandbox:
         answer = self._ask(("preview", str(path), media_type, None))
         return Rendered(None, answer) if isinstance(answer, str) else answer
 
-    def _ask(self, task: tuple):
-        """The child's answer to one task, or a string saying why there is none."""
+    def ocr(self, path: Path, media_type: str, max_pages: int, seconds: float) -> OcrResult:
+        """The OCR text of the file's scans (readers/ocr.py), within `seconds` for the whole
+        document: the child stops itself at that limit, and is killed a little after it."""
+        if media_type not in OCR_TYPES:
+            return OcrResult("", 0, "no OCR for this kind of file")
+        answer = self._ask(("ocr", str(path), media_type, (max_pages, seconds)),
+                           timeout=seconds + OCR_GRACE_SECONDS)  # fmt: skip
+        return OcrResult("", 0, answer) if isinstance(answer, str) else answer
+
+    def _ask(self, task: tuple, timeout: float | None = None):
+        """The child's answer to one task (within `timeout`, by default the sandbox's), or a
+        string saying why there is none."""
+        timeout = self.timeout if timeout is None else timeout
         # The fault is read per task, not once in the child, so that tests can set it any time.
         request = (*task, os.environ.get(FAULT_VARIABLE))
         with self._lock:
@@ -84,9 +100,9 @@ class ExtractionSandbox:
                 self._retire(kill=True)
                 connection = self._child()
                 connection.send(request)
-            if not connection.poll(self.timeout):
+            if not connection.poll(timeout):
                 self._retire(kill=True)
-                return f"timed out after {self.timeout:g} s"
+                return f"timed out after {timeout:g} s"
             try:
                 answer = connection.recv()
             except (EOFError, OSError):  # killed by the kernel, or a reader crashed it
@@ -162,7 +178,8 @@ def stop_child(process: subprocess.Popen, connection: Connection | None,
 
 def serve(connection: Connection, memory_bytes: int) -> None:
     """The child: answer ("text", path, media type, max chars, fault) requests with
-    Extractions and ("preview", path, media type, None, fault) requests with Rendered."""
+    Extractions, ("preview", path, media type, None, fault) requests with Rendered and
+    ("ocr", path, media type, (max pages, seconds), fault) requests with OcrResults."""
     # Address space, not resident memory: a reader that asks for more gets a MemoryError
     # (reported as the reason) instead of the kernel's OOM killer choosing a victim.
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
@@ -177,8 +194,38 @@ def serve(connection: Connection, memory_bytes: int) -> None:
             renderers = RENDERERS | faulty if faulty else None
             connection.send(render_preview(Path(path), media_type, renderers=renderers))
             continue
+        if task == "ocr":
+            connection.send(_ocr(Path(path), media_type, *max_chars, fault))
+            continue
         readers = READERS | {media_type: FAULTS[fault]} if fault in FAULTS else None
-        connection.send(extract_text(Path(path), media_type, max_chars, readers=readers))
+        extraction = extract_text(Path(path), media_type, max_chars, readers=readers)
+        connection.send(_with_scans(Path(path), media_type, extraction))
+
+
+def _with_scans(path: Path, media_type: str, extraction: Extraction) -> Extraction:
+    """The extraction, marked for OCR if it is a PDF read whole with pages without text."""
+    if media_type != "application/pdf" or extraction.reason is not None:
+        return extraction
+    try:
+        scanned = bool(pages_without_text(path))
+    except Exception:  # it was read a moment ago: whatever this is, OCR would fail too
+        return extraction
+    return dataclasses.replace(extraction, needs_ocr=scanned)
+
+
+def _ocr(path: Path, media_type: str, max_pages: int, seconds: float,
+         fault: str | None) -> OcrResult:  # fmt: skip
+    reader = OCR_FAULTS.get(fault, ocr_document)
+    try:
+        return reader(path, media_type, max_pages, seconds)
+    except MemoryError:
+        return OcrResult("", 0, "MemoryError: needs more memory than the limit")
+    except FileNotFoundError:  # no tesseract on this machine (the Makefile installs it)
+        return OcrResult("", 0, "tesseract is not installed")
+    except subprocess.CalledProcessError as error:  # its stderr may quote nothing, but why risk it
+        return OcrResult("", 0, f"tesseract failed (exit code {error.returncode})")
+    except Exception as error:  # the type alone: a parser's message may quote the document
+        return OcrResult("", 0, f"{type(error).__name__}: the file could not be read by OCR")
 
 
 def _leave_with(parent: int) -> None:
@@ -217,6 +264,18 @@ PREVIEW_FAULTS = {
     "preview_hang": lambda path: _hang(path, 0),
     "preview_balloon": lambda path: _balloon(path, 0),
     "preview_crash": lambda path: _crash(path, 0),
+}
+
+
+def _ocr_broken(path: Path, media_type: str, max_pages: int, seconds: float):
+    raise subprocess.CalledProcessError(1, ["tesseract"])  # as a tesseract that fails
+
+
+# The same for OCR: `ocr_fail` (tesseract exits with an error), `ocr_hang`, `ocr_crash`.
+OCR_FAULTS = {
+    "ocr_fail": _ocr_broken,
+    "ocr_hang": lambda path, *rest: _hang(path, 0),
+    "ocr_crash": lambda path, *rest: _crash(path, 0),
 }
 
 

@@ -17,6 +17,7 @@ from lingua.extractors import get_extractor, register_extractors
 from archive_app import labels
 from archive_app.access.models import AccessOutcome
 from archive_app.access.permissions import Level, Role
+from archive_app.records.derived import TextState
 from archive_app.records.vocabulary import (
     Channel,
     ComplaintClass,
@@ -74,7 +75,7 @@ def test_the_committed_mo_is_compiled_from_the_po():
 
 @pytest.mark.parametrize("values", [
     ComplaintClass, ComplaintType, Channel, Outcome, Measure, DocumentKind, Role, Level,
-    DossierState, AccessOutcome,
+    DossierState, AccessOutcome, TextState,
 ])  # fmt: skip
 def test_every_vocabulary_value_has_a_label(values):
     values = list(values)
