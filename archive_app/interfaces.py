@@ -207,6 +207,29 @@ class IAccountService(Interface):
         """End a token; whether it was live."""
 
 
+class ICredentials(Interface):
+    """Passwords and the second factor of accounts (`access.account.CredentialService`)."""
+
+    def change_own_password(user, current, new, *, keep_session=None, keep_token=None):
+        """A user's own new password; every other token and session of theirs ends."""
+
+    def reset_password(user, new, *, must_change=True):
+        """An admin's reset: every token and session ends; a change is due at sign-in."""
+
+    def has_second_factor(user):
+        """Whether the user has a confirmed second factor."""
+
+    def verify_second_factor(user, code):
+        """"totp" or "recovery" for a good code (used up), None for a wrong or used one."""
+
+
+class IAccountRules(Interface):
+    """The archive's account rules from its settings (`access.account.AccountRules`)."""
+
+    def confinement(user, now):
+        """Why the user may reach only /account now (a `Confinement`), or None."""
+
+
 class IDossierClearance(Interface):
     """Declared by access for reviewing the log, registered by records
     (`records.clearance.DossierClearance`): what an access-log entry's dossier is."""

@@ -1,5 +1,5 @@
-"""The access commands: `archive user add`, `archive token`, `archive access-log export` and
-`archive access-log checkpoint`.
+"""The access commands: `archive user add`, `archive user passwd`, `archive token`,
+`archive access-log export` and `archive access-log checkpoint`.
 
 cli.py imports this module only when one of its commands runs (commands.LazyGroup), so its
 imports cost the other commands nothing.
@@ -13,7 +13,7 @@ import click
 
 from ..bootstrap import open_app
 from ..commands import UsageProblem, read_password_stdin, reported_errors
-from ..interfaces import IAccessLog, IAccountService, IClock, IDossierClearance
+from ..interfaces import IAccessLog, IAccountService, IClock, ICredentials, IDossierClearance
 from .accesslog import Event
 from .identities import SYSTEM
 from .permissions import Level
@@ -31,21 +31,50 @@ def user():
               "records_manager or admin")  # fmt: skip
 @click.option("--clearance", default=Level.INTERNAL, show_default=True,
               help="internal, confidential or restricted")  # fmt: skip
+@click.option("--full-name", default=None,
+              help="The person's name, as signatures print it.")  # fmt: skip
 @click.option("--password-stdin", is_flag=True, required=True,
               help="Read the password from standard input.")  # fmt: skip
 @click.pass_obj
-def user_add(config_uri, name, role, clearance, password_stdin):
+def user_add(config_uri, name, role, clearance, full_name, password_stdin):
     """Create a user."""
     password = read_password_stdin()
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
         with request.tm:
-            created = request.find_service(IAccountService).add_user(name, role, password,
-                                                                     clearance)  # fmt: skip
+            created = request.find_service(IAccountService).add_user(
+                name, role, password, clearance, full_name=full_name
+            )
             request.find_service(IAccessLog).append(request.dbsession, Event(
                 action="user_add", username="cli", role="system",
                 detail=f"user {created.username} role {role} clearance {clearance}"))  # fmt: skip
     click.echo(f"user {name} added ({role}, {clearance})")
+
+
+@user.command("passwd")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, required=True,
+              help="Read the new password from standard input.")  # fmt: skip
+@click.option("--must-change/--no-must-change", default=True, show_default=True,
+              help="The user must choose their own password at the next sign-in.")  # fmt: skip
+@click.pass_obj
+def user_passwd(config_uri, name, password_stdin, must_change):
+    """Reset a user's password (every token and session of theirs ends)."""
+    password = read_password_stdin()
+    with reported_errors(), open_app(config_uri) as env:
+        request = env["request"]
+        with request.tm:
+            found = request.find_service(IAccountService).find_user(name)
+            if found is None:
+                raise UsageProblem(f"no user {name}")
+            request.find_service(ICredentials).reset_password(found, password,
+                                                              must_change=must_change)  # fmt: skip
+            request.find_service(IAccessLog).append(request.dbsession, Event(
+                action="password_reset", username="cli", role="system",
+                detail=f"user {found.username}: password reset"
+                       f"{', change required' if must_change else ''} (cli)"))  # fmt: skip
+    click.echo(f"password of {found.username} reset"
+               f"{'; a new one is due at the next sign-in' if must_change else ''}")  # fmt: skip
 
 
 @click.command()

@@ -16,6 +16,8 @@ class Permission(StrEnum):
     MANAGE_RETENTION = "retention:run:manage"
     READ_CERTIFICATES = "retention:certificate:read"
     MANAGE_USERS = "access:user:manage"
+    # One's own password and second factor (/account): every role.
+    OWN_ACCOUNT = "access:account:own"
 
 
 class Role(StrEnum):
@@ -37,6 +39,7 @@ class Level(StrEnum):
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ARCHIVIST: frozenset(
         {
+            Permission.OWN_ACCOUNT,
             Permission.FILE_DOSSIERS,
             Permission.READ_DOSSIERS,
             Permission.SEE_PERSONAL_DATA,
@@ -46,17 +49,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.AUDITOR: frozenset(
         {
+            Permission.OWN_ACCOUNT,
             Permission.READ_DOSSIERS,
             Permission.DOWNLOAD_DOCUMENTS,
             Permission.READ_CERTIFICATES,
             Permission.SEARCH_DOCUMENT_TEXT,
         }
     ),
-    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG}),
+    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG, Permission.OWN_ACCOUNT}),
     Role.RECORDS_MANAGER: frozenset(
-        {Permission.READ_DOSSIERS, Permission.MANAGE_RETENTION, Permission.READ_CERTIFICATES}
+        {
+            Permission.READ_DOSSIERS,
+            Permission.MANAGE_RETENTION,
+            Permission.READ_CERTIFICATES,
+            Permission.OWN_ACCOUNT,
+        }
     ),
-    Role.ADMIN: frozenset({Permission.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.OWN_ACCOUNT}),
 }
 
 # Permissions that touch one dossier's content: granted only together with enough clearance.
