@@ -15,8 +15,8 @@ from ..interfaces import (
     IKeyring,
 )
 from ..settings import as_bool, as_int, keyring_path
-from .account import AccountRules, credentials_for
 from .accesslog import CHECKPOINT_SECONDS, AccessLog
+from .account import AccountRules, credentials_for
 from .checkpoints import CheckpointFile
 from .confinement import confined_view
 from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth

@@ -41,9 +41,10 @@ class SecondFactorUse(StrEnum):
 
 
 @implementer(IAccountRules)
-@dataclass(frozen=True)
+@dataclass
 class AccountRules:
-    """The account rules of the settings, read once at start-up."""
+    """The account rules of the settings, read once at start-up (zope's @implementer and a
+    frozen dataclass do not mix: it sets an attribute on the instance's class)."""
 
     password_max_days: int = 0  # 0: passwords never expire
     second_factor_roles: frozenset[str] = frozenset()

@@ -19,7 +19,7 @@ _TRAILING = string.digits + string.punctuation + " "
 class PasswordRefused(Invalid):
     """A new password the policy refuses; `reason` names the rule (short, name, common)."""
 
-    def __init__(self, detail: str, field: str, reason: str):
+    def __init__(self, detail: str, field: str | None = "new", reason: str = "short"):
         super().__init__(detail, field=field)
         self.reason = reason
 
