@@ -220,7 +220,7 @@ class ICredentials(Interface):
         """Whether the user has a confirmed second factor."""
 
     def verify_second_factor(user, code):
-        """"totp" or "recovery" for a good code (used up), None for a wrong or used one."""
+        """The use a good code was (totp or recovery; used up now); None for a wrong one."""
 
 
 class IAccountRules(Interface):

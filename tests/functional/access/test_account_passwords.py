@@ -107,8 +107,9 @@ def test_the_api_changes_the_own_password_and_ends_every_other_token_and_session
     weak = api.app.post_json("/api/v1/account/password", {"current": PASSWORD, "new": "short"},
                              headers=bearer(caller), status=422)  # fmt: skip
     assert_error(weak, 422, "invalid", "new")
-    common = api.app.post_json("/api/v1/account/password", {"current": PASSWORD,
-                               "new": "qwerty123456"}, headers=bearer(caller), status=422)  # fmt: skip
+    common = api.app.post_json("/api/v1/account/password",
+                               {"current": PASSWORD, "new": "qwerty123456"},
+                               headers=bearer(caller), status=422)  # fmt: skip
     assert_error(common, 422, "invalid", "new")
     wrong = api.app.post_json("/api/v1/account/password", {"current": "not-the-password",
                               "new": NEW}, headers=bearer(caller), status=422)  # fmt: skip
@@ -120,8 +121,9 @@ def test_the_api_changes_the_own_password_and_ends_every_other_token_and_session
     assert done.json == {"changed": True}
     api.app.get("/api/v1/search", headers=bearer(caller), status=200)  # the caller's goes on
     api.app.get("/api/v1/search", headers=bearer(other), status=401)  # every other ends
-    assert browser.get("/search", status=303).headers["Location"].startswith(
-        "http://localhost/login")  # the web session too
+    assert (
+        browser.get("/search", status=303).headers["Location"].startswith("http://localhost/login")
+    )  # the web session too
     token_of(api.app, name, PASSWORD, status=401)
     token_of(api.app, name, NEW)
     logged = api.get(f"/api/v1/access-log?user={name}&action=password_change", "privacy").json
@@ -189,7 +191,7 @@ def test_an_admin_reset_forces_a_change_before_anything_else(api, wsgi_app):
                       headers=bearer(token))  # fmt: skip
     api.app.get("/api/v1/search", headers=bearer(token), status=200)
     assert api.get("/api/v1/users", "admin").json["results"]
-    logged = api.get(f"/api/v1/access-log?action=password_reset&user=admin", "privacy").json
+    logged = api.get("/api/v1/access-log?action=password_reset&user=admin", "privacy").json
     assert any(name in e["detail"] for e in logged["entries"])
 
 
