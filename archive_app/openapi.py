@@ -406,6 +406,13 @@ PATHS |= {
         "requestBody": _body(PasswordResetBody()),
         "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 422),
     }},
+    "/users/{username}/second-factor": {"delete": {
+        "summary": "Remove a user's second factor (admins), for a lost device and lost "
+                   "recovery codes",
+        "parameters": [{"name": "username", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": _json(USER)} | _error_responses(401, 403, 404),
+    }},
     "/account/password": {"post": {
         "summary": "Change one's own password: the caller's token goes on, every other token "
                    "and web session of the account ends (422 field `new` for a password the "

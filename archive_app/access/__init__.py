@@ -105,6 +105,7 @@ def includeme(config):
     config.add_route("access.account", "/account")
     config.add_route("api.account.password", "/api/v1/account/password")
     config.add_route("api.user.password", "/api/v1/users/{username}/password")
+    config.add_route("api.user.second_factor", "/api/v1/users/{username}/second-factor")
     config.scan(".views")
     config.scan(".api")
     config.scan(".users")

@@ -15,7 +15,9 @@ from ..bootstrap import open_app
 from ..commands import UsageProblem, read_password_stdin, reported_errors
 from ..interfaces import IAccessLog, IAccountService, IClock, ICredentials, IDossierClearance
 from .accesslog import Event
+from .account import SecondFactorUse
 from .identities import SYSTEM
+from .models import AccessOutcome
 from .permissions import Level
 from .review import LogFilter, csv_rows, iter_entries
 
@@ -80,22 +82,54 @@ def user_passwd(config_uri, name, password_stdin, must_change):
 @click.command()
 @click.argument("name")
 @click.option("--password-stdin", is_flag=True, required=True)
+@click.option("--otp", default=None, help="The second factor's code (or a recovery code), "
+              "for an account that has one.")  # fmt: skip
 @click.pass_obj
-def token(config_uri, name, password_stdin):
+def token(config_uri, name, password_stdin, otp):
     """Print an API token for the user."""
     password = read_password_stdin()
     with reported_errors(), open_app(config_uri) as env:
         request = env["request"]
-        with request.tm:
-            accounts = request.find_service(IAccountService)
-            found = accounts.authenticate(name, password)
-            if found is None:
-                raise UsageProblem("wrong username or password")
-            issued, _expires_at = accounts.issue_token(found)
-            request.find_service(IAccessLog).append(request.dbsession, Event(
-                action="login", username=found.username, role=found.role,
-                detail="api token issued (cli)"))  # fmt: skip
+        try:
+            with request.tm:
+                accounts = request.find_service(IAccountService)
+                found = accounts.authenticate(name, password)
+                if found is None:
+                    raise UsageProblem("wrong username or password")
+                check_cli_otp(request, found, otp)
+                issued, _expires_at = accounts.issue_token(found)
+                request.find_service(IAccessLog).append(request.dbsession, Event(
+                    action="login", username=found.username, role=found.role,
+                    detail="api token issued (cli)"))  # fmt: skip
+        except WrongCode as wrong:
+            # Logged once the transaction (which held the write lock) has rolled back.
+            request.find_service(IAccessLog).append_now(Event(
+                action="login_failed", outcome=AccessOutcome.DENIED, username=wrong.username,
+                detail="api token (cli): wrong second-factor code"))  # fmt: skip
+            raise UsageProblem("wrong or used second-factor code") from None
     click.echo(issued)
+
+
+class WrongCode(Exception):
+    def __init__(self, username: str):
+        super().__init__(username)
+        self.username = username
+
+
+def check_cli_otp(request, user, otp: str | None) -> None:
+    """The rule of POST /api/v1/auth/token: no token without the second factor's code."""
+    credentials = request.find_service(ICredentials)
+    if not credentials.has_second_factor(user):
+        return
+    if not otp:
+        raise UsageProblem("this account has a second factor: give --otp CODE")
+    used = credentials.verify_second_factor(user, otp[:64])
+    if used is None:
+        raise WrongCode(user.username)
+    if used is SecondFactorUse.RECOVERY:
+        request.find_service(IAccessLog).append(request.dbsession, Event(
+            action="otp_recovery", username=user.username, role=user.role,
+            detail="recovery code used (cli token)"))  # fmt: skip
 
 
 @click.group("access-log")

@@ -120,6 +120,8 @@ def users_action(request):
             message = _change(request, action)
         elif action == "reset":
             message = _reset(request)
+        elif action == "remove_factor":
+            message = _remove_factor(request)
         else:
             raise NotFound(_("unknown action"), field="action")
     except ArchiveError as error:
@@ -182,3 +184,16 @@ def _reset(request) -> TranslationString:
     )
     return _("The password of ${name} is reset: they must choose their own at the next sign-in.",
              mapping={"name": user.username})  # fmt: skip
+
+
+def _remove_factor(request) -> TranslationString:
+    user = request.find_service(IAccountService).find_user(request.POST.get("username", "")[:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    request.find_service(ICredentials).remove_second_factor(user)
+    log_in_transaction(
+        request,
+        "otp_remove",
+        detail=f"user {user.username}: second factor removed by an admin (web)",
+    )
+    return _("The second factor of ${name} is removed.", mapping={"name": user.username})

@@ -71,3 +71,18 @@ def reset_password(request):
     log_in_transaction(request, "password_reset", detail=f"user {user.username}: password "
                        f"reset{', change required' if body['must_change'] else ''}")  # fmt: skip
     return user_json(user)
+
+
+@view_config(route_name="api.user.second_factor", request_method="DELETE", renderer="json",
+             permission=Permission.MANAGE_USERS)  # fmt: skip
+def remove_second_factor(request):
+    """For a user who lost their device and their recovery codes: the second factor goes
+    (their role may require them to set up a new one before anything else)."""
+    user = request.find_service(IAccountService).find_user(request.matchdict["username"][:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    request.find_service(ICredentials).remove_second_factor(user)
+    log_in_transaction(
+        request, "otp_remove", detail=f"user {user.username}: second factor removed by an admin"
+    )
+    return user_json(user)

@@ -6,11 +6,12 @@ refused and logged; roles that must use it reach only /account until enrolled.""
 from __future__ import annotations
 
 import itertools
+import os
 from datetime import timedelta
 
 import pytest
 import webtest
-from support import PASSWORD, assert_error, sign_in
+from support import PASSWORD, assert_error, run_cli, sign_in
 
 from archive_app.access.models import User
 from archive_app.access.second_factor import code_at, step_at
@@ -210,3 +211,46 @@ def test_turning_it_off_needs_a_current_code(api, wsgi_app, fixed_clock):
     assert log_of(api, name, "otp_remove")
     _browser, answer = password_step(wsgi_app, name)
     assert answer.headers["Location"] == "http://localhost/"  # no code asked any more
+
+
+def test_an_admin_removes_a_lost_second_factor(api, wsgi_app, fixed_clock):
+    name = new_user(api)
+    enrol(wsgi_app, name, fixed_clock)
+    api.app.delete(f"/api/v1/users/{name}/second-factor", headers=api.headers("auditor"),
+                   status=403)  # fmt: skip
+    removed = api.app.delete(f"/api/v1/users/{name}/second-factor", headers=api.headers("admin"))
+    assert removed.json["second_factor"] is False
+    _browser, answer = password_step(wsgi_app, name)
+    assert answer.headers["Location"] == "http://localhost/"
+    assert any("by an admin" in e["detail"] for e in
+               api.get("/api/v1/access-log?action=otp_remove&user=admin", "privacy").json[
+                   "entries"])  # fmt: skip
+
+    other = new_user(api)
+    enrol(wsgi_app, other, fixed_clock)
+    page = api.get("/users?_LOCALE_=en", "admin")
+    form = next(f for f in page.forms.values()
+                if f.fields.get("action") and f["action"].value == "remove_factor"
+                and f["username"].value == other)  # fmt: skip
+    done = form.submit()
+    assert "is removed" in done.html.select_one("#users-message").get_text()
+    assert not any(f.fields.get("action") and f["action"].value == "remove_factor"
+                   and f["username"].value == other for f in done.forms.values())  # fmt: skip
+
+
+def test_the_token_command_needs_the_code_too(api, wsgi_app):
+    # The command opens an archive of its own, on the real clock: so does this test.
+    clock = wsgi_app.registry.getUtility(IClock)
+    name = new_user(api)
+    _browser, secret, _codes = enrol(wsgi_app, name, clock)
+    env = dict(os.environ)
+    missing = run_cli(env, "token", name, "--password-stdin", stdin=f"{PASSWORD}\n")
+    assert missing.returncode == 2 and "--otp" in missing.stderr
+    wrong = run_cli(env, "token", name, "--password-stdin", "--otp", "12345x",
+                    stdin=f"{PASSWORD}\n")  # fmt: skip
+    assert wrong.returncode == 2
+    assert any("cli" in e["detail"] for e in log_of(api, name, "login_failed"))
+    good = run_cli(env, "token", name, "--password-stdin", "--otp", code_now(clock, secret, 1),
+                   stdin=f"{PASSWORD}\n")  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    api.app.get("/api/v1/search", headers={"Authorization": f"Bearer {good.stdout.strip()}"})

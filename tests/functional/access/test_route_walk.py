@@ -60,6 +60,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("api.users", "POST"): Permission.MANAGE_USERS,
     ("api.user", "PATCH"): Permission.MANAGE_USERS,
     ("api.user.password", "POST"): Permission.MANAGE_USERS,
+    ("api.user.second_factor", "DELETE"): Permission.MANAGE_USERS,
     ("api.account.password", "POST"): Permission.OWN_ACCOUNT,
     ("access.account", "GET"): Permission.OWN_ACCOUNT,
     ("access.account", "POST"): Permission.OWN_ACCOUNT,
