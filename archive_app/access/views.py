@@ -174,7 +174,7 @@ PENDING_KEY = "pending_sign_in"
 def ask_for_code(request, user, wanted: str | None) -> HTTPSeeOther:
     """The password was right and the account has a second factor: the session remembers
     who is half signed in, and when (login_code.py asks for the code)."""
-    request.session.invalidate()  # nothing of an earlier session carries over
+    forget(request)  # an earlier session in this browser ends; nothing of it carries over
     now = request.find_service(IClock).now()
     request.session[PENDING_KEY] = {"user": user.id, "at": now.timestamp(), "next": wanted}
     new_csrf_token(request)
