@@ -254,3 +254,25 @@ def test_the_token_command_needs_the_code_too(api, wsgi_app):
                    stdin=f"{PASSWORD}\n")  # fmt: skip
     assert good.returncode == 0, good.stderr
     api.app.get("/api/v1/search", headers={"Authorization": f"Bearer {good.stdout.strip()}"})
+
+
+def test_wrong_codes_count_towards_the_sign_in_throttle(api, wsgi_app, fixed_clock):
+    name = new_user(api)
+    _browser, secret, _codes = enrol(wsgi_app, name, fixed_clock)
+    good = code_now(fixed_clock, secret, 1)
+    wrong = "000000" if good != "000000" else "111111"
+    browser, _answer = password_step(wsgi_app, name)
+    for _attempt in range(5):  # archive.login_max_failures_per_user in testing.ini
+        code_step(browser, wrong, status=400)
+    blocked = code_step(browser, good, status=429)  # even the right code: refused unchecked
+    assert blocked.html.select_one("#lockout") is not None
+
+
+def test_the_code_is_asked_for_five_minutes_only(api, wsgi_app, fixed_clock, clock_at):
+    name = new_user(api)
+    _browser, secret, _codes = enrol(wsgi_app, name, fixed_clock)
+    browser, _answer = password_step(wsgi_app, name)
+    clock_at(timedelta(minutes=6))
+    assert browser.get("/login/code", status=303).headers["Location"].endswith("/login")
+    form_page = browser.get("/login?_LOCALE_=en")
+    assert form_page.forms[0]["username"].value == ""  # back to the password
