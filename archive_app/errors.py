@@ -49,6 +49,22 @@ class Forbidden(ArchiveError):
     pass
 
 
+class PasswordChangeRequired(Forbidden):
+    """The account must pick a new password first (an admin's reset, an expired password)."""
+
+
+class SecondFactorRequired(Forbidden):
+    """The account's role must use a second factor and it has none enrolled yet."""
+
+
+class OtpRequired(Unauthorized):
+    """The password was right; the account's second-factor code is needed too."""
+
+
+class OtpInvalid(Unauthorized):
+    """The second-factor code (or recovery code) was wrong or already used."""
+
+
 class NotFound(ArchiveError):
     pass
 
@@ -120,6 +136,10 @@ HTTP_ANSWERS: dict[type[ArchiveError], HttpAnswer] = {
     BadRequest: HttpAnswer(400, "bad_request"),
     Unauthorized: HttpAnswer(401, "unauthorized"),
     Forbidden: HttpAnswer(403, "forbidden"),
+    PasswordChangeRequired: HttpAnswer(403, "password_change_required"),
+    SecondFactorRequired: HttpAnswer(403, "second_factor_required"),
+    OtpRequired: HttpAnswer(401, "otp_required"),
+    OtpInvalid: HttpAnswer(401, "otp_invalid"),
     NotFound: HttpAnswer(404, "not_found"),
     MethodNotAllowed: HttpAnswer(405, "method_not_allowed"),
     Conflict: HttpAnswer(409, "conflict"),

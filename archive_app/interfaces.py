@@ -217,6 +217,29 @@ class IDirectorySignIn(Interface):
         updated), or None with `accounts.refusal` set; raises DirectoryUnavailable."""
 
 
+class ICredentials(Interface):
+    """Passwords and the second factor of accounts (`access.account.CredentialService`)."""
+
+    def change_own_password(user, current, new, *, keep_session=None, keep_token=None):
+        """A user's own new password; every other token and session of theirs ends."""
+
+    def reset_password(user, new, *, must_change=True):
+        """An admin's reset: every token and session ends; a change is due at sign-in."""
+
+    def has_second_factor(user):
+        """Whether the user has a confirmed second factor."""
+
+    def verify_second_factor(user, code):
+        """The use a good code was (totp or recovery; used up now); None for a wrong one."""
+
+
+class IAccountRules(Interface):
+    """The archive's account rules from its settings (`access.account.AccountRules`)."""
+
+    def confinement(user, now):
+        """Why the user may reach only /account now (a `Confinement`), or None."""
+
+
 class IDossierClearance(Interface):
     """Declared by access for reviewing the log, registered by records
     (`records.clearance.DossierClearance`): what an access-log entry's dossier is."""

@@ -115,6 +115,13 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "ledger": _("Ledger read"),
         "report_issue": _("Review issued"),
         "report_view": _("Review opened"),
+        "password_change": _("Own password changed"),
+        "password_reset": _("Password reset by an administrator"),
+        "otp_enrol": _("Second factor enrolled"),
+        "otp_failed": _("Wrong second-factor code"),
+        "otp_recovery": _("Recovery code used"),
+        "otp_recovery_codes": _("New recovery codes"),
+        "otp_remove": _("Second factor removed"),
     },
     "log_outcome": {
         "ok": _("Allowed"),
@@ -223,6 +230,10 @@ ERRORS: dict[str, TranslationString] = {
     "query_too_costly": _("The search took too long; add words or filters to narrow it."),
     "too_many_attempts": _("Too many attempts. Try again later."),
     "signature_required": _("This needs your signature (password) to go ahead."),
+    "password_change_required": _("Choose a new password on your account page first."),
+    "second_factor_required": _("Set up a second factor on your account page first."),
+    "otp_required": _("Enter the code of your second factor."),
+    "otp_invalid": _("Wrong or already used code."),
 }
 UNKNOWN_ERROR = _("The request was refused.")
 

@@ -15,6 +15,8 @@ from .access.permissions import Level, Role
 from .access.schemas import (
     AccessLogFilters,
     AccessLogQuery,
+    PasswordChangeBody,
+    PasswordResetBody,
     TokenBody,
     UserBody,
     UserChangeBody,
@@ -278,6 +280,9 @@ USER = {
     "properties": {"username": TEXT, "role": {"type": "string", "enum": list(Role)},
                    "clearance": {"type": "string", "enum": list(Level)},
                    "active": {"type": "boolean"}, "created_at": DATETIME,
+                   "full_name": {"type": ["string", "null"]},
+                   "must_change_password": {"type": "boolean"},
+                   "second_factor": {"type": "boolean"},
                    # local: its password is checked here; directory: by LDAP (README)
                    "source": {"type": "string", "enum": list(AccountSource)}},
 }  # fmt: skip
@@ -464,6 +469,29 @@ PATHS |= {
         "requestBody": _body(UserChangeBody()),
         # 403: one's own role or activity; 409: the last active admin
         "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 409, 422),
+    }},
+    "/users/{username}/password": {"post": {
+        "summary": "Reset a user's password (admins): every token and session of theirs ends; "
+                   "a change is due at their next sign-in unless must_change is false",
+        "parameters": [{"name": "username", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "requestBody": _body(PasswordResetBody()),
+        "responses": {"200": _json(USER)} | _error_responses(400, 401, 403, 404, 422),
+    }},
+    "/users/{username}/second-factor": {"delete": {
+        "summary": "Remove a user's second factor (admins), for a lost device and lost "
+                   "recovery codes",
+        "parameters": [{"name": "username", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {"200": _json(USER)} | _error_responses(401, 403, 404),
+    }},
+    "/account/password": {"post": {
+        "summary": "Change one's own password: the caller's token goes on, every other token "
+                   "and web session of the account ends (422 field `new` for a password the "
+                   "policy refuses, field `current` for a wrong current one)",
+        "requestBody": _body(PasswordChangeBody()),
+        "responses": {"200": _json({"type": "object", "properties": {
+            "changed": {"type": "boolean"}}})} | _error_responses(400, 401, 422, 429),
     }},
 }  # fmt: skip
 

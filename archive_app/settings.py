@@ -43,6 +43,12 @@ DEFAULTS = {
     "archive.login_window_minutes": "15",
     "archive.login_max_failures_per_user": "5",
     "archive.login_max_failures_per_address": "20",
+    # Accounts (access/account.py): days a password lasts (0: for ever), the roles that must
+    # use a second factor (space or comma separated; none by default), the name
+    # authenticator apps show beside the account.
+    "archive.auth.password_max_days": "0",
+    "archive.auth.require_second_factor": "",
+    "archive.auth.totp_issuer": "complaint-archive",
     # Search: a document's text extraction is killed past this time and refused more memory;
     # a query past its time limit answers 422 query_too_costly; filings are indexed by a
     # background thread, a batch per Whoosh commit, this long after the first commit.

@@ -6,8 +6,10 @@ from pyramid.session import JSONSerializer, SignedCookieSessionFactory
 
 from ..interfaces import (
     IAccessLog,
+    IAccountRules,
     IAccountService,
     IClock,
+    ICredentials,
     IDatabase,
     IDirectorySignIn,
     IFieldCipher,
@@ -15,7 +17,9 @@ from ..interfaces import (
 )
 from ..settings import as_bool, as_int, keyring_path
 from .accesslog import CHECKPOINT_SECONDS, AccessLog
+from .account import AccountRules, credentials_for
 from .checkpoints import CheckpointFile
+from .confinement import confined_view
 from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
 from .resources import RoleContext
 
@@ -58,6 +62,15 @@ def includeme(config):
     config.register_service_factory(
         lambda context, request: accounts_for(request, request.dbsession), IAccountService
     )
+    # Passwords and second factors (access/account.py); an account that must change its
+    # password or enrol a second factor reaches only /account (access/confinement.py).
+    config.register_process_service(AccountRules.from_settings(settings), IAccountRules)
+    recovery_key = keyring.hmac_key("recovery-codes")
+    config.register_service_factory(
+        lambda context, request: credentials_for(request, request.dbsession, recovery_key),
+        ICredentials,
+    )
+    config.add_view_deriver(confined_view)
     # The keyring itself, not its key: lines are signed with the key current at the time
     # (another process may rotate it), and verified under every key the keyring trusts.
     checkpoints = CheckpointFile(keyring_path(settings).parent / "access-log.checkpoints", keyring)
@@ -95,7 +108,15 @@ def includeme(config):
     config.add_route("api.user", "/api/v1/users/{username}")
     config.add_route("access.login", "/login")
     config.add_route("access.logout", "/logout")
+    config.add_route("access.login.code", "/login/code")
+    config.add_route("access.account", "/account")
+    config.add_route("api.account.password", "/api/v1/account/password")
+    config.add_route("api.user.password", "/api/v1/users/{username}/password")
+    config.add_route("api.user.second_factor", "/api/v1/users/{username}/second-factor")
     config.scan(".views")
     config.scan(".api")
     config.scan(".users")
     config.scan(".user_pages")
+    config.scan(".account_api")
+    config.scan(".account_pages")
+    config.scan(".login_code")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, func
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base, UTCDateTime
@@ -31,6 +31,19 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String(16), default=AccountSource.LOCAL,
                                         server_default=AccountSource.LOCAL)  # fmt: skip
+    # The person's name as it is printed on signatures (access/account.py).
+    full_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # None for accounts made before passwords were dated: their age counts from created_at.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set by an admin's reset: until the user picks their own, only /account is open to them.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                       server_default=false())  # fmt: skip
+    # The TOTP secret sealed by the vault's field cipher (bound to the user's id); `pending`
+    # while an enrolment awaits its first code, `secret` once confirmed.
+    totp_secret: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    totp_pending: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The time step of the last code accepted: a code of that step or before is never again.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 
@@ -38,6 +51,18 @@ class User(Base):
 # One name whatever its letter case: `ADMIN` beside `admin` would look like one person in the
 # access log and on signatures, and sign-in looks names up case-insensitively.
 Index("uq_users_username_lower", func.lower(User.username), unique=True)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code of the second factor: only its keyed hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hmac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ApiToken(Base):

@@ -19,6 +19,8 @@ class Permission(StrEnum):
     # Quarterly and annual reviews (contract §3): created by archivists, read by three roles.
     CREATE_REVIEWS = "reports:review:create"
     READ_REVIEWS = "reports:review:read"
+    # One's own password and second factor (/account): every role.
+    OWN_ACCOUNT = "access:account:own"
 
 
 class Role(StrEnum):
@@ -40,6 +42,7 @@ class Level(StrEnum):
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ARCHIVIST: frozenset(
         {
+            Permission.OWN_ACCOUNT,
             Permission.FILE_DOSSIERS,
             Permission.READ_DOSSIERS,
             Permission.SEE_PERSONAL_DATA,
@@ -51,6 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.AUDITOR: frozenset(
         {
+            Permission.OWN_ACCOUNT,
             Permission.READ_DOSSIERS,
             Permission.DOWNLOAD_DOCUMENTS,
             Permission.READ_CERTIFICATES,
@@ -58,16 +62,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REVIEWS,
         }
     ),
-    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG}),
+    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG, Permission.OWN_ACCOUNT}),
     Role.RECORDS_MANAGER: frozenset(
         {
             Permission.READ_DOSSIERS,
             Permission.MANAGE_RETENTION,
             Permission.READ_CERTIFICATES,
             Permission.READ_REVIEWS,
+            Permission.OWN_ACCOUNT,
         }
     ),
-    Role.ADMIN: frozenset({Permission.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.OWN_ACCOUNT}),
 }
 
 # Permissions that touch one dossier's content: granted only together with enough clearance.

@@ -8,7 +8,7 @@ import colander
 from ..validation import ClosedMapping, StrictBoolean, StrictString, WholeNumber, choice
 from .models import AccessOutcome
 from .permissions import Level, Role
-from .services import MIN_PASSWORD_LENGTH, USERNAME
+from .services import FULL_NAME_LENGTH, MIN_PASSWORD_LENGTH, USERNAME
 
 
 def _as_typed(description: str):
@@ -20,6 +20,45 @@ def _as_typed(description: str):
 class TokenBody(colander.MappingSchema):
     username = _as_typed("the user name")
     password = _as_typed("the user's password")
+    otp = colander.SchemaNode(
+        StrictString(raw=True), missing=None,
+        description="the second factor's six-digit code, or a recovery code, for an account "
+                    "that has one (without it: 401 otp_required)",
+    )  # fmt: skip
+
+
+def _full_name(missing):
+    return colander.SchemaNode(
+        StrictString(allow_empty=True), missing=missing,
+        validator=colander.Length(max=FULL_NAME_LENGTH),
+        description="the person's name as signatures print it",
+    )  # fmt: skip
+
+
+def _new_password(description: str):
+    # The policy itself (length, the user name, common passwords) is the service's:
+    # password_policy.check_password answers 422 with this field.
+    return colander.SchemaNode(StrictString(raw=True), missing_msg="is required",
+                               description=description)  # fmt: skip
+
+
+class PasswordChangeBody(colander.MappingSchema):
+    """One's own new password: every other token and session of the account ends."""
+
+    current = _as_typed("the password now")
+    new = _new_password(f"at least {MIN_PASSWORD_LENGTH} characters, not the user name, not "
+                        "among the most common passwords")  # fmt: skip
+
+
+class PasswordResetBody(colander.MappingSchema):
+    """An admin's reset: the user must choose their own at the next sign-in."""
+
+    password = _new_password(f"at least {MIN_PASSWORD_LENGTH} characters, not the user name, "
+                             "not among the most common passwords")  # fmt: skip
+    must_change = colander.SchemaNode(
+        StrictBoolean(nullable=True), missing=True,
+        description="the user must choose a new password at the next sign-in (default true)",
+    )  # fmt: skip
 
 
 class UserBody(colander.MappingSchema):
@@ -40,6 +79,7 @@ class UserBody(colander.MappingSchema):
             min_err=f"must have at least {MIN_PASSWORD_LENGTH} characters",
         ),
     )  # fmt: skip
+    full_name = _full_name(None)
 
 
 class UserChangeBody(colander.MappingSchema):
@@ -53,6 +93,7 @@ class UserChangeBody(colander.MappingSchema):
     clearance = choice(Level, missing=None, typ=StrictString(allow_empty=True))
     active = colander.SchemaNode(StrictBoolean(nullable=True), missing=None,
                                  description="false ends every token and session")  # fmt: skip
+    full_name = _full_name(None)
 
 
 def _log_text(description: str, **kw):

@@ -19,11 +19,13 @@ from ..clock import Clock
 from ..errors import Conflict, Forbidden, Invalid
 from ..interfaces import IAccountService
 from .models import AccountSource, ApiToken, User, WebSession
+from .password_policy import MIN_LENGTH, check_password
 from .permissions import Level, Role
 
 # Matched whole (fullmatch): `$` alone lets a trailing newline through (`admin\n`).
 USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,63}")
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = MIN_LENGTH
+FULL_NAME_LENGTH = 128
 
 _hasher = PasswordHasher()
 
@@ -37,6 +39,31 @@ def _dummy_hash() -> str:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether `password` is the one hashed (argon2), without telling why not."""
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def clean_full_name(full_name) -> str | None:
+    """A person's name as signatures print it: trimmed, one line, at most 128 characters."""
+    if full_name is None:
+        return None
+    if not isinstance(full_name, str) or not full_name.isprintable():
+        raise Invalid("full_name must be text on one line", field="full_name")
+    full_name = " ".join(full_name.split())
+    if len(full_name) > FULL_NAME_LENGTH:
+        raise Invalid(f"full_name must have at most {FULL_NAME_LENGTH} characters",
+                      field="full_name")  # fmt: skip
+    return full_name or None
 
 
 @implementer(IAccountService)
@@ -57,7 +84,8 @@ class AccountService:
         # Why the last `authenticate` refused, for the access log's `login_failed` entry.
         self.refusal: str | None = None
 
-    def add_user(self, username: str, role: str, password: str, clearance: str = Level.INTERNAL):
+    def add_user(self, username: str, role: str, password: str, clearance: str = Level.INTERNAL,
+                 full_name: str | None = None):  # fmt: skip
         if not isinstance(username, str) or not USERNAME.fullmatch(username):
             raise Invalid("username must be 2-64 letters, digits, . _ - (no spaces or control "
                           "characters), starting with a letter or digit",
@@ -66,10 +94,8 @@ class AccountService:
             raise Invalid(f"role must be one of {', '.join(Role)}", field="role")
         if clearance not in list(Level):
             raise Invalid(f"clearance must be one of {', '.join(Level)}", field="clearance")
-        if len(password or "") < MIN_PASSWORD_LENGTH:
-            raise Invalid(
-                f"password must have at least {MIN_PASSWORD_LENGTH} characters", field="password"
-            )
+        check_password(password, username, field="password")
+        full_name = clean_full_name(full_name)
         existing = self.find_user(username)
         if existing is not None:
             raise Conflict(f"user {existing.username} exists (names are the same whatever "
@@ -81,16 +107,23 @@ class AccountService:
             password_hash=_hasher.hash(password),
             active=True,
             created_at=self.clock.now(),
+            password_changed_at=self.clock.now(),
+            full_name=full_name,
         )
         self.session.add(user)
         self.session.flush()
         return user
 
     def change_user(self, user: User, *, by: User | None = None, role=None, clearance=None,
-                    active=None) -> list[str]:  # fmt: skip
+                    active=None, full_name=None) -> list[str]:  # fmt: skip
         """Apply changes made by `by` (None: the command line); returns what changed.
         Effective on the user's next request; deactivation ends every token and session."""
         changes = []
+        if full_name is not None:
+            full_name = clean_full_name(full_name)
+            if full_name != user.full_name:
+                changes.append(f"full name {user.full_name or '-'} -> {full_name or '-'}")
+                user.full_name = full_name
         if role is not None and role != user.role:
             if role not in list(Role):
                 raise Invalid(f"role must be one of {', '.join(Role)}", field="role")

@@ -10,8 +10,9 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from ..errors import ArchiveError, NotFound
-from ..interfaces import IAccountService, IClock
+from ..interfaces import IAccountService, IClock, ICredentials
 from ..labels import NO, YES, error_message
+from .account_pages import password_words
 from .audit import log_in_transaction, log_now
 from .models import AccessLogEntry, AccessOutcome
 from .permissions import Level, Permission, Role
@@ -42,12 +43,14 @@ REFUSALS: dict[tuple[str, str], TranslationString] = {
         "This is the last active administrator: make another administrator first."
     ),
     ("not_found", "username"): _("No such user."),
+    ("invalid", "full_name"): _("A name on one line, at most 128 characters."),
 }
 
 
 def refusal_words(error: ArchiveError) -> TranslationString:
     """The sentence for a refusal: the page's own, else the code's (labels.error_message)."""
-    return REFUSALS.get((error.code, error.field or ""), error_message(error))
+    return password_words(error) or REFUSALS.get((error.code, error.field or ""),
+                                                 error_message(error))  # fmt: skip
 
 
 def last_sign_ins(session) -> dict[str, object]:
@@ -59,8 +62,9 @@ def last_sign_ins(session) -> dict[str, object]:
     return dict(session.execute(query).all())
 
 
-CREATE_FIELDS = ("username", "role", "clearance", "password")
-ROW_FIELDS = {"role": "change", "clearance": "change", "active": "activity"}
+CREATE_FIELDS = ("username", "full_name", "role", "clearance", "password")
+ROW_FIELDS = {"role": "change", "clearance": "change", "full_name": "change",
+              "active": "activity", "password": "reset"}  # fmt: skip
 
 
 def error_place(error: ArchiveError | None, row: str | None) -> tuple[str, str] | None:
@@ -114,12 +118,17 @@ def users_action(request):
             message = _create(request)
         elif action in ("change", "deactivate", "reactivate"):
             message = _change(request, action)
+        elif action == "reset":
+            message = _reset(request)
+        elif action == "remove_factor":
+            message = _remove_factor(request)
         else:
             raise NotFound(_("unknown action"), field="action")
     except ArchiveError as error:
         request.tm.doom()
         request.response.status = error.status
-        form = {name: request.POST.get(name, "") for name in ("username", "role", "clearance")}
+        form = {name: request.POST.get(name, "")
+                for name in ("username", "full_name", "role", "clearance")}  # fmt: skip
         return page_values(request, error=error, form=form if row is None else None, row=row)
     return page_values(request, message=message)
 
@@ -128,7 +137,7 @@ def _create(request) -> TranslationString:
     post = request.POST
     user = request.find_service(IAccountService).add_user(
         post.get("username", "")[:64], post.get("role", ""), post.get("password", "")[:1024],
-        post.get("clearance") or Level.INTERNAL,
+        post.get("clearance") or Level.INTERNAL, full_name=post.get("full_name", "")[:200],
     )  # fmt: skip
     log_in_transaction(request, "user_add", detail=f"user {user.username} role {user.role} "
                        f"clearance {user.clearance} (web)")  # fmt: skip
@@ -142,7 +151,10 @@ def _change(request, action: str) -> TranslationString:
         raise NotFound("no such user", field="username")
     if action == "change":
         wanted = {"role": request.POST.get("role") or None,
-                  "clearance": request.POST.get("clearance") or None}  # fmt: skip
+                  "clearance": request.POST.get("clearance") or None,
+                  "full_name": request.POST.get("full_name")}  # fmt: skip
+        if wanted["full_name"] is not None:
+            wanted["full_name"] = wanted["full_name"][:200]
     else:
         wanted = {"active": action == "reactivate"}
     changes = accounts.change_user(user, by=request.user, **wanted)
@@ -156,3 +168,32 @@ def _change(request, action: str) -> TranslationString:
     if action == "reactivate":
         return _("${name} is active again.", mapping={"name": user.username})
     return _("Changes to ${name} saved.", mapping={"name": user.username})
+
+
+def _reset(request) -> TranslationString:
+    """A new password typed by the admin for a user who lost theirs: the user must choose
+    their own at the next sign-in; every session and token of theirs ends now."""
+    user = request.find_service(IAccountService).find_user(request.POST.get("username", "")[:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    request.find_service(ICredentials).reset_password(user, request.POST.get("password", "")[:1024])
+    log_in_transaction(
+        request,
+        "password_reset",
+        detail=f"user {user.username}: password reset, change required (web)",
+    )
+    return _("The password of ${name} is reset: they must choose their own at the next sign-in.",
+             mapping={"name": user.username})  # fmt: skip
+
+
+def _remove_factor(request) -> TranslationString:
+    user = request.find_service(IAccountService).find_user(request.POST.get("username", "")[:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    request.find_service(ICredentials).remove_second_factor(user)
+    log_in_transaction(
+        request,
+        "otp_remove",
+        detail=f"user {user.username}: second factor removed by an admin (web)",
+    )
+    return _("The second factor of ${name} is removed.", mapping={"name": user.username})

@@ -1,21 +1,25 @@
-"""User management for admins: list, create, change role, clearance or activity (JSON API)."""
+"""User management for admins: list, create, change role, clearance, full name or activity,
+reset a password (JSON API)."""
 
 from __future__ import annotations
 
 from pyramid.view import view_config
 
 from ..errors import NotFound
-from ..interfaces import IAccountService
+from ..interfaces import IAccountService, ICredentials
 from ..payloads import json_object
 from ..validation import validated
 from .audit import log_in_transaction
 from .permissions import Permission
-from .schemas import UserBody, UserChangeBody
+from .schemas import PasswordResetBody, UserBody, UserChangeBody
 
 
 def user_json(user) -> dict:
-    return {"username": user.username, "role": user.role, "clearance": user.clearance,
-            "active": user.active, "created_at": user.created_at.isoformat(),
+    return {"username": user.username, "full_name": user.full_name, "role": user.role,
+            "clearance": user.clearance, "active": user.active,
+            "created_at": user.created_at.isoformat(),
+            "must_change_password": user.must_change_password,
+            "second_factor": user.totp_secret is not None,
             "source": user.source}  # fmt: skip
 
 
@@ -30,8 +34,9 @@ def list_users(request):
 def create_user(request):
     body = validated(UserBody(), json_object(request))
     user = request.find_service(IAccountService).add_user(
-        body["username"], body["role"], body["password"], body["clearance"]
-    )
+        body["username"], body["role"], body["password"], body["clearance"],
+        full_name=body["full_name"],
+    )  # fmt: skip
     log_in_transaction(request, "user_add", detail=f"user {user.username} role {user.role} "
                        f"clearance {user.clearance}")  # fmt: skip
     request.response.status = 201
@@ -50,4 +55,35 @@ def change_user(request):
     if changes:
         log_in_transaction(request, "user_change",
                            detail=f"user {user.username}: {', '.join(changes)}")  # fmt: skip
+    return user_json(user)
+
+
+@view_config(route_name="api.user.password", request_method="POST", renderer="json",
+             permission=Permission.MANAGE_USERS)  # fmt: skip
+def reset_password(request):
+    """A new password for a user who lost theirs: every token and session of theirs ends,
+    and (unless `must_change` is false) they must choose their own at the next sign-in."""
+    user = request.find_service(IAccountService).find_user(request.matchdict["username"][:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    body = validated(PasswordResetBody(), json_object(request))
+    request.find_service(ICredentials).reset_password(user, body["password"],
+                                                      must_change=body["must_change"])  # fmt: skip
+    log_in_transaction(request, "password_reset", detail=f"user {user.username}: password "
+                       f"reset{', change required' if body['must_change'] else ''}")  # fmt: skip
+    return user_json(user)
+
+
+@view_config(route_name="api.user.second_factor", request_method="DELETE", renderer="json",
+             permission=Permission.MANAGE_USERS)  # fmt: skip
+def remove_second_factor(request):
+    """For a user who lost their device and their recovery codes: the second factor goes
+    (their role may require them to set up a new one before anything else)."""
+    user = request.find_service(IAccountService).find_user(request.matchdict["username"][:64])
+    if user is None:
+        raise NotFound("no such user", field="username")
+    request.find_service(ICredentials).remove_second_factor(user)
+    log_in_transaction(
+        request, "otp_remove", detail=f"user {user.username}: second factor removed by an admin"
+    )
     return user_json(user)

@@ -12,13 +12,22 @@ from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.security import NO_PERMISSION_REQUIRED, forget, remember
 from pyramid.view import view_config
 
-from ..errors import BadRequest, DirectoryUnavailable, TooManyAttempts, Unauthorized
-from ..interfaces import IAccessLog, IAccountService, IClock, IDossierClearance
+from ..errors import (
+    BadRequest,
+    DirectoryUnavailable,
+    OtpInvalid,
+    OtpRequired,
+    TooManyAttempts,
+    Unauthorized,
+)
+from ..interfaces import IAccessLog, IAccountService, IClock, ICredentials, IDossierClearance
 from ..labels import VOCABULARIES
 from ..payloads import json_object
 from ..validation import validated
+from .account import SecondFactorUse
 from .api import anomalies_for, log_query
 from .audit import log_after_request, log_in_transaction, log_now
+from .confinement import confinement_of
 from .details import detail_words
 from .models import AccessOutcome
 from .permissions import Permission
@@ -30,10 +39,29 @@ from .throttle import refuse_if_throttled
 _ = TranslationStringFactory("archive")
 
 
-def _credentials(request) -> tuple[str, str]:
+def _credentials(request) -> tuple[str, str, str | None]:
     # 400, not 422: the contract's answer to a token request without credentials.
     body = validated(TokenBody(), json_object(request), refusal=BadRequest)
-    return body["username"][:64], body["password"][:1024]
+    return body["username"][:64], body["password"][:1024], (body["otp"] or None)
+
+
+def check_token_otp(request, user, otp: str | None) -> None:
+    """An account with a second factor gets a token only with its code (`otp`): 401
+    otp_required without one, otp_invalid (a failed sign-in) for a wrong or used one."""
+    credentials = request.find_service(ICredentials)
+    if not credentials.has_second_factor(user):
+        return
+    if otp is None:
+        raise OtpRequired("this account has a second factor: send its code as `otp`",
+                          field="otp")  # fmt: skip
+    used = credentials.verify_second_factor(user, otp[:64])
+    if used is None:
+        log_after_request(request, "login_failed", AccessOutcome.DENIED, username=user.username,
+                          detail="api token: wrong second-factor code")  # fmt: skip
+        raise OtpInvalid("wrong or used second-factor code", field="otp")
+    if used is SecondFactorUse.RECOVERY:
+        request.user = user
+        log_in_transaction(request, "otp_recovery", detail="recovery code used (api token)")
 
 
 @view_config(
@@ -41,7 +69,7 @@ def _credentials(request) -> tuple[str, str]:
     permission=NO_PERMISSION_REQUIRED,
 )  # fmt: skip
 def issue_token(request):
-    username, password = _credentials(request)
+    username, password, otp = _credentials(request)
     refuse_if_throttled(request, username)
     accounts = request.find_service(IAccountService)
     user = accounts.authenticate(username, password)  # DirectoryUnavailable: 503
@@ -49,6 +77,7 @@ def issue_token(request):
         log_after_request(request, "login_failed", AccessOutcome.DENIED, username=username,
                           detail=f"api token: {accounts.refusal}")  # fmt: skip
         raise Unauthorized("wrong username or password", field=None)
+    check_token_otp(request, user, otp)
     token, expires_at = accounts.issue_token(user)
     request.user = user
     log_in_transaction(request, "login", detail="api token issued")
@@ -134,11 +163,34 @@ def login_submit(request):
         request.response.status = 400
         return {"csrf_token": get_csrf_token(request), "error": "wrong", "username": username,
                 "next": wanted}  # fmt: skip
+    if request.find_service(ICredentials).has_second_factor(user):
+        return ask_for_code(request, user, wanted)
+    return signed_in(request, user, wanted)
+
+
+def signed_in(request, user, wanted: str | None, detail: str = "web") -> HTTPSeeOther:
+    """The sign-in is complete: a fresh session, logged; on to `wanted`, or to /account for
+    an account that must change its password or enrol a second factor first."""
     headers = remember(request, str(user.id))
     new_csrf_token(request)  # a fresh token with the fresh session
     request.user = user
-    log_in_transaction(request, "login", detail="web")
+    log_in_transaction(request, "login", detail=detail)
+    if confinement_of(request) is not None:
+        wanted = request.route_url("access.account")
     return HTTPSeeOther(wanted or request.route_url("home"), headers=headers)
+
+
+PENDING_KEY = "pending_sign_in"
+
+
+def ask_for_code(request, user, wanted: str | None) -> HTTPSeeOther:
+    """The password was right and the account has a second factor: the session remembers
+    who is half signed in, and when (login_code.py asks for the code)."""
+    forget(request)  # an earlier session in this browser ends; nothing of it carries over
+    now = request.find_service(IClock).now()
+    request.session[PENDING_KEY] = {"user": user.id, "at": now.timestamp(), "next": wanted}
+    new_csrf_token(request)
+    return HTTPSeeOther(request.route_url("access.login.code"))
 
 
 @view_config(

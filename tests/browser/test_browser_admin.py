@@ -27,7 +27,7 @@ def test_admin_manages_accounts(page, live_server, tmp_path):
     page.evaluate("document.querySelector('#new-password').removeAttribute('minlength')")
     submit(page, "#create-user button[type=submit]")
     assert page.locator("#password-error").is_visible()  # beside its field, in Chinese
-    assert "10" in page.locator("#password-error").inner_text()
+    assert "12" in page.locator("#password-error").inner_text()
     assert page.input_value("#new-username") == "browser_new"  # what was typed stays
 
     page.fill("#new-password", PASSWORD)

@@ -163,7 +163,7 @@ def test_the_document_says_what_the_issue_found_missing():
     assert new_user["properties"]["role"]["enum"] == list(Role)
     change = DOCUMENT["paths"]["/users/{username}"]["patch"]["requestBody"]["content"]
     change = change["application/json"]["schema"]
-    assert set(change["properties"]) == {"role", "clearance", "active"}
+    assert set(change["properties"]) == {"role", "clearance", "active", "full_name"}
     assert change["additionalProperties"] is False
 
 

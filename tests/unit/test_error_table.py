@@ -36,6 +36,11 @@ CONTRACT_CODES = {
     "unavailable": 503,
     "directory_unavailable": 503,  # directory sign-in: the LDAP server cannot answer
     "storage_full": 507,
+    # Contract §9 and issue #15: accounts that must change their password or need a code.
+    "password_change_required": 403,
+    "second_factor_required": 403,
+    "otp_required": 401,
+    "otp_invalid": 401,
 }
 # Feature errors and the answer each must give through its kind.
 FEATURE_ANSWERS = {
@@ -46,6 +51,7 @@ FEATURE_ANSWERS = {
     "archive_app.search.engine.QueryTimedOut": (422, "query_too_costly"),
     "archive_app.search.engine.IndexUnavailable": (503, "unavailable"),
     "archive_app.search.engine.IndexBusy": (503, "unavailable"),
+    "archive_app.access.password_policy.PasswordRefused": (422, "invalid"),
 }
 
 

@@ -10,10 +10,10 @@ from zope.interface import Interface
 from zope.interface.verify import verifyObject
 
 from archive_app import interfaces
-from archive_app.interfaces import IAccountService, IRecordsService
+from archive_app.interfaces import IAccountService, ICredentials, IRecordsService
 
 # Built over the request's session: verified through a prepared request.
-PER_REQUEST = [IAccountService, IRecordsService]
+PER_REQUEST = [IAccountService, ICredentials, IRecordsService]
 PROCESS_WIDE = [
     value
     for value in vars(interfaces).values()

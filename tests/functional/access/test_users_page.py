@@ -72,8 +72,9 @@ def test_create_an_account_that_can_sign_in(api, wsgi_app):
     name = new_name()
     answer = create(api, name)
     assert f"Account {name} created." in answer.html.select_one("#users-message").get_text()
-    expected = {"username": name, "role": "auditor", "clearance": "confidential",
-                "active": True}  # fmt: skip
+    expected = {"username": name, "full_name": None, "role": "auditor",
+                "clearance": "confidential", "active": True, "must_change_password": False,
+                "second_factor": False, "source": "local"}  # fmt: skip
     created = api_user(api, name)
     assert {key: created[key] for key in expected} == expected
     sign_in(wsgi_app, name)  # 303 to home
@@ -83,7 +84,7 @@ def test_create_an_account_that_can_sign_in(api, wsgi_app):
 
 def test_refusals_are_shown_beside_their_fields(api):
     short = create(api, new_name(), password="short", status=422)
-    assert "At least 10 characters" in short.html.select_one("#password-error").get_text()
+    assert "At least 12 characters" in short.html.select_one("#password-error").get_text()
     taken = create(api, "AUDITOR", status=409)  # names are the same whatever their case
     assert "taken" in taken.html.select_one("#username-error").get_text()
     assert taken.forms["create-user"]["username"].value == "AUDITOR"  # what was typed stays
@@ -92,7 +93,7 @@ def test_refusals_are_shown_beside_their_fields(api):
     chinese = api.post("/users?_LOCALE_=zh_CN", "admin", params={
         "action": "create", "username": new_name(), "role": "auditor", "password": "short"},
         status=422)  # fmt: skip
-    assert "10" in chinese.html.select_one("#password-error").get_text()
+    assert "12" in chinese.html.select_one("#password-error").get_text()
     assert "At least" not in chinese.text
 
 
