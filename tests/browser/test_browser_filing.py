@@ -102,7 +102,7 @@ def fill_unjustified_filing(page, number: str, closed_on: str) -> None:
     page.get_by_role("textbox", name="姓名").fill("王五")
     page.get_by_role("textbox", name="产品名称").fill("板蓝根颗粒")
     page.fill("input[name=batch_no]", "BLG2208")
-    page.select_option("select[name=outcome]", "unjustified")
+    page.select_option("select[name=outcome]", "not_established")
     page.select_option("select[name=confidentiality]", "internal")
 
 

@@ -278,9 +278,11 @@ def test_required_fields_are_marked(browser):
     inputs = page.html.select("input[data-required-for]")
     needs = {kind: tag["data-required-for"] for tag in inputs for kind in KINDS
              if kind in tag.find_parent(class_="document-kind")["class"]}  # fmt: skip
-    assert "justified" in needs["registration_form"].split()
-    assert "unjustified" in needs["handling_sheet"].split()
-    assert "unjustified" not in needs["reply_report"].split()
+    # Contract §4: every outcome needs the first two; an investigated one the reports too.
+    assert set(needs["registration_form"].split()) == {"justified", "unjustified",
+                                                       "not_established"}  # fmt: skip
+    assert "not_established" in needs["handling_sheet"].split()
+    assert set(needs["reply_report"].split()) == {"justified", "unjustified"}
 
 
 def test_the_form_uses_the_sites_look(browser):
