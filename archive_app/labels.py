@@ -115,6 +115,10 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "ledger": _("Ledger read"),
         "report_issue": _("Review issued"),
         "report_view": _("Review opened"),
+        "sign": _("Electronic signature"),
+        "review_approve": _("Review approved"),
+        "access_review": _("Access review"),
+        "session_revoke": _("Session ended by an administrator"),
     },
     "log_outcome": {
         "ok": _("Allowed"),
@@ -168,6 +172,24 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
             "data and free text erased from the database; search entries purged"
         ),
         "signing-key rotation": _("Signing-key rotation"),
+    },
+    "signature_meaning": {  # access/signatures.py SignatureMeaning
+        "approve_destruction": _("Approve destruction"),
+        "release_hold": _("Release hold"),
+        "correction": _("Correction"),
+        "approve_review": _("Approve review"),
+        "access_review": _("Access review"),
+    },
+    "signed_kind": {  # access/signatures.py SignedKind: what a signature is linked to
+        "retention_proposal": _("Destruction proposal"),
+        "hold_release": _("Hold release"),
+        "correction": _("Correction"),
+        "quality_review": _("Quality review"),
+        "access_review": _("Access review"),
+    },
+    "account_source": {  # access/models.py AccountSource
+        "local": _("Local account"),
+        "directory": _("Directory account"),
     },
     "hold_scope": {
         "complaint_no": _("Complaint number"),
