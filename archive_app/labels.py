@@ -243,6 +243,10 @@ UNKNOWN_ERROR = _("The request was refused.")
 
 # Field names that can come with an error, as the form and the pages call them.
 FIELDS: dict[str, TranslationString] = {
+    "signature": _("Electronic signature"),
+    "signature.password": _("Your password (signature)"),
+    "signature.otp": _("One-time code"),
+    "signature.meaning": _("Meaning of the signature"),
     "complaint_no": _("Complaint number"),
     "complaint_class": _("Complaint class"),
     "complaint_type": _("Complaint type"),

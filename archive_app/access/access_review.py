@@ -125,9 +125,13 @@ def review_body(accounts, access_log, days: int) -> dict:
 
 
 def fingerprint(body: dict) -> str:
-    """What the reviewer saw, but for the moment it was made: a sign-off posts it back, so
-    that nothing is signed that changed since (a new account, a sign-in)."""
-    return content_sha256({key: value for key, value in body.items() if key != "generated_at"})
+    """What the reviewer saw, but for the moment it was made and the sessions (the
+    reviewer's own moves with every request): a sign-off posts it back, so that nothing is
+    signed that changed since (a new account, a role, a sign-in)."""
+    accounts = [{key: value for key, value in row.items() if key != "sessions"}
+                for row in body["accounts"]]  # fmt: skip
+    kept = {key: value for key, value in body.items() if key != "generated_at"}
+    return content_sha256(kept | {"accounts": accounts})
 
 
 def sign_off(accounts, access_log, days: int, reviewer: User, seen: str) -> AccessReview:

@@ -16,6 +16,8 @@ class Permission(StrEnum):
     MANAGE_RETENTION = "retention:run:manage"
     READ_CERTIFICATES = "retention:certificate:read"
     MANAGE_USERS = "access:user:manage"
+    # Periodic access reviews (/users/review): admins and privacy officers review and sign off.
+    REVIEW_ACCESS = "access:account:review"
     # Quarterly and annual reviews (contract §3): created by archivists, read by three roles.
     CREATE_REVIEWS = "reports:review:create"
     READ_REVIEWS = "reports:review:read"
@@ -58,7 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REVIEWS,
         }
     ),
-    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG}),
+    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG, Permission.REVIEW_ACCESS}),
     Role.RECORDS_MANAGER: frozenset(
         {
             Permission.READ_DOSSIERS,
@@ -67,7 +69,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REVIEWS,
         }
     ),
-    Role.ADMIN: frozenset({Permission.MANAGE_USERS}),
+    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.REVIEW_ACCESS}),
 }
 
 # Permissions that touch one dossier's content: granted only together with enough clearance.

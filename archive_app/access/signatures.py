@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from sqlalchemy import Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from translationstring import TranslationStringFactory
 
 from ..db import Base, UTCDateTime
 from ..errors import SignatureRequired
@@ -25,6 +26,8 @@ from ..settings import as_bool
 from ..vault.signatures import canonical_json
 from .audit import log_after_request, log_in_transaction
 from .models import AccessOutcome
+
+_ = TranslationStringFactory("archive")
 
 REQUIRED_SETTING = "archive.signatures.required"
 
@@ -120,19 +123,18 @@ def check_signature(accounts, user, given: SignatureRequest | None,
     callers check before they act). `accounts` verifies the password (services.py)."""
     if given is None:
         if required:
-            raise SignatureRequired(
-                "this action must be signed: signature.password (and signature.otp when a "
-                f"second factor is enrolled) re-entered, signature.meaning {meaning}",
-                field="signature",
-            )
+            # The API's words name the members; a page says it in its language.
+            raise SignatureRequired(_(
+                "this action must be signed: re-enter your password (and one-time code when "
+                "enrolled) and state its meaning"), field="signature")  # fmt: skip
         return None
     if given.meaning != meaning:
-        raise SignatureRequired(f"the meaning of this signature must be {meaning}",
+        raise SignatureRequired(_("the meaning stated is not this action's"),
                                 field="signature.meaning")  # fmt: skip
     if not accounts.verify_password(user, given.password):
-        raise SignatureRequired("the password is not the signer's", field="signature.password")
+        raise SignatureRequired(_("the password is not the signer's"), field="signature.password")
     if second_factor_ok(user, given.otp) is False:
-        raise SignatureRequired("the second factor is not valid", field="signature.otp")
+        raise SignatureRequired(_("the one-time code is not valid"), field="signature.otp")
     return given
 
 
@@ -185,13 +187,15 @@ def signature_json(signature: Signature, matches: bool | None = None) -> dict:
 
 
 def checked_signature(request, given: SignatureRequest | None, meaning: SignatureMeaning,
-                      what: str) -> SignatureRequest | None:  # fmt: skip
+                      what: str, *, required: bool | None = None) -> SignatureRequest | None:  # fmt: skip
     """`check_signature` for the signed-in user, before the action changes anything; a
     refusal is logged (once the request's transaction has ended: the refusal rolls it back)
-    with `what` names the record."""
+    with `what`, naming the record. `required` defaults to `archive.signatures.required`."""
+    if required is None:
+        required = signatures_required(request.registry.settings)
     try:
         return check_signature(request.find_service(IAccountService), request.user, given,
-                               meaning, required=signatures_required(request.registry.settings))  # fmt: skip
+                               meaning, required=required)  # fmt: skip
     except SignatureRequired as error:
         log_after_request(request, "sign", AccessOutcome.DENIED,
                           detail=f"{meaning} of {what} refused: {error.field}")  # fmt: skip

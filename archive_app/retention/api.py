@@ -49,7 +49,7 @@ from .schemas import (
     ReleaseBody,
     RunBody,
 )
-from .signing import correction_content, proposal_content, release_content
+from .signing import correction_content, proposal_content, release_content, run_signatures
 from .services import due_dossiers
 
 CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
@@ -224,8 +224,8 @@ def decide_proposal(request):
     """`…/approve` destroys what the proposal lists (still due, not held); `…/reject`."""
     destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.matchdict["proposal_id"]
+    body = validated(DecisionBody(), json_object(request, empty_ok=True))  # reject: unsigned
     if request.matchdict["decision"] == ProposalDecision.APPROVE:
-        body = validated(DecisionBody(), json_object(request, empty_ok=True))
         signed = checked_signature(request, SignatureRequest.from_body(body["signature"]),
                                    SignatureMeaning.APPROVE_DESTRUCTION,
                                    f"proposal {proposal_id[:32]}")  # fmt: skip
@@ -299,7 +299,8 @@ def certificate_pdf(request):
             detail=f"certificate {row.id} (pdf{', partial' if partial else ''})")  # fmt: skip
     content = json.loads(row.body) if partial is None else partial
     zone = request.find_service(IClock).zone
-    response = Response(body=render_pdf(content, zone), content_type="application/pdf")
+    signatures = run_signatures(request.dbsession, [row.run_id]).get(row.run_id, [])
+    response = Response(body=render_pdf(content, zone, signatures), content_type="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,5 +1,5 @@
 """signatures: electronic signatures of approvals, releases, corrections and reviews; the
-signed-off access reviews
+signed-off access reviews; a review's approval
 
 Revision ID: 0017_signatures
 Revises: 0014_directory_accounts
@@ -39,9 +39,14 @@ def upgrade():
         sa.Column("body", sa.Text(), nullable=False),
     )
     op.create_index("ix_access_reviews_reviewed_at", "access_reviews", ["reviewed_at"])
+    op.add_column("reviews", sa.Column("approved_by", sa.String(length=64), nullable=True))
+    op.add_column("reviews", sa.Column("approved_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table("reviews") as batch:
+        batch.drop_column("approved_at")
+        batch.drop_column("approved_by")
     op.drop_index("ix_access_reviews_reviewed_at", table_name="access_reviews")
     op.drop_table("access_reviews")
     op.drop_index("ix_signatures_record", table_name="signatures")
