@@ -198,17 +198,17 @@ def test_a_review_is_approved_by_another_archivist_under_signature(sapi, signed_
                                 status=403), 403, "forbidden")  # its author  # fmt: skip
     assert_error(sapi.post_json(url, {}, ARCHIVIST2, status=401), 401, "signature_required")
     sapi.post_json(url, {"signature": signature("correction")}, ARCHIVIST2, status=401)
-    assert sapi.get(url, "auditor").json["approved_by"] is None
+    assert sapi.get(url, "records").json["approved_by"] is None
 
     approved = sapi.post_json(url, {"signature": signature("approve_review")}, ARCHIVIST2).json
     assert approved["approved_by"] == ARCHIVIST2
     assert approved["signature"]["meaning"] == "approve_review"
-    assert sapi.get(url, "auditor").json["signatures"][0]["matches"] is True
+    assert sapi.get(url, "records").json["signatures"][0]["matches"] is True
     sapi.post_json(url, {"signature": signature("approve_review")}, ARCHIVIST2, status=409)
 
-    page = sapi.get(f"/reports/reviews/{review['review_id']}?_LOCALE_=en", "auditor")
+    page = sapi.get(f"/reports/reviews/{review['review_id']}?_LOCALE_=en", "records")
     assert "Approved by" in page.text and approved["signature"]["content_sha256"] in page.text
-    pdf = sapi.get(f"/api/v1/reports/reviews/{review['review_id']}.pdf", "auditor")
+    pdf = sapi.get(f"/api/v1/reports/reviews/{review['review_id']}.pdf", "records")
     words = "".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.body)).pages)
                     .split())  # fmt: skip
     assert ARCHIVIST2 in words and "批准评审" in words
@@ -236,7 +236,7 @@ def test_the_review_page_approves_with_the_form(sapi, signed_app):
     form["signature_password"] = PASSWORD
     form.submit(status=303)
     assert sapi.get(f"/api/v1/reports/reviews/{review['review_id']}/approval",
-                    "auditor").json["approved_by"] == ARCHIVIST2  # fmt: skip
+                    "records").json["approved_by"] == ARCHIVIST2  # fmt: skip
 
 
 def test_without_the_setting_signatures_are_optional_but_checked(api):
