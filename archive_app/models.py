@@ -10,7 +10,8 @@ from .search.models import QueuedDossier, SavedSearch
 from .workdays.models import WorkdayOverride, WorkdayYear
 
 __all__ = [
-    "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "AccessReview", "Signature", "Document", "DocumentPreview",
+    "AccessLogEntry", "AccessLogHead", "ApiToken", "User", "AccessReview", "Signature",
+    "Document", "DocumentPreview",
     "Dossier", "ProductLine",
     "Certificate", "Hold", "RetentionLease", "RetentionRun", "QueuedDossier", "SavedSearch",
     "Review",

@@ -14,8 +14,8 @@ from .access.models import AccountSource
 from .access.permissions import Level, Role
 from .access.schemas import (
     AccessLogFilters,
-    AccessReviewSignOff,
     AccessLogQuery,
+    AccessReviewSignOff,
     TokenBody,
     UserBody,
     UserChangeBody,
@@ -222,15 +222,27 @@ PATHS = {
 
 SIGNATURE = {
     "type": "object",
-    "properties": {"id": {"type": "integer"}, "signer": TEXT, "full_name": TEXT,
-                   "signed_at": DATETIME, "meaning": TEXT, "record_kind": TEXT,
-                   "record_id": TEXT, "content_sha256": TEXT, "matches": {"type": "boolean"}},
+    "properties": {
+        "id": {"type": "integer"},
+        "signer": TEXT,
+        "full_name": TEXT,
+        "signed_at": DATETIME,
+        "meaning": TEXT,
+        "record_kind": TEXT,
+        "record_id": TEXT,
+        "content_sha256": TEXT,
+        "matches": {"type": "boolean"},
+    },
 }
 APPROVAL = {
     "type": "object",
-    "properties": {"review_id": TEXT, "approved_by": NULLABLE_TEXT,
-                   "approved_at": {**DATETIME, "nullable": True}, "signature": SIGNATURE,
-                   "signatures": {"type": "array", "items": SIGNATURE}},
+    "properties": {
+        "review_id": TEXT,
+        "approved_by": NULLABLE_TEXT,
+        "approved_at": {**DATETIME, "nullable": True},
+        "signature": SIGNATURE,
+        "signatures": {"type": "array", "items": SIGNATURE},
+    },
 }
 REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _COUNTS = {
@@ -286,8 +298,10 @@ REASON_BODY = _body(ReasonBody())
 # Signed actions (contract §9): `signature` in the body; without a valid one where
 # archive.signatures.required is true, 401 `signature_required` and nothing changes.
 RELEASE_BODY = _body(ReleaseBody())
-SIGNED = " Signed: `signature` {password, otp, meaning} (401 signature_required without it " \
+SIGNED = (
+    " Signed: `signature` {password, otp, meaning} (401 signature_required without it "
     "where archive.signatures.required is true)."
+)
 USER = {
     "type": "object",
     "required": ["username", "role", "clearance", "active", "created_at"],

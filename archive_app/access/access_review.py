@@ -48,8 +48,11 @@ def dormant_days(settings) -> int:
 
 
 def last_review(session: Session) -> AccessReview | None:
-    return session.scalar(select(AccessReview).order_by(AccessReview.reviewed_at.desc(),
-                                                        AccessReview.id.desc()).limit(1))  # fmt: skip
+    return session.scalar(
+        select(AccessReview)
+        .order_by(AccessReview.reviewed_at.desc(), AccessReview.id.desc())
+        .limit(1)
+    )
 
 
 def _last_sign_ins(session: Session) -> dict[str, datetime]:

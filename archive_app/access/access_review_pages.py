@@ -49,10 +49,17 @@ def sign_off(request, seen: str, given: SignatureRequest | None):
 def page_values(request, *, message=None, error=None) -> dict:
     body = current_review(request)
     past = past_reviews(request.dbsession)
-    return {"review": body, "expected": fingerprint(body), "past": past,
-            "csrf_token": get_csrf_token(request), "message": message, "error": error,
-            "may_revoke": bool(request.has_permission(Permission.MANAGE_USERS)),
-            "meanings": list(SignatureMeaning), "meaning": SignatureMeaning.ACCESS_REVIEW}  # fmt: skip
+    return {
+        "review": body,
+        "expected": fingerprint(body),
+        "past": past,
+        "csrf_token": get_csrf_token(request),
+        "message": message,
+        "error": error,
+        "may_revoke": bool(request.has_permission(Permission.MANAGE_USERS)),
+        "meanings": list(SignatureMeaning),
+        "meaning": SignatureMeaning.ACCESS_REVIEW,
+    }
 
 
 @view_config(route_name="access.review", request_method="GET",
@@ -117,5 +124,9 @@ def sign_off_from_api(request):
     signed = signatures_of(request.dbsession, SignedKind.ACCESS_REVIEW,
                            [review.id]).get(review.id, [])  # fmt: skip
     request.response.status = 201
-    return {"id": review.id, "reviewed_at": review.reviewed_at.isoformat(),
-            "reviewer": review.reviewer, "signatures": [signature_json(s) for s in signed]}
+    return {
+        "id": review.id,
+        "reviewed_at": review.reviewed_at.isoformat(),
+        "reviewer": review.reviewer,
+        "signatures": [signature_json(s) for s in signed],
+    }

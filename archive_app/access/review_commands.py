@@ -28,14 +28,27 @@ def users_review(config_uri):
                                request.find_service(IAccessLog),
                                dormant_days(request.registry.settings))  # fmt: skip
     previous = body["previous_review"]
-    click.echo(f"access review as of {body['generated_at']} (dormant after "
-               f"{body['dormant_days']} days); last review: "
-               f"{previous['reviewed_at'] + ' by ' + previous['reviewer'] if previous else 'none'}")  # fmt: skip
+    click.echo(
+        f"access review as of {body['generated_at']} (dormant after "
+        f"{body['dormant_days']} days); last review: "
+        f"{previous['reviewed_at'] + ' by ' + previous['reviewer'] if previous else 'none'}"
+    )
     click.echo("username\trole\tclearance\tsource\tactive\tlast_sign_in\tdormant\tsessions")
     for row in body["accounts"]:
-        click.echo("\t".join([row["username"], row["role"], row["clearance"], row["source"],
-                              "yes" if row["active"] else "no", row["last_sign_in"] or "never",
-                              "DORMANT" if row["dormant"] else "", str(len(row["sessions"]))]))  # fmt: skip
+        click.echo(
+            "\t".join(
+                [
+                    row["username"],
+                    row["role"],
+                    row["clearance"],
+                    row["source"],
+                    "yes" if row["active"] else "no",
+                    row["last_sign_in"] or "never",
+                    "DORMANT" if row["dormant"] else "",
+                    str(len(row["sessions"])),
+                ]
+            )
+        )
     click.echo(f"dormant: {', '.join(body['dormant']) or 'none'}")
     click.echo(f"account changes since the last review: {body['changes_total']}")
     for change in body["changes"]:

@@ -116,8 +116,9 @@ def second_factor_ok(user, otp: str | None) -> bool | None:
     return None  # wired by the integrator with h-account's verification of `otp`
 
 
-def check_signature(accounts, user, given: SignatureRequest | None,
-                    meaning: SignatureMeaning, *, required: bool) -> SignatureRequest | None:  # fmt: skip
+def check_signature(
+    accounts, user, given: SignatureRequest | None, meaning: SignatureMeaning, *, required: bool
+) -> SignatureRequest | None:
     """The signature checked for an action of `meaning` by `user`: returned when valid, None
     when none was given and none is required; else SignatureRequired (nothing is changed:
     callers check before they act). `accounts` verifies the password (services.py)."""
@@ -145,9 +146,15 @@ def content_sha256(content) -> str:
 
 def record_signature(session: Session, user, meaning: SignatureMeaning, kind: SignedKind,
                      record_id, content, now: datetime) -> Signature:  # fmt: skip
-    signature = Signature(signer=user.username, full_name=signer_name(user)[:200],
-                          signed_at=now, meaning=meaning, record_kind=kind,
-                          record_id=str(record_id), content_sha256=content_sha256(content))  # fmt: skip
+    signature = Signature(
+        signer=user.username,
+        full_name=signer_name(user)[:200],
+        signed_at=now,
+        meaning=meaning,
+        record_kind=kind,
+        record_id=str(record_id),
+        content_sha256=content_sha256(content),
+    )
     session.add(signature)
     session.flush()
     return signature
@@ -186,8 +193,14 @@ def signature_json(signature: Signature, matches: bool | None = None) -> dict:
 # -- in a request ---------------------------------------------------------------------------
 
 
-def checked_signature(request, given: SignatureRequest | None, meaning: SignatureMeaning,
-                      what: str, *, required: bool | None = None) -> SignatureRequest | None:  # fmt: skip
+def checked_signature(
+    request,
+    given: SignatureRequest | None,
+    meaning: SignatureMeaning,
+    what: str,
+    *,
+    required: bool | None = None,
+) -> SignatureRequest | None:
     """`check_signature` for the signed-in user, before the action changes anything; a
     refusal is logged (once the request's transaction has ended: the refusal rolls it back)
     with `what`, naming the record. `required` defaults to `archive.signatures.required`."""

@@ -138,7 +138,8 @@ def approve_review(request, row, given: SignatureRequest | None) -> dict:
     signature = keep_signature(request, signed, SignatureMeaning.APPROVE_REVIEW,
                                SignedKind.REVIEW, row.id, approval_content(row))  # fmt: skip
     return approval_json(request, row) | (
-        {"signature": signature_json(signature)} if signature else {})
+        {"signature": signature_json(signature)} if signature else {}
+    )
 
 
 def approval_json(request, row) -> dict:

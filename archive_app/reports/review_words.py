@@ -57,6 +57,7 @@ def approval_line(signature, at: str, meaning: str):
                       "meaning": meaning, "at": at,
                       "sha256": signature.content_sha256})  # fmt: skip
 
+
 KINDS = {"product_type": _("Same product and type"), "batch": _("Same batch")}
 COLUMNS = {
     "value": _("Value"), "count": _("Count"), "dimension": _("Dimension"),

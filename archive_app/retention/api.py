@@ -49,8 +49,8 @@ from .schemas import (
     ReleaseBody,
     RunBody,
 )
-from .signing import correction_content, proposal_content, release_content, run_signatures
 from .services import due_dossiers
+from .signing import correction_content, proposal_content, release_content, run_signatures
 
 CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
 

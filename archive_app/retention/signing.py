@@ -95,7 +95,12 @@ def run_signatures(session: Session, run_ids) -> dict[str, list[Signature]]:
     run_ids = [run_id for run_id in run_ids if run_id]
     if not run_ids:
         return {}
-    proposals = dict(session.execute(select(RetentionProposal.id, RetentionProposal.run_id)
-                                     .where(RetentionProposal.run_id.in_(run_ids))).all())  # fmt: skip
+    proposals = dict(
+        session.execute(
+            select(RetentionProposal.id, RetentionProposal.run_id).where(
+                RetentionProposal.run_id.in_(run_ids)
+            )
+        ).all()
+    )
     signed = signatures_of(session, SignedKind.RETENTION_PROPOSAL, list(proposals))
     return {run_id: signed.get(proposal_id, []) for proposal_id, run_id in proposals.items()}

@@ -28,8 +28,10 @@ def dormant_user(wsgi_app, users):
         with request.tm:
             request.find_service(IAccountService).add_user(DORMANT, "auditor", PASSWORD)
     with wsgi_app.registry.getUtility(IDatabase).write() as session, session.begin():
-        session.execute(text("UPDATE users SET created_at = :at WHERE username = :name"),
-                        {"at": datetime.now(UTC) - timedelta(days=200), "name": DORMANT})  # fmt: skip
+        session.execute(
+            text("UPDATE users SET created_at = :at WHERE username = :name"),
+            {"at": datetime.now(UTC) - timedelta(days=200), "name": DORMANT},
+        )
     return DORMANT
 
 

@@ -74,8 +74,10 @@ def refusals(signed_app, since_seq: int) -> list[AccessLogEntry]:
 
 
 def last_seq(signed_app) -> int:
-    return read(signed_app, lambda s: s.scalar(select(AccessLogEntry.seq)
-                                                .order_by(AccessLogEntry.seq.desc()).limit(1)))  # fmt: skip
+    return read(
+        signed_app,
+        lambda s: s.scalar(select(AccessLogEntry.seq).order_by(AccessLogEntry.seq.desc()).limit(1)),
+    )
 
 
 def test_a_hold_is_released_only_under_a_valid_signature(sapi, signed_app):
@@ -153,14 +155,16 @@ def test_a_correction_is_kept_only_under_its_signature(sapi, signed_app):
 
 
 def file_due(api) -> dict:
-    meta = metadata(complaint_no=complaint_no("I", 2014), received_on="2014-01-06",
-                    closed_on="2014-02-10",
-                    products=[{"name": "签名测试片", "batch_no": "SG1401", "expiry": "2014-03"}])  # fmt: skip
+    meta = metadata(
+        complaint_no=complaint_no("I", 2014),
+        received_on="2014-01-06",
+        closed_on="2014-02-10",
+        products=[{"name": "签名测试片", "batch_no": "SG1401", "expiry": "2014-03"}],
+    )
     return file_dossier(api, meta).json
 
 
-def test_an_approval_destroys_only_under_its_signature_printed_on_the_certificate(sapi,
-                                                                                  signed_app):  # fmt: skip
+def test_an_approval_destroys_only_under_its_signature_printed_on_the_certificate(sapi, signed_app):
     doomed = file_due(sapi)  # due after 2015-03-31
     as_of = "2015-04-02"
     proposal = sapi.post_json("/api/v1/retention/runs", {"as_of": as_of, "dry_run": False},
@@ -171,8 +175,12 @@ def test_an_approval_destroys_only_under_its_signature_printed_on_the_certificat
     assert_error(sapi.post_json(approve, {}, RECORDS2, status=401), 401, "signature_required")
     wrong = {"signature": signature("approve_destruction", "wrong-password")}
     sapi.post_json(approve, wrong, RECORDS2, status=401)
-    assert_error(sapi.post_json(approve, {"signature": signature("approve_review")}, RECORDS2,
-                                status=401), 401, "signature_required", "signature.meaning")  # fmt: skip
+    assert_error(
+        sapi.post_json(approve, {"signature": signature("approve_review")}, RECORDS2, status=401),
+        401,
+        "signature_required",
+        "signature.meaning",
+    )
     assert sapi.get(f"/api/v1/dossiers/{doomed['id']}", "auditor").json["state"] == "archived"
     assert len(refusals(signed_app, before)) == 3
 
@@ -218,8 +226,9 @@ def test_a_review_is_approved_by_another_archivist_under_signature(sapi, signed_
             "WHERE id = :id", id=review["review_id"])  # fmt: skip
 
     def matches(session):
-        return [ok for _s, ok in approval_signatures(session, session.get(Review,
-                                                                          review["review_id"]))]  # fmt: skip
+        return [
+            ok for _s, ok in approval_signatures(session, session.get(Review, review["review_id"]))
+        ]
 
     assert read(signed_app, matches) == [False]
 
