@@ -197,6 +197,10 @@ class IAccountService(Interface):
     def authenticate(username, password):
         """The active user whose password this is, or None (same time either way)."""
 
+    def verify_password(user, password):
+        """Whether `password` is the active user's, without signing in (nothing logged): an
+        electronic signature's re-authentication."""
+
     def issue_token(user):
         """A new bearer token for the user: (token, expires_at)."""
 
