@@ -17,6 +17,8 @@ from ..access.signatures import (
     checked_signature,
     keep_signature,
     signature_json,
+    signature_matches,
+    signatures_of,
 )
 from ..errors import NotFound
 from ..interfaces import IClock, IIndexer, IRecordsService
@@ -145,7 +147,18 @@ def show_holds(request):
     active = validated(HoldsQuery(), request.GET)["active"]
     holds = list_holds(request.dbsession, active_only=active == "true", identity=caller(request))
     log_now(request, "retention_due", detail=f"holds listed: {len(holds)}")
-    return {"results": [hold_json(hold) for hold in holds]}
+    signed = signatures_of(request.dbsession, SignedKind.HOLD_RELEASE, [h.id for h in holds])
+    return {"results": [hold_json(hold) | with_signatures(signed.get(str(hold.id), []),
+                                                          release_content(hold))
+                        for hold in holds]}  # fmt: skip
+
+
+def with_signatures(signatures, content) -> dict:
+    """A record's signatures (none: nothing), each with whether the record still matches."""
+    if not signatures:
+        return {}
+    return {"signatures": [signature_json(row, signature_matches(row, content))
+                           for row in signatures]}  # fmt: skip
 
 
 @view_config(route_name="api.hold", request_method="DELETE", renderer="json",
@@ -334,6 +347,9 @@ def list_corrections(request):
     dossier = living_dossier(request, request.context)
     query = select(DossierCorrection).join(Dossier).where(
         DossierCorrection.dossier_id == dossier.id).order_by(DossierCorrection.id)  # fmt: skip
-    rows = request.dbsession.scalars(readable(query, caller(request)))
+    rows = list(request.dbsession.scalars(readable(query, caller(request))))
     log_now(request, "view", dossier=dossier, detail="retention corrections")
-    return {"results": [correction_json(row) for row in rows]}
+    signed = signatures_of(request.dbsession, SignedKind.CORRECTION, [row.id for row in rows])
+    return {"results": [correction_json(row) | with_signatures(signed.get(str(row.id), []),
+                                                               correction_content(row))
+                        for row in rows]}  # fmt: skip

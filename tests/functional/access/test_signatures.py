@@ -117,6 +117,9 @@ def test_a_hold_is_released_only_under_a_valid_signature(sapi, signed_app):
             id=hold["id"])  # fmt: skip
     assert not read(signed_app, lambda s: verify_signature(s, row))
     assert "mismatch" in sapi.get("/retention", "records").text
+    holds = sapi.get("/api/v1/holds", "records").json["results"]
+    shown = next(h for h in holds if h["id"] == hold["id"])["signatures"]
+    assert [(s["meaning"], s["matches"]) for s in shown] == [("release_hold", False)]
 
 
 def test_a_hold_by_query_and_the_page_form_need_the_signature_too(sapi, signed_app):
@@ -152,6 +155,8 @@ def test_a_correction_is_kept_only_under_its_signature(sapi, signed_app):
     execute(signed_app, "UPDATE dossier_corrections SET reason = 'x' WHERE id = :id",
             id=answer["id"])  # fmt: skip
     assert not read(signed_app, lambda s: verify_signature(s, row))
+    listed = sapi.get(url, "records").json["results"][0]["signatures"]
+    assert listed[0]["id"] == row.id and listed[0]["matches"] is False
 
 
 def file_due(api) -> dict:
@@ -256,3 +261,22 @@ def test_without_the_setting_signatures_are_optional_but_checked(api):
     api.delete_json(f"{url}/{hold['id']}", bad, "records", status=401)
     assert "signature" not in api.delete_json(f"{url}/{hold['id']}", {"reason": "结案"},
                                               "records").json  # fmt: skip
+
+
+def test_the_retention_page_approves_a_proposal_under_signature(sapi, signed_app):
+    doomed = file_due(sapi)
+    proposal = sapi.post_json("/api/v1/retention/runs", {"as_of": "2015-04-02",
+                                                         "dry_run": False},
+                              "records", status=202).json  # fmt: skip
+    browser = sign_in(signed_app, RECORDS2)
+    form = {
+        "csrf_token": csrf_token(browser),
+        "action": "approve",
+        "proposal_id": proposal["proposal_id"],
+        "signature_meaning": "approve_destruction",
+    }
+    browser.post("/retention", form, status=401)
+    assert sapi.get(f"/api/v1/dossiers/{doomed['id']}", "auditor").json["state"] == "archived"
+    done = browser.post("/retention?_LOCALE_=en", {**form, "signature_password": PASSWORD})
+    assert doomed["complaint_no"] in done.text
+    sapi.get(f"/api/v1/dossiers/{doomed['id']}", "auditor", status=410)
