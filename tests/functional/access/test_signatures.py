@@ -200,6 +200,8 @@ def test_an_approval_destroys_only_under_its_signature_printed_on_the_certificat
     words = "".join(words.split())
     assert RECORDS2 in words and "批准销毁" in words
     assert result["signature"]["content_sha256"] in words
+    page = sapi.get(f"/retention/certificates/{result['certificate_id']}", "records")
+    assert "approval-signature" in page.text and RECORDS2 in page.text
     assert "Approved under signature" in sapi.get("/retention?_LOCALE_=en", "records").text
 
 
