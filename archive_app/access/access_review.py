@@ -80,13 +80,16 @@ def live_sessions(accounts) -> dict[int, list[WebSession]]:
     return found
 
 
-def account_changes(session: Session, access_log, since: datetime | None) -> tuple[list, int]:
-    """The user_add / user_change / session_revoke entries since `since` (all if None),
-    oldest first, as `{"seq","at","by","action","detail"}`; and how many there are."""
-    query = select(AccessLogEntry).where(AccessLogEntry.action.in_(CHANGE_ACTIONS),
-                                         AccessLogEntry.outcome == AccessOutcome.OK)  # fmt: skip
-    if since is not None:
-        query = query.where(AccessLogEntry.at > since)
+def account_changes(
+    session: Session, access_log, after_seq: int, through_seq: int
+) -> tuple[list, int]:
+    """The user_add / user_change / session_revoke entries after access-log seq `after_seq`
+    up to `through_seq`, oldest first, as `{"seq","at","by","action","detail"}`; and how many
+    there are. By seq, not time: the log keeps whole seconds, and a change in the second of
+    a sign-off must be in exactly one review."""
+    query = select(AccessLogEntry).where(
+        AccessLogEntry.action.in_(CHANGE_ACTIONS), AccessLogEntry.outcome == AccessOutcome.OK,
+        AccessLogEntry.seq > after_seq, AccessLogEntry.seq <= through_seq)  # fmt: skip
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     entries = session.scalars(query.order_by(AccessLogEntry.seq).limit(CHANGES_LIMIT))
     return [{"seq": entry.seq, "at": entry.at.isoformat(), "by": entry.username,
@@ -115,25 +118,29 @@ def review_body(accounts, access_log, days: int) -> dict:
                           "last_seen_at": row.last_seen_at.isoformat()}
                          for row in sessions.get(user.id, [])],
         })  # fmt: skip
-    changes, total = account_changes(session, access_log,
-                                     previous.reviewed_at if previous else None)  # fmt: skip
+    # The review covers the log up to its newest entry; the next one starts after it.
+    through_seq = session.scalar(select(func.max(AccessLogEntry.seq))) or 0
+    after_seq = json.loads(previous.body).get("through_seq", 0) if previous else 0
+    changes, total = account_changes(session, access_log, after_seq, through_seq)
     return {
         "generated_at": now.isoformat(), "dormant_days": days,
         "previous_review": None if previous is None else {
             "id": previous.id, "reviewed_at": previous.reviewed_at.isoformat(),
             "reviewer": previous.reviewer},
         "accounts": rows, "dormant": [row["username"] for row in rows if row["dormant"]],
-        "changes": changes, "changes_total": total,
+        "changes": changes, "changes_total": total, "through_seq": through_seq,
     }  # fmt: skip
 
 
 def fingerprint(body: dict) -> str:
-    """What the reviewer saw, but for the moment it was made and the sessions (the
-    reviewer's own moves with every request): a sign-off posts it back, so that nothing is
+    """What the reviewer saw, but for its moment, the log's newest entry and the sessions
+    (the reviewer's own moves with every request): a sign-off posts it back, so that nothing is
     signed that changed since (a new account, a role, a sign-in)."""
     accounts = [{key: value for key, value in row.items() if key != "sessions"}
                 for row in body["accounts"]]  # fmt: skip
-    kept = {key: value for key, value in body.items() if key != "generated_at"}
+    # `through_seq` moves with any request anyone makes; the changes it bounds are in.
+    kept = {key: value for key, value in body.items()
+            if key not in ("generated_at", "through_seq")}  # fmt: skip
     return content_sha256(kept | {"accounts": accounts})
 
 

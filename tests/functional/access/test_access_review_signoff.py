@@ -123,7 +123,8 @@ def test_an_admin_ends_a_users_session(api, wsgi_app, dormant_user):
     admin.post("/users/review", {"csrf_token": csrf_token(admin), "action": "revoke",
                                  "session_id": str(session_id)}, status=303)  # fmt: skip
     assert victim.get("/").status_int in (302, 303)  # signed out: to the login page
-    changes = api.get("/api/v1/access-reviews", "admin").json["changes"]
+    got = api.get("/api/v1/access-reviews", "admin").json
+    changes = got["changes"]
     assert any(change["action"] == "session_revoke" and dormant_user in change["detail"]
                for change in changes)  # fmt: skip
 
