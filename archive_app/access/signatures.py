@@ -124,7 +124,7 @@ def check_signature(
     callers check before they act). `accounts` verifies the password (services.py)."""
     if given is None:
         if required:
-            # The API's words name the members; a page says it in its language.
+            # A catalogue message: the API answers its English, a page its own language.
             raise SignatureRequired(_(
                 "this action must be signed: re-enter your password (and one-time code when "
                 "enrolled) and state its meaning"), field="signature")  # fmt: skip
