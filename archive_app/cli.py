@@ -29,6 +29,7 @@ FEATURE_COMMANDS = {
     "user": "archive_app.access.commands:user",
     "token": "archive_app.access.commands:token",
     "access-log": "archive_app.access.commands:access_log",
+    "users": "archive_app.access.review_commands:users",  # the access review
     # records: filing from disk
     "import": "archive_app.records.commands:import_",
     # retention: runs, proposals, rule recomputation; certificates

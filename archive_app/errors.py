@@ -45,6 +45,11 @@ class Unauthorized(ArchiveError):
     pass
 
 
+class SignatureRequired(Unauthorized):
+    """An action that must be signed (21 CFR 11.200) came without a valid signature: the
+    password (and second factor) re-entered, and the meaning the action has."""
+
+
 class Forbidden(ArchiveError):
     pass
 
@@ -134,6 +139,7 @@ class HttpAnswer:
 HTTP_ANSWERS: dict[type[ArchiveError], HttpAnswer] = {
     ArchiveError: HttpAnswer(400, "bad_request"),
     BadRequest: HttpAnswer(400, "bad_request"),
+    SignatureRequired: HttpAnswer(401, "signature_required"),
     Unauthorized: HttpAnswer(401, "unauthorized"),
     Forbidden: HttpAnswer(403, "forbidden"),
     PasswordChangeRequired: HttpAnswer(403, "password_change_required"),

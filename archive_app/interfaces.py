@@ -197,6 +197,10 @@ class IAccountService(Interface):
     def authenticate(username, password):
         """The active user whose password this is, or None (same time either way)."""
 
+    def verify_password(user, password):
+        """Whether `password` is the active user's, without signing in (nothing logged): an
+        electronic signature's re-authentication."""
+
     def issue_token(user):
         """A new bearer token for the user: (token, expires_at)."""
 
@@ -231,6 +235,9 @@ class ICredentials(Interface):
 
     def verify_second_factor(user, code):
         """The use a good code was (totp or recovery; used up now); None for a wrong one."""
+
+    def using(session):
+        """The same service over another session (a check that commits on its own)."""
 
 
 class IAccountRules(Interface):

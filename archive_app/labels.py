@@ -122,6 +122,10 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         "otp_recovery": _("Recovery code used"),
         "otp_recovery_codes": _("New recovery codes"),
         "otp_remove": _("Second factor removed"),
+        "sign": _("Electronic signature"),
+        "review_approve": _("Review approved"),
+        "access_review": _("Access review"),
+        "session_revoke": _("Session ended by an administrator"),
     },
     "log_outcome": {
         "ok": _("Allowed"),
@@ -183,6 +187,24 @@ VOCABULARIES: dict[str, dict[str, TranslationString]] = {
         ),
         "signing-key rotation": _("Signing-key rotation"),
     },
+    "signature_meaning": {  # access/signatures.py SignatureMeaning
+        "approve_destruction": _("Approve destruction"),
+        "release_hold": _("Release hold"),
+        "correction": _("Correction"),
+        "approve_review": _("Approve review"),
+        "access_review": _("Access review"),
+    },
+    "signed_kind": {  # access/signatures.py SignedKind: what a signature is linked to
+        "retention_proposal": _("Destruction proposal"),
+        "hold_release": _("Hold release"),
+        "correction": _("Correction"),
+        "quality_review": _("Quality review"),
+        "access_review": _("Access review"),
+    },
+    "account_source": {  # access/models.py AccountSource
+        "local": _("Local account"),
+        "directory": _("Directory account"),
+    },
     "hold_scope": {
         "complaint_no": _("Complaint number"),
         "product_name": _("All dossiers of a product"),
@@ -239,6 +261,10 @@ UNKNOWN_ERROR = _("The request was refused.")
 
 # Field names that can come with an error, as the form and the pages call them.
 FIELDS: dict[str, TranslationString] = {
+    "signature": _("Electronic signature"),
+    "signature.password": _("Your password (signature)"),
+    "signature.otp": _("One-time code"),
+    "signature.meaning": _("Meaning of the signature"),
     "complaint_no": _("Complaint number"),
     "complaint_class": _("Complaint class"),
     "complaint_type": _("Complaint type"),

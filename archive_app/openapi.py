@@ -15,6 +15,7 @@ from .access.permissions import Level, Role
 from .access.schemas import (
     AccessLogFilters,
     AccessLogQuery,
+    AccessReviewSignOff,
     PasswordChangeBody,
     PasswordResetBody,
     TokenBody,
@@ -27,14 +28,16 @@ from .records.derived import TextState
 from .records.schemas import DossierLookup, DossierMetadata
 from .records.vocabulary import DocumentKind, DossierState
 from .reports.ledger_schemas import LedgerFilters, LedgerQuery
-from .reports.review_schemas import ReviewBody
+from .reports.review_schemas import ReviewApprovalBody, ReviewBody
 from .retention.models import ProposalDecision
 from .retention.schemas import (
     CorrectionBody,
+    DecisionBody,
     DueQuery,
     HoldsQuery,
     QueryHoldBody,
     ReasonBody,
+    ReleaseBody,
     RunBody,
 )  # fmt: skip
 from .search.schemas import ExportParameters
@@ -223,6 +226,30 @@ PATHS = {
     },  # fmt: skip
 }
 
+SIGNATURE = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "signer": TEXT,
+        "full_name": TEXT,
+        "signed_at": DATETIME,
+        "meaning": TEXT,
+        "record_kind": TEXT,
+        "record_id": TEXT,
+        "content_sha256": TEXT,
+        "matches": {"type": "boolean"},
+    },
+}
+APPROVAL = {
+    "type": "object",
+    "properties": {
+        "review_id": TEXT,
+        "approved_by": NULLABLE_TEXT,
+        "approved_at": {**DATETIME, "nullable": True},
+        "signature": SIGNATURE,
+        "signatures": {"type": "array", "items": SIGNATURE},
+    },
+}
 REVIEW_ID = {"name": "review_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _COUNTS = {
     "type": "object",
@@ -274,6 +301,13 @@ QUERY_HOLD = {"type": "object", "properties": {
     # warning when that is none.
     "covers": {"type": "integer"}, "warning": TEXT}}  # fmt: skip
 REASON_BODY = _body(ReasonBody())
+# Signed actions (contract §9): `signature` in the body; without a valid one where
+# archive.signatures.required is true, 401 `signature_required` and nothing changes.
+RELEASE_BODY = _body(ReleaseBody())
+SIGNED = (
+    " Signed: `signature` {password, otp, meaning} (401 signature_required without it "
+    "where archive.signatures.required is true)."
+)
 USER = {
     "type": "object",
     "required": ["username", "role", "clearance", "active", "created_at"],
@@ -351,15 +385,16 @@ PATHS |= {
         "responses": {"201": _json(HOLD)} | _error_responses(400, 401, 403, 404, 409, 410, 422),
     }},
     "/dossiers/{dossier_id}/holds/{hold_id}": {"delete": {
-        "summary": "Release a hold (kept in history)",
+        "summary": "Release a hold (kept in history)." + SIGNED + " Meaning release_hold.",
         "parameters": [DOSSIER_ID, {"name": "hold_id", "in": "path", "required": True,
                                     "schema": {"type": "string"}}],
-        "requestBody": REASON_BODY,
+        "requestBody": RELEASE_BODY,
         "responses": {"200": _json(HOLD)} | _error_responses(400, 401, 403, 404, 409, 410, 422),
     }},
     "/dossiers/{dossier_id}/corrections": {
         "post": {"summary": "Correct closed_on, or products' expiry / certified_on (by batch_no); "
-                            "destroy_after is recomputed and the correction kept",
+                            "destroy_after is recomputed and the correction kept." + SIGNED
+                            + " Meaning correction.",
                  "parameters": [DOSSIER_ID],
                  "requestBody": _body(CorrectionBody()),
                  "responses": {"201": _json({"type": "object"})}
@@ -378,10 +413,11 @@ PATHS |= {
                 "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403, 422)},
     },
     "/holds/{hold_id}": {"delete": {
-        "summary": "Release a hold by query (kept in history)",
+        "summary": "Release a hold by query (kept in history)." + SIGNED
+                   + " Meaning release_hold.",
         "parameters": [{"name": "hold_id", "in": "path", "required": True,
                         "schema": {"type": "string"}}],
-        "requestBody": REASON_BODY,
+        "requestBody": RELEASE_BODY,
         "responses": {"200": _json(QUERY_HOLD)} | _error_responses(400, 401, 403, 404, 409, 422),
     }},
     "/retention/proposals": {"get": {
@@ -389,11 +425,13 @@ PATHS |= {
         "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403),
     }},
     "/retention/proposals/{proposal_id}/{decision}": {"post": {
-        "summary": "approve (a records manager other than the proposer; destroys) or reject",
+        "summary": "approve (a records manager other than the proposer; destroys) or reject."
+                   + SIGNED + " Meaning approve_destruction (approve only).",
         "parameters": [{"name": "proposal_id", "in": "path", "required": True,
                         "schema": {"type": "string"}},
                        {"name": "decision", "in": "path", "required": True,
                         "schema": {"type": "string", "enum": list(ProposalDecision)}}],
+        "requestBody": _body(DecisionBody(), required=False),
         "responses": {"200": _json({"type": "object"})}
         | _error_responses(401, 403, 404, 409, 422),
     }},
@@ -438,6 +476,18 @@ PATHS |= {
         "parameters": [REVIEW_ID],
         "responses": {"200": _json(REVIEW)} | _error_responses(401, 403, 404),
     }},
+    "/reports/reviews/{review_id}/approval": {
+        "post": {"summary": "Approve an issued review (an archivist other than its author)."
+                            + SIGNED + " Meaning approve_review.",
+                 "parameters": [REVIEW_ID],
+                 "requestBody": _body(ReviewApprovalBody(), required=False),
+                 "responses": {"200": _json(APPROVAL)}
+                 | _error_responses(400, 401, 403, 404, 409, 422)},
+        "get": {"summary": "The review's approval and its signatures (whether each still "
+                           "matches the stored review)",
+                "parameters": [REVIEW_ID],
+                "responses": {"200": _json(APPROVAL)} | _error_responses(401, 403, 404)},
+    },
     "/reports/reviews/{review_id}.pdf": {"get": {
         "summary": "The printable review (Chinese, with its charts)",
         "parameters": [REVIEW_ID],
@@ -461,6 +511,17 @@ PATHS |= {
         "post": {"summary": "Create a user",
                  "requestBody": _body(UserBody()),
                  "responses": {"201": _json(USER)} | _error_responses(400, 401, 403, 409, 422)},
+    },
+    "/access-reviews": {
+        "get": {"summary": "The access review as of now (admins, privacy officers): every "
+                           "account, the dormant ones, account changes since the last review, "
+                           "its fingerprint, and the past sign-offs",
+                "responses": {"200": _json({"type": "object"})} | _error_responses(401, 403)},
+        "post": {"summary": "Sign the review off: always signed (meaning access_review), with "
+                            "the fingerprint of the review shown (409 if it changed since)",
+                 "requestBody": _body(AccessReviewSignOff()),
+                 "responses": {"201": _json({"type": "object"})}
+                 | _error_responses(400, 401, 403, 409, 422)},
     },
     "/users/{username}": {"patch": {
         "summary": "Change role, clearance or activity",

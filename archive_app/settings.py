@@ -22,6 +22,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_RETENTION_RULE": "archive.retention.rule",
     "ARCHIVE_ORPHAN_GRACE_HOURS": "archive.orphan_grace_hours",
     "ARCHIVE_RETENTION_APPROVAL": "archive.retention.approval",
+    "ARCHIVE_SIGNATURES_REQUIRED": "archive.signatures.required",
     "ARCHIVE_LDAP_BIND_PASSWORD": "archive.ldap.bind_password",
 }
 
@@ -34,6 +35,7 @@ DEFAULTS = {
     "archive.retention.default_years": "5",
     "archive.retention.rule": "procedure",
     "archive.retention.approval": "false",
+    "archive.signatures.required": "false",  # true in production.ini
     "archive.retention.bucket_idle_seconds": "600",
     "archive.token_ttl_hours": "12",
     "archive.orphan_grace_hours": "24",

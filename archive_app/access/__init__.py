@@ -104,6 +104,8 @@ def includeme(config):
     config.add_route("access.log.export", "/access-log/export.csv")
     config.add_route("access.log.export_xlsx", "/access-log/export.xlsx")
     config.add_route("access.users", "/users")
+    config.add_route("access.review", "/users/review")
+    config.add_route("api.access_reviews", "/api/v1/access-reviews")
     config.add_route("api.users", "/api/v1/users")
     config.add_route("api.user", "/api/v1/users/{username}")
     config.add_route("access.login", "/login")
@@ -120,3 +122,4 @@ def includeme(config):
     config.scan(".account_api")
     config.scan(".account_pages")
     config.scan(".login_code")
+    config.scan(".access_review_pages")

@@ -100,6 +100,10 @@ class CredentialService:
         self.recovery_key = recovery_key
         self.rules = rules
 
+    def using(self, session: Session) -> CredentialService:
+        """The same service over another session (a check that commits on its own)."""
+        return CredentialService(session, self.clock, self.cipher, self.recovery_key, self.rules)
+
     def _row(self, user) -> User:
         """The user's row in this session (callers may hold a detached copy)."""
         return self.session.get(User, user.id)

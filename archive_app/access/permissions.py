@@ -16,6 +16,8 @@ class Permission(StrEnum):
     MANAGE_RETENTION = "retention:run:manage"
     READ_CERTIFICATES = "retention:certificate:read"
     MANAGE_USERS = "access:user:manage"
+    # Periodic access reviews (/users/review): admins and privacy officers review and sign off.
+    REVIEW_ACCESS = "access:account:review"
     # Quarterly and annual reviews (contract §3): created by archivists, read by three roles.
     CREATE_REVIEWS = "reports:review:create"
     READ_REVIEWS = "reports:review:read"
@@ -62,7 +64,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.READ_REVIEWS,
         }
     ),
-    Role.PRIVACY_OFFICER: frozenset({Permission.REVIEW_ACCESS_LOG, Permission.OWN_ACCOUNT}),
+    Role.PRIVACY_OFFICER: frozenset(
+        {Permission.REVIEW_ACCESS_LOG, Permission.REVIEW_ACCESS, Permission.OWN_ACCOUNT}
+    ),
     Role.RECORDS_MANAGER: frozenset(
         {
             Permission.READ_DOSSIERS,
@@ -72,7 +76,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.OWN_ACCOUNT,
         }
     ),
-    Role.ADMIN: frozenset({Permission.MANAGE_USERS, Permission.OWN_ACCOUNT}),
+    Role.ADMIN: frozenset(
+        {Permission.MANAGE_USERS, Permission.REVIEW_ACCESS, Permission.OWN_ACCOUNT}
+    ),
 }
 
 # Permissions that touch one dossier's content: granted only together with enough clearance.

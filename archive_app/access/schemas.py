@@ -9,6 +9,7 @@ from ..validation import ClosedMapping, StrictBoolean, StrictString, WholeNumber
 from .models import AccessOutcome
 from .permissions import Level, Role
 from .services import FULL_NAME_LENGTH, MIN_PASSWORD_LENGTH, USERNAME
+from .signatures import SignatureMeaning
 
 
 def _as_typed(description: str):
@@ -59,6 +60,47 @@ class PasswordResetBody(colander.MappingSchema):
         StrictBoolean(nullable=True), missing=True,
         description="the user must choose a new password at the next sign-in (default true)",
     )  # fmt: skip
+
+
+class _NullableMapping(ClosedMapping):
+    """A closed object where JSON `null` stands for absent (`"signature": null`)."""
+
+    nullable = True
+
+    def deserialize(self, node, cstruct):
+        return colander.null if cstruct is None else super().deserialize(node, cstruct)
+
+
+class SignatureBody(colander.MappingSchema):
+    """An electronic signature (contract §9): the signer's password and second factor
+    re-entered now, and the meaning of what they sign."""
+
+    @staticmethod
+    def schema_type():
+        return _NullableMapping("is not a member of a signature")
+
+    password = _as_typed("the signer's password, re-entered")
+    otp = colander.SchemaNode(StrictString(raw=True, keep_null=True), missing=None,
+                              description="the second factor's code; null when none is "
+                              "enrolled")  # fmt: skip
+    meaning = choice(SignatureMeaning, typ=StrictString(allow_empty=True),
+                     missing_msg="is required",
+                     description="what the signature means; must be the action's")  # fmt: skip
+
+
+def signature(**kw) -> SignatureBody:
+    """The `signature` member of a signed action's body: required where
+    `archive.signatures.required` is true (the view checks; the schema lets it be absent)."""
+    return SignatureBody(missing=None, description="required where archive.signatures.required "
+                         "is true; else optional (checked when given)", **kw)  # fmt: skip
+
+
+class AccessReviewSignOff(colander.MappingSchema):
+    """Signing an access review off: the fingerprint of the review that was shown."""
+
+    expected = colander.SchemaNode(StrictString(), missing_msg="is required",
+                                   description="`fingerprint` of the review shown")  # fmt: skip
+    signature = signature()
 
 
 class UserBody(colander.MappingSchema):

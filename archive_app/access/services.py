@@ -220,6 +220,21 @@ class AccountService:
             user.password_hash = _hasher.hash(password)
         return user
 
+    def verify_password(self, user: User, password: str) -> bool:
+        """Whether `password` is the active user's, checked as `authenticate` checks it (the
+        directory's for a directory account), without signing in: nothing is logged, no
+        session or token is made. A signature's re-authentication (access/signatures.py)."""
+        if not user.active or not isinstance(password, str) or not password:
+            return False
+        if user.source == AccountSource.DIRECTORY:
+            if self.directory is None:
+                return False
+            return self.directory.directory.verify(user.username, password) is not None
+        try:
+            return _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
     def issue_token(self, user: User) -> tuple[str, datetime]:
         token = secrets.token_urlsafe(32)
         now = self.clock.now()

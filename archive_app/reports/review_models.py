@@ -30,3 +30,7 @@ class Review(Base):
     # The canonical JSON of the rows counted: `dataset_sha256` stays checkable after the
     # dossiers are destroyed.
     dataset: Mapped[str] = mapped_column(Text)
+    # The approval (reports/review_approval.py): by an archivist other than the author, under
+    # an electronic signature where they are required. Outside the signed body, which is frozen.
+    approved_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

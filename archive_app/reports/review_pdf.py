@@ -21,7 +21,9 @@ def _escape(value) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_review_pdf(review: dict, zone: ZoneInfo) -> bytes:
+def render_review_pdf(review: dict, zone: ZoneInfo, approvals=()) -> bytes:
+    """`approvals`: (signature, still matches) pairs of the review's approval, printed as
+    the approver's signature lines (reports/review_approval.py)."""
     # Imported here: ReportLab takes half a second, paid only by a PDF.
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -138,6 +140,15 @@ def render_review_pdf(review: dict, zone: ZoneInfo) -> bytes:
     numbers = review.get("complaint_nos", [])
     rows = [numbers[i : i + 6] for i in range(0, len(numbers), 6)]
     story += table([words(w.COLUMNS["complaint_nos"])] + [""] * 5, rows)
+
+    if approvals:
+        story.append(Paragraph(_escape(words(w.APPROVAL)), heading))
+    for signature, matches in approvals:
+        at = format_when(signature.signed_at.isoformat(), zone)
+        line = words(w.approval_line(signature, at, words(signature.meaning)))
+        if not matches:
+            line += " " + words(w.MISMATCH)
+        story.append(Paragraph(_escape(line), text))
 
     story.append(Paragraph(_escape(words(w.SIGNATURE)), heading))
     key = raw_key(review.get("public_key"))

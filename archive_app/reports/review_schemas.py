@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import colander
 
+from ..access.schemas import signature
 from ..validation import StrictString
 
 
@@ -16,3 +17,10 @@ class ReviewBody(colander.MappingSchema):
                                                  "a year (2026) or a quarter (2026Q3)"),
         missing_msg="is required", description="a year (2026) or a quarter (2026Q3), ended",
     )  # fmt: skip
+
+
+class ReviewApprovalBody(colander.MappingSchema):
+    """Approving an issued review (an archivist other than its author): signed (批准评审,
+    `approve_review`) where signatures are required. An empty body is `{}`."""
+
+    signature = signature()

@@ -45,6 +45,19 @@ CHARTS = _("Charts")
 NUMBERS = _("Complaint numbers")
 TIMELINESS = _("Time to close and timeliness")
 SIGNATURE = _("Signature")
+APPROVAL = _("Approval")
+MISMATCH = _("No: the record changed after it was signed")
+
+
+def approval_line(signature, at: str, meaning: str):
+    """An approver's signature line: who, what it means, when, the hash of what was signed."""
+    return _("Approved under electronic signature: ${name} (${user}), ${meaning}, ${at}; "
+             "SHA-256 of what was signed ${sha256}",
+             mapping={"name": signature.full_name, "user": signature.signer,
+                      "meaning": meaning, "at": at,
+                      "sha256": signature.content_sha256})  # fmt: skip
+
+
 KINDS = {"product_type": _("Same product and type"), "batch": _("Same batch")}
 COLUMNS = {
     "value": _("Value"), "count": _("Count"), "dimension": _("Dimension"),

@@ -21,11 +21,13 @@ def includeme(config):
     # The .pdf and .xlsx routes first: {review_id} would otherwise swallow "abc.pdf".
     for suffix in (".pdf", ".xlsx"):
         config.add_route("api.reports.review" + suffix, prefix + "/{review_id}" + suffix)
+    config.add_route("api.reports.review.approval", prefix + "/{review_id}/approval")
     config.add_route("api.reports.review", prefix + "/{review_id}")
     config.add_route("api.reports.reviews", prefix)
     config.add_route("reports.reviews", "/reports/reviews")
     for suffix in (".pdf", ".xlsx", ".json"):
         config.add_route("reports.review" + suffix, "/reports/reviews/{review_id}" + suffix)
+    config.add_route("reports.review.approval", "/reports/reviews/{review_id}/approval")
     config.add_route("reports.review", "/reports/reviews/{review_id}")
     config.scan(".review_api")
     config.scan(".review_views")

@@ -10,6 +10,16 @@ from sqlalchemy import select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
+from ..access.signatures import (
+    SignatureMeaning,
+    SignatureRequest,
+    SignedKind,
+    checked_signature,
+    keep_signature,
+    signature_json,
+    signature_matches,
+    signatures_of,
+)
 from ..errors import NotFound
 from ..interfaces import IClock, IIndexer, IRecordsService
 from ..payloads import json_object
@@ -31,8 +41,18 @@ from .holds import (
 )
 from .models import Certificate, Hold, ProposalDecision, RetentionProposal
 from .runner import destroyer_for
-from .schemas import CorrectionBody, DueQuery, HoldsQuery, QueryHoldBody, ReasonBody, RunBody
+from .schemas import (
+    CorrectionBody,
+    DecisionBody,
+    DueQuery,
+    HoldsQuery,
+    QueryHoldBody,
+    ReasonBody,
+    ReleaseBody,
+    RunBody,
+)
 from .services import due_dossiers
+from .signing import correction_content, proposal_content, release_content, run_signatures
 
 CHUNK = 500  # values per IN (...) list: well inside every database's parameter limit
 
@@ -81,13 +101,23 @@ def remove_hold(request):
         hold_id = int(request.matchdict["hold_id"])
     except ValueError:
         raise NotFound("no such hold on this dossier", field="hold_id") from None
-    reason = validated(ReasonBody(), json_object(request, empty_ok=True))["reason"]
+    body = validated(ReleaseBody(), json_object(request, empty_ok=True))
+    signed = checked_signature(request, SignatureRequest.from_body(body["signature"]),
+                               SignatureMeaning.RELEASE_HOLD, f"hold {hold_id}")  # fmt: skip
     now = request.find_service(IClock).now()
-    hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
+    hold = release_hold(request.find_service(IRecordsService), hold_id, body["reason"],
                         request.user.username, now, dossier=dossier,
                         identity=caller(request))  # fmt: skip
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
-    return hold_json(hold)
+    return signed_release(request, signed, hold, dossier)
+
+
+def signed_release(request, signed, hold, dossier=None) -> dict:
+    """The released hold, its signature (if one was given) kept over its release."""
+    signature = keep_signature(request, signed, SignatureMeaning.RELEASE_HOLD,
+                               SignedKind.HOLD_RELEASE, hold.id, release_content(hold),
+                               dossier=dossier)  # fmt: skip
+    return hold_json(hold) | ({"signature": signature_json(signature)} if signature else {})
 
 
 def query_scope(hold) -> str:
@@ -117,7 +147,18 @@ def show_holds(request):
     active = validated(HoldsQuery(), request.GET)["active"]
     holds = list_holds(request.dbsession, active_only=active == "true", identity=caller(request))
     log_now(request, "retention_due", detail=f"holds listed: {len(holds)}")
-    return {"results": [hold_json(hold) for hold in holds]}
+    signed = signatures_of(request.dbsession, SignedKind.HOLD_RELEASE, [h.id for h in holds])
+    return {"results": [hold_json(hold) | with_signatures(signed.get(str(hold.id), []),
+                                                          release_content(hold))
+                        for hold in holds]}  # fmt: skip
+
+
+def with_signatures(signatures, content) -> dict:
+    """A record's signatures (none: nothing), each with whether the record still matches."""
+    if not signatures:
+        return {}
+    return {"signatures": [signature_json(row, signature_matches(row, content))
+                           for row in signatures]}  # fmt: skip
 
 
 @view_config(route_name="api.hold", request_method="DELETE", renderer="json",
@@ -131,12 +172,14 @@ def remove_query_hold(request):
     if hold is None or hold.dossier_id is not None:
         # Holds on one dossier are released through the dossier (its clearance applies).
         raise NotFound("no such hold by query", field="hold_id")
-    reason = validated(ReasonBody(), json_object(request, empty_ok=True))["reason"]
+    body = validated(ReleaseBody(), json_object(request, empty_ok=True))
+    signed = checked_signature(request, SignatureRequest.from_body(body["signature"]),
+                               SignatureMeaning.RELEASE_HOLD, f"hold {hold_id}")  # fmt: skip
     now = request.find_service(IClock).now()
-    hold = release_hold(request.find_service(IRecordsService), hold_id, reason,
+    hold = release_hold(request.find_service(IRecordsService), hold_id, body["reason"],
                         request.user.username, now, identity=caller(request))  # fmt: skip
     log_in_transaction(request, "release", detail=f"{query_scope(hold)}: {hold.release_reason}")
-    return hold_json(hold)
+    return signed_release(request, signed, hold)
 
 
 @view_config(route_name="api.retention.due", request_method="GET", renderer="json",
@@ -194,12 +237,29 @@ def decide_proposal(request):
     """`…/approve` destroys what the proposal lists (still due, not held); `…/reject`."""
     destroyer = destroyer_for(request, caller(request), purge_index(request))
     proposal_id = request.matchdict["proposal_id"]
+    body = validated(DecisionBody(), json_object(request, empty_ok=True))  # reject: unsigned
     if request.matchdict["decision"] == ProposalDecision.APPROVE:
-        return destroyer.approve(proposal_id, request.user.username).as_json()
+        signed = checked_signature(request, SignatureRequest.from_body(body["signature"]),
+                                   SignatureMeaning.APPROVE_DESTRUCTION,
+                                   f"proposal {proposal_id[:32]}")  # fmt: skip
+        result = destroyer.approve(proposal_id, request.user.username)
+        signature = sign_approval(request, signed, proposal_id)
+        return result.as_json() | ({"signature": signature_json(signature)} if signature else {})
     if request.matchdict["decision"] == ProposalDecision.REJECT:
         rejected = destroyer.reject(proposal_id, request.user.username)
         return proposal_json(request, request.dbsession.get(RetentionProposal, rejected))
     raise NotFound("the decision is approve or reject", field="decision")
+
+
+def sign_approval(request, signed, proposal_id: str):
+    """Keep an approval's signature over the proposal it approved (once approve has
+    committed: the destruction runs in transactions of its own)."""
+    if signed is None:
+        return None
+    proposal = request.dbsession.get(RetentionProposal, proposal_id)
+    return keep_signature(request, signed, SignatureMeaning.APPROVE_DESTRUCTION,
+                          SignedKind.RETENTION_PROPOSAL, proposal.id,
+                          proposal_content(proposal))  # fmt: skip
 
 
 def certificate_row(request) -> Certificate:
@@ -252,7 +312,8 @@ def certificate_pdf(request):
             detail=f"certificate {row.id} (pdf{', partial' if partial else ''})")  # fmt: skip
     content = json.loads(row.body) if partial is None else partial
     zone = request.find_service(IClock).zone
-    response = Response(body=render_pdf(content, zone), content_type="application/pdf")
+    signatures = run_signatures(request.dbsession, [row.run_id]).get(row.run_id, [])
+    response = Response(body=render_pdf(content, zone, signatures), content_type="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
@@ -263,15 +324,21 @@ def certificate_pdf(request):
 def correct_dossier(request):
     """Correct what feeds the retention rule; the destroy-after date is recomputed."""
     dossier = living_dossier(request, request.context)
+    body = validated(CorrectionBody(), json_object(request))
+    signed = checked_signature(request, SignatureRequest.from_body(body.pop("signature")),
+                               SignatureMeaning.CORRECTION, f"dossier {dossier.id}")  # fmt: skip
     correction = correct_retention_data(
-        request.find_service(IRecordsService), dossier,
-        validated(CorrectionBody(), json_object(request)),
+        request.find_service(IRecordsService), dossier, body,
         request.user.username, request.find_service(IClock).now())  # fmt: skip
     detail = f"{describe_changes(correction.changes)}: {correction.reason}"
     log_in_transaction(request, "correct", dossier=dossier, detail=detail)
+    signature = keep_signature(request, signed, SignatureMeaning.CORRECTION,
+                               SignedKind.CORRECTION, correction.id,
+                               correction_content(correction), dossier=dossier)  # fmt: skip
     request.response.status = 201
-    return {**correction_json(correction), "destroy_after": dossier.destroy_after.isoformat(),
-            "retention_rule": describe_rule(dossier)}  # fmt: skip
+    answer = {**correction_json(correction), "destroy_after": dossier.destroy_after.isoformat(),
+              "retention_rule": describe_rule(dossier)}  # fmt: skip
+    return answer | ({"signature": signature_json(signature)} if signature else {})
 
 
 @view_config(route_name="api.dossier.corrections", request_method="GET", renderer="json",
@@ -280,6 +347,9 @@ def list_corrections(request):
     dossier = living_dossier(request, request.context)
     query = select(DossierCorrection).join(Dossier).where(
         DossierCorrection.dossier_id == dossier.id).order_by(DossierCorrection.id)  # fmt: skip
-    rows = request.dbsession.scalars(readable(query, caller(request)))
+    rows = list(request.dbsession.scalars(readable(query, caller(request))))
     log_now(request, "view", dossier=dossier, detail="retention corrections")
-    return {"results": [correction_json(row) for row in rows]}
+    signed = signatures_of(request.dbsession, SignedKind.CORRECTION, [row.id for row in rows])
+    return {"results": [correction_json(row) | with_signatures(signed.get(str(row.id), []),
+                                                               correction_content(row))
+                        for row in rows]}  # fmt: skip

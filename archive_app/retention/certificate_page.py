@@ -20,6 +20,7 @@ from ..vault.keyring import fingerprint
 from .api import caller, certificate_row, partial_certificate, show_certificate
 from .certificates import ANNOUNCES, certificate_sha256, verify_certificate
 from .models import Certificate
+from .signing import run_signatures
 
 
 @view_config(route_name="retention.certificate", request_method="GET", accept="application/json",
@@ -60,6 +61,8 @@ def certificate_page(request):
         "key_fingerprint": _fingerprint(shown.get("public_key")),
         "announced_fingerprint": _fingerprint(shown.get(ANNOUNCES)),
         "checkpoint": shown.get("access_log_checkpoint"),
+        # The approver's electronic signature, for a run an approval made (retention/signing.py).
+        "signatures": run_signatures(session, [row.run_id]).get(row.run_id, []),
     }
 
 

@@ -271,8 +271,10 @@ def _in_both(message, between: str = " / ") -> str:
     return chinese if chinese == english else f"{chinese}{between}{english}"
 
 
-def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
-    """The printable certificate, in Chinese and English; times in the archive's `zone`."""
+def render_pdf(certificate: dict, zone: ZoneInfo, signatures=()) -> bytes:
+    """The printable certificate, in Chinese and English; times in the archive's `zone`.
+    `signatures` (access/signatures.py rows): the electronic signatures of the approval that
+    made its run, printed as the approver's signature line."""
     # Imported here: ReportLab takes half a second, paid only by a PDF download or
     # export, not by every request and command that loads the certificates.
     from reportlab.lib import colors
@@ -346,6 +348,17 @@ def render_pdf(certificate: dict, zone: ZoneInfo) -> bytes:
         table.setStyle(style)
         story.append(table)
     story.append(Spacer(1, 4 * mm))
+    for signature in signatures:
+        line = _("Approved under electronic signature: ${name} (${user}), ${meaning}, "
+                 "${at}; SHA-256 of what was signed ${sha256}",
+                 mapping={"name": signature.full_name, "user": signature.signer,
+                          "meaning": _in_both(label(signature.meaning)),
+                          "at": format_when(signature.signed_at.isoformat(), zone),
+                          "sha256": signature.content_sha256})  # fmt: skip
+        for words in {catalogue("zh_CN").translate(line): None, line.interpolate(): None}:
+            story.append(Paragraph(f"<b>{_escape(words)}</b>", text))
+    if signatures:
+        story.append(Spacer(1, 4 * mm))
     for heading, key in (
         (_("Previous certificate SHA-256"), "previous_certificate_sha256"),
         (_("Ed25519 public key"), "public_key"),

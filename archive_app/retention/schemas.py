@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import colander
 
+from ..access.schemas import signature
 from ..records.schemas import MAX_PRODUCTS, Expiry
 from ..validation import (
     ClosedMapping,
@@ -27,9 +28,22 @@ def reason(**kw):
 
 
 class ReasonBody(colander.MappingSchema):
-    """Placing a hold on one dossier, releasing a hold."""
+    """Placing a hold on one dossier."""
 
     reason = reason()
+
+
+class ReleaseBody(ReasonBody):
+    """Releasing a hold: signed (解除保全, `release_hold`) where signatures are required."""
+
+    signature = signature()
+
+
+class DecisionBody(colander.MappingSchema):
+    """A proposal's decision; an approval is signed (批准销毁, `approve_destruction`) where
+    signatures are required. An empty body is `{}`."""
+
+    signature = signature()
 
 
 def _scope(description: str):
@@ -82,6 +96,7 @@ class CorrectionBody(colander.MappingSchema):
     reason = reason()
     closed_on = colander.SchemaNode(StrictDate(empty_is_absent=False), missing=colander.drop)
     products = ProductCorrections(missing=colander.drop)
+    signature = signature()  # 更正, `correction`, where signatures are required
 
 
 class RunBody(colander.MappingSchema):

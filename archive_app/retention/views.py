@@ -12,12 +12,21 @@ from sqlalchemy import func, select
 
 from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
+from ..access.signatures import SignatureMeaning, SignatureRequest, checked_signature
 from ..dates import parse_date
 from ..errors import ArchiveError, Invalid, NotFound
 from ..interfaces import IClock, IDatabase, IRecordsService
 from ..labels import NO, YES
 from ..records.resources import DossierContext
-from .api import caller, proposal_json, purge_index, query_scope, readable_numbers
+from .api import (
+    caller,
+    proposal_json,
+    purge_index,
+    query_scope,
+    readable_numbers,
+    sign_approval,
+    signed_release,
+)
 from .holds import (
     NOTHING_COVERED,
     place_hold,
@@ -37,6 +46,7 @@ from .models import (
 from .paging import pager
 from .runner import destroyer_for
 from .services import due_dossiers
+from .signing import recent_signatures, run_signatures
 
 _ = TranslationStringFactory("archive")
 
@@ -67,7 +77,9 @@ def page_values(request, message=None, error=None, *, dry_run=None, certificate_
         "proposals": [proposal_json(request, row) for row in session.scalars(
             select(RetentionProposal).where(RetentionProposal.state == ProposalState.PROPOSED)
             .order_by(RetentionProposal.proposed_at))],
-        "runs": [run_view(session, run, identity) for run in runs],
+        "runs": with_signatures(session, [run_view(session, run, identity) for run in runs]),
+        "signatures": recent_signatures(session, identity),
+        "meanings": list(SignatureMeaning),
         "runs_pager": runs_pager,
         "certificates": session.scalars(select(Certificate).order_by(
             Certificate.position.desc()).limit(50)).all(),
@@ -99,10 +111,17 @@ def due_row(dossier, held: bool) -> dict:
 def run_view(session, run: RetentionRun, identity) -> dict:
     """A past run as the reader may see it: numbers above their clearance left out."""
     shown = readable_numbers(session, [*run.destroyed, *run.skipped_held], identity)
-    return {"started_at": run.started_at, "as_of": run.as_of, "dry_run": run.dry_run,
+    return {"id": run.id, "started_at": run.started_at, "as_of": run.as_of,
+            "dry_run": run.dry_run,
             "operator": run.operator, "certificate_id": run.certificate_id,
             "destroyed": [number for number in run.destroyed if number in shown],
             "skipped_held": [number for number in run.skipped_held if number in shown]}  # fmt: skip
+
+
+def with_signatures(session, runs: list[dict]) -> list[dict]:
+    """Each run with the signatures of the approval that made it (approval mode)."""
+    signed = run_signatures(session, [run["id"] for run in runs])
+    return [run | {"signatures": signed.get(run["id"], [])} for run in runs]
 
 
 @view_config(route_name="retention.page", request_method="GET",
@@ -201,11 +220,14 @@ def _release(request) -> TranslationString:
     if hold.dossier_id is not None:
         dossier = request.find_service(IRecordsService).get(hold.dossier_id)
         _check_clearance(request, dossier)
+    signed = checked_signature(request, SignatureRequest.from_form(request.POST),
+                               SignatureMeaning.RELEASE_HOLD, f"hold {hold_id}")  # fmt: skip
     now = request.find_service(IClock).now()
     hold = release_hold(request.find_service(IRecordsService), hold_id,
                         request.POST.get("reason"), request.user.username, now,
                         dossier=dossier, identity=caller(request))  # fmt: skip
     log_in_transaction(request, "release", dossier=dossier, detail=hold.release_reason)
+    signed_release(request, signed, hold, dossier)
     if dossier is not None:
         return _("Hold released on ${number}.", mapping={"number": dossier.complaint_no})
     if hold.product_name:
@@ -221,7 +243,11 @@ def _decide(request, decision: str) -> list[TranslationString]:
     if decision == ProposalDecision.REJECT:
         destroyer.reject(proposal_id, request.user.username)
         return [_("The proposal was rejected; nothing was destroyed.")]
+    signed = checked_signature(request, SignatureRequest.from_form(request.POST),
+                               SignatureMeaning.APPROVE_DESTRUCTION,
+                               f"proposal {proposal_id[:32]}")  # fmt: skip
     result = destroyer.approve(proposal_id, request.user.username)
+    sign_approval(request, signed, proposal_id)
     return [_destroyed(result.destroyed, would=False)]
 
 

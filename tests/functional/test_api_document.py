@@ -26,7 +26,8 @@ OPERATIONS = sorted(
 )
 # Who may call each path (by its first matching prefix), so that the request gets past the
 # permission to the view's validation.
-CALLER = [("/access-log", "privacy"), ("/users", "admin"), ("/retention", "records"),
+CALLER = [("/access-log", "privacy"), ("/access-reviews", "admin"), ("/users", "admin"),
+          ("/retention", "records"),
           ("/holds", "records"), ("/dossiers/{dossier_id}/holds", "records"),
           ("/dossiers/{dossier_id}/corrections", "records"), ("/", "archivist")]  # fmt: skip
 

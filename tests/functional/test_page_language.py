@@ -213,6 +213,9 @@ def walk(app, locale: str, archive) -> dict[str, str]:
     pages["accounts, refused"] = admin.post("/users", {
         "csrf_token": token(admin), "action": "change", "username": "qian7", "role": "auditor"},
         status=403).text  # fmt: skip
+    pages["access review"] = admin.get("/users/review").text
+    unsigned = {"csrf_token": token(admin), "action": "sign_off", "expected": "x"}
+    pages["access review, unsigned"] = admin.post("/users/review", unsigned, status=401).text
     names = user_names()
     pages = {where: visible(html, names) for where, html in pages.items()}
     pdf_body = manager.get(f"/retention/certificates/{archive['certificate_id']}.pdf").body

@@ -21,6 +21,7 @@ from archive_app.interfaces import IAccessLog
 CONTRACT_CODES = {
     "bad_request": 400,
     "unauthorized": 401,
+    "signature_required": 401,  # CONTRACT.md §9: a signed action without a valid signature
     "forbidden": 403,
     "not_found": 404,
     "method_not_allowed": 405,

@@ -106,6 +106,13 @@ ROUTES: dict[tuple[str, str], str] = {
     ("reports.review.json", "GET"): Permission.READ_REVIEWS,
     ("reports.review.pdf", "GET"): Permission.READ_REVIEWS,
     ("reports.review.xlsx", "GET"): Permission.READ_REVIEWS,
+    ("api.reports.review.approval", "POST"): Permission.CREATE_REVIEWS,
+    ("api.reports.review.approval", "GET"): Permission.READ_REVIEWS,
+    ("reports.review.approval", "POST"): Permission.CREATE_REVIEWS,
+    ("access.review", "GET"): Permission.REVIEW_ACCESS,
+    ("access.review", "POST"): Permission.REVIEW_ACCESS,
+    ("api.access_reviews", "GET"): Permission.REVIEW_ACCESS,
+    ("api.access_reviews", "POST"): Permission.REVIEW_ACCESS,
 }
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 ROLES = ("archivist", "auditor", "privacy_officer", "records_manager", "admin")
