@@ -22,6 +22,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_RETENTION_RULE": "archive.retention.rule",
     "ARCHIVE_ORPHAN_GRACE_HOURS": "archive.orphan_grace_hours",
     "ARCHIVE_RETENTION_APPROVAL": "archive.retention.approval",
+    "ARCHIVE_SEARCH_BACKEND": "archive.search.backend",
 }
 
 DEFAULTS = {
@@ -51,6 +52,9 @@ DEFAULTS = {
     "archive.search.index_in_background": "true",
     "archive.search.batch_delay": "0.5",
     "archive.search.reindex_processes": "2",
+    # Where the search index lives: `whoosh` (a folder under storage/index/) or `postgres`
+    # (tables of the archive's PostgreSQL database: several web nodes, large archives).
+    "archive.search.backend": "whoosh",
     # Reply time limits per complaint class in working days (archive_app/workdays: the seed
     # names its table without giving it), and how often the calendar re-reads the admin's days.
     "archive.time_limit.I": "5",

@@ -129,8 +129,8 @@ def test_a_purge_lets_go_of_the_purged_segments_at_once(api, storage):
     assert deleted_files_open(storage / "index") == []
 
 
-def test_appending_a_document_extracts_only_that_document(api, wsgi_app, monkeypatch):
-    indexer = wsgi_app.registry.getUtility(IIndexer)
+def test_appending_a_document_extracts_only_that_document(api, search_app, monkeypatch):
+    indexer = search_app.registry.getUtility(IIndexer)
     extracted = []  # the media type of each document the readers ran on
     extract = indexer.extractor.extract
 
@@ -154,7 +154,7 @@ def test_appending_a_document_extracts_only_that_document(api, wsgi_app, monkeyp
     assert extracted == []
     assert ids(search(api, "auditor", f"q={words}")) == {dossier["id"]}
     # The stored texts are sealed: no word of them in the rows, not even compressed.
-    with wsgi_app.registry.getUtility(IDatabase).read() as session:
+    with search_app.registry.getUtility(IDatabase).read() as session:
         rows = session.scalars(select(DocumentText).where(
             DocumentText.document_id.in_(filed | new))).all()  # fmt: skip
     assert {row.document_id for row in rows} == filed | new

@@ -1,0 +1,449 @@
+"""The PostgreSQL search backend (`archive.search.backend = postgres`): the same search
+contract as the Whoosh `SearchIndex`, served by the archive's own database (`pg_rows.py`).
+
+Every query is one WHERE clause: the user's words and filters, ANDed with the caller's
+clearance levels and the living states, so hits, totals and facets (GROUP BY over the same
+WHERE) never count a dossier the caller may not read. Relevance is `ts_rank_cd`, which reads
+only the scored row's own vector and the query: no collection statistics at all, so nothing
+of a dossier outside the caller's readable set enters any score (contract §3, "and their
+order"). The order is Whoosh's two steps: tiers of where all the words are (title or product
+names; then with the summary; then anywhere), the latest indexed first within a tier, and the
+first `RESCORE_WINDOW` of that order sorted by tier, then score.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
+from zope.interface import implementer
+
+from ..interfaces import ISearchService
+from ..records.models import Dossier
+from ..records.vocabulary import DYING_STATES, LIVING_STATES
+from . import engine
+from .analysis import cjk_analyzer, query_terms, terms
+from .engine import (
+    FACETS,
+    MAX_QUERY_CHARS,
+    MAX_TERMS,
+    QUOTED,
+    IndexBusy,
+    IndexUnavailable,
+    SearchQuery,
+    SearchResult,
+    highlighted_terms,
+    query_words,
+)
+from .pg_rows import SEQUENCE, WEIGHTS, lexeme, row_for, search_rows
+
+log = logging.getLogger(__name__)
+
+RESCORE_WINDOW = 100  # as ranking.RESCORE_WINDOW
+BATCH = 500  # rows per INSERT of a rebuild
+COLUMNS = [column.name for column in search_rows.columns if column.name != "seq"]
+PHRASE_WEIGHTS = "".join(WEIGHTS[name] for name in engine.PHRASE_FIELDS)  # ABC
+TIER_WEIGHTS = ("AB", "ABC")  # ranking.TIER_FIELDS: title and product; then the summary too
+FACET_COLUMNS = ("complaint_class", "complaint_type", "year", "outcome")  # and product
+WRITE_LOCK_TIMEOUT = "30s"  # an update waiting longer for a rebuild stays queued (IndexBusy)
+
+_UPSERT = text(
+    f"INSERT INTO search_rows ({', '.join(COLUMNS)}, seq) VALUES ("
+    + ", ".join(
+        f"CAST(:{name} AS tsvector)" if name.endswith("_terms")
+        else f"CAST(:{name} AS text[])" if name in ("batch_nos", "product_names")
+        else f":{name}"
+        for name in COLUMNS
+    )
+    + f", nextval('{SEQUENCE}')) ON CONFLICT (dossier_id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in (*COLUMNS[1:], "seq"))
+)  # fmt: skip
+
+
+def tsquery(words: Iterable[str], weights: str = "", joiner: str = " & ") -> str:
+    """A tsquery literal of these terms, each restricted to `weights` (fields) when given."""
+    suffix = f":{weights}" if weights else ""
+    return joiner.join(f"{lexeme(word)}{suffix}" for word in words)
+
+
+class Where:
+    """A WHERE clause being built: SQL fragments ANDed, their values as named parameters."""
+
+    def __init__(self):
+        self.parts: list[str] = []
+        self.params: dict = {}
+
+    def value(self, value) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def add(self, fragment: str) -> None:
+        self.parts.append(fragment)
+
+    def sql(self) -> str:
+        return " AND ".join(self.parts) if self.parts else "TRUE"
+
+
+def matches(query: SearchQuery, where: Where) -> None:
+    """The user's words and filters, as `engine.build_query` reads them."""
+    text_value = query.q or ""
+    if len(text_value) > MAX_QUERY_CHARS:
+        raise engine.QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
+    for phrase in QUOTED.findall(text_value):
+        found = query_terms(phrase)
+        if len(found) > 1:  # consecutive in title, product or summary
+            literal = tsquery(found, PHRASE_WEIGHTS, " <-> ")
+            where.add(f"meta_terms @@ CAST({where.value(literal)} AS tsquery)")
+        elif found:
+            _term(query, where, found[0])
+    found = query_terms(QUOTED.sub(" ", text_value).replace('"', " "))
+    if len(found) > MAX_TERMS:
+        raise engine.QueryError(f"the query has more than {MAX_TERMS} terms")
+    if query.document_text:
+        for term in dict.fromkeys(found):
+            _term(query, where, term)
+    elif found:  # metadata only: every term in one vector, one index look-up
+        where.add(f"meta_terms @@ CAST({where.value(tsquery(dict.fromkeys(found)))} AS tsquery)")
+    if query.product:
+        product = query_terms(query.product[:MAX_QUERY_CHARS])[:MAX_TERMS]
+        if product:
+            literal = tsquery(dict.fromkeys(product), WEIGHTS["product"])
+            where.add(f"meta_terms @@ CAST({where.value(literal)} AS tsquery)")
+    if query.batch_no:
+        where.add(f"batch_nos @> CAST({where.value([query.batch_no.strip().lower()])} AS text[])")
+    for name in ("complaint_no", "complaint_class", "complaint_type", "outcome"):
+        value = getattr(query, name)
+        if value:
+            where.add(f"{name} = {where.value(value)}")
+    if query.received_from:
+        where.add(f"received_on >= {where.value(query.received_from)}")
+    if query.received_to:
+        where.add(f"received_on <= {where.value(query.received_to)}")
+
+
+def _term(query: SearchQuery, where: Where, term: str) -> None:
+    """One term, in any text field (document text only for those who may read it)."""
+    literal = where.value(lexeme(term))
+    if query.document_text:
+        where.add(f"(meta_terms @@ CAST({literal} AS tsquery) "
+                  f"OR text_terms @@ CAST({literal} AS tsquery))")  # fmt: skip
+    else:
+        where.add(f"meta_terms @@ CAST({literal} AS tsquery)")
+
+
+def cleared(query: SearchQuery, levels: tuple[str, ...], where: Where) -> None:
+    """The caller's clearance and, unless asked otherwise, living dossiers: in the SQL."""
+    where.add(f"confidentiality = ANY({where.value([str(level) for level in levels])})")
+    if not query.include_destroyed:
+        where.add(f"state = ANY({where.value([str(state) for state in LIVING_STATES])})")
+
+
+def scoring_words(query: SearchQuery) -> list[str]:
+    """What relevance scores (engine.scoring_query): the words of `q`, the product filter's."""
+    words = query_words(query)
+    if query.product:
+        words += query_terms(query.product[:MAX_QUERY_CHARS])[:MAX_TERMS]
+    return list(dict.fromkeys(words))
+
+
+def highlights(stored: dict, marked: dict[str, frozenset]) -> dict[str, str]:
+    """The page's snippets, as the Whoosh backend makes them (its highlighter and the same
+    analyzer: PostgreSQL's ts_headline parses text with its own parser, which knows no CJK
+    bigrams); `HtmlFormatter` escapes the text around the marks."""
+    found = {}
+    for name, words in marked.items():
+        value = stored.get(name)
+        if words and value and not words.isdisjoint(terms(value)):
+            snippet = highlight(value, words, cjk_analyzer(), ContextFragmenter(charlimit=20_000),
+                                HtmlFormatter(tagname="mark"))  # fmt: skip
+            if snippet:
+                found[name] = snippet
+    return found
+
+
+def _cancelled(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "57014"  # query_canceled
+
+
+def _lock_timed_out(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+@implementer(ISearchService)
+class PostgresSearch:
+    """`ISearchService` over the `search_rows` table; the writer's side (upsert, purge,
+    rebuild) as `engine.SearchIndex` offers it to the `Indexer`."""
+
+    def __init__(self, database, query_timeout: float = 2.0,
+                 monotonic: Callable[[], float] = time.monotonic):  # fmt: skip
+        self.database = database
+        self.query_timeout = query_timeout
+        self.monotonic = monotonic
+        self._exists = False
+        self._lock = threading.Lock()
+        self.last_vacuum: list[str] = []  # what the last purge vacuumed (tests, reports)
+
+    # -- the table -------------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        if not self._exists:
+            with self.database.read() as session:
+                self._exists = bool(session.scalar(text("SELECT to_regclass('search_rows')")))
+        return self._exists
+
+    def _require(self) -> None:
+        if not self.exists():
+            raise IndexUnavailable("no search_rows table: run `archive init` (migrations)")
+
+    def create_empty(self) -> None:
+        self.rebuild([])
+
+    def ids(self) -> set[str]:
+        self._require()
+        with self.database.read() as session:
+            return set(session.scalars(text("SELECT dossier_id FROM search_rows")))
+
+    def doc_count(self) -> int:
+        self._require()
+        with self.database.read() as session:
+            return session.scalar(text("SELECT count(*) FROM search_rows"))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def upsert(self, documents: list[dict], removed: Iterable[str] = ()) -> None:
+        """Add or replace entries and remove others, in one transaction. Only dossiers still
+        living when it commits are written: their rows are locked (FOR SHARE) first, so a
+        retention run marking one `destroying` (FOR UPDATE) either waits for this and then
+        deletes the row in its own transaction (`remove_dying_rows`), or goes first and this
+        writes nothing for it."""
+        removed = list(removed)
+        if not documents and not removed:
+            return
+        self._require()
+        with self._writing() as session:
+            if removed:
+                session.execute(text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"),
+                                {"ids": removed})  # fmt: skip
+            wanted = [document["id"] for document in documents]
+            living = set(session.scalars(
+                text("SELECT id FROM dossiers WHERE id = ANY(:ids) AND state = ANY(:living) "
+                     "FOR SHARE"),
+                {"ids": wanted, "living": [str(state) for state in LIVING_STATES]}))  # fmt: skip
+            rows = [row_for(document) for document in documents if document["id"] in living]
+            if rows:
+                session.execute(_UPSERT, rows)
+
+    def delete(self, ids: list[str], merge: bool = False) -> None:
+        self.upsert([], ids)
+
+    def purge(self, ids: list[str]) -> None:
+        """Retention's purge: the rows are normally gone already (deleted in the transaction
+        that marked their dossiers `destroying`); deleted here again in case, committed, then
+        the table vacuumed and its term indexes rebuilt (`vacuum`)."""
+        if not ids or not self.exists():
+            return
+        with self._writing() as session:
+            session.execute(text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"),
+                            {"ids": list(ids)})  # fmt: skip
+        self.vacuum()
+
+    def vacuum(self) -> None:
+        """After the deleting transaction committed, outside any transaction (VACUUM cannot
+        run in one): VACUUM frees the dead rows (heap and TOAST) and their index entries;
+        GIN never drops a key from its entry tree, even one left without postings, so the
+        term indexes are rebuilt (REINDEX CONCURRENTLY: searches go on meanwhile)."""
+        statements = ["VACUUM (ANALYZE) search_rows"]
+        statements += [f"REINDEX INDEX CONCURRENTLY {index.name}" for index in search_rows.indexes
+                       if index.dialect_options["postgresql"]["using"] == "gin"]  # fmt: skip
+        with self.database.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                connection.execute(text(statement))
+        self.last_vacuum = statements
+
+    def rebuild(self, documents: Iterable[dict], batch_size: int = BATCH,
+                processes: int = 1) -> int:  # fmt: skip
+        """Every row replaced in one transaction: readers see the old rows until it commits,
+        then the new ones (MVCC: no generation to swap). Other writers wait for it (a SHARE
+        ROW EXCLUSIVE lock on the table). `processes` is the Whoosh backend's: ignored."""
+        self._require()
+        count = 0
+        with self._lock, self.database.write() as session, session.begin():
+            session.execute(text("LOCK TABLE search_rows IN SHARE ROW EXCLUSIVE MODE"))
+            session.execute(text("DELETE FROM search_rows"))
+            batch: list[dict] = []
+            for document in documents:
+                batch.append(row_for(document))
+                count += 1
+                if len(batch) >= batch_size:
+                    session.execute(_UPSERT, batch)
+                    batch = []
+            if batch:
+                session.execute(_UPSERT, batch)
+        return count
+
+    def _writing(self):
+        """A write transaction that waits at most WRITE_LOCK_TIMEOUT for a rebuild's lock."""
+        search = self
+
+        class Writing:
+            def __enter__(self):
+                search._lock.acquire()
+                self.session = search.database.write()
+                self.transaction = self.session.begin()
+                self.session.execute(text(f"SET LOCAL lock_timeout = '{WRITE_LOCK_TIMEOUT}'"))
+                return self.session
+
+            def __exit__(self, kind, error, trace):
+                try:
+                    if kind is None:
+                        self.transaction.commit()
+                    else:
+                        self.transaction.rollback()
+                finally:
+                    self.session.close()
+                    search._lock.release()
+                if isinstance(error, DBAPIError) and _lock_timed_out(error):
+                    raise IndexBusy("the search table stayed locked (a rebuild)") from None
+                return False
+
+        return Writing()
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery, levels: tuple[str, ...]) -> SearchResult:
+        wanted = engine.build_query(query)  # validates, and names the words to highlight
+        where = Where()
+        cleared(query, levels, where)
+        matches(query, where)
+        deadline = self.monotonic() + self.query_timeout
+        self._require()
+        try:
+            with self.database.read() as session, session.begin():
+                total, facets = self._facets(session, where, deadline)
+                rows = self._page(session, query, where, deadline)
+        except DBAPIError as error:
+            if not _cancelled(error):
+                raise
+            detail = (f"the search took longer than {self.query_timeout:g} s: add words or "
+                      "filters to narrow it")  # fmt: skip
+            raise engine.QueryTimedOut(detail) from None
+        marked = highlighted_terms(wanted)
+        hits = [{"id": row.dossier_id, "score": row.score,
+                 "highlights": highlights(row._asdict(), marked)} for row in rows]  # fmt: skip
+        return SearchResult(total, query.page, query.per_page, hits, facets)
+
+    def _limit_time(self, session: Session, deadline: float) -> None:
+        """What is left of the query's time, as this statement's timeout."""
+        left = deadline - self.monotonic()
+        if left <= 0:
+            raise engine.QueryTimedOut(
+                f"the search took longer than {self.query_timeout:g} s: add words or filters "
+                "to narrow it"
+            )
+        session.execute(text(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}"))
+
+    def _facets(self, session: Session, where: Where, deadline: float):
+        """The total and each facet's counts, by grouping the trimmed matches."""
+        self._limit_time(session, deadline)
+        grouping = ", ".join(FACET_COLUMNS)
+        sets = ", ".join(f"({name})" for name in FACET_COLUMNS)
+        rows = session.execute(text(
+            f"SELECT GROUPING({grouping}) AS unused, {grouping}, count(*) AS n "
+            f"FROM search_rows WHERE {where.sql()} GROUP BY GROUPING SETS ((), {sets})"),
+            where.params).all()  # fmt: skip
+        facets: dict[str, dict] = {name: {} for name in FACETS}
+        total = 0
+        everything = 2 ** len(FACET_COLUMNS) - 1
+        for row in rows:
+            if row.unused == everything:
+                total = row.n
+                continue
+            for bit, name in enumerate(reversed(FACET_COLUMNS)):
+                if not row.unused & (1 << bit):
+                    facets[name][str(getattr(row, name))] = row.n
+        self._limit_time(session, deadline)
+        products = session.execute(text(
+            f"SELECT name, count(*) AS n FROM search_rows, unnest(product_names) AS name "
+            f"WHERE {where.sql()} GROUP BY name"), where.params).all()  # fmt: skip
+        facets["product_name"] = {row.name: row.n for row in products}
+        facets["product"] = facets.pop("product_name")
+        return total, facets
+
+    def _page(self, session: Session, query: SearchQuery, where: Where, deadline: float):
+        self._limit_time(session, deadline)
+        offset, limit = (query.page - 1) * query.per_page, query.page * query.per_page
+        params = dict(where.params, offset=offset, per_page=query.per_page)
+        stored = "title, product, summary"
+        if query.sort == "received_on":
+            return session.execute(text(
+                f"SELECT dossier_id, {stored}, NULL AS score FROM search_rows "
+                f"WHERE {where.sql()} ORDER BY received_on DESC, seq DESC "
+                "LIMIT :per_page OFFSET :offset"), params).all()  # fmt: skip
+        words, scored = query_words(query), scoring_words(query)
+        if words:
+            tiers = [f"meta_terms @@ CAST(:tier{n} AS tsquery)" for n in range(len(TIER_WEIGHTS))]
+            params |= {f"tier{n}": tsquery(words, weights) for n, weights in enumerate(TIER_WEIGHTS)}
+            tier = ("CASE " + " ".join(f"WHEN {test} THEN {n}" for n, test in enumerate(tiers))
+                    + f" ELSE {len(tiers)} END")  # fmt: skip
+        else:
+            tier = "0"
+        if scored:
+            params["scoring"] = tsquery(scored, joiner=" | ")
+            score = "ts_rank_cd(r.meta_terms, CAST(:scoring AS tsquery))"
+        else:
+            score = "NULL"
+        params |= {"wanted": max(RESCORE_WINDOW, limit), "window": RESCORE_WINDOW}
+        # The first step's order (tier, latest indexed first) over the trimmed matches, cut
+        # at what the page needs; the window of its first 100 sorted by tier, then score.
+        return session.execute(text(
+            f"WITH top AS (SELECT dossier_id, seq, {tier} AS tier FROM search_rows "
+            f"  WHERE {where.sql()} ORDER BY tier, seq DESC LIMIT :wanted), "
+            "numbered AS (SELECT dossier_id, tier, "
+            "  row_number() OVER (ORDER BY tier, seq DESC) AS n FROM top) "
+            f"SELECT r.dossier_id, r.title, r.product, r.summary, "
+            f"  CASE WHEN t.n <= :window THEN {score} END AS score "
+            "FROM numbered t JOIN search_rows r USING (dossier_id) "
+            "ORDER BY (t.n > :window), t.tier, score DESC NULLS LAST, t.n "
+            "LIMIT :per_page OFFSET :offset"), params).all()  # fmt: skip
+
+
+def remove_dying_rows(session: Session, flush_context, instances) -> None:
+    """`before_flush`: a dossier becoming `destroying` (or `destroyed`) loses its search row in
+    the same transaction, whichever search backend is configured (the table exists on every
+    PostgreSQL archive: rows left from a time it was the backend must go too)."""
+    dying = []
+    for instance in session.dirty:
+        if isinstance(instance, Dossier):
+            added = inspect(instance).attrs.state.history.added
+            if added and added[-1] in DYING_STATES:
+                dying.append(instance.id)
+    if dying and _has_table(session):
+        session.connection().execute(
+            text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"), {"ids": dying})
+
+
+_TABLES: dict[str, bool] = {}  # engine URL -> whether it has search_rows
+
+
+def _has_table(session: Session) -> bool:
+    connection = session.connection()
+    key = str(connection.engine.url)
+    if not _TABLES.get(key):
+        _TABLES[key] = bool(connection.scalar(text("SELECT to_regclass('search_rows')")))
+    return _TABLES[key]
+
+
+def remove_rows_with_their_dossiers(database) -> None:
+    """On PostgreSQL: every session of this database removes a dying dossier's search row
+    in the transaction that marks it (`remove_dying_rows`)."""
+    for factory in (database.read, database.write):
+        if not event.contains(factory, "before_flush", remove_dying_rows):
+            event.listen(factory, "before_flush", remove_dying_rows)
