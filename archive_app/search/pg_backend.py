@@ -17,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import DBAPIError
@@ -27,13 +28,10 @@ from zope.interface import implementer
 from ..interfaces import ISearchService
 from ..records.models import Dossier
 from ..records.vocabulary import DYING_STATES, LIVING_STATES
-from . import engine
-from .analysis import cjk_analyzer, query_terms, terms
+from . import engine, pg_query
+from .analysis import cjk_analyzer, terms
 from .engine import (
     FACETS,
-    MAX_QUERY_CHARS,
-    MAX_TERMS,
-    QUOTED,
     IndexBusy,
     IndexUnavailable,
     SearchQuery,
@@ -41,17 +39,19 @@ from .engine import (
     highlighted_terms,
     query_words,
 )
-from .pg_rows import SEQUENCE, WEIGHTS, lexeme, row_for, search_rows
+from .pg_query import TIER_WEIGHTS, Where, cleared, scoring_words, tsquery
+from .pg_rows import SEQUENCE, row_for, search_rows
 
 log = logging.getLogger(__name__)
 
 RESCORE_WINDOW = 100  # as ranking.RESCORE_WINDOW
 BATCH = 500  # rows per INSERT of a rebuild
 COLUMNS = [column.name for column in search_rows.columns if column.name != "seq"]
-PHRASE_WEIGHTS = "".join(WEIGHTS[name] for name in engine.PHRASE_FIELDS)  # ABC
-TIER_WEIGHTS = ("AB", "ABC")  # ranking.TIER_FIELDS: title and product; then the summary too
 FACET_COLUMNS = ("complaint_class", "complaint_type", "year", "outcome")  # and product
 WRITE_LOCK_TIMEOUT = "30s"  # an update waiting longer for a rebuild stays queued (IndexBusy)
+# A purge's rewrite waits this long for running searches and writes; past it the purge fails,
+# and the retention run with it: its dossiers stay `destroying`, and the next run purges again.
+VACUUM_LOCK_TIMEOUT = "60s"
 
 _UPSERT = text(
     f"INSERT INTO search_rows ({', '.join(COLUMNS)}, seq) VALUES ("
@@ -64,93 +64,6 @@ _UPSERT = text(
     + f", nextval('{SEQUENCE}')) ON CONFLICT (dossier_id) DO UPDATE SET "
     + ", ".join(f"{name} = EXCLUDED.{name}" for name in (*COLUMNS[1:], "seq"))
 )  # fmt: skip
-
-
-def tsquery(words: Iterable[str], weights: str = "", joiner: str = " & ") -> str:
-    """A tsquery literal of these terms, each restricted to `weights` (fields) when given."""
-    suffix = f":{weights}" if weights else ""
-    return joiner.join(f"{lexeme(word)}{suffix}" for word in words)
-
-
-class Where:
-    """A WHERE clause being built: SQL fragments ANDed, their values as named parameters."""
-
-    def __init__(self):
-        self.parts: list[str] = []
-        self.params: dict = {}
-
-    def value(self, value) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def add(self, fragment: str) -> None:
-        self.parts.append(fragment)
-
-    def sql(self) -> str:
-        return " AND ".join(self.parts) if self.parts else "TRUE"
-
-
-def matches(query: SearchQuery, where: Where) -> None:
-    """The user's words and filters, as `engine.build_query` reads them."""
-    text_value = query.q or ""
-    if len(text_value) > MAX_QUERY_CHARS:
-        raise engine.QueryError(f"the query is longer than {MAX_QUERY_CHARS} characters")
-    for phrase in QUOTED.findall(text_value):
-        found = query_terms(phrase)
-        if len(found) > 1:  # consecutive in title, product or summary
-            literal = tsquery(found, PHRASE_WEIGHTS, " <-> ")
-            where.add(f"meta_terms @@ CAST({where.value(literal)} AS tsquery)")
-        elif found:
-            _term(query, where, found[0])
-    found = query_terms(QUOTED.sub(" ", text_value).replace('"', " "))
-    if len(found) > MAX_TERMS:
-        raise engine.QueryError(f"the query has more than {MAX_TERMS} terms")
-    if query.document_text:
-        for term in dict.fromkeys(found):
-            _term(query, where, term)
-    elif found:  # metadata only: every term in one vector, one index look-up
-        where.add(f"meta_terms @@ CAST({where.value(tsquery(dict.fromkeys(found)))} AS tsquery)")
-    if query.product:
-        product = query_terms(query.product[:MAX_QUERY_CHARS])[:MAX_TERMS]
-        if product:
-            literal = tsquery(dict.fromkeys(product), WEIGHTS["product"])
-            where.add(f"meta_terms @@ CAST({where.value(literal)} AS tsquery)")
-    if query.batch_no:
-        where.add(f"batch_nos @> CAST({where.value([query.batch_no.strip().lower()])} AS text[])")
-    for name in ("complaint_no", "complaint_class", "complaint_type", "outcome"):
-        value = getattr(query, name)
-        if value:
-            where.add(f"{name} = {where.value(value)}")
-    if query.received_from:
-        where.add(f"received_on >= {where.value(query.received_from)}")
-    if query.received_to:
-        where.add(f"received_on <= {where.value(query.received_to)}")
-
-
-def _term(query: SearchQuery, where: Where, term: str) -> None:
-    """One term, in any text field (document text only for those who may read it)."""
-    literal = where.value(lexeme(term))
-    if query.document_text:
-        where.add(f"(meta_terms @@ CAST({literal} AS tsquery) "
-                  f"OR text_terms @@ CAST({literal} AS tsquery))")  # fmt: skip
-    else:
-        where.add(f"meta_terms @@ CAST({literal} AS tsquery)")
-
-
-def cleared(query: SearchQuery, levels: tuple[str, ...], where: Where) -> None:
-    """The caller's clearance and, unless asked otherwise, living dossiers: in the SQL."""
-    where.add(f"confidentiality = ANY({where.value([str(level) for level in levels])})")
-    if not query.include_destroyed:
-        where.add(f"state = ANY({where.value([str(state) for state in LIVING_STATES])})")
-
-
-def scoring_words(query: SearchQuery) -> list[str]:
-    """What relevance scores (engine.scoring_query): the words of `q`, the product filter's."""
-    words = query_words(query)
-    if query.product:
-        words += query_terms(query.product[:MAX_QUERY_CHARS])[:MAX_TERMS]
-    return list(dict.fromkeys(words))
 
 
 def highlights(stored: dict, marked: dict[str, frozenset]) -> dict[str, str]:
@@ -246,7 +159,7 @@ class PostgresSearch:
     def purge(self, ids: list[str]) -> None:
         """Retention's purge: the rows are normally gone already (deleted in the transaction
         that marked their dossiers `destroying`); deleted here again in case, committed, then
-        the table vacuumed and its term indexes rebuilt (`vacuum`)."""
+        the table rewritten without them (`vacuum`)."""
         if not ids or not self.exists():
             return
         with self._writing() as session:
@@ -256,17 +169,21 @@ class PostgresSearch:
 
     def vacuum(self) -> None:
         """After the deleting transaction committed, outside any transaction (VACUUM cannot
-        run in one): VACUUM frees the dead rows (heap and TOAST) and their index entries;
-        GIN never drops a key from its entry tree, even one left without postings, so the
-        term indexes are rebuilt (REINDEX CONCURRENTLY: searches go on meanwhile)."""
-        statements = ["VACUUM (ANALYZE) search_rows"]
-        statements += [f"REINDEX INDEX CONCURRENTLY {index.name}" for index in search_rows.indexes
-                       if index.dialect_options["postgresql"]["using"] == "gin"]  # fmt: skip
+        run in one): VACUUM FULL rewrites the table, its TOAST table and its indexes into new
+        files without the deleted rows. A plain VACUUM would only mark their space free: the
+        bytes of the deleted vectors stay in the heap pages' free space, and GIN never drops
+        a key from its entry tree, even one left without postings. The rewrite holds an
+        exclusive lock while it runs: searches wait for it (`bench/RESULTS.md`: its time)."""
+        statements = [f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'",
+                      "VACUUM (FULL, ANALYZE) search_rows"]  # fmt: skip
         with self.database.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            for statement in statements:
-                connection.execute(text(statement))
-        self.last_vacuum = statements
+            try:
+                for statement in statements:
+                    connection.execute(text(statement))
+            finally:
+                connection.execute(text("RESET lock_timeout"))
+        self.last_vacuum = statements[1:]
 
     def rebuild(self, documents: Iterable[dict], batch_size: int = BATCH,
                 processes: int = 1) -> int:  # fmt: skip
@@ -289,32 +206,18 @@ class PostgresSearch:
                 session.execute(_UPSERT, batch)
         return count
 
+    @contextmanager
     def _writing(self):
         """A write transaction that waits at most WRITE_LOCK_TIMEOUT for a rebuild's lock."""
-        search = self
-
-        class Writing:
-            def __enter__(self):
-                search._lock.acquire()
-                self.session = search.database.write()
-                self.transaction = self.session.begin()
-                self.session.execute(text(f"SET LOCAL lock_timeout = '{WRITE_LOCK_TIMEOUT}'"))
-                return self.session
-
-            def __exit__(self, kind, error, trace):
-                try:
-                    if kind is None:
-                        self.transaction.commit()
-                    else:
-                        self.transaction.rollback()
-                finally:
-                    self.session.close()
-                    search._lock.release()
-                if isinstance(error, DBAPIError) and _lock_timed_out(error):
+        with self._lock, self.database.write() as session:
+            try:
+                with session.begin():
+                    session.execute(text(f"SET LOCAL lock_timeout = '{WRITE_LOCK_TIMEOUT}'"))
+                    yield session
+            except DBAPIError as error:
+                if _lock_timed_out(error):
                     raise IndexBusy("the search table stayed locked (a rebuild)") from None
-                return False
-
-        return Writing()
+                raise
 
     # -- searching ---------------------------------------------------------------------------
 
@@ -322,7 +225,7 @@ class PostgresSearch:
         wanted = engine.build_query(query)  # validates, and names the words to highlight
         where = Where()
         cleared(query, levels, where)
-        matches(query, where)
+        pg_query.matches(query, where)
         deadline = self.monotonic() + self.query_timeout
         self._require()
         try:
@@ -390,7 +293,8 @@ class PostgresSearch:
         words, scored = query_words(query), scoring_words(query)
         if words:
             tiers = [f"meta_terms @@ CAST(:tier{n} AS tsquery)" for n in range(len(TIER_WEIGHTS))]
-            params |= {f"tier{n}": tsquery(words, weights) for n, weights in enumerate(TIER_WEIGHTS)}
+            params |= {f"tier{n}": tsquery(words, weights)
+                       for n, weights in enumerate(TIER_WEIGHTS)}  # fmt: skip
             tier = ("CASE " + " ".join(f"WHEN {test} THEN {n}" for n, test in enumerate(tiers))
                     + f" ELSE {len(tiers)} END")  # fmt: skip
         else:
@@ -427,7 +331,8 @@ def remove_dying_rows(session: Session, flush_context, instances) -> None:
                 dying.append(instance.id)
     if dying and _has_table(session):
         session.connection().execute(
-            text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"), {"ids": dying})
+            text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"), {"ids": dying}
+        )
 
 
 _TABLES: dict[str, bool] = {}  # engine URL -> whether it has search_rows

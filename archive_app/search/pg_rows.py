@@ -139,8 +139,13 @@ def row_for(entry: dict) -> dict:
         "title": entry.get("title") or None,
         "product": product or None,
         "summary": entry.get("summary") or None,
-        "meta_terms": meta_vector({"title": entry.get("title"), "product": product,
-                                   "summary": entry.get("summary"),
-                                   "manufacturer": entry.get("manufacturer")}),  # fmt: skip
+        "meta_terms": meta_vector(
+            {
+                "title": entry.get("title"),
+                "product": product,
+                "summary": entry.get("summary"),
+                "manufacturer": entry.get("manufacturer"),
+            }
+        ),  # fmt: skip
         "text_terms": text_vector(entry.get("text"), entry["id"]),
     }

@@ -174,8 +174,8 @@ def test_spreadsheet_and_email_text_is_searchable(api):
     assert ids(search(api, "q=邮件独有词壬癸")) == {dossier["id"]}
 
 
-def test_a_query_past_the_time_limit_answers_query_too_costly(api, app, corpus, search_app,
-                                                              monkeypatch, whoosh_only):  # fmt: skip
+def test_a_query_past_the_time_limit_answers_query_too_costly(whoosh_only, api, app, corpus,
+                                                              search_app, monkeypatch):  # fmt: skip
     build, clock = engine.build_query, StepClock()
     monkeypatch.setattr(engine, "build_query", lambda query: costly(build(query), clock))
     index = search_app.registry.getUtility(ISearchService)
