@@ -75,15 +75,23 @@ def matches(query: SearchQuery, where: Where) -> None:
             literal = tsquery(dict.fromkeys(product), WEIGHTS["product"])
             where.add(f"meta_terms @@ CAST({where.value(literal)} AS tsquery)")
     if query.batch_no:
-        where.add(f"batch_nos @> CAST({where.value([query.batch_no.strip().lower()])} AS text[])")
+        batch = query.batch_no.strip().lower()
+        where.add(f"batch_nos @> CAST({where.value([batch])} AS text[])" if storable(batch)
+                  else "FALSE")  # fmt: skip
     for name in ("complaint_no", "complaint_class", "complaint_type", "outcome"):
         value = getattr(query, name)
         if value:
-            where.add(f"{name} = {where.value(value)}")
+            where.add(f"{name} = {where.value(value)}" if storable(value) else "FALSE")
     if query.received_from:
         where.add(f"received_on >= {where.value(query.received_from)}")
     if query.received_to:
         where.add(f"received_on <= {where.value(query.received_to)}")
+
+
+def storable(value: str) -> bool:
+    """PostgreSQL text holds no NUL character: a value with one equals no stored value (and
+    as a parameter it would fail the statement)."""
+    return "\x00" not in value
 
 
 def _term(query: SearchQuery, where: Where, term: str) -> None:

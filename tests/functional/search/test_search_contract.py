@@ -87,3 +87,13 @@ def test_facets_count_product_names_over_the_matches(api, filed):
     assert body["facets"]["product"] == {"阿莫西林胶囊": 3, "beta 契约检验片": 1}
     assert body["facets"]["complaint_class"] == {"I": 4}
     assert body["total"] == 4
+
+
+@pytest.mark.parametrize("name", ["batch_no", "product", "complaint_no", "complaint_class",
+                                  "outcome"])  # fmt: skip
+@pytest.mark.parametrize("value", ["a\x00b", "x' OR '1'='1", "\\\\'", "阿莫:* & !", "<->"])
+def test_hostile_filters_never_fail_the_server(api, name, value):
+    response = api.get(f"/api/v1/search?{name}={quote(value)}", "archivist", expect_errors=True)
+    assert response.status_int in (200, 422), response.text
+    if response.status_int == 200 and name != "product":  # an exact value no dossier has
+        assert response.json["total"] == 0
