@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from factories import complaint_no, complete_files, metadata
 import pytest
+from factories import complaint_no, complete_files, metadata
 from sqlalchemy import create_engine, select, text
 from support import TESTING_INI, make_cli_env, run_cli, run_cli_process
 
@@ -79,9 +79,7 @@ def test_killed_between_the_commit_and_the_index_update_verify_converges(cli_env
         assert list((Path(env["ARCHIVE_ROOT"]) / "index").rglob("*")) == []
 
 
-def test_with_the_background_thread_a_command_indexes_its_filings_before_exiting(
-    cli_env, tmp_path
-):
+def test_with_the_background_thread_a_command_indexes_its_filings_before_exiting(cli_env, tmp_path):
     env = cli_env("cli_index_background")
     config = tmp_path / "background.ini"
     config.write_text(Path(TESTING_INI).read_text().replace(
