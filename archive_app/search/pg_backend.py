@@ -230,6 +230,8 @@ class PostgresSearch:
         self._require()
         try:
             with self.database.read() as session, session.begin():
+                # One snapshot for the counts and the page, as Whoosh's one searcher gives.
+                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
                 total, facets = self._facets(session, where, deadline)
                 rows = self._page(session, query, where, deadline)
         except DBAPIError as error:
