@@ -52,6 +52,7 @@ WRITE_LOCK_TIMEOUT = "30s"  # an update waiting longer for a rebuild stays queue
 # A purge's rewrite waits this long for running searches and writes; past it the purge fails,
 # and the retention run with it: its dossiers stay `destroying`, and the next run purges again.
 VACUUM_LOCK_TIMEOUT = "60s"
+WORK_MEM = "64MB"  # a search's: the matches of a common word, grouped and sorted in memory
 
 _UPSERT = text(
     f"INSERT INTO search_rows ({', '.join(COLUMNS)}, seq) VALUES ("
@@ -228,97 +229,106 @@ class PostgresSearch:
         pg_query.matches(query, where)
         deadline = self.monotonic() + self.query_timeout
         self._require()
+        statement, params = answer_statement(query, where)
         try:
             with self.database.read() as session, session.begin():
-                # One snapshot for the counts and the page, as Whoosh's one searcher gives.
+                # One snapshot, as Whoosh's one searcher gives; the matches of a common word
+                # (tens of thousands of narrow rows) kept in memory, not spilled to disk.
                 session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-                total, facets = self._facets(session, where, deadline)
-                rows = self._page(session, query, where, deadline)
+                session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+                self._limit_time(session, deadline)
+                answer = session.execute(text(statement), params).one()
         except DBAPIError as error:
             if not _cancelled(error):
                 raise
-            detail = (f"the search took longer than {self.query_timeout:g} s: add words or "
-                      "filters to narrow it")  # fmt: skip
-            raise engine.QueryTimedOut(detail) from None
+            raise engine.QueryTimedOut(self._too_long()) from None
         marked = highlighted_terms(wanted)
-        hits = [{"id": row.dossier_id, "score": row.score,
-                 "highlights": highlights(row._asdict(), marked)} for row in rows]  # fmt: skip
+        hits = [{"id": hit["id"], "score": hit["score"], "highlights": highlights(hit, marked)}
+                for hit in answer.hits or []]  # fmt: skip
+        total, facets = facet_counts(answer.facets or [])
         return SearchResult(total, query.page, query.per_page, hits, facets)
 
+    def _too_long(self) -> str:
+        return (f"the search took longer than {self.query_timeout:g} s: add words or filters "
+                "to narrow it")  # fmt: skip
+
     def _limit_time(self, session: Session, deadline: float) -> None:
-        """What is left of the query's time, as this statement's timeout."""
+        """What is left of the query's time, as the statement's timeout."""
         left = deadline - self.monotonic()
         if left <= 0:
-            raise engine.QueryTimedOut(
-                f"the search took longer than {self.query_timeout:g} s: add words or filters "
-                "to narrow it"
-            )
+            raise engine.QueryTimedOut(self._too_long())
         session.execute(text(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}"))
 
-    def _facets(self, session: Session, where: Where, deadline: float):
-        """The total and each facet's counts, by grouping the trimmed matches."""
-        self._limit_time(session, deadline)
-        grouping = ", ".join(FACET_COLUMNS)
-        sets = ", ".join(f"({name})" for name in FACET_COLUMNS)
-        rows = session.execute(text(
-            f"SELECT GROUPING({grouping}) AS unused, {grouping}, count(*) AS n "
-            f"FROM search_rows WHERE {where.sql()} GROUP BY GROUPING SETS ((), {sets})"),
-            where.params).all()  # fmt: skip
-        facets: dict[str, dict] = {name: {} for name in FACETS}
-        total = 0
-        everything = 2 ** len(FACET_COLUMNS) - 1
-        for row in rows:
-            if row.unused == everything:
-                total = row.n
-                continue
-            for bit, name in enumerate(reversed(FACET_COLUMNS)):
-                if not row.unused & (1 << bit):
-                    facets[name][str(getattr(row, name))] = row.n
-        self._limit_time(session, deadline)
-        products = session.execute(text(
-            f"SELECT name, count(*) AS n FROM search_rows, unnest(product_names) AS name "
-            f"WHERE {where.sql()} GROUP BY name"), where.params).all()  # fmt: skip
-        facets["product_name"] = {row.name: row.n for row in products}
-        facets["product"] = facets.pop("product_name")
-        return total, facets
 
-    def _page(self, session: Session, query: SearchQuery, where: Where, deadline: float):
-        self._limit_time(session, deadline)
-        offset, limit = (query.page - 1) * query.per_page, query.page * query.per_page
-        params = dict(where.params, offset=offset, per_page=query.per_page)
-        stored = "title, product, summary"
-        if query.sort == "received_on":
-            return session.execute(text(
-                f"SELECT dossier_id, {stored}, NULL AS score FROM search_rows "
-                f"WHERE {where.sql()} ORDER BY received_on DESC, seq DESC "
-                "LIMIT :per_page OFFSET :offset"), params).all()  # fmt: skip
-        words, scored = query_words(query), scoring_words(query)
+def answer_statement(query: SearchQuery, where: Where) -> tuple[str, dict]:
+    """One statement for the whole answer, so the matches are found once: the trimmed
+    matches (narrow columns, materialised), their first `wanted` in the first step's order,
+    the page (the window of the first 100 sorted by tier, then score), the facets grouped
+    over the matches; the page and the facets as JSON."""
+    offset, limit = (query.page - 1) * query.per_page, query.page * query.per_page
+    params = dict(where.params, offset=offset, per_page=query.per_page, window=RESCORE_WINDOW)
+    words, scored = query_words(query), scoring_words(query)
+    tier, score = "0", "NULL"
+    if query.sort == "received_on":
+        first, final = "received_on DESC, seq DESC", "t.n"
+        params["wanted"] = limit
+    else:
         if words:
-            tiers = [f"meta_terms @@ CAST(:tier{n} AS tsquery)" for n in range(len(TIER_WEIGHTS))]
             params |= {f"tier{n}": tsquery(words, weights)
                        for n, weights in enumerate(TIER_WEIGHTS)}  # fmt: skip
-            tier = ("CASE " + " ".join(f"WHEN {test} THEN {n}" for n, test in enumerate(tiers))
-                    + f" ELSE {len(tiers)} END")  # fmt: skip
-        else:
-            tier = "0"
+            tier = ("CASE " + " ".join(f"WHEN meta_terms @@ CAST(:tier{n} AS tsquery) THEN {n}"
+                                       for n in range(len(TIER_WEIGHTS)))
+                    + f" ELSE {len(TIER_WEIGHTS)} END")  # fmt: skip
         if scored:
             params["scoring"] = tsquery(scored, joiner=" | ")
             score = "ts_rank_cd(r.meta_terms, CAST(:scoring AS tsquery))"
+        first = "tier, seq DESC"  # then the latest indexed first
+        final = "(t.n > :window), t.tier, s.score DESC NULLS LAST, t.n"
+        params["wanted"] = max(RESCORE_WINDOW, limit)
+    # The product facet groups by each dossier's (deduplicated) list of names: a few
+    # distinct lists, their names counted in Python, instead of unnesting every match.
+    grouping = ", ".join((*FACET_COLUMNS, "product_names"))
+    sets = ", ".join(f"({name})" for name in (*FACET_COLUMNS, "product_names"))
+    statement = (
+        "WITH matched AS MATERIALIZED ("
+        f"  SELECT dossier_id, seq, received_on, {grouping}, {tier} AS tier"
+        f"  FROM search_rows WHERE {where.sql()}), "
+        "top AS (SELECT dossier_id, tier, "
+        f"  row_number() OVER (ORDER BY {first}) AS n"
+        f"  FROM (SELECT * FROM matched ORDER BY {first} LIMIT :wanted) AS cut), "
+        "page AS (SELECT r.dossier_id, r.title, r.product, r.summary, s.score,"
+        f"  row_number() OVER (ORDER BY {final}) AS position"
+        "  FROM top AS t JOIN search_rows AS r USING (dossier_id)"
+        f"  CROSS JOIN LATERAL (SELECT CASE WHEN t.n <= :window THEN {score} END AS score) AS s), "
+        f"facets AS (SELECT GROUPING({grouping}) AS unused, {grouping}, count(*) AS n"
+        f"  FROM matched GROUP BY GROUPING SETS ((), {sets})) "
+        "SELECT (SELECT json_agg(json_build_object('id', dossier_id, 'title', title,"
+        "    'product', product, 'summary', summary, 'score', score) ORDER BY position)"
+        "  FROM page WHERE position > :offset AND position <= :offset + :per_page) AS hits,"
+        f" (SELECT json_agg(json_build_array(unused, {grouping}, n)) FROM facets) AS facets"
+    )  # fmt: skip
+    return statement, params
+
+
+def facet_counts(grouped: list) -> tuple[int, dict[str, dict]]:
+    """The total and each facet's {value: count} from the grouping sets' rows ([GROUPING
+    bits, class, type, year, outcome, product names, count]: a bit set is a column not
+    grouped; a dossier's product names are a list without repeats)."""
+    columns = (*FACET_COLUMNS, "product")
+    facets: dict[str, dict] = {name: {} for name in columns}
+    total, everything = 0, 2 ** len(columns) - 1
+    for unused, *values, count in grouped:
+        if unused == everything:
+            total = count
+            continue
+        grouped_by = next(i for i in range(len(columns))
+                          if not unused & (1 << (len(columns) - 1 - i)))  # fmt: skip
+        if columns[grouped_by] == "product":
+            for name in values[grouped_by]:
+                facets["product"][name] = facets["product"].get(name, 0) + count
         else:
-            score = "NULL"
-        params |= {"wanted": max(RESCORE_WINDOW, limit), "window": RESCORE_WINDOW}
-        # The first step's order (tier, latest indexed first) over the trimmed matches, cut
-        # at what the page needs; the window of its first 100 sorted by tier, then score.
-        return session.execute(text(
-            f"WITH top AS (SELECT dossier_id, seq, {tier} AS tier FROM search_rows "
-            f"  WHERE {where.sql()} ORDER BY tier, seq DESC LIMIT :wanted), "
-            "numbered AS (SELECT dossier_id, tier, "
-            "  row_number() OVER (ORDER BY tier, seq DESC) AS n FROM top) "
-            f"SELECT r.dossier_id, r.title, r.product, r.summary, "
-            f"  CASE WHEN t.n <= :window THEN {score} END AS score "
-            "FROM numbered t JOIN search_rows r USING (dossier_id) "
-            "ORDER BY (t.n > :window), t.tier, score DESC NULLS LAST, t.n "
-            "LIMIT :per_page OFFSET :offset"), params).all()  # fmt: skip
+            facets[columns[grouped_by]][str(values[grouped_by])] = count
+    return total, facets
 
 
 def remove_dying_rows(session: Session, flush_context, instances) -> None:
