@@ -31,7 +31,6 @@ from ..records.vocabulary import DYING_STATES, LIVING_STATES
 from . import engine, pg_query
 from .analysis import cjk_analyzer, terms
 from .engine import (
-    FACETS,
     IndexBusy,
     IndexUnavailable,
     SearchQuery,
@@ -52,6 +51,8 @@ WRITE_LOCK_TIMEOUT = "30s"  # an update waiting longer for a rebuild stays queue
 # A purge's rewrite waits this long for running searches and writes; past it the purge fails,
 # and the retention run with it: its dossiers stay `destroying`, and the next run purges again.
 VACUUM_LOCK_TIMEOUT = "60s"
+# How long a purge's rewrite waits for transactions older than the deletion to end.
+VACUUM_WAIT = 300
 WORK_MEM = "64MB"  # a search's: the matches of a common word, grouped and sorted in memory
 
 _UPSERT = text(
@@ -103,6 +104,7 @@ class PostgresSearch:
         self._exists = False
         self._lock = threading.Lock()
         self.last_vacuum: list[str] = []  # what the last purge vacuumed (tests, reports)
+        self._vacuums: list[threading.Thread] = []
 
     # -- the table -------------------------------------------------------------------------
 
@@ -160,21 +162,60 @@ class PostgresSearch:
     def purge(self, ids: list[str]) -> None:
         """Retention's purge: the rows are normally gone already (deleted in the transaction
         that marked their dossiers `destroying`); deleted here again in case, committed, then
-        the table rewritten without them (`vacuum`)."""
+        the table rewritten without them once no transaction can see them any more (`vacuum`,
+        in a thread: the retention run's own request is one of those transactions)."""
         if not ids or not self.exists():
             return
         with self._writing() as session:
             session.execute(text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"),
                             {"ids": list(ids)})  # fmt: skip
-        self.vacuum()
+            # An id of its own (a DELETE of nothing takes none), later than the marking's.
+            deleted_by = session.scalar(text("SELECT txid_current() % 4294967296"))
+        # Not a daemon: a command's process waits for it before it exits.
+        thread = threading.Thread(target=self._vacuum_after, args=(deleted_by,),
+                                  name="archive-search-vacuum")  # fmt: skip
+        self._vacuums.append(thread)
+        thread.start()
+
+    def wait_for_vacuum(self, timeout: float | None = None) -> bool:
+        """Wait for the purges' rewrites started so far; whether they are all done."""
+        for thread in list(self._vacuums):
+            thread.join(timeout)
+        self._vacuums = [thread for thread in self._vacuums if thread.is_alive()]
+        return not self._vacuums
+
+    def _vacuum_after(self, deleted_by: int) -> None:
+        """VACUUM keeps a deleted row while any transaction older than its deletion is open
+        (it might still read it): so wait until none is, in this database, then rewrite."""
+        deadline = self.monotonic() + VACUUM_WAIT
+        try:
+            while self._older_transactions(deleted_by) and self.monotonic() < deadline:
+                time.sleep(0.1)
+            if self.monotonic() >= deadline:
+                log.warning("search purge: transactions older than the deletion still open "
+                            "after %d s; the table is rewritten all the same, rows they can "
+                            "see stay until the next purge", VACUUM_WAIT)  # fmt: skip
+            self.vacuum()
+        except Exception as error:  # logged: the next retention run purges (and rewrites) again
+            log.error("search purge: the rewrite of search_rows failed (%s)",
+                      type(error).__name__)  # fmt: skip
+
+    def _older_transactions(self, deleted_by: int) -> int:
+        with self.database.engine.connect() as connection:
+            return connection.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND ("
+                "age(backend_xid) >= age(CAST(CAST(:x AS text) AS xid)) OR "
+                "age(backend_xmin) >= age(CAST(CAST(:x AS text) AS xid)))"),
+                {"x": deleted_by})  # fmt: skip
 
     def vacuum(self) -> None:
-        """After the deleting transaction committed, outside any transaction (VACUUM cannot
-        run in one): VACUUM FULL rewrites the table, its TOAST table and its indexes into new
-        files without the deleted rows. A plain VACUUM would only mark their space free: the
-        bytes of the deleted vectors stay in the heap pages' free space, and GIN never drops
-        a key from its entry tree, even one left without postings. The rewrite holds an
-        exclusive lock while it runs: searches wait for it (`bench/RESULTS.md`: its time)."""
+        """Outside any transaction (VACUUM cannot run in one): VACUUM FULL rewrites the table,
+        its TOAST table and its indexes into new files without the deleted rows. A plain
+        VACUUM would only mark their space free: the bytes of the deleted vectors stay in the
+        heap pages' free space, and GIN never drops a key from its entry tree, even one left
+        without postings. The rewrite holds an exclusive lock while it runs: searches wait
+        for it (`bench/RESULTS.md`: its time)."""
         statements = [f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'",
                       "VACUUM (FULL, ANALYZE) search_rows"]  # fmt: skip
         with self.database.engine.connect() as connection:

@@ -14,7 +14,7 @@ import webtest
 from pyramid.paster import get_app
 from support import TESTING_INI
 
-from archive_app.interfaces import IDatabase
+from archive_app.interfaces import IDatabase, ISearchService
 
 
 def _root_conftest():
@@ -55,6 +55,7 @@ def postgres_search_app(wsgi_app):
     finally:
         del os.environ["ARCHIVE_SEARCH_BACKEND"]
     yield app
+    app.registry.getUtility(ISearchService).wait_for_vacuum(timeout=60)  # purges' rewrites
     app.registry.getUtility(IDatabase).dispose()
 
 

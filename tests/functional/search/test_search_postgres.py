@@ -151,7 +151,8 @@ def test_destruction_leaves_none_of_the_dossier_s_terms_in_the_search_table(
             DossierState.DESTROYED
         )
     index = search_app.registry.getUtility(ISearchService)
-    assert index.last_vacuum == ["VACUUM (FULL, ANALYZE) search_rows"]  # after the run's purge
+    assert index.wait_for_vacuum(timeout=60)  # once the run's request has committed
+    assert index.last_vacuum == ["VACUUM (FULL, ANALYZE) search_rows"]
 
 
 def relation_bytes(session, relation: str) -> bytes:
@@ -179,6 +180,7 @@ def test_after_the_purge_no_file_of_the_table_or_its_indexes_holds_the_words(
     run = api.post_json("/api/v1/retention/runs", {"as_of": "2021-01-01", "dry_run": False},
                         "records", status=201).json  # fmt: skip
     assert dossier["complaint_no"] in run["destroyed"]
+    assert search_app.registry.getUtility(ISearchService).wait_for_vacuum(timeout=60)
     with database.engine.connect() as connection:
         connection.execute(text("CHECKPOINT"))
     with database.read() as session:
