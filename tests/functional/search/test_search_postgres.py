@@ -4,11 +4,13 @@ that leaves none of a dossier's terms in the search table."""
 
 from __future__ import annotations
 
+import os
 from urllib.parse import quote
 
 import pytest
 from factories import complaint_no, complete_files, file_dossier, metadata
 from sqlalchemy import create_engine, select, text
+from support import run_cli
 
 from archive_app.db import Database
 from archive_app.demo.documents import make_pdf
@@ -48,6 +50,17 @@ def test_the_postgres_backend_refuses_to_start_on_sqlite(tmp_path):
     with pytest.raises(SettingsError, match="must be one of whoosh, postgres"):
         search_backend(settings | {"archive.search.backend": "lucene"}, database)
     assert list(tmp_path.iterdir()) == []  # nothing written, no index folder made
+
+
+def test_a_command_with_the_postgres_backend_on_sqlite_stops_with_one_line(tmp_path):
+    env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(tmp_path),
+               ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{tmp_path}/archive.sqlite",
+               ARCHIVE_SEARCH_BACKEND="postgres")  # fmt: skip
+    result = run_cli(env, "init")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "archive.search.backend = postgres needs a PostgreSQL sqlalchemy.url" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list((tmp_path / "index").rglob("*")) == []  # no index written
 
 
 def files_under(folder) -> dict:
