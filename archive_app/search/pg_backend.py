@@ -273,10 +273,8 @@ class PostgresSearch:
         statement, params = answer_statement(query, where)
         try:
             with self.database.read() as session, session.begin():
-                # One snapshot, as Whoosh's one searcher gives; the matches of a common word
-                # (tens of thousands of narrow rows) kept in memory, not spilled to disk.
-                session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-                session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+                # One snapshot, as Whoosh's one searcher gives (set with the BEGIN).
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 self._limit_time(session, deadline)
                 answer = session.execute(text(statement), params).one()
         except DBAPIError as error:
@@ -294,11 +292,15 @@ class PostgresSearch:
                 "to narrow it")  # fmt: skip
 
     def _limit_time(self, session: Session, deadline: float) -> None:
-        """What is left of the query's time, as the statement's timeout."""
+        """What is left of the query's time, as the statement's timeout; and the matches of a
+        common word (tens of thousands of narrow rows) grouped and sorted in memory, not
+        spilled to disk. Both for this transaction only, in one round trip."""
         left = deadline - self.monotonic()
         if left <= 0:
             raise engine.QueryTimedOut(self._too_long())
-        session.execute(text(f"SET LOCAL statement_timeout = {max(1, int(left * 1000))}"))
+        session.execute(text("SELECT set_config('statement_timeout', :timeout, true), "
+                             "set_config('work_mem', :memory, true)"),
+                        {"timeout": str(max(1, int(left * 1000))), "memory": WORK_MEM})  # fmt: skip
 
 
 def answer_statement(query: SearchQuery, where: Where) -> tuple[str, dict]:
