@@ -14,7 +14,7 @@ from support import run_cli
 
 from archive_app.db import Database
 from archive_app.demo.documents import make_pdf
-from archive_app.interfaces import IDatabase, ISearchService
+from archive_app.interfaces import IDatabase, IIndexer, ISearchService
 from archive_app.records.models import Dossier
 from archive_app.records.vocabulary import DossierState
 from archive_app.search import pg_backend, pg_query, search_backend
@@ -203,3 +203,24 @@ def test_after_the_purge_no_file_of_the_table_or_its_indexes_holds_the_words(
         for relation in relations:
             data = relation_bytes(session, relation)
             assert "乾坤".encode() not in data and b"pgdisk01" not in data, relation
+
+
+def test_a_queued_update_never_writes_back_a_dossier_being_destroyed(
+    api, search_app, postgres_only
+):
+    dossier = file(api, title="回写检验标题壬癸")
+    registry = search_app.registry
+    index, indexer = registry.getUtility(ISearchService), registry.getUtility(IIndexer)
+    database = registry.getUtility(IDatabase)
+    with database.read() as session:  # the entry a drain read while the dossier was living
+        entry = indexer.entry(indexer.records_for_session(session),
+                              session.get(Dossier, dossier["id"]))  # fmt: skip
+    with database.write() as session, session.begin():  # then a retention run marked it
+        session.get(Dossier, dossier["id"]).state = DossierState.DESTROYING
+    assert dossier["id"] not in index.ids()
+    index.upsert([entry])  # the drain writes what it read: nothing, for a dying dossier
+    assert dossier["id"] not in index.ids()
+    with database.write() as session, session.begin():  # living again: written again
+        session.get(Dossier, dossier["id"]).state = DossierState.ARCHIVED
+    index.upsert([entry])
+    assert dossier["id"] in index.ids()
