@@ -24,6 +24,7 @@ ENVIRONMENT_OVERRIDES = {
     "ARCHIVE_RETENTION_APPROVAL": "archive.retention.approval",
     "ARCHIVE_SIGNATURES_REQUIRED": "archive.signatures.required",
     "ARCHIVE_LDAP_BIND_PASSWORD": "archive.ldap.bind_password",
+    "ARCHIVE_SEARCH_BACKEND": "archive.search.backend",
 }
 
 DEFAULTS = {
@@ -69,6 +70,9 @@ DEFAULTS = {
     "archive.search.ocr_workers": "1",
     "archive.search.ocr_max_pages": "20",
     "archive.search.ocr_timeout": "120",
+    # Where the search index lives: `whoosh` (a folder under storage/index/) or `postgres`
+    # (tables of the archive's PostgreSQL database: several web nodes, large archives).
+    "archive.search.backend": "whoosh",
     # Reply time limits per complaint class in working days (archive_app/workdays: the seed
     # names its table without giving it), and how often the calendar re-reads the admin's days.
     "archive.time_limit.I": "5",

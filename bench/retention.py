@@ -36,6 +36,7 @@ def load(count: int, due: int, seed: int = 11, *, vary=None, build_index: bool =
     """`vary(number)`: (dossier field overrides, its document's text) for other benchmarks."""
     from archive_app.bootstrap import initialise_storage, open_app
     from archive_app.demo.corpus import PRODUCTS
+    from archive_app.interfaces import IBlobStore, IBucketKeys, IIndexer, IKeyring
     from archive_app.records.models import Document, Dossier, ProductLine
     from archive_app.retention.rules import add_years
     from archive_app.vault.buckets import Sealer, bucket_for
@@ -47,8 +48,8 @@ def load(count: int, due: int, seed: int = 11, *, vary=None, build_index: bool =
     try:
         with open_app(INI) as env:
             registry, request = env["registry"], env["request"]
-            keyring, blobs = registry["archive.keyring"], registry["archive.blobstore"]
-            sealer = Sealer(keyring, registry["archive.bucket_keys"])
+            keyring, blobs = registry.getUtility(IKeyring), registry.getUtility(IBlobStore)
+            sealer = Sealer(keyring, registry.getUtility(IBucketKeys))
             version = keyring.current_kek_version
             now = datetime.now(UTC)
             due_numbers = set(rng.sample(range(count), due))
@@ -109,7 +110,7 @@ def load(count: int, due: int, seed: int = 11, *, vary=None, build_index: bool =
             if not build_index:
                 return
             started = time.perf_counter()
-            registry["archive.indexer"].rebuild()
+            registry.getUtility(IIndexer).rebuild()
             print(f"index of {count} dossiers (metadata and document text): "
                   f"{time.perf_counter() - started:.0f} s")  # fmt: skip
     finally:

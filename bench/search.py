@@ -12,6 +12,13 @@ each) with the caller's clearance trimming on, as the API runs them (0 skips thi
 N demo-corpus dossiers (about 7 documents each) through `archive import` with the background
 indexer on, `archive reindex`, a waitress server, the same queries over HTTP and at the
 service on that index, and the time from a filing's 201 to its first search hit.
+
+`--backend postgres` runs `--archive`/`--loaded` on PostgreSQL with
+`archive.search.backend = postgres` (a fresh database named by `--postgres-url`, dropped and
+created again): the same queries, the search table's size on disk, and the time of a purge's
+rewrite of the table (`VACUUM FULL`, during which searches wait); with `--dossiers N` the same
+synthetic entries go into `PostgresSearch.rebuild` (the schema made by `archive init`'s
+migrations) and the same service-level queries run on it.
 """
 
 from __future__ import annotations
@@ -40,6 +47,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive_app.demo.corpus import PROBLEMS, PRODUCTS  # noqa: E402
 from archive_app.search.engine import QueryTimedOut, SearchIndex, SearchQuery  # noqa: E402
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/archive_bench_search"
 
 FILLER = (
     "经调查，该批次产品在运输过程中受潮，导致胶囊壳软化，溶出度检验结果低于标准要求。"
@@ -95,17 +104,24 @@ def main():
         help="also an archive of this many dossiers loaded straight into the "
         "database: reindex, then queries at the service and over HTTP",
     )
+    parser.add_argument("--backend", choices=("whoosh", "postgres"), default="whoosh",
+                        help="the search backend of --archive and --loaded")  # fmt: skip
+    parser.add_argument("--postgres-url", default=POSTGRES_URL,
+                        help="a database to drop and create for --backend postgres")  # fmt: skip
     args = parser.parse_args()
+    postgres = args.postgres_url if args.backend == "postgres" else None
     if args.dossiers:
-        service_benchmark(args.dossiers, args.queries)
+        service_benchmark(args.dossiers, args.queries, postgres)
     if args.archive:
-        archive_benchmark(args.archive)
+        archive_benchmark(args.archive, postgres=postgres)
     if args.loaded:
-        archive_benchmark(args.loaded, loaded=True)
+        archive_benchmark(args.loaded, loaded=True, postgres=postgres)
 
 
-def service_benchmark(dossiers: int, count: int = 200) -> None:
-    index = SearchIndex(Path(tempfile.mkdtemp(prefix="bench-search-")))
+def service_benchmark(dossiers: int, count: int = 200, postgres: str | None = None) -> None:
+    index = postgres_service(postgres) if postgres else None
+    if index is None:
+        index = SearchIndex(Path(tempfile.mkdtemp(prefix="bench-search-")))
     started = time.perf_counter()
     index.rebuild(entries(dossiers), batch_size=2000)
     elapsed = time.perf_counter() - started
@@ -120,7 +136,40 @@ def service_benchmark(dossiers: int, count: int = 200) -> None:
         print(f"{name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms, stopped at the time limit {stopped}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS): {peak:.0f} MB")
-    shutil.rmtree(index.root, ignore_errors=True)
+    if postgres:
+        print(f"search table on disk: {table_size_mb(postgres):.0f} MB")
+        started = time.perf_counter()
+        index.vacuum()
+        print(f"purge's rewrite (VACUUM FULL): {time.perf_counter() - started:.1f} s")
+        index.database.dispose()
+    else:
+        shutil.rmtree(index.root, ignore_errors=True)
+
+
+def postgres_service(url: str):
+    """A fresh database with the archive's schema (`archive init`'s migrations, over a
+    throw-away storage folder) and the PostgreSQL search service on it."""
+    from sqlalchemy import create_engine
+
+    from archive_app.bootstrap import initialise_storage
+    from archive_app.db import Database
+    from archive_app.search.pg_backend import PostgresSearch
+
+    fresh_database(url)
+    os.environ["ARCHIVE_STORAGE_DIR"] = tempfile.mkdtemp(prefix="bench-search-pg-")
+    os.environ["ARCHIVE_SQLALCHEMY_URL"] = url
+    initialise_storage(str(ROOT / "testing.ini"))
+    return PostgresSearch(Database(create_engine(url)))
+
+
+def table_size_mb(url: str) -> float:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        size = connection.scalar(text("SELECT pg_total_relation_size('search_rows')"))
+    engine.dispose()
+    return size / 2**20
 
 
 # -- a real archive: import, reindex, HTTP --------------------------------------------------
@@ -131,10 +180,10 @@ PSERVE = str(Path(sys.executable).with_name("pserve"))
 PASSWORD = "bench-password-123"
 
 
-def archive_benchmark(count: int, loaded: bool = False) -> None:
+def archive_benchmark(count: int, loaded: bool = False, postgres: str | None = None) -> None:
     storage = Path(tempfile.mkdtemp(prefix="bench-archive-"))
     try:
-        archive = Archive(storage)
+        archive = Archive(storage, postgres)
         if loaded:
             archive.run_loaded(count)
         else:
@@ -146,8 +195,10 @@ def archive_benchmark(count: int, loaded: bool = False) -> None:
 class Archive:
     """A throw-away archive driven the way operators and clients drive it."""
 
-    def __init__(self, storage: Path):
-        self.storage = storage
+    def __init__(self, storage: Path, postgres: str | None = None):
+        """`postgres`: the URL of a database for a PostgreSQL archive whose search is in
+        PostgreSQL too (dropped and created again), else SQLite and Whoosh."""
+        self.storage, self.postgres = storage, postgres
         self.port = free_port()
         self.config = storage / "bench.ini"
         # testing.ini, with the background indexer on as in production, and its own port.
@@ -159,6 +210,10 @@ class Archive:
         self.env = dict(os.environ, ARCHIVE_STORAGE_DIR=str(storage),
                         ARCHIVE_SQLALCHEMY_URL=f"sqlite:///{storage}/archive.sqlite")  # fmt: skip
         self.env.pop("ARCHIVE_FAULT", None)
+        if postgres:
+            fresh_database(postgres)
+            self.env |= {"ARCHIVE_SQLALCHEMY_URL": postgres, "ARCHIVE_SEARCH_BACKEND": "postgres"}
+        print(f"backend: {'postgres' if postgres else 'whoosh'}")
 
     def command(self, *args, stdin: str | None = None) -> tuple[float, float, str]:
         """Run `archive ARGS`: (seconds, peak RSS in MB of it and its children, stdout)."""
@@ -207,7 +262,8 @@ class Archive:
         from retention import load
 
         os.environ.update({key: self.env[key] for key in
-                           ("ARCHIVE_STORAGE_DIR", "ARCHIVE_SQLALCHEMY_URL")})  # fmt: skip
+                           ("ARCHIVE_STORAGE_DIR", "ARCHIVE_SQLALCHEMY_URL",
+                            "ARCHIVE_SEARCH_BACKEND") if key in self.env})  # fmt: skip
         started = time.perf_counter()
         load(count, due=0, vary=varied, build_index=False)
         print(f"set-up of {count} dossiers: {time.perf_counter() - started:.0f} s")
@@ -223,7 +279,7 @@ class Archive:
         tokens = {role: self.token(role) for role in ("auditor", "archivist")}
         with self.server():
             http = Http(self.port, tokens["auditor"])
-            index = SearchIndex(self.storage / "index")
+            index = self.search_service()
             for name, queries in query_suites(batches, year).items():
                 first = timed(index, [queries[0][0]], LEVELS)[0]
                 at_service = timed(index, [query for query, _ in queries], LEVELS)
@@ -232,11 +288,35 @@ class Archive:
                       f"p95 {at_service[1]:.1f} ms; HTTP p50 {over_http[0]:.1f} ms, "
                       f"p95 {over_http[1]:.1f} ms")  # fmt: skip
             print(f"HTTP answers other than 200: {http.refused or 'none'}")
+            print(f"index size on disk: {self.index_size_mb():.0f} MB")
             latencies = filing_to_searchable(Http(self.port, tokens["archivist"]))
             print(
                 f"filing (201) to first search hit, {len(latencies)} filings: "
                 f"median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s"
             )
+
+        if self.postgres:
+            started = time.perf_counter()
+            index.vacuum()  # what a retention run's purge does after deleting the rows
+            print(f"purge's rewrite of the search table (VACUUM FULL, searches wait): "
+                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+
+    def search_service(self):
+        """The search service of the benchmark's process, on the archive's index."""
+        if not self.postgres:
+            return SearchIndex(self.storage / "index")
+        from sqlalchemy import create_engine
+
+        from archive_app.db import Database
+        from archive_app.search.pg_backend import PostgresSearch
+
+        return PostgresSearch(Database(create_engine(self.postgres)))
+
+    def index_size_mb(self) -> float:
+        if not self.postgres:
+            files = (self.storage / "index").rglob("*")
+            return sum(path.stat().st_size for path in files if path.is_file()) / 2**20
+        return table_size_mb(self.postgres)
 
     def token(self, role: str) -> str:
         name = f"bench_{role}"
@@ -262,6 +342,19 @@ class Archive:
         finally:
             server.terminate()
             server.wait(30)
+
+
+def fresh_database(url: str) -> None:
+    """Drop and create the database `url` names (from the server's `postgres` database)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    engine = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+    engine.dispose()
 
 
 def loaded_batch(number: int) -> str:

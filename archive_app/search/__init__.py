@@ -1,26 +1,50 @@
-"""Search: the Whoosh index of dossiers, kept in step after each commit through a durable
-queue, trimmed by clearance."""
+"""Search: the index of dossiers (Whoosh's folder, or PostgreSQL's own tables), kept in step
+after each commit through a durable queue, trimmed by clearance."""
 
 from __future__ import annotations
 
 from ..faults import fault_injection
 from ..interfaces import IClock, IDatabase, IIndexer, IOcrQueue, IPreviewRenderer, ISearchService
-from ..settings import as_bool, as_int, as_seconds, storage_dir
+from ..settings import SettingsError, as_bool, as_choice, as_int, as_seconds, storage_dir
+
+BACKENDS = ("whoosh", "postgres")
+
+
+def search_backend(settings, database):
+    """The configured `ISearchService`: the Whoosh index under storage/index/ (the default),
+    or the `search_rows` table of a PostgreSQL archive (nothing written under storage/index/)."""
+    query_timeout = as_seconds(settings, "archive.search.query_timeout")
+    if as_choice(settings, "archive.search.backend", BACKENDS) == "postgres":
+        if database.engine.dialect.name != "postgresql":
+            raise SettingsError(
+                "archive.search.backend = postgres needs a PostgreSQL sqlalchemy.url "
+                f"(this one is {database.engine.dialect.name}): use whoosh, or PostgreSQL"
+            )
+        from .pg_backend import PostgresSearch
+
+        return PostgresSearch(database, query_timeout=query_timeout)
+    from .engine import SearchIndex
+
+    return SearchIndex(storage_dir(settings) / "index", query_timeout=query_timeout)
 
 
 def includeme(config):
     # Imported here so that `archive_app.search.models` (Alembic) loads without Whoosh and
     # the records service (the web layer).
     from ..records.services import records_for
-    from .engine import SearchIndex
     from .indexing import Indexer
     from .ocr_queue import OcrQueue
     from .sandbox import ExtractionSandbox
 
     registry = config.registry
     settings = config.get_settings()
-    query_timeout = as_seconds(settings, "archive.search.query_timeout")
-    index = SearchIndex(storage_dir(settings) / "index", query_timeout=query_timeout)
+    database = registry.getUtility(IDatabase)
+    index = search_backend(settings, database)
+    if database.engine.dialect.name == "postgresql":
+        from .pg_backend import remove_rows_with_their_dossiers
+
+        # Whichever backend: a dying dossier's search row goes in the marking transaction.
+        remove_rows_with_their_dossiers(database)
     as_int(settings, "archive.search.reindex_processes", 1)  # bad: the start fails, not reindex
     extractor = ExtractionSandbox(
         timeout=as_seconds(settings, "archive.search.extract_timeout"),
@@ -28,7 +52,6 @@ def includeme(config):
         max_chars=as_int(settings, "archive.search.max_text_mb", 1) * 2**20,
     )
     background = as_bool(settings, "archive.search.index_in_background")
-    database = registry.getUtility(IDatabase)
     indexer = Indexer(
         index, database.read, database.write, lambda session: records_for(registry, session),
         storage_dir(settings) / "tmp", extractor, registry.getUtility(IClock),

@@ -36,11 +36,11 @@ def search(api, query, user="archivist", status=200):
 
 
 @pytest.fixture(scope="module")
-def corpus(wsgi_app, tokens):
+def corpus(search_app, tokens):
     import webtest
     from conftest import Api
 
-    api = Api(webtest.TestApp(wsgi_app), tokens)
+    api = Api(webtest.TestApp(search_app), tokens)
     return {
         "amox": file(api, product="阿莫西林胶囊", batch="SRCH230512", text="独特检验词甲乙 溶出度"),
         "cef": file(api, product="头孢克肟分散片", batch="SRCH240108", cls="II", year=2024,
@@ -134,7 +134,7 @@ def test_searches_are_logged_with_terms_and_counts(api, corpus):
                in e["detail"] for e in entries)  # fmt: skip
 
 
-def test_index_folder_deleted_is_rebuilt(api, corpus, storage):
+def test_index_folder_deleted_is_rebuilt(api, corpus, storage, whoosh_only):
     import shutil
 
     shutil.rmtree(storage / "index")
@@ -174,11 +174,11 @@ def test_spreadsheet_and_email_text_is_searchable(api):
     assert ids(search(api, "q=邮件独有词壬癸")) == {dossier["id"]}
 
 
-def test_a_query_past_the_time_limit_answers_query_too_costly(api, app, corpus, wsgi_app,
-                                                              monkeypatch):  # fmt: skip
+def test_a_query_past_the_time_limit_answers_query_too_costly(whoosh_only, api, app, corpus,
+                                                              search_app, monkeypatch):  # fmt: skip
     build, clock = engine.build_query, StepClock()
     monkeypatch.setattr(engine, "build_query", lambda query: costly(build(query), clock))
-    index = wsgi_app.registry.getUtility(ISearchService)
+    index = search_app.registry.getUtility(ISearchService)
     monkeypatch.setattr(index, "monotonic", clock)
     monkeypatch.setattr(index, "query_timeout", 0.02)
     response = api.get("/api/v1/search?q=" + quote("投诉"), "archivist", status=422)

@@ -15,8 +15,8 @@ def burst_entries(api, user: str) -> set[int]:
             for seq in flag["seqs"]}  # fmt: skip
 
 
-def test_a_burst_of_searches_is_flagged(api, wsgi_app, monkeypatch):
-    settings = wsgi_app.registry.settings
+def test_a_burst_of_searches_is_flagged(api, search_app, monkeypatch):
+    settings = search_app.registry.settings
     monkeypatch.setitem(settings, "archive.anomaly.searches_per_burst", "5")
     monkeypatch.setitem(settings, "archive.anomaly.search_burst_seconds", "600")
     before = burst_entries(api, "auditor")  # earlier tests' searches may be a burst already

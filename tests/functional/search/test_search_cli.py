@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from factories import complaint_no, complete_files, metadata
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from support import TESTING_INI, make_cli_env, run_cli, run_cli_process
 
 from archive_app.records.models import Dossier
@@ -40,14 +41,30 @@ def database_state(env: dict, number: str) -> tuple[str, set[str]]:
         engine.dispose()
 
 
+@pytest.fixture
+def cli_env(tmp_path_factory, search_backend, monkeypatch):
+    """`make_cli_env` for the backend under test (its own schema, or database, per backend)."""
+
+    def make(name: str) -> dict:
+        monkeypatch.setenv("ARCHIVE_SEARCH_BACKEND", search_backend)
+        return make_cli_env(tmp_path_factory, f"{name}_{search_backend}")
+
+    return make
+
+
 def indexed(env: dict) -> set[str]:
+    if env["ARCHIVE_SEARCH_BACKEND"] == "postgres":
+        engine = create_engine(env["ARCHIVE_SQLALCHEMY_URL"])
+        try:
+            with engine.connect() as connection:
+                return set(connection.scalars(text("SELECT dossier_id FROM search_rows")))
+        finally:
+            engine.dispose()
     return SearchIndex(Path(env["ARCHIVE_ROOT"]) / "index").ids()
 
 
-def test_killed_between_the_commit_and_the_index_update_verify_converges(
-    tmp_path_factory, tmp_path
-):
-    env = make_cli_env(tmp_path_factory, "cli_index_queue")
+def test_killed_between_the_commit_and_the_index_update_verify_converges(cli_env, tmp_path):
+    env = cli_env("cli_index_queue")
     number = write_dossier_folder(tmp_path)
     killed = run_cli_process(env | {"ARCHIVE_FAULT": "index_queued"}, "import", str(tmp_path))
     assert killed.returncode == 137, killed.stderr
@@ -58,12 +75,12 @@ def test_killed_between_the_commit_and_the_index_update_verify_converges(
     assert verified.returncode == 0, verified.stdout  # no drift left to report
     assert dossier_id in indexed(env)
     assert database_state(env, number)[1] == set()
+    if env["ARCHIVE_SEARCH_BACKEND"] == "postgres":  # the index is in the database alone
+        assert list((Path(env["ARCHIVE_ROOT"]) / "index").rglob("*")) == []
 
 
-def test_with_the_background_thread_a_command_indexes_its_filings_before_exiting(
-    tmp_path_factory, tmp_path
-):
-    env = make_cli_env(tmp_path_factory, "cli_index_background")
+def test_with_the_background_thread_a_command_indexes_its_filings_before_exiting(cli_env, tmp_path):
+    env = cli_env("cli_index_background")
     config = tmp_path / "background.ini"
     config.write_text(Path(TESTING_INI).read_text().replace(
         "archive.search.index_in_background = false",

@@ -32,9 +32,9 @@ def found(api, words: str) -> set[str]:
 
 
 def test_a_hanging_extraction_is_killed_and_the_dossier_indexed_without_text(
-    api, wsgi_app, monkeypatch
+    api, search_app, monkeypatch
 ):
-    extractor = wsgi_app.registry.getUtility(IIndexer).extractor
+    extractor = search_app.registry.getUtility(IIndexer).extractor
     limit = extractor.timeout
     monkeypatch.setattr(extractor, "timeout", 0.5)
     monkeypatch.setenv("ARCHIVE_FAULT", "extract_hang")
@@ -49,27 +49,27 @@ def test_a_hanging_extraction_is_killed_and_the_dossier_indexed_without_text(
     assert found(api, "正常提取正文丁") == {other["id"]}  # the next child reads again
 
 
-def queued(wsgi_app) -> set[str]:
-    with wsgi_app.registry.getUtility(IDatabase).read() as session:
+def queued(search_app) -> set[str]:
+    with search_app.registry.getUtility(IDatabase).read() as session:
         return set(session.scalars(select(QueuedDossier.dossier_id)))
 
 
 def test_a_failed_index_update_leaves_the_dossier_queued_until_the_next_drain(
-    api, wsgi_app, monkeypatch
+    api, search_app, monkeypatch
 ):
-    index = wsgi_app.registry.getUtility(ISearchService)
+    index = search_app.registry.getUtility(ISearchService)
 
     def busy(documents, removed=()):
         raise IndexBusy("the search index writer stayed locked")
 
     monkeypatch.setattr(index, "upsert", busy)
     dossier = file_with_report(api, "队列收敛标题戊", "队列收敛正文己")  # filed all the same
-    assert dossier["id"] in queued(wsgi_app)
+    assert dossier["id"] in queued(search_app)
     assert found(api, "队列收敛标题戊") == set()
     monkeypatch.undo()
-    assert wsgi_app.registry.getUtility(IIndexer).flush()
+    assert search_app.registry.getUtility(IIndexer).flush()
     assert found(api, "队列收敛标题戊") == {dossier["id"]}
-    assert dossier["id"] not in queued(wsgi_app)
+    assert dossier["id"] not in queued(search_app)
 
 
 @pytest.fixture
@@ -78,10 +78,11 @@ def batch_clock():
 
 
 @pytest.fixture
-def background_indexer(wsgi_app, tmp_path, batch_clock):
+def background_indexer(search_app, tmp_path, batch_clock, whoosh_only):
     """An indexer over the test database with the batching thread on (testing.ini has it
-    off), writing an index of its own, its delays on the test's clock."""
-    registry, app_indexer = wsgi_app.registry, wsgi_app.registry.getUtility(IIndexer)
+    off), writing an index of its own, its delays on the test's clock. The thread is the
+    backends' common caller: tested once, on Whoosh."""
+    registry, app_indexer = search_app.registry, search_app.registry.getUtility(IIndexer)
     database = registry.getUtility(IDatabase)
     index = SearchIndex(tmp_path / "index")
     index.create_empty()
@@ -100,7 +101,7 @@ def indexer_threads() -> list[threading.Thread]:
 
 
 def test_the_background_thread_indexes_filings_in_one_commit_after_its_delay(
-    api, wsgi_app, background_indexer, batch_clock, monkeypatch
+    api, search_app, background_indexer, batch_clock, monkeypatch
 ):
     dossiers = [file_with_report(api, f"批量索引标题{n}", "批量索引正文")["id"] for n in "甲乙丙丁"]
     assert background_indexer.flush(timeout=5)  # its start-up drain, out of the count below
@@ -113,7 +114,7 @@ def test_the_background_thread_indexes_filings_in_one_commit_after_its_delay(
         upsert(documents, removed)
 
     monkeypatch.setattr(index, "upsert", counted)
-    write = wsgi_app.registry.getUtility(IDatabase).write
+    write = search_app.registry.getUtility(IDatabase).write
     committed = batch_clock.monotonic()
     for dossier_id in dossiers[:3]:  # three filing transactions in quick succession
         with write() as session, session.begin():
@@ -126,7 +127,7 @@ def test_the_background_thread_indexes_filings_in_one_commit_after_its_delay(
     # transaction) when the thread waits for the next request again.
     batch_clock.until_waiting(committed + 1.0 + 60)
     assert index.ids() >= set(dossiers[:3])
-    assert not queued(wsgi_app) & set(dossiers)
+    assert not queued(search_app) & set(dossiers)
     assert [ids for ids in commits if set(ids) & set(dossiers)] == [sorted(dossiers[:3])]
 
     with write() as session, session.begin():  # flush: at once, without the batching delay
