@@ -13,9 +13,9 @@ import subprocess
 import sys
 import time
 
+from factories import complaint_no, complete_files, metadata
 from sqlalchemy import create_engine, text
 from support import TESTING_INI, make_cli_env, run_cli, run_cli_process
-from factories import complaint_no, complete_files, metadata
 
 # Takes the lease in a transaction, says "inside", commits when told ("took", or "busy" if
 # another run has it), then keeps it, as a live run does, until told to let it go.
@@ -50,9 +50,10 @@ with open_app(sys.argv[1]) as env:
 def old_dossier(root) -> str:
     """A dossier closed in 2019, due for destruction in 2021, as a folder `archive import`
     files; its number."""
+    product = {"name": "板蓝根颗粒", "batch_no": "BG1901", "expiry": "2019-06"}
     meta = metadata(complaint_no=complaint_no("II", 2019), complaint_class="II",
                     received_on="2019-03-01", closed_on="2019-04-01",
-                    products=[{"name": "板蓝根颗粒", "batch_no": "BG1901", "expiry": "2019-06"}])  # fmt: skip
+                    products=[product])  # fmt: skip
     folder = root / meta["complaint_no"]
     folder.mkdir(parents=True)
     documents = []
@@ -74,6 +75,9 @@ def say(process: subprocess.Popen, line: str = "") -> None:
     process.stdin.flush()
 
 
+WAITING = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+
+
 def wait_until_blocked(env, process: subprocess.Popen) -> None:
     """Until the second process waits for the first one's lock (PostgreSQL: a backend waits
     on a lock; SQLite: its BEGIN IMMEDIATE waits on busy_timeout, invisible from outside)."""
@@ -84,8 +88,7 @@ def wait_until_blocked(env, process: subprocess.Popen) -> None:
     try:
         for _ in range(300):
             with engine.connect() as connection:
-                waiting = connection.scalar(text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))  # fmt: skip
+                waiting = connection.scalar(WAITING)
             if waiting:
                 return
             assert process.poll() is None, "the second run ended instead of waiting"
