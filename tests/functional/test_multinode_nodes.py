@@ -7,6 +7,7 @@ cleanly on SIGINT (systemd's KillSignal in docs/deployment.md)."""
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
 import re
@@ -40,25 +41,40 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def node_ini(folder: Path, port: int) -> Path:
+def postgres_search_available() -> bool:
+    """Whether this branch has the PostgreSQL search backend (`archive.search.backend`)."""
+    return importlib.util.find_spec("archive_app.search.pg_backend") is not None
+
+
+BACKENDS = [
+    "whoosh",  # the default: the Whoosh folder in the shared storage, written by one node
+    pytest.param("postgres", marks=pytest.mark.skipif(
+        not postgres_search_available(),
+        reason="archive.search.backend = postgres is not in this branch (h-pgsearch)")),
+]  # fmt: skip
+
+
+def node_ini(folder: Path, port: int, backend: str) -> Path:
     """production.ini (background indexing, its waitress settings) on the test's port, plain
-    HTTP (no TLS proxy in front in the test)."""
+    HTTP (no TLS proxy in front in the test), with the search backend asked for."""
     text = (ROOT / "production.ini").read_text()
     text = text.replace("listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}")
     text = text.replace("archive.cookie_secure = true", "archive.cookie_secure = false")
+    text = text.replace("[app:main]\n", f"[app:main]\narchive.search.backend = {backend}\n")
     ini = folder / f"node-{port}.ini"
     ini.write_text(text)
     return ini
 
 
 class WebNode:
-    def __init__(self, env: dict, folder: Path):
+    def __init__(self, env: dict, folder: Path, backend: str):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = folder / f"node-{self.port}.log"
+        ini = node_ini(folder, self.port, backend)
         with self.log.open("wb") as log:
-            self.process = subprocess.Popen([PSERVE, str(node_ini(folder, self.port))], env=env,
-                                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            self.process = subprocess.Popen([PSERVE, str(ini)], env=env, stdout=log,
+                                            stderr=subprocess.STDOUT)  # fmt: skip
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -93,9 +109,14 @@ def archive_env(tmp_path_factory):
     return env
 
 
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
 @pytest.fixture
-def nodes(archive_env, tmp_path):
-    started = [WebNode(archive_env, tmp_path), WebNode(archive_env, tmp_path)]
+def nodes(archive_env, tmp_path, backend):
+    started = [WebNode(archive_env, tmp_path, backend), WebNode(archive_env, tmp_path, backend)]
     try:
         for node in started:
             node.wait_ready()
