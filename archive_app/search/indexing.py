@@ -56,6 +56,7 @@ COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after th
 # Only living dossiers have an index entry. Not "destroying": its entry is purged at that
 # step, and an update racing the destruction must not write it back.
 BATCH = 100  # dossiers per Whoosh commit when draining a long queue
+DRAIN_PASSES = 10  # looks at the queue per drain, for rows queued while it ran
 
 
 @implementer(IIndexer)
@@ -142,7 +143,7 @@ class Indexer:
         drains, nothing (0): that one looks at the queue again after it lets go."""
         with self._lock:
             seen: set[tuple] = set()  # (dossier_id, queued_at) this drain has read
-            while True:
+            for _ in range(DRAIN_PASSES):
                 with self.queue_lock.held(wait=False) as mine:
                     if not mine:
                         return len(seen)
@@ -153,6 +154,11 @@ class Indexer:
                 with self.read_sessions() as session:
                     if all(tuple(row) in seen for row in index_queue.pending(session)):
                         return len(seen)
+            # Filings keep coming: let a purge or a rebuild waiting for the lock have its
+            # turn; the background thread comes back for the rest.
+            if self._batcher is not None:
+                self._batcher.request()
+            return len(seen)
 
     def _drain_pending(self, seen: set[tuple]) -> None:
         with self.read_sessions() as session:
