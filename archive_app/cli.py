@@ -37,6 +37,7 @@ FEATURE_COMMANDS = {
     "certificate": "archive_app.retention.commands:certificate",
     # search
     "reindex": "archive_app.search.commands:reindex",
+    "index": "archive_app.search.commands:index",
     "calendar": "archive_app.workdays.commands:calendar",
     # reports: the ledger, quarterly and annual reviews
     "report": "archive_app.reports.commands:report",

@@ -1,6 +1,7 @@
 """Load: concurrent clients against waitress with production.ini, then proof nothing was lost.
 
     .venv/bin/python bench/load.py [--clients 20] [--seconds 180] [--database sqlite|postgres]
+                                   [--nodes 2]
 
 Starts a fresh archive (`archive init --demo`: 36 dossiers with real documents) served by
 `pserve` with production.ini (8 waitress threads, background indexing), then runs N client
@@ -10,6 +11,11 @@ error. Afterwards every acknowledged filing is read back (metadata and each docu
 SHA-256) and `archive verify` must pass. Prints p50/p95 per operation.
 
 PostgreSQL: `--database postgres` uses ARCHIVE_TEST_POSTGRES_URL (a scratch schema is made).
+
+Several web nodes: `--nodes 2` (PostgreSQL only) starts that many `pserve` processes on
+consecutive ports over the one database and the one storage folder (blobs, keyring, index);
+each request goes to a node picked at random, so a dossier filed on one is downloaded from
+another, and every acknowledged filing is read back from every node.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import hashlib
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,7 +45,7 @@ PASSWORDS = {"archivist": "archivist-demo-2023", "auditor": "auditor-demo-2023"}
 WORDS = ["溶出", "破损", "胶囊", "退货", "阿莫西林", "包装", "检验", "头孢"]
 
 
-def prepare(database: str, port: int) -> tuple[Path, dict]:
+def prepare(database: str, ports: list[int]) -> tuple[list[Path], dict]:
     from archive_app.demo.corpus import DEMO_USERS
 
     for user in DEMO_USERS:
@@ -56,13 +63,16 @@ def prepare(database: str, port: int) -> tuple[Path, dict]:
         env["ARCHIVE_SQLALCHEMY_URL"] = f"{base}?options=-csearch_path%3D{schema}"
     else:
         env["ARCHIVE_SQLALCHEMY_URL"] = f"sqlite:///{storage}/archive.sqlite"
-    ini = storage / "load.ini"
-    ini.write_text((ROOT / "production.ini").read_text().replace(
-        "listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}").replace(
-        "archive.cookie_secure = true", "archive.cookie_secure = false"))  # fmt: skip
-    subprocess.run([BIN / "archive", "-c", str(ini), "init", "--demo"], env=env, check=True,
+    inis = []
+    for port in ports:  # one ini per node: only the port differs
+        ini = storage / f"load-{port}.ini"
+        ini.write_text((ROOT / "production.ini").read_text().replace(
+            "listen = 127.0.0.1:6543", f"listen = 127.0.0.1:{port}").replace(
+            "archive.cookie_secure = true", "archive.cookie_secure = false"))  # fmt: skip
+        inis.append(ini)
+    subprocess.run([BIN / "archive", "-c", str(inis[0]), "init", "--demo"], env=env, check=True,
                    capture_output=True)  # fmt: skip
-    return ini, env
+    return inis, env
 
 
 def documents() -> list[tuple[str, str, bytes]]:
@@ -91,12 +101,18 @@ def metadata(number: int) -> dict:
 
 
 class Client(threading.Thread):
-    def __init__(self, base: str, numbers, files, readable, deadline, results, lock, seed):
+    def __init__(self, bases: list[str], numbers, files, readable, deadline, results, lock,
+                 seed):  # fmt: skip
         super().__init__(daemon=True)
-        self.base, self.numbers, self.files = base, numbers, files
+        self.bases, self.numbers, self.files = bases, numbers, files
         self.readable, self.deadline, self.results, self.lock = readable, deadline, results, lock
         self.rng = random.Random(seed)
         self.session = requests.Session()
+
+    @property
+    def base(self) -> str:
+        """A node for the next request (the only one, or one picked at random)."""
+        return self.rng.choice(self.bases)
 
     def token(self, user: str) -> str:
         response = self.session.post(
@@ -139,8 +155,11 @@ class Client(threading.Thread):
             data={"metadata": json.dumps(meta, ensure_ascii=False)}, files=parts)  # fmt: skip
         if response.status_code != 201:
             return f"{response.status_code} {response.text[:120]}"
+        dossier = response.json()
         with self.lock:
-            self.results.setdefault("filed", []).append(response.json())
+            self.results.setdefault("filed", []).append(dossier)
+            # Downloaded from here on, from any node (with several, mostly another one).
+            self.readable += [(dossier["id"], document) for document in dossier["documents"]]
         return True
 
     def search(self, headers) -> bool | str:
@@ -195,30 +214,61 @@ def check_nothing_lost(base: str, filed: list[dict]) -> list[str]:
     return lost
 
 
+def not_found_by_search(env: dict, base: str, filed: list[dict], wait: float = 10.0) -> int:
+    """Acknowledged filings a search by batch number does not find once the index queue is
+    empty (at most `wait` seconds after the load): each was indexed by one node or another."""
+    engine = create_engine(env["ARCHIVE_SQLALCHEMY_URL"])
+    deadline = time.monotonic() + wait
+    try:
+        while time.monotonic() < deadline:
+            with engine.connect() as connection:
+                if not connection.scalar(text("SELECT count(*) FROM index_queue")):
+                    break
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    session = requests.Session()
+    token = session.post(f"{base}/api/v1/auth/token", json={
+        "username": "auditor", "password": PASSWORDS["auditor"]}).json()["token"]  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    missing = 0
+    for dossier in filed:
+        batch = dossier["products"][0]["batch_no"]
+        hits = session.get(f"{base}/api/v1/search", headers=headers,
+                           params={"batch_no": batch}).json()["results"]  # fmt: skip
+        missing += dossier["id"] not in {hit["id"] for hit in hits}
+    return missing
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=int, default=180)
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--port", type=int, default=6551)
+    parser.add_argument("--port", type=int, default=6551, help="the first node's port")
+    parser.add_argument("--nodes", type=int, default=1, help="web processes (PostgreSQL)")
     args = parser.parse_args()
-    ini, env = prepare(args.database, args.port)
-    server = subprocess.Popen([BIN / "pserve", str(ini)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
-    base = f"http://127.0.0.1:{args.port}"
+    if args.nodes > 1 and args.database != "postgres":
+        parser.error("--nodes above 1 needs --database postgres (one database for all)")
+    ports = [args.port + n for n in range(args.nodes)]
+    inis, env = prepare(args.database, ports)
+    servers = [subprocess.Popen([BIN / "pserve", str(ini)], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL) for ini in inis]  # fmt: skip
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
     try:
-        for _ in range(120):
-            try:
-                requests.get(f"{base}/login", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        readable = readable_documents(base)
+        for base in bases:
+            for _ in range(120):
+                try:
+                    requests.get(f"{base}/login", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.5)
+        readable = readable_documents(bases[0])
         results, lock = {}, threading.Lock()
         numbers = iter(range(1, 10**6))
         deadline = time.monotonic() + args.seconds
         files = documents()
-        clients = [Client(base, numbers, files, readable, deadline, results, lock, seed)
+        clients = [Client(bases, numbers, files, readable, deadline, results, lock, seed)
                    for seed in range(args.clients)]  # fmt: skip
         for client in clients:
             client.start()
@@ -226,13 +276,19 @@ def main():
             client.join()
         filed = results.pop("filed", [])
         errors = results.pop("errors", [])
-        lost = check_nothing_lost(base, filed)
+        # Every filing read back from every node (each node: its own sessions to the one
+        # database and the one blob folder).
+        lost = [f"{base}: {item}" for base in bases for item in check_nothing_lost(base, filed)]
+        unfound = not_found_by_search(env, bases[0], filed)
     finally:
-        server.terminate()
-        server.wait(30)
-    verify = subprocess.run([BIN / "archive", "-c", str(ini), "verify"], env=env,
+        for server in servers:
+            server.send_signal(signal.SIGINT)  # a clean stop: the indexer's last batch
+        stops = [server.wait(30) for server in servers]
+    verify = subprocess.run([BIN / "archive", "-c", str(inis[0]), "verify"], env=env,
                             capture_output=True, text=True)  # fmt: skip
-    print(f"{args.clients} clients for {args.seconds} s on {args.database}, production.ini")
+    nodes = f"{args.nodes} nodes" if args.nodes > 1 else "one node"
+    print(f"{args.clients} clients for {args.seconds} s on {args.database}, {nodes}, "
+          f"production.ini")  # fmt: skip
     for operation, timings in sorted(results.items()):
         timings.sort()
         p95 = timings[int(len(timings) * 0.95) - 1] if timings else 0
@@ -240,6 +296,8 @@ def main():
         print(f"  {operation:9s} {len(timings):6d} requests  p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
     print(f"  errors: {len(errors)} {sorted(set(errors))[:5]}")
     print(f"  filed and acknowledged: {len(filed)}; lost or changed: {len(lost)} {lost[:5]}")
+    print(f"  filings not found by search after the run: {unfound}")
+    print(f"  nodes stopped with exit codes {stops}")
     print(f"  archive verify: exit {verify.returncode}: {verify.stdout.strip().splitlines()[-1]}")
 
 

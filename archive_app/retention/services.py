@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from translationstring import TranslationStringFactory
 
@@ -246,10 +247,14 @@ class Destroyer:
 
     def _take_lease(self, session: Session, holder: str) -> None:
         now = self.clock.now()
-        lease = session.get(RetentionLease, 1, with_for_update=True)
-        if lease is None:
-            session.add(RetentionLease(id=1, holder=holder, expires_at=now + LEASE))
-            return
+        # The one row exists before it is locked: two first runs (two processes) that each
+        # found it missing would both insert it, and on PostgreSQL the second would fail on
+        # the key instead of answering "busy". Inserting nothing on a conflict waits for the
+        # other's transaction; the locking read after it sees that run's lease.
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        session.execute(dialect.insert(RetentionLease).values(id=1)
+                        .on_conflict_do_nothing(index_elements=["id"]))  # fmt: skip
+        lease = session.get(RetentionLease, 1, with_for_update=True, populate_existing=True)
         if lease.holder and lease.expires_at and lease.expires_at > now and not _dead(lease.holder):
             raise RetentionBusy(_("another retention run is in progress"), field=None)
         lease.holder, lease.expires_at = holder, now + LEASE

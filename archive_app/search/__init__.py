@@ -33,6 +33,7 @@ def includeme(config):
     # the records service (the web layer).
     from ..records.services import records_for
     from .indexing import Indexer
+    from .locks import queue_lock_for
     from .ocr_queue import OcrQueue
     from .sandbox import ExtractionSandbox
 
@@ -56,7 +57,7 @@ def includeme(config):
         index, database.read, database.write, lambda session: records_for(registry, session),
         storage_dir(settings) / "tmp", extractor, registry.getUtility(IClock),
         batch_delay=as_seconds(settings, "archive.search.batch_delay") if background else None,
-        fault=fault_injection(),
+        fault=fault_injection(), queue_lock=queue_lock_for(database.engine),
     )  # fmt: skip
     config.register_process_service(index, ISearchService)
     # Records queues a filed dossier through it; retention purges a destroyed one.

@@ -31,6 +31,7 @@ from . import index_queue
 from .batching import BatchingThread
 from .engine import SearchIndex
 from .extraction import READERS, Extraction
+from .locks import AdvisoryQueueLock, NoQueueLock
 from .readers.ocr import IMAGE_TYPES
 from .redaction import personal_values, redactor
 from .sandbox import ExtractionSandbox
@@ -56,6 +57,7 @@ COMMITTED = "archive.search.indexers"  # session.info: indexers to tell after th
 # Only living dossiers have an index entry. Not "destroying": its entry is purged at that
 # step, and an update racing the destruction must not write it back.
 BATCH = 100  # dossiers per Whoosh commit when draining a long queue
+DRAIN_PASSES = 10  # looks at the queue per drain, for rows queued while it ran
 
 
 @implementer(IIndexer)
@@ -67,10 +69,11 @@ class Indexer:
                  spool: Path, extractor: ExtractionSandbox, clock: Clock, *,
                  batch_delay: float | None = None,
                  fault: Callable[[str], None] | None = None,
-                 batch_clock: MonotonicClock | None = None):  # fmt: skip
+                 batch_clock: MonotonicClock | None = None,
+                 queue_lock: AdvisoryQueueLock | NoQueueLock | None = None):  # fmt: skip
         """`batch_delay` None: the index is written in the committing thread before the
         request answers; else by a background thread that many seconds (of `batch_clock`)
-        after a commit."""
+        after a commit. `queue_lock`: one drain at a time across processes (locks.py)."""
         self.index = index
         self.read_sessions = read_sessions
         self.write_sessions = write_sessions
@@ -84,6 +87,7 @@ class Indexer:
         # One drain or rebuild at a time in this process: a drain during a rebuild would
         # write into the generation the rebuild is about to replace.
         self._lock = threading.RLock()
+        self.queue_lock = queue_lock or NoQueueLock()
         self._batcher = None
         if batch_delay is not None:
             self._batcher = BatchingThread(self.drain, batch_delay, name="archive-indexer",
@@ -100,6 +104,9 @@ class Indexer:
     def committed(self) -> None:
         """A transaction that queued dossiers has committed: write them to the index."""
         self.fault("index_queued")  # crash tests: committed and queued, the index not written
+        self._drain_soon()
+
+    def _drain_soon(self) -> None:
         if self._batcher is not None:
             self._batcher.request()
             return
@@ -135,16 +142,37 @@ class Indexer:
 
     def drain(self) -> int:
         """Write every dossier queued so far to the index, a batch per Whoosh commit, and
-        forget the rows it now holds; how many rows there were."""
+        forget the rows it now holds; how many rows there were. While another process
+        drains, nothing (0): that one looks at the queue again after it lets go."""
         with self._lock:
-            with self.read_sessions() as session:
-                rows = index_queue.pending(session)
-            for start in range(0, len(rows), BATCH):
-                batch = rows[start : start + BATCH]
-                done = self.apply([row.dossier_id for row in batch])
-                with self.write_sessions() as session, session.begin():
-                    index_queue.forget(session, [row for row in batch if row.dossier_id in done])
-            return len(rows)
+            seen: set[tuple] = set()  # (dossier_id, queued_at) this drain has read
+            for _ in range(DRAIN_PASSES):
+                with self.queue_lock.held(wait=False) as mine:
+                    if not mine:
+                        return len(seen)
+                    self._drain_pending(seen)
+                # A row committed while the lock was held, by a process whose own drain
+                # skipped, is there now: drain again. Rows that failed stay unchanged in
+                # `seen` and wait for the next drain instead of being retried in a loop.
+                with self.read_sessions() as session:
+                    if all(tuple(row) in seen for row in index_queue.pending(session)):
+                        return len(seen)
+            # Filings keep coming: let a purge or a rebuild waiting for the lock have its
+            # turn; the background thread comes back for the rest.
+            if self._batcher is not None:
+                self._batcher.request()
+            return len(seen)
+
+    def _drain_pending(self, seen: set[tuple]) -> None:
+        with self.read_sessions() as session:
+            rows = [row for row in index_queue.pending(session) if tuple(row) not in seen]
+        seen.update(tuple(row) for row in rows)
+        for start in range(0, len(rows), BATCH):
+            batch = rows[start : start + BATCH]
+            self.fault("index_drain_batch")  # crash tests: a node dies holding the queue
+            done = self.apply([row.dossier_id for row in batch])
+            with self.write_sessions() as session, session.begin():
+                index_queue.forget(session, [row for row in batch if row.dossier_id in done])
 
     def apply(self, dossier_ids: list[str]) -> set[str]:
         """Write these dossiers' entries (remove the destroyed) in one commit; the ids done."""
@@ -170,9 +198,11 @@ class Indexer:
 
     def purge(self, dossier_ids: list[str]) -> None:
         """Retention's purge, never in the middle of a drain (which could write back an
-        entry it read before the dossier began to be destroyed)."""
+        entry it read before the dossier began to be destroyed), in any process."""
         with self._lock:
-            self.index.purge(dossier_ids)
+            with self.queue_lock.held(wait=True):
+                self.index.purge(dossier_ids)
+            self._drain_soon()  # what other nodes queued meanwhile (their drains skipped)
 
     # -- entries ---------------------------------------------------------------------------
 
@@ -315,13 +345,16 @@ class Indexer:
         """A new generation from every living dossier; the queue rows read before it began
         are forgotten (the build read their dossiers after they committed). `processes`:
         index writers (more than one only from `archive reindex`, see SearchIndex.rebuild);
-        `progress(steps)`: told of each dossier read (the command's progress bar)."""
+        `progress(steps)`: told of each dossier read (the command's progress bar). Other
+        processes' drains skip meanwhile; it waits for one that is running."""
         with self._lock:
-            with self.read_sessions() as session:
-                rows = index_queue.pending(session)
-            count = self.index.rebuild(self.all_entries(progress), processes=processes)
-            with self.write_sessions() as session, session.begin():
-                index_queue.forget(session, rows)
+            with self.queue_lock.held(wait=True):
+                with self.read_sessions() as session:
+                    rows = index_queue.pending(session)
+                count = self.index.rebuild(self.all_entries(progress), processes=processes)
+                with self.write_sessions() as session, session.begin():
+                    index_queue.forget(session, rows)
+            self._drain_soon()  # what other nodes queued meanwhile (their drains skipped)
             return count
 
 
