@@ -45,8 +45,9 @@ lint: $(STAMP)
 # the PostgreSQL pass's output printed after the SQLite pass's.
 PG_LOG      := /tmp/archive-test-postgres.log
 # Run on the SQLite pass only: the disk-full tests keep SQLite on a small tmpfs by design; the
-# real corpus and the demo archive test files and formats, not the database (and take minutes).
-SQLITE_ONLY := tests/functional/cli/test_cli_disk_full.py \
+# real corpus, the demo archive and the browser journeys test files, formats and pages over
+# the services the functional tests run on both databases (and take minutes).
+SQLITE_ONLY := tests/functional/cli/test_cli_disk_full.py tests/browser \
                tests/functional/search/test_realdocs_corpus.py tests/functional/test_demo_data.py
 PG_BASETEMP := /tmp/archive-test-postgres
 test: $(STAMP) test-packages lint

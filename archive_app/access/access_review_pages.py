@@ -15,6 +15,7 @@ from ..validation import validated
 from .access_review import dormant_days, end_session, fingerprint, past_reviews, review_body
 from .access_review import sign_off as keep_sign_off
 from .audit import log_in_transaction, log_now
+from .details import detail_words
 from .permissions import Permission
 from .schemas import AccessReviewSignOff
 from .signatures import (
@@ -25,6 +26,7 @@ from .signatures import (
     signature_json,
     signatures_of,
 )
+from .views import in_words
 
 _ = TranslationStringFactory("archive")
 
@@ -59,7 +61,14 @@ def page_values(request, *, message=None, error=None) -> dict:
         "may_revoke": bool(request.has_permission(Permission.MANAGE_USERS)),
         "meanings": list(SignatureMeaning),
         "meaning": SignatureMeaning.ACCESS_REVIEW,
+        "detail_text": lambda detail: detail_in_words(request, detail),
     }
+
+
+def detail_in_words(request, detail: str | None) -> str:
+    """An account change's log detail as the access-log page reads it (labels, not codes)."""
+    translate = request.localizer.translate
+    return " ".join(in_words(translate, part) for part in detail_words(detail))
 
 
 @view_config(route_name="access.review", request_method="GET",

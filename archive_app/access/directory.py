@@ -393,9 +393,9 @@ class DirectorySignIn:
                       f"(in no mapped directory group; its groups: {listed})")  # fmt: skip
 
     def _log(self, session, action, detail, outcome=AccessOutcome.OK) -> None:
-        # Done by the directory's sign-in, as `archive user` commands log as "cli".
+        # Done by the directory's sign-in ("ldap"), as `archive user` commands log as "cli".
         self.access_log.append(session, Event(action=action, outcome=outcome,
-                                              username="directory", role="system",
+                                              username="ldap", role="system",
                                               detail=detail))  # fmt: skip
 
 

@@ -92,11 +92,14 @@ class WebNode:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            return self.process.wait(30)
+            # Generous: beside the other test pass on two cores, closing the connections,
+            # the indexer's last batch and the log's exit checkpoint have taken over 30 s.
+            return self.process.wait(120)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
-            raise
+            log = self.log.read_text()
+            raise AssertionError(f"node {self.base} did not stop:\n{log}") from None
 
 
 @pytest.fixture

@@ -112,7 +112,7 @@ def unsafe_page_routes(registry) -> list[tuple[str, str]]:
 def test_every_unsafe_page_request_needs_the_csrf_token(wsgi_app, api, tokens):
     dossier = file_dossier(api).json
     values = {"dossier_id": dossier["id"], "document_id": dossier["documents"][0]["id"],
-              "saved_id": "999999"}  # fmt: skip
+              "saved_id": "999999", "review_id": "0" * 32}  # fmt: skip
     browsers = {name: sign_in(wsgi_app, name) for name in USERS}
     routes = unsafe_page_routes(wsgi_app.registry)
     assert {"access.login", "access.logout", "records.new", "retention.page"} <= {

@@ -134,7 +134,7 @@ def test_a_group_change_takes_effect_at_the_next_sign_in(ldap_app, slapd, api):
     assert (bob.role, bob.clearance) == ("archivist", "confidential")
     [change] = log_details(api, "user_change", "user ldap-bob: role auditor -> archivist")
     assert "clearance internal -> confidential" in change["detail"]
-    assert change["user"] == "directory"
+    assert change["user"] == "ldap"
 
 
 def test_a_user_removed_from_the_groups_is_refused_and_deactivated(ldap_app, slapd, api):

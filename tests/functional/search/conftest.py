@@ -82,3 +82,13 @@ def whoosh_only(search_backend):
 def postgres_only(search_backend):
     if search_backend != "postgres":
         pytest.skip("the PostgreSQL search backend's own behaviour")
+
+
+@pytest.fixture
+def whoosh_backend_only(search_backend):
+    """For a test whose fixed words or batch numbers the two backends' runs would both file in
+    the one database they share (each run would find the other's), or whose work (OCR, the
+    pages' exports) is done above `ISearchService`: it runs on the Whoosh backend; the
+    contract's search on PostgreSQL is test_search_contract.py's and test_search_api.py's."""
+    if search_backend != "whoosh":
+        pytest.skip("data fixed per session, over the backends' shared database: on Whoosh")

@@ -12,7 +12,10 @@ from archive_app.demo.corpus import write_demo_archive
 from archive_app.interfaces import IOcrQueue
 from archive_app.records.importer import ImportStatus, dossier_folders, import_folders
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.usefixtures("whoosh_backend_only"),
+]
 
 
 def with_scans(root) -> list[tuple]:

@@ -13,7 +13,10 @@ from factories import complaint_no, complete_files, file_dossier, metadata
 from archive_app.demo import scans
 from archive_app.interfaces import IIndexer, IOcrQueue
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.usefixtures("whoosh_backend_only"),
+]
 
 
 def ocr_queue(wsgi_app):

@@ -15,6 +15,9 @@ import openpyxl
 import pytest
 from factories import complaint_no, complete_files, file_dossier, metadata
 
+# Run on the Whoosh backend only: conftest.py whoosh_backend_only says why.
+pytestmark = pytest.mark.usefixtures("whoosh_backend_only")
+
 WORD = "翻页专用词"  # in every corpus dossier's summary, nowhere else
 SECRET_YEAR = "2020"  # only the restricted dossiers were received then
 RESULT_NUMBER = re.compile(r'<td><a href="[^"]*/dossiers/[^"]+">(TS-[^<]+)</a></td>')

@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import pytest
 from factories import complaint_no, file_dossier, metadata
 
 from archive_app.search.saved import saved_searches_of
+
+# Run on the Whoosh backend only: conftest.py whoosh_backend_only says why.
+pytestmark = pytest.mark.usefixtures("whoosh_backend_only")
 
 WORD = "存档检索专用词"
 
