@@ -69,9 +69,37 @@ def _error(match: re.Match) -> Words:
 ACCOUNT_FIELDS = {"role": _("Role"), "clearance": _("Clearance")}
 
 
+# What the directory's sign-in adds to an account entry: which group, or why it was removed.
+NOTE = re.compile(r"(?P<before>.*?) \((?P<note>[^()]*)\)")
+DIRECTORY_NOTES = [
+    (
+        re.compile(r"directory group (?P<group>.+), first sign-in"),
+        _("LDAP group ${group}, created on first use"),
+    ),
+    (
+        re.compile(r"in no mapped directory group; its groups: (?P<group>.*)"),
+        _("in no mapped LDAP group (its groups: ${group})"),
+    ),
+    (re.compile(r"directory group (?P<group>.+)"), _("LDAP group ${group}")),
+]
+
+
+def _note(note: str):
+    """A directory note in words (the catalogue's), else as written, in brackets."""
+    for pattern, message in DIRECTORY_NOTES:
+        found = pattern.fullmatch(note)
+        if found:
+            return _(message, mapping={"group": found["group"]})
+    return f"({note})"
+
+
 def _change(match: re.Match) -> Words:
     words: Words = [_("User ${user}:", mapping={"user": match["user"]})]
-    for change in match["changes"].split(", "):
+    changes, note = match["changes"], None
+    noted = NOTE.fullmatch(changes)
+    if noted and noted["note"] != "web":
+        changes, note = noted["before"], noted["note"]
+    for change in changes.split(", "):
         moved = re.fullmatch(r"(role|clearance) (\S+) -> (\S+)", change)
         if moved:
             name, old, new = moved.groups()
@@ -81,6 +109,8 @@ def _change(match: re.Match) -> Words:
             words.append(_("activated") if change == "activated" else _("deactivated"))
         else:
             words.append(change)
+    if note is not None:
+        words.append(_note(note))
     return words
 
 
@@ -120,9 +150,10 @@ SHAPES: list[tuple[re.Pattern, Callable[[re.Match], Words]]] = [
     (re.compile(r"missing permission .*"), _words(_("The role may not do this"))),
     (re.compile(r"(?P<count>\d+) failed sign-ins in .*"), _count(_("${count} failed sign-ins"))),
     (re.compile(r"user (?P<user>\S+) role (?P<role>\S+) clearance (?P<clearance>\S+)"
-                r"( \(web\))?"),
+                r"( \(web\)| \((?P<note>[^()]*)\))?"),
      lambda m: [_("User ${user}: role ${role}, clearance ${clearance}", mapping={
-         "user": m["user"], "role": label(m["role"]), "clearance": label(m["clearance"])})]),
+         "user": m["user"], "role": label(m["role"]), "clearance": label(m["clearance"])}),
+         _note(m["note"]) if m["note"] else ""]),
     (re.compile(r"user (?P<user>\S+): (?P<changes>.+)"), _change),
     (re.compile(r"retention page"), _words(_("The retention page"))),
     (re.compile(r"as of (?P<date>\S+): (?P<count>\d+) due"),  # retention/api.py

@@ -36,6 +36,13 @@ SHOWN = {
     WITHHELD: ("Withheld: the entry names a dossier above your clearance", "已隐去"),
     "诉讼保全 {'x': 1}": ("诉讼保全 x: 1", "诉讼保全 x: 1"),  # free text, a stray repr
     "${name} in a hold reason": ("${name} in a hold reason", "${name} in a hold reason"),
+    "user ldap-a role archivist clearance confidential (directory group qa, first sign-in)": (
+        "User ldap-a: role Archivist, clearance Confidential LDAP group qa, created on first use",
+        "首次使用时创建"),
+    "user ldap-a: role auditor -> archivist (directory group qa)": (
+        "User ldap-a: Role Auditor → Archivist LDAP group qa", "LDAP 组 qa"),
+    "user ldap-b: deactivated (in no mapped directory group; its groups: none)": (
+        "User ldap-b: deactivated in no mapped LDAP group (its groups: none)", "不在任何已映射的"),
 }  # fmt: skip
 
 
