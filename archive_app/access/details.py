@@ -73,6 +73,10 @@ ACCOUNT_FIELDS = {"role": _("Role"), "clearance": _("Clearance")}
 NOTE = re.compile(r"(?P<before>.*?) \((?P<note>[^()]*)\)")
 DIRECTORY_NOTES = [
     (
+        re.compile(r"in no mapped directory group; its groups: none"),
+        _("in no mapped LDAP group (it is in no group at all)"),
+    ),
+    (
         re.compile(r"directory group (?P<group>.+), first sign-in"),
         _("LDAP group ${group}, created on first use"),
     ),
@@ -89,7 +93,7 @@ def _note(note: str):
     for pattern, message in DIRECTORY_NOTES:
         found = pattern.fullmatch(note)
         if found:
-            return _(message, mapping={"group": found["group"]})
+            return _(message, mapping={"group": found.groupdict().get("group")})
     return f"({note})"
 
 

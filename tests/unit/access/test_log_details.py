@@ -42,7 +42,10 @@ SHOWN = {
     "user ldap-a: role auditor -> archivist (directory group qa)": (
         "User ldap-a: Role Auditor → Archivist LDAP group qa", "LDAP 组 qa"),
     "user ldap-b: deactivated (in no mapped directory group; its groups: none)": (
-        "User ldap-b: deactivated in no mapped LDAP group (its groups: none)", "不在任何已映射的"),
+        "User ldap-b: deactivated in no mapped LDAP group (it is in no group at all)",
+        "不属于任何组"),
+    "user ldap-c: deactivated (in no mapped directory group; its groups: sales)": (
+        "User ldap-c: deactivated in no mapped LDAP group (its groups: sales)", "其所在组：sales"),
 }  # fmt: skip
 
 
