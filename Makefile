@@ -49,16 +49,11 @@ PG_LOG      := /tmp/archive-test-postgres.log
 # the services the functional tests run on both databases (and take minutes).
 SQLITE_ONLY := tests/functional/cli/test_cli_disk_full.py tests/browser \
                tests/functional/search/test_realdocs_corpus.py tests/functional/test_demo_data.py
-# Run on PostgreSQL in a pytest process of its own, after that pass: two web nodes whose
-# shutdown must not wait on the transactions the rest of the suite keeps open in the database.
-PG_ALONE    := tests/functional/test_multinode_nodes.py
 PG_BASETEMP := /tmp/archive-test-postgres
 test: $(STAMP) test-packages lint
 	@if [ -n "$$ARCHIVE_TEST_POSTGRES_URL" ]; then \
-	  ( ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider \
-	    --basetemp=$(PG_BASETEMP) $(addprefix --ignore=,$(SQLITE_ONLY) $(PG_ALONE)) && \
-	    ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider \
-	    --basetemp=$(PG_BASETEMP)-alone $(PG_ALONE) ) \
+	  ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider \
+	    --basetemp=$(PG_BASETEMP) $(addprefix --ignore=,$(SQLITE_ONLY)) \
 	    > $(PG_LOG) 2>&1 & postgres=$$!; \
 	  echo "== on SQLite (and on PostgreSQL beside it)"; \
 	  $(BIN)/pytest -q; sqlite=$$?; \

@@ -32,6 +32,12 @@ pytestmark = pytest.mark.skipif(
     "one machine's file, served by one process",
 )
 PSERVE = str(Path(sys.executable).with_name("pserve"))
+
+
+def default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 WITHIN = 5.0  # seconds: a filing on one node is found from the other
 
 
@@ -73,8 +79,11 @@ class WebNode:
         self.log = folder / f"node-{self.port}.log"
         ini = node_ini(folder, self.port, backend)
         with self.log.open("wb") as log:
+            # SIGINT as the default: `make test` runs this pass in the background, where the
+            # shell starts commands with SIGINT ignored, and the node would never stop.
             self.process = subprocess.Popen([PSERVE, str(ini)], env=env, stdout=log,
-                                            stderr=subprocess.STDOUT)  # fmt: skip
+                                            stderr=subprocess.STDOUT,
+                                            preexec_fn=default_sigint)  # fmt: skip
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
@@ -92,9 +101,7 @@ class WebNode:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            # Generous: beside the other test pass on two cores, closing the connections,
-            # the indexer's last batch and the log's exit checkpoint have taken over 30 s.
-            return self.process.wait(120)
+            return self.process.wait(60)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(10)
