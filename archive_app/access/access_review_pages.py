@@ -8,14 +8,15 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.i18n import TranslationStringFactory
 from pyramid.view import view_config
 
-from ..errors import ArchiveError, Forbidden, NotFound
+from ..errors import Forbidden, NotFound
 from ..interfaces import IAccessLog, IAccountService
+from ..pages import chosen_step, shows_refusals
 from ..payloads import json_object
 from ..validation import validated
 from .access_review import dormant_days, end_session, fingerprint, past_reviews, review_body
 from .access_review import sign_off as keep_sign_off
 from .audit import log_in_transaction, log_now
-from .details import detail_words
+from .details import detail_in_words
 from .permissions import Permission
 from .schemas import AccessReviewSignOff
 from .signatures import (
@@ -26,7 +27,6 @@ from .signatures import (
     signature_json,
     signatures_of,
 )
-from .views import in_words
 
 _ = TranslationStringFactory("archive")
 
@@ -61,14 +61,8 @@ def page_values(request, *, message=None, error=None) -> dict:
         "may_revoke": bool(request.has_permission(Permission.MANAGE_USERS)),
         "meanings": list(SignatureMeaning),
         "meaning": SignatureMeaning.ACCESS_REVIEW,
-        "detail_text": lambda detail: detail_in_words(request, detail),
+        "detail_text": lambda detail: detail_in_words(request.localizer.translate, detail),
     }
-
-
-def detail_in_words(request, detail: str | None) -> str:
-    """An account change's log detail as the access-log page reads it (labels, not codes)."""
-    translate = request.localizer.translate
-    return " ".join(in_words(translate, part) for part in detail_words(detail))
 
 
 @view_config(route_name="access.review", request_method="GET",
@@ -82,21 +76,15 @@ def review_page(request):
 @view_config(route_name="access.review", request_method="POST",
              renderer="archive_app:templates/access/review.pt",
              permission=Permission.REVIEW_ACCESS)  # fmt: skip
+@shows_refusals(lambda request, error: page_values(request, error=error))
 def review_action(request):
-    action = request.POST.get("action")
-    try:
-        if action == "sign_off":
-            sign_off(request, request.POST.get("expected", "")[:64],
-                     SignatureRequest.from_form(request.POST))  # fmt: skip
-        elif action == "revoke":
-            _revoke(request)
-        else:
-            raise NotFound(_("unknown action"), field="action")
-    except ArchiveError as error:
-        request.tm.doom()
-        request.response.status = error.status
-        return page_values(request, error=error)
+    chosen_step(request, {"sign_off": _sign_off, "revoke": _revoke})(request)
     return HTTPSeeOther(request.route_url("access.review"))
+
+
+def _sign_off(request) -> None:
+    sign_off(request, request.POST.get("expected", "")[:64],
+             SignatureRequest.from_form(request.POST))  # fmt: skip
 
 
 def _revoke(request) -> None:

@@ -9,9 +9,10 @@ from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.view import view_config
 
-from ..errors import ArchiveError, Invalid, NotFound
+from ..errors import ArchiveError, Invalid
 from ..interfaces import IAccountRules, IClock, ICredentials
 from ..labels import error_message
+from ..pages import chosen_step, shows_refusals
 from .account import Confinement, CredentialService
 from .audit import log_after_request, log_in_transaction
 from .models import AccessOutcome, User
@@ -85,20 +86,12 @@ def account_page(request):
 
 @view_config(route_name="access.account", request_method="POST", renderer=TEMPLATE,
              permission=Permission.OWN_ACCOUNT)  # fmt: skip
+@shows_refusals(lambda request, error: page_values(request, error=error))
 def account_action(request):
-    action = request.POST.get("action")
-    handlers = {"password": _change_password, "enrol": _begin_enrolment,
-                "confirm": _confirm_enrolment, "renew_codes": _renew_codes,
-                "remove_factor": _remove_factor}  # fmt: skip
-    try:
-        handler = handlers.get(action)
-        if handler is None:
-            raise NotFound(_("unknown action"), field="action")
-        return handler(request, request.find_service(ICredentials))
-    except ArchiveError as error:
-        request.tm.doom()
-        request.response.status = error.status
-        return page_values(request, error=error)
+    step = chosen_step(request, {"password": _change_password, "enrol": _begin_enrolment,
+                                 "confirm": _confirm_enrolment, "renew_codes": _renew_codes,
+                                 "remove_factor": _remove_factor})  # fmt: skip
+    return step(request, request.find_service(ICredentials))
 
 
 def _change_password(request, credentials: CredentialService) -> dict:

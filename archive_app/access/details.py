@@ -196,3 +196,17 @@ def _written_out(match: re.Match) -> str:
     if not isinstance(value, dict):
         return match[0]
     return ", ".join(f"{name}: {item}" for name, item in value.items())
+
+
+def in_words(translate, part) -> str:
+    """A catalogue message in the page's language, the messages in its mapping too (a field's
+    name, a code's label: Pyramid's localizer interpolates them untranslated)."""
+    if isinstance(part, TranslationString) and part.mapping:
+        mapping = {name: in_words(translate, value) for name, value in part.mapping.items()}
+        part = TranslationString(part, mapping=mapping)
+    return translate(part) if isinstance(part, TranslationString) else str(part)
+
+
+def detail_in_words(translate, detail: str | None) -> str:
+    """A detail as the access-log and access-review pages show it, in the page's language."""
+    return " ".join(in_words(translate, part) for part in detail_words(detail))

@@ -4,6 +4,8 @@ the API's (users.py) do, with the same rules; a refusal is shown beside its fiel
 
 from __future__ import annotations
 
+from functools import partial
+
 from pyramid.csrf import get_csrf_token
 from pyramid.i18n import TranslationString, TranslationStringFactory
 from pyramid.view import view_config
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from ..errors import ArchiveError, NotFound
 from ..interfaces import IAccountService, IClock, ICredentials
 from ..labels import NO, YES, error_message
+from ..pages import chosen_step, shows_refusals
 from .account_pages import password_words
 from .audit import log_in_transaction, log_now
 from .models import AccessLogEntry, AccessOutcome
@@ -107,30 +110,27 @@ def users_page(request):
     return page_values(request)
 
 
+def shown_again(request, error: ArchiveError) -> dict:
+    """The page with a refusal where error_place puts it; the new account's form keeps what
+    was typed in it."""
+    if request.POST.get("action") == "create":
+        form = {name: request.POST.get(name, "")
+                for name in ("username", "full_name", "role", "clearance")}  # fmt: skip
+        return page_values(request, error=error, form=form)
+    return page_values(request, error=error, row=request.POST.get("username", "")[:64])
+
+
 @view_config(route_name="access.users", request_method="POST",
              renderer="archive_app:templates/access/users.pt",
              permission=Permission.MANAGE_USERS)  # fmt: skip
+@shows_refusals(shown_again)
 def users_action(request):
-    action = request.POST.get("action")
-    row = None if action == "create" else request.POST.get("username", "")[:64]
-    try:
-        if action == "create":
-            message = _create(request)
-        elif action in ("change", "deactivate", "reactivate"):
-            message = _change(request, action)
-        elif action == "reset":
-            message = _reset(request)
-        elif action == "remove_factor":
-            message = _remove_factor(request)
-        else:
-            raise NotFound(_("unknown action"), field="action")
-    except ArchiveError as error:
-        request.tm.doom()
-        request.response.status = error.status
-        form = {name: request.POST.get(name, "")
-                for name in ("username", "full_name", "role", "clearance")}  # fmt: skip
-        return page_values(request, error=error, form=form if row is None else None, row=row)
-    return page_values(request, message=message)
+    step = chosen_step(request, {
+        "create": _create, "reset": _reset, "remove_factor": _remove_factor,
+        **{action: partial(_change, action=action)
+           for action in ("change", "deactivate", "reactivate")},
+    })  # fmt: skip
+    return page_values(request, message=step(request))
 
 
 def _create(request) -> TranslationString:

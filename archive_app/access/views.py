@@ -28,7 +28,7 @@ from .account import SecondFactorUse
 from .api import anomalies_for, log_query
 from .audit import log_after_request, log_in_transaction, log_now
 from .confinement import confinement_of
-from .details import detail_words
+from .details import detail_in_words
 from .models import AccessOutcome
 from .permissions import Permission
 from .policy import bearer_token
@@ -214,15 +214,6 @@ def logout(request):
     return HTTPSeeOther(request.route_url("access.login"), headers=headers)
 
 
-def in_words(translate, part) -> str:
-    """A catalogue message in the page's language, the messages in its mapping too (a field's
-    name, a code's label: Pyramid's localizer interpolates them untranslated)."""
-    if isinstance(part, TranslationString) and part.mapping:
-        mapping = {name: in_words(translate, value) for name, value in part.mapping.items()}
-        part = TranslationString(part, mapping=mapping)
-    return translate(part) if isinstance(part, TranslationString) else str(part)
-
-
 @view_config(route_name="access.log", renderer="archive_app:templates/access/log.pt",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def review_page(request):
@@ -241,9 +232,7 @@ def review_page(request):
     )
     translate = request.localizer.translate
     for entry in entries:
-        entry["words"] = " ".join(
-            in_words(translate, part) for part in detail_words(entry["detail"])
-        )
+        entry["words"] = detail_in_words(translate, entry["detail"])
         entry["document"] = documents.get(entry["document_id"])
     chain = access_log.verify(request.dbsession)
     flags = anomalies_for(request)

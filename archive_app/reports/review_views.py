@@ -11,6 +11,7 @@ from ..access.audit import log_now
 from ..access.permissions import Permission
 from ..access.signatures import SignatureMeaning, SignatureRequest
 from ..errors import ArchiveError
+from ..pages import refused, shows_refusals
 from ..records.clearance import identity_of
 from . import review_words as w
 from .review_api import approve_review, issue, opened, review_to_approve
@@ -43,15 +44,14 @@ def reviews_page(request):
 @view_config(route_name="reports.reviews", request_method="POST",
              renderer="archive_app:templates/reports/reviews.pt",
              permission=Permission.CREATE_REVIEWS)  # fmt: skip
+@shows_refusals(lambda request, error: list_values(request, error, _period(request)))
 def issue_from_page(request):
-    period = request.POST.get("period", "").strip()[:16]
-    try:
-        review = issue(request, period)
-    except ArchiveError as error:
-        request.tm.doom()
-        request.response.status = error.status
-        return list_values(request, error=error, period=period)
+    review = issue(request, _period(request))
     return HTTPSeeOther(request.route_url("reports.review", review_id=review["review_id"]))
+
+
+def _period(request) -> str:
+    return request.POST.get("period", "").strip()[:16]
 
 
 @view_config(route_name="reports.review", request_method="GET",
@@ -69,8 +69,7 @@ def approve_from_page(request):
     try:
         approve_review(request, row, SignatureRequest.from_form(request.POST))
     except ArchiveError as error:
-        request.tm.doom()
-        request.response.status = error.status
+        refused(request, error)
         return review_values(request, row, error=error)
     return HTTPSeeOther(request.route_url("reports.review", review_id=row.id))
 

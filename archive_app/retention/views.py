@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPSeeOther
@@ -14,9 +15,10 @@ from ..access.audit import log_in_transaction, log_now
 from ..access.permissions import Permission
 from ..access.signatures import SignatureMeaning, SignatureRequest, checked_signature
 from ..dates import parse_date
-from ..errors import ArchiveError, Invalid, NotFound
+from ..errors import Invalid, NotFound
 from ..interfaces import IClock, IDatabase, IRecordsService
 from ..labels import NO, YES
+from ..pages import chosen_step, shows_refusals
 from ..records.resources import DossierContext
 from .api import (
     caller,
@@ -135,30 +137,23 @@ def retention_page(request):
 @view_config(route_name="retention.page", request_method="POST",
              renderer="archive_app:templates/retention/page.pt",
              permission=Permission.MANAGE_RETENTION)  # fmt: skip
+@shows_refusals(lambda request, error: page_values(request, error=error))
 def retention_action(request):
-    action = request.POST.get("action")
-    try:
-        if action == "hold":
-            message = _hold(request)
-        elif action == "release":
-            message = _release(request)
-        elif action == "run" and request.POST.get("dry_run") == "on":
-            return _dry_run(request)
-        elif action == "run":
-            return confirmation(request)
-        elif action == "confirm_run":
-            return _confirmed_run(request)
-        elif action in list(ProposalDecision):
-            message = _decide(request, action)
-        else:
-            raise NotFound(_("unknown action"), field="action")
-    except ArchiveError as error:
-        request.tm.doom()
-        request.response.status = error.status
-        return page_values(request, error=error)
-    if action in list(ProposalDecision) or isinstance(message, list):
-        return page_values(request, message=message)  # a decision, or a hold's warning
-    return HTTPSeeOther(request.route_url("retention.page"))
+    step = chosen_step(request, {
+        "hold": _hold, "release": _release, "run": _run, "confirm_run": _confirmed_run,
+        **{decision: partial(_decide, decision=decision) for decision in ProposalDecision},
+    })  # fmt: skip
+    answer = step(request)
+    if isinstance(answer, dict):  # a run's page: its confirmation, or what it did
+        return answer
+    if isinstance(answer, list):  # sentences the page says: a decision, a hold's warning
+        return page_values(request, message=answer)
+    return HTTPSeeOther(request.route_url("retention.page"))  # the lists show what changed
+
+
+def _run(request) -> dict:
+    """A dry run at once; a real one asks for confirmation first (`_confirmed_run`)."""
+    return _dry_run(request) if request.POST.get("dry_run") == "on" else confirmation(request)
 
 
 def _dossier_by_number(request, number: str):

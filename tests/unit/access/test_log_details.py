@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from archive_app.access.details import detail_words
+from archive_app.access.details import detail_in_words, detail_words
 from archive_app.access.review import WITHHELD
-from archive_app.access.views import in_words
 from archive_app.labels import catalogue
 
 SHOWN = {
@@ -52,12 +51,12 @@ SHOWN = {
 @pytest.mark.parametrize("detail", list(SHOWN))
 def test_a_detail_reads_in_words(detail):
     english, chinese = SHOWN[detail]
-    parts = detail_words(detail)
-    shown_en = " ".join(in_words(catalogue("en").translate, part) for part in parts)
-    shown_zh = " ".join(in_words(catalogue("zh_CN").translate, part) for part in parts)
+    shown_en = detail_in_words(catalogue("en").translate, detail)
+    shown_zh = detail_in_words(catalogue("zh_CN").translate, detail)
     assert shown_en == english
     assert chinese in shown_zh and "{'" not in shown_zh
 
 
 def test_no_detail_no_words():
     assert detail_words(None) == [] and detail_words("") == []
+    assert detail_in_words(catalogue("en").translate, None) == ""
