@@ -7,7 +7,9 @@ PDFs; a signature no longer matches once its record changes."""
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 import webtest
 from conftest import Api
@@ -15,7 +17,7 @@ from factories import complaint_no, file_dossier, metadata
 from plaster import get_settings
 from pypdf import PdfReader
 from sqlalchemy import select, text
-from support import PASSWORD, TESTING_INI, assert_error, csrf_token, sign_in
+from support import PASSWORD, TESTING_INI, assert_error, clock_reading, csrf_token, sign_in
 
 from archive_app import main
 from archive_app.access.models import AccessLogEntry
@@ -282,3 +284,111 @@ def test_the_retention_page_approves_a_proposal_under_signature(sapi, signed_app
     done = browser.post("/retention?_LOCALE_=en", {**form, "signature_password": PASSWORD})
     assert doomed["complaint_no"] in done.text
     sapi.get(f"/api/v1/dossiers/{doomed['id']}", "auditor", status=410)
+
+
+# -- the second factor in a signature: real TOTP codes over HTTP ----------------------------
+
+RECORDS_TOTP = "signer_records_totp"
+
+
+class StillClock:
+    """signed_app's clock held 5 s into a TOTP step, moved on one step at a time (a code is
+    accepted once, and only later than the last one accepted)."""
+
+    def __init__(self):
+        now = datetime.now(UTC)
+        self.at = now - timedelta(seconds=now.timestamp() % 30 - 5)
+
+    def now(self) -> datetime:
+        return self.at
+
+    def next_step(self) -> None:
+        self.at += timedelta(seconds=30)
+
+
+@pytest.fixture(scope="module")
+def totp_signer(signed_app, tokens) -> tuple[str, StillClock]:
+    """A records manager with a second factor enrolled on /account: its TOTP secret, and the
+    clock its codes are read on (it only moves on: each code is later than the last)."""
+    clock = StillClock()
+    with clock_reading(signed_app.registry, clock.now):
+        admin = Api(webtest.TestApp(signed_app), tokens)
+        admin.post_json("/api/v1/users", {"username": RECORDS_TOTP, "role": "records_manager",
+                                          "clearance": "restricted", "password": PASSWORD},
+                        "admin", status=201)  # fmt: skip
+        browser = sign_in(signed_app, RECORDS_TOTP)
+        start = browser.get("/account?_LOCALE_=en").forms["start-factor"].submit()
+        secret = start.html.select_one("#enrolment-secret").get_text().strip()
+        form = start.forms["confirm-factor"]
+        form["code"] = pyotp.TOTP(secret).at(clock.now())
+        assert form.submit().html.select("#recovery-codes li")  # enrolled
+    return secret, clock
+
+
+@pytest.fixture
+def totp_api(signed_app, tokens, totp_signer):
+    """(api, clock, the signer's TOTP): the signer's token taken with a code of its own, the
+    clock then one step on."""
+    secret, clock = totp_signer
+    totp = pyotp.TOTP(secret)
+    with clock_reading(signed_app.registry, clock.now):
+        clock.next_step()
+        test_app = webtest.TestApp(signed_app, extra_environ={"REMOTE_ADDR": "192.0.2.20"})
+        sign_in_body = {"username": RECORDS_TOTP, "password": PASSWORD, "otp": totp.at(clock.at)}
+        token = test_app.post_json("/api/v1/auth/token", sign_in_body)
+        clock.next_step()
+        yield Api(test_app, {**tokens, RECORDS_TOTP: token.json["token"]}), clock, totp
+
+
+def test_an_approval_is_signed_with_a_real_totp_code_and_a_wrong_one_refused(totp_api, signed_app):
+    api, clock, totp = totp_api
+    doomed = file_due(api)
+    proposal = api.post_json("/api/v1/retention/runs", {"as_of": "2015-04-02", "dry_run": False},
+                             "records", status=202).json  # fmt: skip
+    approve = f"/api/v1/retention/proposals/{proposal['proposal_id']}/approve"
+    right = totp.at(clock.now())
+    wrong = next(code for code in ("000000", "111111") if code != right)
+    before = last_seq(signed_app)
+    for otp in (wrong, None):
+        body = {"signature": {**signature("approve_destruction"), "otp": otp}}
+        assert_error(api.post_json(approve, body, RECORDS_TOTP, status=401),
+                     401, "signature_required", "signature.otp")  # fmt: skip
+    assert api.get(f"/api/v1/dossiers/{doomed['id']}", "auditor").json["state"] == "archived"
+    assert len(refusals(signed_app, before)) == 2
+    logged = api.get(f"/api/v1/access-log?user={RECORDS_TOTP}&action=sign&outcome=denied",
+                     "privacy").json["entries"]  # fmt: skip
+    assert [entry["detail"] for entry in logged] == [
+        f"approve_destruction of proposal {proposal['proposal_id'][:32]} refused: signature.otp"
+    ] * 2
+
+    body = {"signature": {**signature("approve_destruction"), "otp": right}}
+    result = api.post_json(approve, body, RECORDS_TOTP).json
+    assert doomed["complaint_no"] in result["destroyed"]
+    assert result["signature"]["signer"] == RECORDS_TOTP
+    api.get(f"/api/v1/dossiers/{doomed['id']}", "auditor", status=410)
+
+    # The code is used up: the same one signs nothing else, even within its step.
+    again = file_due(api)
+    proposal = api.post_json("/api/v1/retention/runs", {"as_of": "2015-04-02", "dry_run": False},
+                             "records", status=202).json  # fmt: skip
+    assert_error(api.post_json(f"/api/v1/retention/proposals/{proposal['proposal_id']}/approve",
+                               body, RECORDS_TOTP, status=401),
+                 401, "signature_required", "signature.otp")  # fmt: skip
+    assert api.get(f"/api/v1/dossiers/{again['id']}", "auditor").json["state"] == "archived"
+
+
+def test_a_release_in_the_requests_transaction_takes_a_real_totp_code(totp_api):
+    api, clock, totp = totp_api
+    dossier = file_dossier(api).json
+    url = f"/api/v1/dossiers/{dossier['id']}/holds"
+    hold = api.post_json(url, {"reason": "诉讼"}, RECORDS_TOTP, status=201).json
+    right = totp.at(clock.now())
+    wrong = next(code for code in ("000000", "111111") if code != right)
+    body = {"reason": "结案", "signature": {**signature("release_hold"), "otp": wrong}}
+    assert_error(api.delete_json(f"{url}/{hold['id']}", body, RECORDS_TOTP, status=401),
+                 401, "signature_required", "signature.otp")  # fmt: skip
+    assert api.get(f"/api/v1/dossiers/{dossier['id']}", "auditor").json["state"] == "held"
+    body["signature"]["otp"] = right
+    released = api.delete_json(f"{url}/{hold['id']}", body, RECORDS_TOTP).json
+    assert released["signature"]["signer"] == RECORDS_TOTP
+    assert api.get(f"/api/v1/dossiers/{dossier['id']}", "auditor").json["state"] == "archived"
