@@ -10,6 +10,7 @@ from pathlib import Path
 from ..access.permissions import Level
 from ..records.vocabulary import Channel, ComplaintClass, Measure, Outcome
 from . import documents, scans
+from .products import PRODUCTS, product_metadata
 from .trends import build_trend_dossiers, trend_files
 
 DEMO_USERS = [
@@ -40,19 +41,6 @@ DEMO_USERS = [
     {"username": "admin", "role": "admin", "clearance": "internal", "password": "admin-demo-2023"},
 ]
 
-# (name, specification, manufacturer, batch prefix): batches recur across dossiers.
-PRODUCTS = [
-    ("阿莫西林胶囊", "0.25g×24粒", "华康制药有限公司", "AM"),
-    ("头孢克肟分散片", "0.1g×6片", "瑞丰药业股份有限公司", "CF"),
-    ("布洛芬缓释胶囊", "0.3g×20粒", "华康制药有限公司", "BL"),
-    ("复方甘草片", "100片/瓶", "北方药业集团", "FG"),
-    ("板蓝根颗粒", "10g×20袋", "岭南中药厂", "BG"),
-    ("维生素C泡腾片", "1g×10片", "康源保健品有限公司", "VC"),
-    ("奥美拉唑肠溶胶囊", "20mg×14粒", "瑞丰药业股份有限公司", "OM"),
-    ("硝苯地平控释片", "30mg×7片", "北方药业集团", "XB"),
-    ("二甲双胍缓释片", "0.5g×30片", "华康制药有限公司", "EJ"),
-    ("阿奇霉素干混悬剂", "0.1g×6袋", "岭南制药有限公司", "AQ"),
-]
 PROBLEMS = {
     "adverse_reaction": ("服用后出现皮疹不良反应投诉", "患者服用后出现皮疹、瘙痒，已停药并就医。"),
     "intrinsic_quality": ("溶出度不合格投诉", "客户送检发现溶出度低于标准，要求退货。"),
@@ -88,26 +76,20 @@ def _person(rng: random.Random) -> str:
 
 
 def _product(rng: random.Random, received: date, index: int) -> dict:
-    name, specification, manufacturer, prefix = PRODUCTS[index % len(PRODUCTS)]
+    product = PRODUCTS[index % len(PRODUCTS)]
     made = received - timedelta(days=rng.randint(60, 400))
     # A few shared batches per product, so auditors find several dossiers per batch.
-    batch = f"{prefix}{made.year % 100:02d}{made.month:02d}{rng.randint(1, 3):03d}"
+    batch = f"{product[3]}{made.year % 100:02d}{made.month:02d}{rng.randint(1, 3):03d}"
     if rng.random() < 0.5:
         batch = f"{made:%Y%m}{rng.randint(1, 3):02d}"
-    product = {
-        "name": name,
-        "specification": specification,
-        "batch_no": batch,
-        "manufacturer": manufacturer,
-    }
-    expiry_year = made.year + rng.choice([2, 3])
+    expiry_year, expiry = made.year + rng.choice([2, 3]), None
     if rng.random() < 0.85:
-        product["expiry"] = (
+        expiry = (
             f"{expiry_year}-{made.month:02d}"
             if rng.random() < 0.7
             else f"{expiry_year}-{made.month:02d}-{min(made.day, 28):02d}"
         )
-    return product
+    return product_metadata(product, batch, expiry)
 
 
 def build_demo_dossiers(count: int = 36, seed: int = 2023) -> list[dict]:

@@ -23,6 +23,8 @@ from ..access.permissions import Level
 from ..records.vocabulary import Closure, ComplaintType, Measure, Outcome
 from ..workdays.calendar import packaged_working_day
 from . import documents
+from .products import PRODUCTS as ALL_PRODUCTS
+from .products import product_metadata
 
 QUARTERS = 10  # two and a half years: a review has four periods before it, and more
 PER_TYPE_AND_QUARTER = 2
@@ -38,16 +40,7 @@ FIRST_NUMBER = 101  # the showcase dossiers (corpus.py) number from 001
 REMINDER_AFTER_REPLY = timedelta(days=48)
 CLOSING_AFTER_REMINDER = timedelta(days=24)
 
-PRODUCTS = [
-    ("阿莫西林胶囊", "0.25g×24粒", "华康制药有限公司", "AM"),
-    ("头孢克肟分散片", "0.1g×6片", "瑞丰药业股份有限公司", "CF"),
-    ("布洛芬缓释胶囊", "0.3g×20粒", "华康制药有限公司", "BL"),
-    ("复方甘草片", "100片/瓶", "北方药业集团", "FG"),
-    ("板蓝根颗粒", "10g×20袋", "岭南中药厂", "BG"),
-    ("维生素C泡腾片", "1g×10片", "康源保健品有限公司", "VC"),
-    ("奥美拉唑肠溶胶囊", "20mg×14粒", "瑞丰药业股份有限公司", "OM"),
-    ("硝苯地平控释片", "30mg×7片", "北方药业集团", "XB"),
-]
+PRODUCTS = ALL_PRODUCTS[:8]
 # The types other than the spike's and the recurrence's take any product but these two, so
 # that the planted patterns stay the only ones of their kind.
 PLANTED_PRODUCTS = {"布洛芬缓释胶囊", "奥美拉唑肠溶胶囊"}
@@ -117,7 +110,7 @@ def build_trend_dossiers(today: date | None = None, seed: int = 2026) -> list[di
         complaint_class = ("I", "II", "III")[rng.choice((0, 1, 1, 2, 2, 2))]
         if complaint_type == ComplaintType.ADVERSE_REACTION:
             complaint_class = "I"
-        name, specification, manufacturer, prefix = product
+        name, prefix = product[0], product[3]
         made = received - timedelta(days=rng.randint(90, 300))
         batch = f"{prefix}{made:%y%m}{rng.randint(1, 4):03d}"
         if (name, complaint_type) == RECURRING:
@@ -145,15 +138,7 @@ def build_trend_dossiers(today: date | None = None, seed: int = 2026) -> list[di
                 "organization": rng.choice(SHOPS),
                 "phone": f"139{rng.randint(0, 99999999):08d}",
             },
-            "products": [
-                {
-                    "name": name,
-                    "specification": specification,
-                    "batch_no": batch,
-                    "expiry": f"{made.year + 2}-{made.month:02d}",
-                    "manufacturer": manufacturer,
-                }
-            ],
+            "products": [product_metadata(product, batch, f"{made.year + 2}-{made.month:02d}")],
             "outcome": outcome,
             "measures": measures if justified else [],
             "capa_ref": f"CAPA-{received.year}-{number:03d}"

@@ -7,11 +7,14 @@ import io
 import json
 import zipfile
 from collections import Counter
+from datetime import date
 
 import pytest
 from pypdf import PdfReader
 
 from archive_app.demo.corpus import build_demo_dossiers, write_demo_archive
+from archive_app.demo.products import PRODUCTS, product_metadata
+from archive_app.demo.trends import build_trend_dossiers
 from archive_app.records.media import detect_media_type
 from archive_app.records.schemas import REQUIRED_KINDS, validate_metadata
 
@@ -48,6 +51,16 @@ def test_spread_over_classes_types_years_and_levels():
 def test_batches_recur_across_dossiers():
     batches = Counter(p["batch_no"] for d in build_demo_dossiers() for p in d["products"])
     assert max(batches.values()) >= 2
+
+
+def test_a_product_reads_the_same_in_the_showcase_and_the_history():
+    """One product, one specification and one maker, in both demo sets (demo/products.py)."""
+    catalogue = {name: (specification, maker) for name, specification, maker, _ in PRODUCTS}
+    dossiers = build_demo_dossiers() + build_trend_dossiers(date(2026, 12, 1))
+    named = [product for dossier in dossiers for product in dossier["products"]]
+    assert {p["name"] for p in named} == set(catalogue)
+    assert all((p["specification"], p["manufacturer"]) == catalogue[p["name"]] for p in named)
+    assert "expiry" not in product_metadata(PRODUCTS[0], "AM2301001", None)
 
 
 def test_deterministic(tmp_path):
