@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..attachments import attachment
 from ..interfaces import IAccessLog, IClock, IDatabase, IDossierClearance
 from ..validation import validated
 from .anomalies import AnomalyRules, find_anomalies
@@ -66,6 +66,14 @@ def verify_chain(request):
             "problems": list(report.problems)}  # fmt: skip
 
 
+def exported(request, form: str):
+    """The access log and the query of every entry the filters choose (not one page), the
+    export logged, in `form` (CSV, XLSX), before a byte of it leaves."""
+    chosen, _page = log_query(request, AccessLogFilters())
+    log_now(request, "export", detail=f"access log {form}")
+    return request.find_service(IAccessLog), chosen
+
+
 # The log page's CSV download is the same view under the session (the API takes bearer
 # tokens only, pages the session only).
 @view_config(route_name="api.access_log.export", request_method="GET",
@@ -73,9 +81,7 @@ def verify_chain(request):
 @view_config(route_name="access.log.export", request_method="GET",
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def export_csv(request):
-    access_log = request.find_service(IAccessLog)
-    chosen, _page = log_query(request, AccessLogFilters())
-    log_now(request, "export", detail="access log CSV")
+    access_log, chosen = exported(request, "CSV")
     # Streamed after the request's transaction has ended: a read session of its own.
     read_session = request.find_service(IDatabase).read
 
@@ -85,9 +91,7 @@ def export_csv(request):
             for row in csv_rows(entries, access_log.as_json):
                 yield row.encode("utf-8")
 
-    response = Response(app_iter=body(), content_type="text/csv", charset="utf-8")
-    response.headers["Content-Disposition"] = 'attachment; filename="access-log.csv"'
-    return response
+    return attachment("access-log.csv", "text/csv", app_iter=body(), charset="utf-8")
 
 
 @view_config(route_name="api.access_log.export_xlsx", request_method="GET",
@@ -96,14 +100,10 @@ def export_csv(request):
              permission=Permission.REVIEW_ACCESS_LOG)  # fmt: skip
 def export_xlsx(request):
     """The CSV's rows as a workbook (review.xlsx_bytes: built whole before it is sent)."""
-    access_log = request.find_service(IAccessLog)
-    chosen, _page = log_query(request, AccessLogFilters())
-    log_now(request, "export", detail="access log XLSX")
+    access_log, chosen = exported(request, "XLSX")
     with request.find_service(IDatabase).read() as session, iter_entries(session, chosen) as rows:
         workbook = xlsx_bytes(rows, access_log.as_json)
-    response = Response(body=workbook, content_type=XLSX)
-    response.headers["Content-Disposition"] = 'attachment; filename="access-log.xlsx"'
-    return response
+    return attachment("access-log.xlsx", XLSX, body=workbook)
 
 
 @view_config(route_name="api.access_log.anomalies", request_method="GET", renderer="json",

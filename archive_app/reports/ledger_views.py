@@ -10,12 +10,12 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import suppress
 
-from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..access.audit import log_now
 from ..access.identities import identity_of
 from ..access.permissions import Permission
+from ..attachments import attachment
 from ..interfaces import IRecordsService
 from ..settings import storage_dir
 from ..validation import validated
@@ -80,10 +80,7 @@ def ledger_workbook(request):
     finally:
         with suppress(FileNotFoundError):
             os.unlink(path)
-    response = Response(app_iter=chunks(body), content_type=MEDIA_TYPE)
-    response.headers["Content-Disposition"] = f'attachment; filename="{WORKBOOK_NAME}"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return attachment(WORKBOOK_NAME, MEDIA_TYPE, app_iter=chunks(body), no_store=True)
 
 
 def chunks(body, size: int = 64 * 1024) -> Iterator[bytes]:

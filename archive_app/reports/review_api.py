@@ -16,6 +16,7 @@ from ..access.signatures import (
     keep_signature,
     signature_json,
 )
+from ..attachments import attachment
 from ..errors import NotFound
 from ..interfaces import IClock, IKeyring
 from ..payloads import json_object
@@ -94,13 +95,6 @@ def show_review(request):
                     charset="utf-8")  # fmt: skip
 
 
-def attachment(body: bytes, content_type: str, filename: str) -> Response:
-    response = Response(body=body, content_type=content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
 @view_config(route_name="api.reports.review.pdf", request_method="GET",
              permission=Permission.READ_REVIEWS)  # fmt: skip
 @view_config(route_name="reports.review.pdf", request_method="GET",
@@ -111,7 +105,7 @@ def review_pdf(request):
     row = opened(request, "pdf")
     pdf = render_review_pdf(review_json(row), request.find_service(IClock).zone,
                             approval_signatures(request.dbsession, row))  # fmt: skip
-    return attachment(pdf, "application/pdf", f"review-{row.period}-{row.id}.pdf")
+    return attachment(f"review-{row.period}-{row.id}.pdf", "application/pdf", body=pdf)
 
 
 @view_config(route_name="api.reports.review.xlsx", request_method="GET",
@@ -122,8 +116,8 @@ def review_xlsx(request):
     from .review_workbook import review_workbook  # openpyxl: only for a workbook
 
     row = opened(request, "xlsx")
-    return attachment(review_workbook(review_json(row)), XLSX,
-                      f"review-{row.period}-{row.id}.xlsx")  # fmt: skip
+    return attachment(f"review-{row.period}-{row.id}.xlsx", XLSX,
+                      body=review_workbook(review_json(row)))  # fmt: skip
 
 
 def approve_review(request, row, given: SignatureRequest | None) -> dict:

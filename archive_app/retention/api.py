@@ -20,6 +20,7 @@ from ..access.signatures import (
     signature_matches,
     signatures_of,
 )
+from ..attachments import attachment
 from ..errors import NotFound
 from ..interfaces import IClock, IIndexer, IRecordsService
 from ..payloads import json_object
@@ -269,6 +270,20 @@ def certificate_row(request) -> Certificate:
     return row
 
 
+def opened_certificate(request, form: str) -> tuple[Certificate, dict | None]:
+    """The certificate the route names and what of it the reader may see (`partial`, None
+    for the signed original), the reading logged in that `form` (json, pdf)."""
+    row = certificate_row(request)
+    partial = partial_certificate(request, row)
+    log_certificate_reading(request, row, partial, form)
+    return row, partial
+
+
+def log_certificate_reading(request, row: Certificate, partial: dict | None, form: str) -> None:
+    log_now(request, "certificate",
+            detail=f"certificate {row.id} ({form}{', partial' if partial else ''})")  # fmt: skip
+
+
 def partial_certificate(request, row: Certificate) -> dict | None:
     """None when the caller may read every record (they get the signed original); else the
     certificate without the records above their clearance, marked `partial` with the number
@@ -291,10 +306,7 @@ def partial_certificate(request, row: Certificate) -> dict | None:
 @view_config(route_name="retention.certificate.json", request_method="GET",
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def show_certificate(request):
-    row = certificate_row(request)
-    partial = partial_certificate(request, row)
-    log_now(request, "certificate",
-            detail=f"certificate {row.id} (json{', partial' if partial else ''})")  # fmt: skip
+    row, partial = opened_certificate(request, "json")
     body = row.body if partial is None else json.dumps(partial, sort_keys=True,
                                                        ensure_ascii=False)  # fmt: skip
     return Response(body=body.encode("utf-8"), content_type="application/json",
@@ -306,17 +318,12 @@ def show_certificate(request):
 @view_config(route_name="retention.certificate.pdf", request_method="GET",
              permission=Permission.READ_CERTIFICATES)  # fmt: skip
 def certificate_pdf(request):
-    row = certificate_row(request)
-    partial = partial_certificate(request, row)
-    log_now(request, "certificate",
-            detail=f"certificate {row.id} (pdf{', partial' if partial else ''})")  # fmt: skip
+    row, partial = opened_certificate(request, "pdf")
     content = json.loads(row.body) if partial is None else partial
     zone = request.find_service(IClock).zone
     signatures = run_signatures(request.dbsession, [row.run_id]).get(row.run_id, [])
-    response = Response(body=render_pdf(content, zone, signatures), content_type="application/pdf")
-    response.headers["Content-Disposition"] = f'attachment; filename="certificate-{row.id}.pdf"'
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return attachment(f"certificate-{row.id}.pdf", "application/pdf",
+                      body=render_pdf(content, zone, signatures))  # fmt: skip
 
 
 @view_config(route_name="api.dossier.corrections", request_method="POST", renderer="json",

@@ -10,14 +10,19 @@ import json
 from pyramid.view import view_config
 from sqlalchemy import select
 
-from ..access.audit import log_now
 from ..access.permissions import Permission
 from ..errors import NotFound
 from ..interfaces import IKeyring
 from ..records.clearance import readable
 from ..records.models import Dossier
 from ..vault.keyring import fingerprint
-from .api import caller, certificate_row, partial_certificate, show_certificate
+from .api import (
+    caller,
+    certificate_row,
+    log_certificate_reading,
+    partial_certificate,
+    show_certificate,
+)
 from .certificates import ANNOUNCES, certificate_sha256, verify_certificate
 from .models import Certificate
 from .signing import run_signatures
@@ -48,8 +53,7 @@ def certificate_page(request):
         session.scalar(select(Certificate).where(Certificate.position == position))
         for position in (row.position - 1, row.position + 1)
     )
-    log_now(request, "certificate",
-            detail=f"certificate {row.id} (page{', partial' if partial else ''})")  # fmt: skip
+    log_certificate_reading(request, row, partial, "page")
     return {
         "certificate": shown,
         "row": row,

@@ -12,6 +12,7 @@ from pyramid.view import view_config
 from translationstring import TranslationStringFactory
 
 from ..access.permissions import Permission
+from ..attachments import attachment
 from ..labels import field_label, label
 from .schemas import MAX_EXPORT_ROWS, ExportParameters, Sort, search_query
 from .views import export_note, find
@@ -76,9 +77,7 @@ def as_xlsx(rows: list[dict], translate, note: str | None) -> bytes:
 
 
 def _attachment(body: bytes, content_type: str, filename: str, truncated: bool) -> Response:
-    response = Response(body=body, content_type=content_type)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "no-store"
+    response = attachment(filename, content_type, body=body, no_store=True)
     if truncated:
         response.headers["X-Export-Truncated"] = str(MAX_EXPORT_ROWS)
     return response
