@@ -55,10 +55,7 @@ def dossier_body(request, dossier) -> dict:
 def file_dossier(request):
     with _form(request) as form:
         metadata = parse_metadata(form.field_text("metadata"))
-        unknown = set(form.fields) - {"metadata"}
-        if unknown:
-            name = sorted(unknown)[0]
-            raise Invalid(f"{name} must be a file part", field=name[:64])
+        _files_only(form, but="metadata")
         dossier = records(request).file_dossier(metadata, form.uploads, request.user.username)
     log_in_transaction(request, "file", dossier=dossier, detail=f"{len(form.uploads)} documents")
     request.response.status = 201
@@ -80,6 +77,14 @@ def find_dossiers(request):
     log_now(request, "search", detail=f"complaint_no lookup: {len(results)} result(s)",
             dossier=dossier if results else None)  # fmt: skip
     return {"results": results}
+
+
+def _files_only(form, but: str | None = None) -> None:
+    """Every part but `but` is a document: a text part (a kind sent as a field) is refused,
+    the first such name in the field."""
+    texts = sorted(set(form.fields) - {but})
+    if texts:
+        raise Invalid(f"{texts[0]} must be a file part", field=texts[0][:64])
 
 
 def _readable_json(request, dossier):
@@ -108,10 +113,7 @@ def show_dossier(request):
 def append_documents(request):
     dossier = living_dossier(request, request.context)
     with _form(request) as form:
-        unknown = set(form.fields)
-        if unknown:
-            name = sorted(unknown)[0]
-            raise Invalid(f"{name} must be a file part", field=name[:64])
+        _files_only(form)
         added = records(request).append_documents(dossier, form.uploads, request.user.username)
     log_in_transaction(request, "append", dossier=dossier, detail=f"{len(added)} documents")
     request.response.status = 201

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from factories import complete_files, jpeg, metadata, metadata_part, pdf
+from factories import complete_files, file_dossier, jpeg, metadata, metadata_part, pdf
 from sqlalchemy import create_engine, func, select, text
 from support import assert_error
 
@@ -158,6 +158,25 @@ def test_empty_file(api, unchanged):
 def test_unknown_part(api, unchanged):
     files = complete_files() + [("malware", "x.pdf", pdf())]
     assert_error(post(api, [metadata_part(metadata())], files, 422), 422, "invalid", "malware")
+
+
+def test_a_kind_sent_as_text_is_refused_naming_it(api, unchanged):
+    """A document's part without a file (a form field) is no document: filing and appending
+    name the first such part; the metadata is the one text part filing takes."""
+    parts = [metadata_part(metadata()), ("reply_report", "see the letter"), ("attachment", "x")]
+    answer = post(api, parts, complete_files(), 422)
+    assert_error(answer, 422, "invalid", "attachment")
+    assert answer.json["detail"] == "attachment must be a file part"
+
+
+def test_an_append_takes_files_only(api):
+    dossier = file_dossier(api).json
+    url = f"/api/v1/dossiers/{dossier['id']}/documents"
+    for parts in ([("attachment", "a note")], [metadata_part(metadata())]):
+        answer = api.post(url, "archivist", params=parts,
+                          upload_files=[("attachment", "b.pdf", pdf())], status=422)  # fmt: skip
+        assert_error(answer, 422, "invalid", parts[0][0])
+    assert len(api.get(f"/api/v1/dossiers/{dossier['id']}", "archivist").json["documents"]) == 4
 
 
 def test_too_many_parts(api, unchanged):
