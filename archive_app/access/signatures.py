@@ -218,7 +218,10 @@ def checked_signature(
     credentials = request.find_service(ICredentials) if enrolled else None
     try:
         if credentials is not None and not request.dbsession.in_transaction():
-            # The code is used up in a transaction of its own, committed at once.
+            # The code is used up in a transaction of its own, committed at once. Not the
+            # request's session, nor a savepoint in it: either begins the request's
+            # transaction, whose write lock (BEGIN IMMEDIATE on SQLite) an approval's own
+            # sessions would then wait for until the busy timeout (the TOTP approval test).
             with request.find_service(IDatabase).write() as session, session.begin():
                 return check_signature(
                     accounts,
