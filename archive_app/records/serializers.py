@@ -10,8 +10,8 @@ from sqlalchemy.orm import object_session
 from .models import Document, DocumentText, Dossier
 
 
-def dossier_json(dossier: Dossier, customer: dict) -> dict:
-    """Every field of a living dossier; `customer` already decrypted, masked or not."""
+def heading(dossier: Dossier) -> dict:
+    """What every living dossier's shape opens with: which complaint, what, when."""
     return {
         "id": dossier.id,
         "complaint_no": dossier.complaint_no,
@@ -20,6 +20,18 @@ def dossier_json(dossier: Dossier, customer: dict) -> dict:
         "title": dossier.title,
         "received_on": dossier.received_on.isoformat(),
         "closed_on": dossier.closed_on.isoformat(),
+    }
+
+
+def summary_products(dossier: Dossier) -> list[dict]:
+    """Its products as a summary names them: which product, which batch."""
+    return [{"name": p.name, "batch_no": p.batch_no} for p in dossier.products]
+
+
+def dossier_json(dossier: Dossier, customer: dict) -> dict:
+    """Every field of a living dossier; `customer` already decrypted, masked or not."""
+    return {
+        **heading(dossier),
         "channel": dossier.channel,
         "department": dossier.department,
         "customer": customer,
@@ -78,13 +90,11 @@ def quality_object(stored: dict | None, keys: tuple[str, ...]) -> dict | None:
 
 def summary(dossier: Dossier) -> dict:
     return {
-        "id": dossier.id, "complaint_no": dossier.complaint_no,
-        "complaint_class": dossier.complaint_class, "complaint_type": dossier.complaint_type,
-        "title": dossier.title, "received_on": dossier.received_on.isoformat(),
-        "closed_on": dossier.closed_on.isoformat(), "state": dossier.state,
+        **heading(dossier),
+        "state": dossier.state,
         "confidentiality": dossier.confidentiality,
-        "products": [{"name": p.name, "batch_no": p.batch_no} for p in dossier.products],
-    }  # fmt: skip
+        "products": summary_products(dossier),
+    }
 
 
 def tombstone(dossier: Dossier) -> dict:

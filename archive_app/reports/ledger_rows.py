@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from ..records.clearance import readable
 from ..records.masking import mask_customer
 from ..records.models import Dossier, ProductLine
+from ..records.serializers import heading, summary_products
 from ..records.vocabulary import DYING_STATES
 
 # Rows read from the database at a time when every row is wanted (the workbook): bounded
@@ -101,17 +102,11 @@ class Ledger:
             return tombstone_row(dossier)
         customer = self.customer_of(dossier)
         return {
-            "id": dossier.id,
-            "complaint_no": dossier.complaint_no,
-            "complaint_class": dossier.complaint_class,
-            "complaint_type": dossier.complaint_type,
-            "title": dossier.title,
-            "received_on": dossier.received_on.isoformat(),
-            "closed_on": dossier.closed_on.isoformat(),
+            **heading(dossier),
             "outcome": dossier.outcome,
             "measures": list(dossier.measures or []),
             "capa_ref": dossier.capa_ref,
-            "products": [{"name": p.name, "batch_no": p.batch_no} for p in dossier.products],
+            "products": summary_products(dossier),
             "customer": customer if self.unmasked else mask_customer(customer),
             # Filed with the handling timeline (contract §8) when the dossier carries one.
             "timeline": dict(getattr(dossier, "timeline", None) or {}),
