@@ -8,8 +8,9 @@ from pyramid.view import view_config
 from translationstring import TranslationStringFactory
 
 from ..access.permissions import Permission
-from ..errors import ArchiveError, NotFound
+from ..errors import NotFound
 from ..interfaces import IClock
+from ..pages import shows_refusals
 from .saved import delete_saved_search, save_search, saved_searches_of
 
 _ = TranslationStringFactory("archive")
@@ -31,16 +32,16 @@ def saved_page(request):
 
 @view_config(route_name="search.saved", request_method="POST", renderer=PAGE,
              permission=Permission.READ_DOSSIERS)  # fmt: skip
+@shows_refusals(lambda request, error: _page(request, error=error, name=_name(request)[:100]))
 def save(request):
-    name = request.POST.get("name", "")[:1000]
-    try:
-        save_search(request.dbsession, request.user.username, name,
-                    request.POST.get("query", "")[:10_000],
-                    request.find_service(IClock).now())  # fmt: skip
-    except ArchiveError as error:
-        request.response.status = error.status
-        return _page(request, error=error, name=name[:100])
+    save_search(request.dbsession, request.user.username, _name(request),
+                request.POST.get("query", "")[:10_000],
+                request.find_service(IClock).now())  # fmt: skip
     return HTTPSeeOther(request.route_url("search.saved", _query={"created": "1"}))
+
+
+def _name(request) -> str:
+    return request.POST.get("name", "")[:1000]
 
 
 @view_config(route_name="search.saved.delete", request_method="POST",
