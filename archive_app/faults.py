@@ -1,11 +1,12 @@
 """Fault injection for crash tests: `ARCHIVE_FAULT=step` makes the process die at that step
 the way `kill -9` would (no cleanup, no flush), so tests can prove what survives a crash.
 
-Steps: filing `blob_written` (blob on disk, transaction not committed); `reindex_built` (a new
-generation built, not swapped in); key rotation
-`rotation_saved` (new key saved, no row re-wrapped) and `rotation_batch` (one batch
-committed); retention `marked`, `index_purged`, `erased`, `certified`, `unlinked`; search
-steps are named in search/ (see docs/search.md).
+Steps: filing `blob_written` (blob on disk, transaction not committed); import
+`import_batch_N_filled` (its Nth batch's rows flushed and blobs durable, not committed);
+`reindex_built` (a new generation built, not swapped in); key rotation `rotation_saved`
+(new key saved, no row re-wrapped) and `rotation_batch` (one batch committed); retention
+`marked`, `index_purged`, `erased`, `certified`, `unlinked`; search steps are named
+in search/ (see docs/search.md).
 """
 
 from __future__ import annotations

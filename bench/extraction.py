@@ -2,7 +2,7 @@
 fast `archive import` files the demo corpus without OCR, and PDF text by three engines.
 
     .venv/bin/python bench/extraction.py [--part ocr|scanned-pdf|import|pdf|all]
-        [--pages 12] [--dossiers 500] [--realdocs ../shared/realdocs/files]
+        [--pages 12] [--dossiers 500] [--fsyncs] [--realdocs ../shared/realdocs/files]
 
 ocr          OCR pages per minute through the sandboxed children (readers/ocr.py: OSD, then
              chi_sim+eng), one worker and two, on scanned-looking A4 pages (demo/scans.py).
@@ -10,7 +10,8 @@ scanned-pdf  A 10-page image-only PDF filed over HTTP to a served archive (testi
              background indexing and background OCR): seconds from the 201 to the first
              search hit of the word on its last page.
 import       `archive import` of N demo-corpus dossiers with OCR off (its scans are left
-             `ocr_pending` for the server): dossiers per second.
+             `ocr_pending` for the server): dossiers per second, wall and CPU time;
+             with --fsyncs, fsync calls per dossier (a second run, under strace).
 pdf          The real corpus's PDFs read by pypdf, PDFium (pypdfium2) and poppler's
              pdftotext: distinct words, words in common with pdftotext, time.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -149,7 +151,36 @@ def scanned_pdf_to_searchable(page_count: int = 10) -> None:
         shutil.rmtree(served.storage, ignore_errors=True)
 
 
-def import_throughput(count: int) -> None:
+def import_throughput(count: int, fsyncs: bool = False) -> None:
+    """Wall and CPU time of the command (its children included); with `fsyncs`, a second
+    import of the same corpus into a fresh archive under `strace -f -c` counts its fsync and
+    fdatasync calls (strace slows it, so that run is not the one timed)."""
+    from archive_app.demo.corpus import write_demo_archive
+
+    served = archive(background_ocr=False)
+    try:
+        served.command("init")
+        folders = served.storage / "import"
+        # `count` showcase dossiers and the trend history (ten quarters): all are filed.
+        filed = len(write_demo_archive(folders, count=count))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds, peak, _ = served.command("import", str(folders))
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        print(
+            f"archive import of {filed} demo dossiers ({count} showcase + history), OCR off: "
+            f"{seconds:.1f} s, {filed / seconds:.1f} dossiers/s, CPU {cpu:.1f} s, "
+            f"peak RSS {peak:.0f} MB [{machine()}]"
+        )
+    finally:
+        shutil.rmtree(served.storage, ignore_errors=True)
+    if fsyncs:
+        print(f"  fsync + fdatasync calls per dossier: {count_fsyncs(count) / filed:.1f}")
+
+
+def count_fsyncs(count: int) -> int:
+    from search import ARCHIVE
+
     from archive_app.demo.corpus import write_demo_archive
 
     served = archive(background_ocr=False)
@@ -157,11 +188,13 @@ def import_throughput(count: int) -> None:
         served.command("init")
         folders = served.storage / "import"
         write_demo_archive(folders, count=count)
-        seconds, peak, _ = served.command("import", str(folders))
-        print(
-            f"archive import of {count} demo dossiers, OCR off: {seconds:.1f} s, "
-            f"{count / seconds:.1f} dossiers/s, peak RSS {peak:.0f} MB [{machine()}]"
-        )
+        summary = served.storage / "strace.txt"
+        subprocess.run(["strace", "-f", "-c", "-e", "trace=fsync,fdatasync", "-o", str(summary),
+                        ARCHIVE, "-c", str(served.config), "import", str(folders)],
+                       env=served.env, check=True, capture_output=True)  # fmt: skip
+        calls = re.findall(r"^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?f(?:data)?sync$",
+                           summary.read_text(), re.MULTILINE)  # fmt: skip
+        return sum(int(number) for number in calls)
     finally:
         shutil.rmtree(served.storage, ignore_errors=True)
 
@@ -227,6 +260,11 @@ def main() -> None:
                         choices=["ocr", "scanned-pdf", "import", "pdf", "all"])  # fmt: skip
     parser.add_argument("--pages", type=int, default=12)
     parser.add_argument("--dossiers", type=int, default=500)
+    parser.add_argument(
+        "--fsyncs",
+        action="store_true",
+        help="import: count fsync calls too, in a second run under strace",
+    )
     realdocs = os.environ.get("ARCHIVE_REALDOCS", ROOT.parent / "shared/realdocs/files")
     parser.add_argument("--realdocs", type=Path, default=Path(realdocs))
     args = parser.parse_args()
@@ -235,7 +273,7 @@ def main() -> None:
     if args.part in ("scanned-pdf", "all"):
         scanned_pdf_to_searchable()
     if args.part in ("import", "all"):
-        import_throughput(args.dossiers)
+        import_throughput(args.dossiers, args.fsyncs)
     if args.part in ("pdf", "all"):
         pdf_engines(args.realdocs)
 

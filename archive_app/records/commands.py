@@ -13,13 +13,21 @@ import click
 
 from ..bootstrap import open_app
 from ..commands import UsageProblem, progress, reported_errors
-from .importer import ImportStatus, dossier_folders, folders_without_listing, import_folders
+from .importer import (
+    BATCH_SIZE,
+    ImportStatus,
+    dossier_folders,
+    folders_without_listing,
+    import_folders,
+)
 
 
 @click.command("import")
 @click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--batch", type=click.IntRange(min=1), default=BATCH_SIZE, show_default=True,
+              help="Dossiers filed in one transaction at most (1: each on its own).")  # fmt: skip
 @click.pass_obj
-def import_(config_uri, directory):
+def import_(config_uri, directory, batch):
     """File every dossier folder under DIRECTORY (rerun-safe).
 
     \b
@@ -27,7 +35,12 @@ def import_(config_uri, directory):
     and "documents": [{"kind": "registration_form", "file": "登记表.pdf"}, ...], each file
     relative to that folder. Each folder gets one line: filed, skipped (already filed) or
     failed with the reason; a folder without dossier.json is reported as failed. Exit 1 if
-    any folder failed."""
+    any folder failed.
+
+    \b
+    Folders are filed a batch to a transaction (at most 2 seconds open) and each line is
+    printed once its batch has committed: a crash loses at most the batch in progress,
+    whose lines were not printed, and a rerun files it."""
     if not directory.is_dir():
         raise UsageProblem(f"{directory} is not a readable folder")
     folders = dossier_folders(directory)
@@ -38,7 +51,7 @@ def import_(config_uri, directory):
         failed += 1
         click.echo(report.line())
     with reported_errors(), open_app(config_uri) as env:
-        with progress(import_folders(env["request"], directory, folders), "filing",
+        with progress(import_folders(env["request"], directory, folders, batch=batch), "filing",
                       length=len(folders)) as reports:  # fmt: skip
             for report in reports:
                 failed += report.status == ImportStatus.FAILED

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,25 @@ class RecordsService:
         self.max_parts = max_parts
         # Told (session, dossier id) after a change, e.g. to queue index work for the commit.
         self.on_change = on_change or (lambda session, dossier_id: None)
+        # Inside `folders_synced_once`: the blob folders still to fsync (else None: each
+        # blob's folder is fsync'd as it is written).
+        self._unsynced: set[Path] | None = None
 
     # -- filing ---------------------------------------------------------------------------
+
+    @contextmanager
+    def folders_synced_once(self) -> Iterator[None]:
+        """Blobs written in this block have their folders fsync'd once, when it ends without
+        an error, instead of once per blob: for a batch filed in one transaction (the
+        importer), which must commit only after the block has ended."""
+        if self._unsynced is not None:
+            raise RuntimeError("folders_synced_once does not nest")
+        self._unsynced = set()
+        try:
+            yield
+            self.blobs.sync_folders(self._unsynced)
+        finally:
+            self._unsynced = None
 
     def file_dossier(self, raw_metadata, uploads: list[Upload], filed_by: str) -> Dossier:
         metadata = validate_metadata(raw_metadata)
@@ -237,7 +255,9 @@ class RecordsService:
             document_id = uuid.uuid4().hex
             data_key = new_data_key()
             with open(upload.path, "rb") as source:
-                storage_name, digest = self.blobs.write(source, data_key, document_id)
+                storage_name, digest = self.blobs.write(
+                    source, data_key, document_id, unsynced=self._unsynced
+                )
             track_new_blob(self.session, self.blobs, storage_name)
             crash_point("blob_written")  # a crash here leaves an orphan blob, never a row
             document = Document(

@@ -180,6 +180,9 @@ class Indexer:
             self.rebuild()  # missing or deleted: build it whole (it is a cache)
             return set(dossier_ids)
         entries, removed, done = [], [], set()
+        # The texts extracted for the whole batch, stored in one transaction: one commit
+        # (and one wait for the write lock an import's batch holds) a batch, not a dossier.
+        extracted: list[tuple] = []
         with self.read_sessions() as session:
             records = self.records_for_session(session)
             for dossier_id in dossier_ids:
@@ -187,12 +190,15 @@ class Indexer:
                 if dossier is None or dossier.state not in LIVING_STATES:
                     removed.append(dossier_id)
                 else:
+                    mine: list[tuple] = []
                     try:
-                        entries.append(self.entry(records, dossier))
+                        entries.append(self.entry(records, dossier, mine))
                     except Exception as error:  # stays queued, and the rest of the batch goes on
                         log_failure(f"dossier {dossier_id} could not be indexed", error)
                         continue
+                    extracted += mine
                 done.add(dossier_id)
+            self.store_texts(extracted)
         self.index.upsert(entries, removed)
         return done
 
@@ -206,13 +212,16 @@ class Indexer:
 
     # -- entries ---------------------------------------------------------------------------
 
-    def entry(self, records, dossier: Dossier) -> dict:
+    def entry(self, records, dossier: Dossier, extracted: list[tuple] | None = None) -> dict:
         """The dossier's index entry: metadata, and its documents' text (stored once
         extracted: only documents without a stored text are extracted), each text with the
-        dossier's own customer values cut out (redaction.py)."""
-        extracted: list[tuple] = []  # stored together: one commit a dossier, not a document
-        texts = [self.document_text(records, doc, extracted) for doc in dossier.documents]
-        self.store_texts(extracted)
+        dossier's own customer values cut out (redaction.py). The texts extracted are
+        stored together (one commit a dossier, not a document), or added to `extracted`
+        for the caller to store with a whole batch's (`store_texts`)."""
+        mine: list[tuple] = [] if extracted is None else extracted
+        texts = [self.document_text(records, doc, mine) for doc in dossier.documents]
+        if extracted is None:
+            self.store_texts(mine)
         clean = redactor(personal_values(records.customer(dossier)))
         return {
             "id": dossier.id,

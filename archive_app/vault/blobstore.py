@@ -41,14 +41,20 @@ class BlobStore:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def write(self, src: BinaryIO, dek: bytes, document_id: str) -> tuple[str, StreamDigest]:
+    def write(self, src: BinaryIO, dek: bytes, document_id: str, *,
+              unsynced: set[Path] | None = None) -> tuple[str, StreamDigest]:  # fmt: skip
         """Encrypt `src` into a new blob; return its storage name and digests.
 
         Order: temp file, fsync, rename, fsync the folder. Once this returns the blob
         survives a crash; if it raises, no temp file is left behind.
+
+        With `unsynced` (a batch of writes, as an import's), the blob's file is fsync'd but
+        its folder, and the parents of folders made for it, are added to the set instead:
+        the blob survives a crash only once `sync_folders(unsynced)` has returned, which the
+        caller does once for the whole batch before it commits the rows naming the blobs.
         """
         tmp_folder = self.root / _TMP_FOLDER
-        self._make_folders(tmp_folder)
+        self._make_folders(tmp_folder, unsynced)
         tmp_path = tmp_folder / f"{secrets.token_hex(16)}.tmp"
         # O_EXCL: never write into (or, below, delete) a file someone else created.
         fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -58,14 +64,25 @@ class BlobStore:
                 dst.flush()
                 os.fsync(dst.fileno())
             name, final_path = self._new_name()
-            self._make_folders(final_path.parent)
+            self._make_folders(final_path.parent, unsynced)
             os.replace(tmp_path, final_path)
-            # Should this fsync fail, the blob is left as an orphan for `verify --repair`.
-            fsync_directory(final_path.parent)
+            if unsynced is None:
+                # Should this fsync fail, the blob is left as an orphan for `verify --repair`.
+                fsync_directory(final_path.parent)
+            else:
+                unsynced.add(final_path.parent)
             return name, digest
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
+
+    @staticmethod
+    def sync_folders(folders: set[Path]) -> None:
+        """Flush the entries of the folders a batch of `write(..., unsynced=folders)` left,
+        each once, deepest first; the set is emptied as they are done."""
+        for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+            fsync_directory(folder)
+            folders.discard(folder)
 
     def _new_name(self) -> tuple[str, Path]:
         # 128 random bits never collide in practice; the check costs one stat.
@@ -76,8 +93,9 @@ class BlobStore:
             if not path.exists():
                 return name, path
 
-    def _make_folders(self, folder: Path) -> None:
-        """Create `folder` and missing parents, fsyncing each new entry's parent."""
+    def _make_folders(self, folder: Path, unsynced: set[Path] | None = None) -> None:
+        """Create `folder` and missing parents, fsyncing each new entry's parent (or, with
+        `unsynced`, adding the parent to it for the caller to fsync once)."""
         missing = []
         current = folder
         while not current.exists():
@@ -88,7 +106,10 @@ class BlobStore:
         for path in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 path.mkdir(mode=0o700)
-            fsync_directory(path.parent)
+            if unsynced is None:
+                fsync_directory(path.parent)
+            else:
+                unsynced.add(path.parent)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -136,3 +136,34 @@ def test_appending_killed_before_its_commit_adds_nothing_but_an_orphan(tmp_path_
     assert done.returncode == 0 and "appended" in done.stdout, done.stderr
     final = run_cli(env, "verify")
     assert final.returncode == 0 and final.stdout.splitlines()[-1] != before
+
+
+def test_batched_import_killed_before_a_batch_commits_loses_that_batch_alone(
+        tmp_path_factory, tmp_path):  # fmt: skip
+    """Five folders, two a batch: killed once the second batch is filed and its blobs are
+    durable but before it commits. The first batch stays filed, the second leaves orphan
+    blobs only, and the rerun skips the first two and files the other three: none doubled."""
+    env = make_cli_env(tmp_path_factory, "crash_batch")
+    numbers = sorted(complaint_no("I", 2023) for _ in range(5))
+    for number in numbers:
+        write_folder(tmp_path, metadata(complaint_no=number))
+
+    killed = run_cli_process(dict(env, ARCHIVE_FAULT="import_batch_2_filled"), "import",
+                             "--batch", "2", str(tmp_path))  # fmt: skip
+    assert killed.returncode == KILLED
+    assert not any(number in killed.stdout for number in numbers[2:])  # never reported filed
+    on_disk = blob_files(env)
+    report = run_cli(env, "verify")
+    assert report.returncode == 0, report.stdout  # the committed batch whole
+    documents = int(report.stdout.split()[0])
+    assert documents > 0 and len(on_disk) == 2 * documents  # batch 2's blobs: orphans
+
+    rerun = run_cli(env, "import", "--batch", "2", str(tmp_path))
+    assert rerun.returncode == 0, rerun.stdout
+    assert [line.split()[0] for line in rerun.stdout.splitlines()] == \
+        ["skipped"] * 2 + ["filed"] * 3  # fmt: skip
+    repaired = run_cli(dict(env, ARCHIVE_ORPHAN_GRACE_HOURS="0"), "verify", "--repair")
+    assert repaired.returncode == 0 and repaired.stdout.count("removed") == documents
+    final = run_cli(env, "verify")
+    assert final.returncode == 0 and final.stdout.split()[0] == str(documents * 5 // 2)
+    assert len(blob_files(env)) == documents * 5 // 2  # each dossier once, nothing left over

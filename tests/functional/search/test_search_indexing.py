@@ -8,11 +8,13 @@ from urllib.parse import quote
 
 import pytest
 from factories import complaint_no, complete_files, file_dossier, metadata
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from support import ManualMonotonicClock
 
 from archive_app.demo.documents import make_pdf
 from archive_app.interfaces import IClock, IDatabase, IIndexer, ISearchService
+from archive_app.records.derived import DocumentText
+from archive_app.records.models import Document
 from archive_app.search.engine import IndexBusy, SearchIndex
 from archive_app.search.indexing import Indexer
 from archive_app.search.models import QueuedDossier
@@ -137,3 +139,32 @@ def test_the_background_thread_indexes_filings_in_one_commit_after_its_delay(
     assert len(indexer_threads()) == 1
     background_indexer.close()
     assert indexer_threads() == []
+
+
+def test_a_drain_stores_the_texts_of_its_whole_batch_in_one_transaction(
+    api, search_app, monkeypatch
+):
+    """One write transaction for the texts extracted for a batch of dossiers, not one a
+    dossier: each waits for the write lock, which an import's batch holds up to 2 s."""
+    dossiers = [file_with_report(api, f"文本批次标题{n}", f"文本批次正文{n}")["id"]
+                for n in "甲乙丙"]  # fmt: skip
+    indexer = search_app.registry.getUtility(IIndexer)
+    database = search_app.registry.getUtility(IDatabase)
+    with database.write() as session, session.begin():  # extracted again by the next drain
+        session.execute(delete(DocumentText).where(DocumentText.document_id.in_(
+            select(Document.id).where(Document.dossier_id.in_(dossiers)))))  # fmt: skip
+    opened = []
+    sessions = indexer.write_sessions
+
+    def counted():
+        opened.append(1)
+        return sessions()
+
+    monkeypatch.setattr(indexer, "write_sessions", counted)
+    assert indexer.apply(dossiers) == set(dossiers)
+    assert len(opened) == 1
+    with database.read() as session:
+        stored = session.scalars(select(Document.dossier_id).join(
+            DocumentText, DocumentText.document_id == Document.id)).all()  # fmt: skip
+    assert set(stored) >= set(dossiers) and len(stored) > len(dossiers)  # every document's
+    assert found(api, "文本批次正文乙") == {dossiers[1]}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from archive_app.vault import blobstore
 from archive_app.vault.blobstore import BlobStore
 from archive_app.vault.streams import MIN_CHUNK, BlobIntegrityError
 
@@ -200,3 +201,32 @@ def test_iter_names_ignores_strays(store):
     (store.path_of(name).parent / "notes.txt").write_text("stray")
     assert list(store.iter_names()) == [name]
     assert list(BlobStore(store.root / "absent").iter_names()) == []
+
+
+def test_a_batch_of_writes_fsyncs_each_folder_once_when_told(store, monkeypatch):
+    """`unsynced`: each blob's file is fsync'd as it is written, but the folders (its own,
+    the parents of new fan-out folders) once for the batch, by `sync_folders`."""
+    synced = []
+    real = blobstore.fsync_directory
+    monkeypatch.setattr(blobstore, "fsync_directory", lambda folder: (synced.append(folder),
+                                                                      real(folder)))  # fmt: skip
+    files = []
+    monkeypatch.setattr(os, "fsync", lambda fd, real=os.fsync: (files.append(fd), real(fd)))
+    unsynced: set = set()
+    names = [store.write(io.BytesIO(b"body %d" % n), DEK, DOC, unsynced=unsynced)[0]
+             for n in range(6)]  # fmt: skip
+    assert synced == [] and len(files) == 6  # one fsync per blob file, none of a folder
+    folders = {store.path_of(name).parent for name in names}
+    assert folders <= unsynced and store.root in unsynced and store.root.parent in unsynced
+    expected = set(unsynced)
+    store.sync_folders(unsynced)
+    assert sorted(synced) == sorted(expected) and len(synced) == len(expected)  # each once
+    assert unsynced == set()
+    assert all(store.exists(name) for name in names)
+
+
+def test_a_single_write_still_fsyncs_its_folder_before_returning(store, monkeypatch):
+    synced = []
+    monkeypatch.setattr(blobstore, "fsync_directory", synced.append)
+    name, _ = store.write(io.BytesIO(b"body"), DEK, DOC)
+    assert store.path_of(name).parent in synced and store.root in synced
