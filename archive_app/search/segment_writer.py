@@ -19,13 +19,18 @@ from __future__ import annotations
 import operator
 import zlib
 from array import array
+from datetime import datetime
 from pickle import dumps
 
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3TermInfo
+from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC
 from whoosh.multiproc import MpWriter, SubWriterTask
 from whoosh.system import pack_int, pack_ushort
 from whoosh.writing import SegmentWriter
 
+# Fields whose postings are a function of the value alone, which recurs (classes, states,
+# dates, years, batches): each distinct value is indexed once per segment.
+REPEATED_VALUES = (ID, KEYWORD, NUMERIC, DATETIME)
 PICKLE_PROTOCOL = 2  # Whoosh's W3 blocks
 EMPTY_LENGTH_BYTE = 0  # whoosh.util.numeric.length_to_byte of None and of 0: no statistics
 
@@ -44,6 +49,9 @@ class DirectSegmentWriter(SegmentWriter):
         super().__init__(ix, codec=codec, **kwargs)
         # field name → term bytes → [(docnum, weight, value bytes)], in document order.
         self._postings = {name: {} for name in self.schema.names()}
+        # field name → value → its postings (term bytes, frequency, weight, value bytes).
+        self._indexed = {name: {} for name, field in self.schema.items()
+                         if type(field) in REPEATED_VALUES}  # fmt: skip
 
     def add_document(self, **fields):
         # Whoosh's SegmentWriter.add_document, the postings kept by term instead of pooled.
@@ -66,7 +74,7 @@ class DirectSegmentWriter(SegmentWriter):
                     fieldboost = self._field_boost(fields, fieldname, docboost)
                     scorable = field.scorable
                     found = self._postings[fieldname]
-                    for tbytes, freq, weight, vbytes in field.index(value):
+                    for tbytes, freq, weight, vbytes in self._index(fieldname, field, value):
                         if scorable:
                             length += freq
                         posting = (docnum, weight * fieldboost, vbytes)
@@ -88,6 +96,15 @@ class DirectSegmentWriter(SegmentWriter):
         perdocwriter.finish_doc()
         self._added = True
         self.docnum += 1
+
+    def _index(self, fieldname, field, value):
+        known = self._indexed.get(fieldname)
+        if known is None or not isinstance(value, str | int | datetime):
+            return field.index(value)
+        items = known.get(value)
+        if items is None:
+            items = known[value] = list(field.index(value))
+        return items
 
     def _flush_segment(self):
         self.perdocwriter.close()
