@@ -36,6 +36,7 @@ from .analysis import query_terms, term_sequence, terms
 from .docsets import Deadline, DocSetCache, DocSets, Segment
 from .ranking import ReadableStatistics, by_relevance
 from .schema import dossier_schema
+from .segment_writer import DirectMpWriter, DirectSegmentWriter
 
 TEXT_FIELDS = ("title", "product", "manufacturer", "summary", "text")
 METADATA_TEXT_FIELDS = tuple(name for name in TEXT_FIELDS if name != "text")
@@ -435,14 +436,16 @@ def _build_writer(built, processes: int):
     # segment's lengths column to note every block's shortest and longest document (a quarter
     # of a rebuild's time), bounds only its own top-N collectors use to skip blocks; relevance
     # here scores documents one by one from the lengths column (ranking.py), which is kept.
+    # The postings go straight to the segment files, without Whoosh's posting pool
+    # (segment_writer.py).
     codec = default_codec()
     codec.length_stats = False
     if processes > 1:
         # Whoosh's multiprocess writer: each process indexes a share of the entries into a
         # segment of its own (never merged: see SEGMENT_DOCS). Analysis and postings are
-        # two thirds of a rebuild's time, so this uses the second core.
-        return built.writer(procs=processes, limitmb=128, multisegment=True, codec=codec)
-    return built.writer(limitmb=128, codec=codec)
+        # most of a rebuild's time, so this uses the second core.
+        return DirectMpWriter(built, procs=processes, codec=codec)
+    return DirectSegmentWriter(built, codec=codec)
 
 
 def _rewrite_only(segment_id: str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from functools import lru_cache
 
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, TEXT, Schema
 from whoosh.formats import Frequency, Positions
@@ -29,13 +30,25 @@ class BigramText(TEXT):
         found = terms(value)
         if type(self.format) is Frequency:
             for word, count in Counter(found).items():
-                yield word.encode(), count, count * boost, pack_uint(count)
+                yield word.encode(), count, count * boost, _count_bytes(count)
             return
         positions = defaultdict(list)
         for position, word in enumerate(found):
             positions[word].append(position)
         for word, where in positions.items():
-            yield word.encode(), len(where), len(where) * boost, self.format.encode(where)
+            yield word.encode(), len(where), len(where) * boost, _positions_bytes(tuple(where))
+
+
+# The encoded values of a posting depend only on the count or the positions, and the same
+# few recur in every document: encoded once each (a rebuild encoded millions).
+@lru_cache(maxsize=4096)
+def _count_bytes(count: int) -> bytes:
+    return pack_uint(count)
+
+
+@lru_cache(maxsize=65536)
+def _positions_bytes(where: tuple[int, ...]) -> bytes:
+    return Positions().encode(where)  # Positions.encode reads nothing of its instance
 
 
 def dossier_schema() -> Schema:
