@@ -12,6 +12,9 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import chameleon.loader
+import chameleon.template
+import plaster.loaders
 import pytest
 import webtest
 from argon2 import PasswordHasher
@@ -47,6 +50,52 @@ def cheap_password_hashes():
     yield
     patch.undo()
     services._dummy_hash.cache_clear()
+
+
+class CompiledTemplates(chameleon.loader.MemoryLoader):
+    """Chameleon's in-memory loader, keeping what it compiled: a template compiles once per
+    run instead of once per app built (each `get_app` and each in-process command builds one).
+    The key is Chameleon's own digest (the template's path, its text, the builtins' names, the
+    installed versions), as in the on-disk cache `CHAMELEON_CACHE` turns on."""
+
+    def __init__(self):
+        self.modules: dict[str, dict] = {}
+
+    def build(self, source: str, filename: str) -> dict:
+        self.modules[filename] = super().build(source, filename)
+        return self.modules[filename]
+
+    def get(self, name: str) -> dict | None:
+        return self.modules.get(name)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def templates_compiled_once():
+    patch = pytest.MonkeyPatch()
+    patch.setattr(chameleon.template.BaseTemplate, "loader", CompiledTemplates())
+    yield
+    patch.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def config_loaders_found_once():
+    """plaster finds the loader of `testing.ini` by reading the metadata of every installed
+    distribution (about 0.17 s of CPU), on each `get_app`, `get_appsettings` and command run
+    in-process, several times each: the distributions installed do not change during a run,
+    so the answer for a scheme and protocols is kept (a new loader is still made each time)."""
+    found: dict[tuple, list] = {}
+    original = plaster.loaders.find_loaders
+
+    def find_loaders(scheme, protocols=None):
+        key = (scheme, tuple(protocols or ()))
+        if key not in found:
+            found[key] = original(scheme, protocols=protocols)
+        return list(found[key])
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(plaster.loaders, "find_loaders", find_loaders)
+    yield
+    patch.undo()
 
 
 @pytest.fixture(scope="session")
