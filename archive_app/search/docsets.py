@@ -18,7 +18,6 @@ import threading
 import time
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import Counter
 from collections.abc import Callable
 from itertools import accumulate, islice
 from pathlib import Path
@@ -291,10 +290,11 @@ class Segment:
         cache_key = ("readable", key, field)
         known = self.cached.get(cache_key)
         if known is None or known[0] != deleted:
-            # The readable documents' length bytes counted in C, then each byte's length
-            # once: `byte_to_length` per document was a tenth of a first query.
-            counts = Counter(map(self.lengths(field).__getitem__, lanes))
-            total = sum(byte_to_length(byte) * count for byte, count in counts.items())
+            # Each length byte's documents counted against the readable set in C: a
+            # Python pass over the readable documents' bytes was 19-31 ms of a first query
+            # at 100,000 (there are at most 256 bytes, usually a few dozen).
+            total = sum(byte_to_length(byte) * lanes.intersection_cardinality(documents)
+                        for byte, documents in self.length_sets(field).items())  # fmt: skip
             known = (deleted, len(lanes), total)
             self.cached[cache_key] = known
         return known[1], known[2]
@@ -318,6 +318,17 @@ class Segment:
         key = ("lengths", field)
         if key not in self.cached:
             self.cached[key] = length_bytes(self.reader, field, self.size)
+        return self.cached[key]
+
+    def length_sets(self, field: str) -> dict[int, FrozenBitMap]:
+        """The documents of each length byte in `field` (deleted ones included: the
+        readable set they are counted against has none)."""
+        key = ("length_sets", field)
+        if key not in self.cached:
+            documents: dict[int, list[int]] = {}
+            for docnum, byte in enumerate(self.lengths(field)):
+                documents.setdefault(byte, []).append(docnum)
+            self.cached[key] = {byte: bitmap(found) for byte, found in documents.items()}
         return self.cached[key]
 
     def sequences(self, field: str) -> tuple[str, list[int]]:

@@ -49,6 +49,7 @@ DERIVED = (
     ("dates", "received_on"),
     *(("common", name) for name in TEXT_FIELDS),
     *(("lengths", name) for name in TEXT_FIELDS),
+    *(("length_sets", name) for name in TEXT_FIELDS),
     *(("sequences", name) for name in PHRASE_FIELDS),
 )
 MAX_QUERY_CHARS = 500

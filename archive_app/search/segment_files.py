@@ -82,6 +82,7 @@ ENCODERS = {
     "common": lambda values: {text: lanes.serialize() for text, lanes in values.items()},
     "dates": _encode_dates,
     "lengths": bytes,
+    "length_sets": lambda values: {byte: lanes.serialize() for byte, lanes in values.items()},
     "sequences": tuple,
 }
 DECODERS = {
@@ -89,5 +90,8 @@ DECODERS = {
     "common": lambda values: {text: FrozenBitMap.deserialize(raw) for text, raw in values.items()},
     "dates": _decode_dates,
     "lengths": bytes,
+    "length_sets": lambda values: {
+        byte: FrozenBitMap.deserialize(raw) for byte, raw in values.items()
+    },
     "sequences": tuple,
 }

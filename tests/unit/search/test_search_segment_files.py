@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 from test_search_docsets import LEVELS, QUERIES, entries, three_segments, walked
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from archive_app.search import docsets, engine, segment_files
 from archive_app.search.engine import SearchIndex, SearchQuery
@@ -116,3 +117,25 @@ def test_files_go_with_their_segments_through_updates_merges_and_purges(index):
         expected, facets = walked(fresh, query, LEVELS)
         result = fresh.search(query, LEVELS)
         assert (result.total, result.facets) == (len(expected), facets), query
+
+
+def test_readable_length_totals_come_from_the_files_length_sets_and_equal_a_walk(index):
+    """A fresh process reads each length byte's documents from the files (no pass over the
+    documents) and the readable totals equal Whoosh's own field lengths summed."""
+    searcher = index.open().searcher()
+    readers = [leaf.reader() for leaf, _ in searcher.leaf_searchers()]
+    cache = docsets.DocSetCache(derived=engine.DERIVED)
+    folder = index._current_folder()
+    for reader in readers:
+        segment = docsets.Segment(cache, reader, None, 0, folder)
+        assert ("length_sets", "summary") in segment.cached  # read from the file
+        readable = docsets.bitmap(range(0, segment.size, 3))  # every third document
+        for field in ("title", "summary", "text"):
+            expected = sum(
+                byte_to_length(length_to_byte(reader.doc_field_length(docnum, field, 0) or 0))
+                for docnum in readable
+            )
+            assert segment.readable_lengths(("test",), readable, field) == (
+                len(readable),
+                expected,
+            ), field
