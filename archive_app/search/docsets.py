@@ -44,9 +44,10 @@ EXACT_FACETS = frozenset({"complaint_class", "complaint_type", "outcome", "produ
                           "confidentiality", "state"})  # fmt: skip
 EMPTY = FrozenBitMap()
 # A term in this many documents of a segment has its bitmap kept with the segment (`common`):
-# from here on CRoaring stores it as a bitset of at most 8 KB, and reading its postings took
-# 32 blocks or more.
-COMMON_POSTINGS = 4096
+# reading its postings takes 4 blocks or more (each unzipped and unpickled by Whoosh), which
+# made the first query of a phrase or word of middling frequency cost over 100 ms at 100,000
+# (a threshold of 4,096 kept 0.5 MB a segment of 10,000 there, 512 keeps 1.3 MB).
+COMMON_POSTINGS = 512
 
 
 class Deadline(Exception):
