@@ -178,9 +178,10 @@ def sizes_mb(url: str) -> dict[str, float]:
 # -- the app over HTTP -----------------------------------------------------------------------
 
 
-def served_ini(url: str, storage: Path, port: int) -> str:
-    """testing.ini on this database and storage folder, its own port, the PostgreSQL search
-    backend, and the background indexer on as in production."""
+def served_ini(url: str, storage: Path, port: int, backend: str = "postgres") -> str:
+    """testing.ini on this database and storage folder, its own port, the search backend
+    (PostgreSQL's, or Whoosh's folder under the storage folder), and the background indexer
+    on as in production."""
     ini = (bench.ROOT / "testing.ini").read_text()
     changes = {
         "sqlalchemy.url = sqlite:///%(here)s/storage/archive.sqlite": f"sqlalchemy.url = {url}",
@@ -188,7 +189,7 @@ def served_ini(url: str, storage: Path, port: int) -> str:
         "archive.search.index_in_background = false": "archive.search.index_in_background = true",
         "listen = 127.0.0.1:6543": f"listen = 127.0.0.1:{port}",
         "archive.search.query_timeout = 2": "archive.search.query_timeout = 2\n"
-        "archive.search.backend = postgres",
+        f"archive.search.backend = {backend}",
     }
     for old, new in changes.items():
         if ini.count(old) != 1:
@@ -201,10 +202,10 @@ class Served(bench.Archive):
     """The real app on an existing database: `bench/search.py`'s commands and `pserve`,
     with an ini of its own in a temporary storage folder (no database dropped here)."""
 
-    def __init__(self, storage: Path, url: str):
+    def __init__(self, storage: Path, url: str, backend: str = "postgres"):
         self.storage, self.postgres, self.port = storage, url, bench.free_port()
         self.config = storage / "bench.ini"
-        self.config.write_text(served_ini(url, storage, self.port))
+        self.config.write_text(served_ini(url, storage, self.port, backend))
         # The ini says where everything is: no ARCHIVE_* variable of this shell overrides it.
         self.env = {key: value for key, value in os.environ.items()
                     if not key.startswith("ARCHIVE_")}  # fmt: skip
@@ -269,9 +270,13 @@ def over_http(client: bench.Http, params: str, app_pid: int) -> tuple[int | None
     raise RuntimeError(f"the search {params} answered {status}: {json.dumps(answer)[:300]}")
 
 
-def measure(index, client: bench.Http, app_pid: int, pairs: list) -> tuple[Side, Side]:
+def measure(index, client: bench.Http, app_pid: int, pairs: list,
+            database=None) -> tuple[Side, Side]:  # fmt: skip
     """Each query at the service and over HTTP in turns (which goes first alternates, so
-    neither always finds the pages the other just read), after one query of each unmeasured."""
+    neither always finds the pages the other just read), after one query of each unmeasured.
+    `database`: the `PostgresSearch` whose database's backends are counted (the index's own
+    when it is one)."""
+    database = database or index
     asks = {
         "service": lambda query, params: at_service(index, query),
         "http": lambda query, params: over_http(client, params, app_pid),
@@ -281,11 +286,11 @@ def measure(index, client: bench.Http, app_pid: int, pairs: list) -> tuple[Side,
     sides = {name: Side() for name in asks}
     for number, (query, params) in enumerate(pairs):
         for name in sorted(asks, reverse=number % 2 == 1):
-            side, database = sides[name], pg_million.server_cpu_seconds(index)
+            side, before = sides[name], pg_million.server_cpu_seconds(database)
             started = time.perf_counter()
             total, cpu = asks[name](query, params)
             side.ms.append((time.perf_counter() - started) * 1000)
-            side.database_cpu += pg_million.server_cpu_seconds(index) - database
+            side.database_cpu += pg_million.server_cpu_seconds(database) - before
             side.totals.append(total)
             side.cpu += cpu
     return sides["service"], sides["http"]
@@ -320,24 +325,44 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=URL, help="a database of its own: dropped")
     parser.add_argument("--reuse", action="store_true",
                         help="serve the rows a previous run built: no build")  # fmt: skip
+    parser.add_argument("--backend", choices=("postgres", "whoosh"), default="postgres",
+                        help="the served search: whoosh builds the same entries into a Whoosh "
+                        "index in the storage folder, over the same dossier rows")  # fmt: skip
     args = parser.parse_args()
-    index = existing(args.postgres_url) if args.reuse else build(args.postgres_url, args.dossiers)
+    rows = existing(args.postgres_url) if args.reuse else build(args.postgres_url, args.dossiers)
     sizes = sizes_mb(args.postgres_url)
     print("on disk: " + ", ".join(f"{name} {size:.0f} MB" for name, size in sizes.items()))
     rng = random.Random(3)  # pg_million's batches, its queries
     batches = [f"{p[3]}2305{rng.randrange(1, 40):03d}" for p in rng.choices(bench.PRODUCTS, k=200)]
     storage = Path(tempfile.mkdtemp(prefix="bench-pg-http-"))
     try:
-        served = Served(storage, args.postgres_url)
+        served = Served(storage, args.postgres_url, args.backend)
+        index = rows if args.backend == "postgres" else whoosh_index(storage, rows.doc_count())
         client_token = served.reader_token()
+        print(f"backend {args.backend}, served at load {pg_million.load()}")
         with served.server() as process:
             client = bench.Http(served.port, client_token)
             for name, pairs in bench.query_suites(batches, 2021, args.queries).items():
                 before = pg_million.load()
-                report(name, *measure(index, client, process.pid, pairs), before)
+                report(name, *measure(index, client, process.pid, pairs, rows), before)
     finally:
         shutil.rmtree(storage, ignore_errors=True)
-        index.database.dispose()
+        rows.database.dispose()
+
+
+def whoosh_index(storage: Path, count: int):
+    """The same entries as the search rows, in the Whoosh index the served app reads
+    (storage/index), built as `archive reindex` builds it (two writer processes)."""
+    from archive_app.search.engine import SearchIndex
+
+    index = SearchIndex(storage / "index")
+    started, cpu = time.perf_counter(), sum(os.times()[:4])  # with the writers it waited for
+    index.rebuild(bench.entries(count), batch_size=2000, processes=2)
+    wall, cpu = time.perf_counter() - started, sum(os.times()[:4]) - cpu
+    size = sum(path.stat().st_size for path in index.root.rglob("*") if path.is_file()) / 2**20
+    print(f"Whoosh index of {count}: {wall:.0f} s ({count / wall:.0f}/s), CPU with its writers "
+          f"{cpu:.0f} s, {size:.0f} MB, load {pg_million.load()}")  # fmt: skip
+    return index
 
 
 if __name__ == "__main__":
