@@ -21,6 +21,10 @@ query at the service (`PostgresSearch.search`) and over HTTP, in turns, with the
 compared. Printed per class: p50 and p95 of both, the HTTP overhead (p95 minus p95, and the
 median of the per-query differences), CPU per query of this process, of the app's process
 and of the database's backends, queries stopped at the time limit, the load average.
+
+`--backend whoosh` serves the same entries from a Whoosh index built into the temporary
+storage folder (two writers, as `archive reindex`), over the same dossier rows, reader and
+queries: the two backends side by side over HTTP.
 """
 
 from __future__ import annotations
@@ -322,7 +326,8 @@ def main() -> None:
                         help="built: search rows and dossier rows")  # fmt: skip
     parser.add_argument("--queries", type=int, default=20,
                         help="per query class, each at the service and over HTTP")  # fmt: skip
-    parser.add_argument("--postgres-url", default=URL, help="a database of its own: dropped")
+    parser.add_argument("--postgres-url", default=URL,
+                        help="its own database: dropped and built, unless --reuse")  # fmt: skip
     parser.add_argument("--reuse", action="store_true",
                         help="serve the rows a previous run built: no build")  # fmt: skip
     parser.add_argument("--backend", choices=("postgres", "whoosh"), default="postgres",
