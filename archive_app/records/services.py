@@ -179,13 +179,14 @@ class RecordsService:
         dossier.key_bucket = self.bucket(dossier.destroy_after, held)
         self._set_customer(dossier, metadata["customer"])
         self.session.add(dossier)
+        # One flush for the dossier, its products and its documents (a number filed since
+        # the check above fails it; the blobs already written go with the rollback).
         try:
-            self.session.flush()
+            self._store(dossier, uploads, media_types, filed_by, first_position=0)
         except IntegrityError:
             raise Conflict(
                 f"complaint {metadata['complaint_no']} is already filed", field="complaint_no"
             ) from None
-        self._store(dossier, uploads, media_types, filed_by, first_position=0)
         self.on_change(self.session, dossier.id)
         return dossier
 
