@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,28 @@ def test_when_the_drain_process_fails_the_importer_indexes_its_filings_itself(
     here = entries_written_here(monkeypatch)
     ids = import_indexed(env, tmp_path, folders, numbers, batch=1)
     assert {dossier_id for call in here for dossier_id in call} == ids  # this process did
+
+
+def test_an_import_killed_mid_batch_leaves_its_drain_process_to_index_what_committed(
+        cli_env, tmp_path):  # fmt: skip
+    """Killed once its second batch is filed but not committed: the drain process reads the
+    end of its standard input, indexes the first batch and leaves; the rerun files the
+    other three, indexes them, and doubles nothing."""
+    env = cli_env("cli_index_apart_killed")
+    folders = tmp_path / "import"
+    numbers = sorted(write_dossier_folder(folders) for _ in range(5))
+    config = str(background_config(tmp_path))
+    killed = run_cli_process(env | {"ARCHIVE_FAULT": "import_batch_2_filled"}, "import",
+                             "--batch", "2", str(folders), config=config)  # fmt: skip
+    assert killed.returncode == 137, killed.stderr
+    first = {database_state(env, number)[0] for number in numbers[:2]}
+    assert None not in first and database_state(env, numbers[2])[0] is None
+    deadline = time.monotonic() + 60
+    while not first <= indexed(env) or database_state(env, numbers[0])[1]:
+        assert time.monotonic() < deadline, "the drain process did not index the first batch"
+        time.sleep(0.2)
+    rerun = run_cli(env, "import", "--batch", "2", str(folders), config=config)
+    assert [line.split()[0] for line in rerun.stdout.splitlines()] == \
+        ["skipped"] * 2 + ["filed"] * 3  # fmt: skip
+    ids = {database_state(env, number)[0] for number in numbers}
+    assert ids == indexed(env) and database_state(env, numbers[0])[1] == set()
