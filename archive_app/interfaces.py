@@ -357,6 +357,10 @@ class IIndexer(Interface):
     def rebuild(processes=1, progress=None):
         """Build a new generation from the database and swap it in: dossiers indexed."""
 
+    def drained_apart(config_uri):
+        """A context manager for a long run of commits (an import): their queue rows drained
+        by a process of its own started with that configuration, waited for at the end."""
+
 
 class IOcrQueue(Interface):
     """Reads scans by OCR in the background (`search.ocr_queue.OcrQueue`): the documents whose

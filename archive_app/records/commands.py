@@ -7,12 +7,14 @@ cost the other commands nothing.
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
 from ..bootstrap import open_app
 from ..commands import UsageProblem, progress, reported_errors
+from ..interfaces import IIndexer
 from .importer import (
     BATCH_SIZE,
     ImportStatus,
@@ -51,8 +53,12 @@ def import_(config_uri, directory, batch):
         failed += 1
         click.echo(report.line())
     with reported_errors(), open_app(config_uri) as env:
-        with progress(import_folders(env["request"], directory, folders, batch=batch), "filing",
-                      length=len(folders)) as reports:  # fmt: skip
+        indexer = env["registry"].queryUtility(IIndexer)  # a process without search: none
+        # More than one batch: indexed by a process of its own meanwhile, on the other core.
+        apart = indexer is not None and len(folders) > batch
+        indexing = indexer.drained_apart(config_uri) if apart else nullcontext()
+        filing = import_folders(env["request"], directory, folders, batch=batch)
+        with indexing, progress(filing, "filing", length=len(folders)) as reports:
             for report in reports:
                 failed += report.status == ImportStatus.FAILED
                 reports.echo(report.line())

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from .models import Document, DocumentPreview, DocumentText
@@ -32,7 +32,7 @@ MAX_REASON = 200
 _INFO = b"archive derived-text v1"
 _PREVIEW_INFO = b"archive derived-preview v1"
 _NONCE_SIZE = 12
-_ERASE_BATCH = 500  # ids per DELETE (SQLite bounds a statement's parameters)
+_IDS_PER_STATEMENT = 500  # ids in one IN (...): SQLite bounds a statement's parameters
 
 
 class TextState(StrEnum):
@@ -97,9 +97,18 @@ def open_preview(data_key: bytes, document_id: str, sealed: bytes) -> bytes:
     return _open(data_key, document_id, sealed, _PREVIEW_INFO)
 
 
-def read_text(session: Session, document: Document, data_key: bytes) -> DerivedText | None:
-    """The document's stored text, or None if none is stored yet."""
-    row = session.get(DocumentText, document.id)
+def text_rows(session: Session, document_ids: list[str]) -> dict[str, DocumentText]:
+    """The stored text rows of these documents, by document id (none for those without)."""
+    return {row.document_id: row for start in range(0, len(document_ids), _IDS_PER_STATEMENT)
+            for row in session.scalars(select(DocumentText).where(DocumentText.document_id.in_(
+                document_ids[start : start + _IDS_PER_STATEMENT])))}  # fmt: skip
+
+
+def read_text(session: Session, document: Document, data_key: bytes,
+              rows: dict[str, DocumentText] | None = None) -> DerivedText | None:  # fmt: skip
+    """The document's stored text, or None if none is stored yet; `rows`: the stored rows
+    read already for a batch (`text_rows`), instead of a query for this one."""
+    row = session.get(DocumentText, document.id) if rows is None else rows.get(document.id)
     if row is None:
         return None
     text = "" if row.sealed_text is None else open_text(data_key, document.id, row.sealed_text)
@@ -108,9 +117,27 @@ def read_text(session: Session, document: Document, data_key: bytes) -> DerivedT
 
 def store_text(session: Session, document: Document, data_key: bytes, derived: DerivedText,
                now: datetime) -> None:  # fmt: skip
+    row = session.get(DocumentText, document.id) or DocumentText(document_id=document.id)
+    _fill(session, row, document, data_key, derived, now)
+
+
+def store_texts(session: Session, items: Iterable[tuple[Document, bytes, DerivedText]],
+                now: datetime) -> None:  # fmt: skip
+    """`store_text` for each (document, data key, text), the rows already stored found in one
+    query (a drain's batch is hundreds of documents, nearly all without a row yet)."""
+    items = list(items)
+    rows = text_rows(session, [document.id for document, _key, _text in items])
+    for document, data_key, derived in items:
+        row = rows.get(document.id)
+        if row is None:
+            row = rows[document.id] = DocumentText(document_id=document.id)
+        _fill(session, row, document, data_key, derived, now)
+
+
+def _fill(session: Session, row: DocumentText, document: Document, data_key: bytes,
+          derived: DerivedText, now: datetime) -> None:  # fmt: skip
     if derived.state not in list(TextState):
         raise ValueError(f"unknown derived-text state {derived.state!r}")
-    row = session.get(DocumentText, document.id) or DocumentText(document_id=document.id)
     row.state = derived.state
     row.reason = derived.reason[:MAX_REASON] if derived.reason else None
     row.sealed_text = seal_text(data_key, document.id, derived.text) if derived.text else None
@@ -124,8 +151,8 @@ def erase_derived_text(session: Session, document_ids: Iterable[str]) -> int:
     leaves no row at all."""
     ids = list(document_ids)
     erased = 0
-    for start in range(0, len(ids), _ERASE_BATCH):
-        batch = ids[start : start + _ERASE_BATCH]
+    for start in range(0, len(ids), _IDS_PER_STATEMENT):
+        batch = ids[start : start + _IDS_PER_STATEMENT]
         for table in (DocumentText, DocumentPreview):
             result = session.execute(delete(table).where(table.document_id.in_(batch)))
             erased += result.rowcount or 0

@@ -194,7 +194,7 @@ def file_batch(request, root: Path, folders: Iterator[Path], size: int,
         with request.tm:
             service = request.find_service(IRecordsService)
             session = request.dbsession
-            with service.folders_synced_once():
+            with service.blobs_synced_together():
                 for folder in folders:
                     taken.append(folder)
                     reports.append(_file_in_batch(request, service, session, root, folder))

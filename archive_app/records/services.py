@@ -34,6 +34,7 @@ from ..vault.buckets import BucketKeys, Sealer, bucket_for
 from ..vault.envelope import new_data_key, unwrap_data_key, wrap_data_key
 from ..vault.fields import FieldCipher
 from ..vault.keyring import Keyring
+from ..vault.syncing import SyncBatch
 from .cleanup import track_new_blob
 from .clearance import readable
 from .closure import check_no_feedback
@@ -95,25 +96,27 @@ class RecordsService:
         self.max_parts = max_parts
         # Told (session, dossier id) after a change, e.g. to queue index work for the commit.
         self.on_change = on_change or (lambda session, dossier_id: None)
-        # Inside `folders_synced_once`: the blob folders still to fsync (else None: each
-        # blob's folder is fsync'd as it is written).
-        self._unsynced: set[Path] | None = None
+        # Inside `blobs_synced_together`: the batch that makes the blobs durable (else None:
+        # each blob is fsync'd, with its folder, as it is written).
+        self._batch: SyncBatch | None = None
 
     # -- filing ---------------------------------------------------------------------------
 
     @contextmanager
-    def folders_synced_once(self) -> Iterator[None]:
-        """Blobs written in this block have their folders fsync'd once, when it ends without
-        an error, instead of once per blob: for a batch filed in one transaction (the
-        importer), which must commit only after the block has ended."""
-        if self._unsynced is not None:
-            raise RuntimeError("folders_synced_once does not nest")
-        self._unsynced = set()
+    def blobs_synced_together(self) -> Iterator[None]:
+        """Blobs written in this block are fsync'd on the batch's threads while the filing
+        goes on, and their folders once each, all done when the block ends without an error:
+        for a batch filed in one transaction (the importer), which must commit only after
+        the block has ended."""
+        if self._batch is not None:
+            raise RuntimeError("blobs_synced_together does not nest")
+        self._batch = SyncBatch()
         try:
             yield
-            self.blobs.sync_folders(self._unsynced)
+            self._batch.sync()
         finally:
-            self._unsynced = None
+            self._batch.close()
+            self._batch = None
 
     def file_dossier(self, raw_metadata, uploads: list[Upload], filed_by: str) -> Dossier:
         metadata = validate_metadata(raw_metadata)
@@ -176,13 +179,14 @@ class RecordsService:
         dossier.key_bucket = self.bucket(dossier.destroy_after, held)
         self._set_customer(dossier, metadata["customer"])
         self.session.add(dossier)
+        # One flush for the dossier, its products and its documents (a number filed since
+        # the check above fails it; the blobs already written go with the rollback).
         try:
-            self.session.flush()
+            self._store(dossier, uploads, media_types, filed_by, first_position=0)
         except IntegrityError:
             raise Conflict(
                 f"complaint {metadata['complaint_no']} is already filed", field="complaint_no"
             ) from None
-        self._store(dossier, uploads, media_types, filed_by, first_position=0)
         self.on_change(self.session, dossier.id)
         return dossier
 
@@ -256,7 +260,7 @@ class RecordsService:
             data_key = new_data_key()
             with open(upload.path, "rb") as source:
                 storage_name, digest = self.blobs.write(
-                    source, data_key, document_id, unsynced=self._unsynced
+                    source, data_key, document_id, batch=self._batch
                 )
             track_new_blob(self.session, self.blobs, storage_name)
             crash_point("blob_written")  # a crash here leaves an orphan blob, never a row

@@ -10,11 +10,12 @@ import tempfile
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from zope.interface import implementer
 
 from ..clock import Clock, MonotonicClock
@@ -29,12 +30,14 @@ from ..vault.keyring import KeyringError
 from ..vault.streams import BlobIntegrityError
 from . import index_queue
 from .batching import BatchingThread
+from .drain_process import drain_process
 from .engine import SearchIndex
 from .extraction import READERS, Extraction
 from .locks import AdvisoryQueueLock, NoQueueLock
 from .readers.ocr import IMAGE_TYPES
 from .redaction import personal_values, redactor
 from .sandbox import ExtractionSandbox
+from .settling import Settler
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,11 @@ class Indexer:
         # write into the generation the rebuild is about to replace.
         self._lock = threading.RLock()
         self.queue_lock = queue_lock or NoQueueLock()
+        # While a drain process of its own files this process's queue rows (`drained_apart`),
+        # none here: two drains at once on SQLite (no queue lock) would do the work twice.
+        self._apart = False
+        # In that drain process: its batches settled on a thread of their own (settling.py).
+        self.settler: Settler | None = None
         self._batcher = None
         if batch_delay is not None:
             self._batcher = BatchingThread(self.drain, batch_delay, name="archive-indexer",
@@ -145,6 +153,8 @@ class Indexer:
         forget the rows it now holds; how many rows there were. While another process
         drains, nothing (0): that one looks at the queue again after it lets go."""
         with self._lock:
+            if self._apart:
+                return 0  # a drain process of its own does this process's rows meanwhile
             seen: set[tuple] = set()  # (dossier_id, queued_at) this drain has read
             for _ in range(DRAIN_PASSES):
                 with self.queue_lock.held(wait=False) as mine:
@@ -155,7 +165,7 @@ class Indexer:
                 # skipped, is there now: drain again. Rows that failed stay unchanged in
                 # `seen` and wait for the next drain instead of being retried in a loop.
                 with self.read_sessions() as session:
-                    if all(tuple(row) in seen for row in index_queue.pending(session)):
+                    if all(self._taken(row, seen) for row in index_queue.pending(session)):
                         return len(seen)
             # Filings keep coming: let a purge or a rebuild waiting for the lock have its
             # turn; the background thread comes back for the rest.
@@ -163,44 +173,98 @@ class Indexer:
                 self._batcher.request()
             return len(seen)
 
+    def _taken(self, row, seen: set[tuple]) -> bool:
+        """Read by this drain already, or written and still being settled (`settler`)."""
+        return tuple(row) in seen or (self.settler is not None and self.settler.holds(row))
+
     def _drain_pending(self, seen: set[tuple]) -> None:
         with self.read_sessions() as session:
-            rows = [row for row in index_queue.pending(session) if tuple(row) not in seen]
+            rows = [row for row in index_queue.pending(session) if not self._taken(row, seen)]
         seen.update(tuple(row) for row in rows)
         for start in range(0, len(rows), BATCH):
             batch = rows[start : start + BATCH]
             self.fault("index_drain_batch")  # crash tests: a node dies holding the queue
-            done = self.apply([row.dossier_id for row in batch])
-            with self.write_sessions() as session, session.begin():
-                index_queue.forget(session, [row for row in batch if row.dossier_id in done])
+            done, extracted = self.write_entries([row.dossier_id for row in batch])
+            finished = [row for row in batch if row.dossier_id in done]
+            if self.settler is not None:
+                self.settler.hand(extracted, finished)
+            else:
+                self.settle(extracted, finished)
 
     def apply(self, dossier_ids: list[str]) -> set[str]:
-        """Write these dossiers' entries (remove the destroyed) in one commit; the ids done."""
+        """Write these dossiers' entries (remove the destroyed) in one commit and store the
+        texts extracted for them; the ids done."""
+        done, extracted = self.write_entries(dossier_ids)
+        self.store_texts(extracted)
+        return done
+
+    def write_entries(self, dossier_ids: list[str]) -> tuple[set[str], list[tuple]]:
+        """Write these dossiers' entries (remove the destroyed) in one commit: the ids done,
+        and the texts extracted for them (document, data key, extraction), not stored yet."""
         if not self.index.exists():
             self.rebuild()  # missing or deleted: build it whole (it is a cache)
-            return set(dossier_ids)
+            return set(dossier_ids), []
         entries, removed, done = [], [], set()
-        # The texts extracted for the whole batch, stored in one transaction: one commit
-        # (and one wait for the write lock an import's batch holds) a batch, not a dossier.
         extracted: list[tuple] = []
         with self.read_sessions() as session:
             records = self.records_for_session(session)
+            # The batch's dossiers, documents, products and stored texts in four queries, not
+            # four a dossier and one a document.
+            dossiers = {dossier.id: dossier for dossier in session.scalars(
+                select(Dossier).where(Dossier.id.in_(dossier_ids)).options(
+                    selectinload(Dossier.documents), selectinload(Dossier.products)))}  # fmt: skip
+            texts = derived.text_rows(session, [document.id for dossier in dossiers.values()
+                                                for document in dossier.documents])  # fmt: skip
             for dossier_id in dossier_ids:
-                dossier = session.get(Dossier, dossier_id)
+                dossier = dossiers.get(dossier_id)
                 if dossier is None or dossier.state not in LIVING_STATES:
                     removed.append(dossier_id)
                 else:
                     mine: list[tuple] = []
                     try:
-                        entries.append(self.entry(records, dossier, mine))
+                        entries.append(self.entry(records, dossier, mine, texts))
                     except Exception as error:  # stays queued, and the rest of the batch goes on
                         log_failure(f"dossier {dossier_id} could not be indexed", error)
                         continue
                     extracted += mine
                 done.add(dossier_id)
-            self.store_texts(extracted)
         self.index.upsert(entries, removed)
-        return done
+        return done, extracted
+
+    def settle(self, extracted: list[tuple], rows: list) -> None:
+        """After a batch's index commit: its texts stored and its queue rows forgotten, in
+        one transaction (one wait for the write lock an import's batch holds, a batch, not
+        a dossier); if that fails, the texts each on its own and the rows after them."""
+        try:
+            with self.write_sessions() as session, session.begin():
+                self._store_all(session, extracted)
+                index_queue.forget(session, rows)
+        except Exception:
+            self.store_texts(extracted)
+            with self.write_sessions() as session, session.begin():
+                index_queue.forget(session, rows)
+            return
+        self._tell_ocr(extracted)
+
+    @contextmanager
+    def drained_apart(self, config_uri: str) -> Iterator[None]:
+        """For a long run of commits in this process (an import, indexed in the background):
+        the queue rows they add are drained by a process of its own (drain_process.py), on
+        the other core instead of this process's GIL, and this process's drains skip
+        meanwhile. When the block ends, that process drains what was committed and exits,
+        waited for; what it left (it failed), this process drains after it."""
+        if self._batcher is None:  # indexed before each commit's answer: nothing to hand over
+            yield
+            return
+        with self._lock:  # after a drain running here has ended
+            self._apart = True
+        try:
+            with drain_process(config_uri):
+                yield
+        finally:
+            with self._lock:
+                self._apart = False
+            self._drain_soon()
 
     def purge(self, dossier_ids: list[str]) -> None:
         """Retention's purge, never in the middle of a drain (which could write back an
@@ -212,14 +276,21 @@ class Indexer:
 
     # -- entries ---------------------------------------------------------------------------
 
-    def entry(self, records, dossier: Dossier, extracted: list[tuple] | None = None) -> dict:
+    def entry(
+        self,
+        records,
+        dossier: Dossier,
+        extracted: list[tuple] | None = None,
+        texts: dict | None = None,
+    ) -> dict:
         """The dossier's index entry: metadata, and its documents' text (stored once
         extracted: only documents without a stored text are extracted), each text with the
         dossier's own customer values cut out (redaction.py). The texts extracted are
         stored together (one commit a dossier, not a document), or added to `extracted`
-        for the caller to store with a whole batch's (`store_texts`)."""
+        for the caller to store with a whole batch's (`store_texts`). `texts`: the stored
+        text rows of its documents, read already (`derived.text_rows`)."""
         mine: list[tuple] = [] if extracted is None else extracted
-        texts = [self.document_text(records, doc, mine) for doc in dossier.documents]
+        documents = [self.document_text(records, doc, mine, texts) for doc in dossier.documents]
         if extracted is None:
             self.store_texts(mine)
         clean = redactor(personal_values(records.customer(dossier)))
@@ -232,7 +303,7 @@ class Indexer:
             "product_name": [product.name for product in dossier.products],
             "manufacturer": clean(" ".join(parties_and_references(dossier))),
             "summary": clean(dossier.summary),
-            "text": clean("\n".join(texts)),
+            "text": clean("\n".join(documents)),
             "complaint_class": dossier.complaint_class,
             "complaint_type": dossier.complaint_type,
             "outcome": dossier.outcome,
@@ -245,7 +316,9 @@ class Indexer:
             "closed_on": dossier.closed_on,
         }
 
-    def document_text(self, records, document, extracted: list[tuple] | None = None) -> str:
+    def document_text(
+        self, records, document, extracted: list[tuple] | None = None, texts: dict | None = None
+    ) -> str:
         """The document's stored text; else decrypt it to a private temporary file, read
         its text, remove the file, and store the text (sealed under the document's key), or
         add it to `extracted` for the caller to store with the others (`store_texts`)."""
@@ -255,7 +328,7 @@ class Indexer:
             return ""  # destroyed, or a kind without text (audio): nothing to read
         try:
             data_key = records.data_key(document)
-            stored = derived.read_text(records.session, document, data_key)
+            stored = derived.read_text(records.session, document, data_key, rows=texts)
         except (KeyUnwrapError, KeyringError):
             log.warning("document %s: its key could not be unwrapped for indexing", document.id)
             return ""
@@ -268,7 +341,7 @@ class Indexer:
         if document.media_type in IMAGE_TYPES:  # no text layer: left for OCR, never done here
             extraction = Extraction("", True, needs_ocr=True)
         else:
-            extraction = self.extract(records, document)
+            extraction = self.extract(records, document, data_key)
         if extraction is None:
             return ""
         if not extraction.complete:
@@ -281,12 +354,13 @@ class Indexer:
             extracted.append((document, data_key, extraction))
         return extraction.text
 
-    def extract(self, records, document) -> Extraction | None:
+    def extract(self, records, document, data_key: bytes) -> Extraction | None:
         """Run the readers on the decrypted document; None if it cannot be read."""
         self.spool.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.spool, prefix="extract-") as plain:
             try:
-                for chunk in records.open_document(document):
+                for chunk in records.blobs.open_plaintext(document.storage_name, data_key,
+                                                          document.id):  # fmt: skip
                     plain.write(chunk)
             except (BlobIntegrityError, KeyUnwrapError, KeyringError, OSError):
                 # Indexed without its text; `archive verify` names the damaged document.
@@ -304,13 +378,19 @@ class Indexer:
             return
         try:
             with self.write_sessions() as session, session.begin():
-                for document, data_key, extraction in extracted:
-                    derived.store_text(session, document, data_key,
-                                       self.derived_text(extraction), self.clock.now())  # fmt: skip
+                self._store_all(session, extracted)
         except Exception:
             for item in extracted:
                 self.store_text(*item)
             return
+        self._tell_ocr(extracted)
+
+    def _store_all(self, session: Session, extracted: list[tuple]) -> None:
+        texts = [(document, data_key, self.derived_text(extraction))
+                 for document, data_key, extraction in extracted]  # fmt: skip
+        derived.store_texts(session, texts, self.clock.now())
+
+    def _tell_ocr(self, extracted: list[tuple]) -> None:
         if any(extraction.needs_ocr for _document, _key, extraction in extracted):
             self.ocr_requested()
 

@@ -21,6 +21,7 @@ from zope.interface import implementer
 from ..interfaces import IBlobStore
 from .durability import fsync_directory
 from .streams import DEFAULT_CHUNK, StreamDigest, decrypt_stream, encrypt_stream, verify_stream
+from .syncing import SyncBatch
 
 # ab/cd/abcd<28 more hex>.blob: the two folder levels are the name's first four hex digits.
 _NAME = re.compile(r"(?P<a>[0-9a-f]{2})/(?P<b>[0-9a-f]{2})/(?P=a)(?P=b)[0-9a-f]{28}\.blob")
@@ -42,19 +43,21 @@ class BlobStore:
     # -- writing ---------------------------------------------------------------------------
 
     def write(self, src: BinaryIO, dek: bytes, document_id: str, *,
-              unsynced: set[Path] | None = None) -> tuple[str, StreamDigest]:  # fmt: skip
+              batch: SyncBatch | None = None) -> tuple[str, StreamDigest]:  # fmt: skip
         """Encrypt `src` into a new blob; return its storage name and digests.
 
         Order: temp file, fsync, rename, fsync the folder. Once this returns the blob
         survives a crash; if it raises, no temp file is left behind.
 
-        With `unsynced` (a batch of writes, as an import's), the blob's file is fsync'd but
-        its folder, and the parents of folders made for it, are added to the set instead:
-        the blob survives a crash only once `sync_folders(unsynced)` has returned, which the
-        caller does once for the whole batch before it commits the rows naming the blobs.
+        With `batch` (the writes of an import's batch), the file's fsync, its folder's and
+        those of the parents of folders made for it are left to the batch, which runs them
+        on its threads: the blob survives a crash only once `batch.sync()` has returned,
+        which the caller does once for the whole batch before it commits the rows naming
+        the blobs. A crash before that leaves, at worst, an unreferenced blob that may be
+        incomplete: an orphan, which `verify --repair` removes as any other.
         """
         tmp_folder = self.root / _TMP_FOLDER
-        self._make_folders(tmp_folder, unsynced)
+        self._make_folders(tmp_folder, batch)
         tmp_path = tmp_folder / f"{secrets.token_hex(16)}.tmp"
         # O_EXCL: never write into (or, below, delete) a file someone else created.
         fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -62,27 +65,22 @@ class BlobStore:
             with os.fdopen(fd, "wb") as dst:
                 digest = encrypt_stream(src, dst, dek, document_id, self.chunk_size)
                 dst.flush()
-                os.fsync(dst.fileno())
+                if batch is None:
+                    os.fsync(dst.fileno())
+                else:  # its own descriptor: this one closes now, the batch's after the fsync
+                    batch.sync_file(os.dup(dst.fileno()))
             name, final_path = self._new_name()
-            self._make_folders(final_path.parent, unsynced)
+            self._make_folders(final_path.parent, batch)
             os.replace(tmp_path, final_path)
-            if unsynced is None:
+            if batch is None:
                 # Should this fsync fail, the blob is left as an orphan for `verify --repair`.
                 fsync_directory(final_path.parent)
             else:
-                unsynced.add(final_path.parent)
+                batch.add_folder(final_path.parent)
             return name, digest
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp_path)
-
-    @staticmethod
-    def sync_folders(folders: set[Path]) -> None:
-        """Flush the entries of the folders a batch of `write(..., unsynced=folders)` left,
-        each once, deepest first; the set is emptied as they are done."""
-        for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
-            fsync_directory(folder)
-            folders.discard(folder)
 
     def _new_name(self) -> tuple[str, Path]:
         # 128 random bits never collide in practice; the check costs one stat.
@@ -93,9 +91,9 @@ class BlobStore:
             if not path.exists():
                 return name, path
 
-    def _make_folders(self, folder: Path, unsynced: set[Path] | None = None) -> None:
+    def _make_folders(self, folder: Path, batch: SyncBatch | None = None) -> None:
         """Create `folder` and missing parents, fsyncing each new entry's parent (or, with
-        `unsynced`, adding the parent to it for the caller to fsync once)."""
+        `batch`, leaving the parent to the batch to fsync once)."""
         missing = []
         current = folder
         while not current.exists():
@@ -106,10 +104,10 @@ class BlobStore:
         for path in reversed(missing):
             with contextlib.suppress(FileExistsError):
                 path.mkdir(mode=0o700)
-            if unsynced is None:
+            if batch is None:
                 fsync_directory(path.parent)
             else:
-                unsynced.add(path.parent)
+                batch.add_folder(path.parent)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -201,3 +201,29 @@ def test_import_of_hostile_folders_files_nothing_and_reports_each(cli_env, tmp_p
     assert "zip bomb" in result.stdout
     assert "nested too deeply" in result.stdout and "larger than 2 MB" in result.stdout
     assert " filed" not in result.stdout
+
+
+def test_a_dossier_its_products_and_documents_are_written_in_one_flush(cli_env, tmp_path):
+    """Filing flushes a new dossier's rows once (was twice: the dossier, then its documents,
+    and a lazy load of the new dossier's empty documents between)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from archive_app.records.models import Document, Dossier
+
+    flushes = []  # per flush writing records rows: the kinds of new rows in it
+
+    def before_flush(session, context, instances):
+        kinds = {type(row) for row in session.new} & {Dossier, Document}
+        if kinds:
+            flushes.append(kinds)
+
+    for _ in range(3):
+        write_folder(tmp_path, metadata())
+    event.listen(Session, "before_flush", before_flush)
+    try:
+        imported = run(cli_env, "import", "--batch", "3", str(tmp_path))
+    finally:
+        event.remove(Session, "before_flush", before_flush)
+    assert imported.returncode == 0, imported.stdout
+    assert flushes == [{Dossier, Document}] * 3

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import itertools
 import os
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from archive_app.vault import blobstore
+from archive_app.vault import blobstore, syncing
 from archive_app.vault.blobstore import BlobStore
 from archive_app.vault.streams import MIN_CHUNK, BlobIntegrityError
+from archive_app.vault.syncing import SyncBatch
 
 DEK = bytes(range(32))
 DOC = "0123456789abcdef0123456789abcdef"
@@ -203,26 +207,79 @@ def test_iter_names_ignores_strays(store):
     assert list(BlobStore(store.root / "absent").iter_names()) == []
 
 
-def test_a_batch_of_writes_fsyncs_each_folder_once_when_told(store, monkeypatch):
-    """`unsynced`: each blob's file is fsync'd as it is written, but the folders (its own,
-    the parents of new fan-out folders) once for the batch, by `sync_folders`."""
+def test_a_batch_of_writes_fsyncs_each_file_and_folder_once_by_its_sync(store, monkeypatch):
+    """`batch`: the blob files are fsync'd on the batch's threads and the folders (its own,
+    the parents of new fan-out folders) once each, all done when `sync()` returns."""
     synced = []
     real = blobstore.fsync_directory
-    monkeypatch.setattr(blobstore, "fsync_directory", lambda folder: (synced.append(folder),
-                                                                      real(folder)))  # fmt: skip
+    monkeypatch.setattr(syncing, "fsync_directory", lambda folder: (synced.append(folder),
+                                                                    real(folder)))  # fmt: skip
+    monkeypatch.setattr(blobstore, "fsync_directory", synced.append)  # never, in a batch
     files = []
-    monkeypatch.setattr(os, "fsync", lambda fd, real=os.fsync: (files.append(fd), real(fd)))
-    unsynced: set = set()
-    names = [store.write(io.BytesIO(b"body %d" % n), DEK, DOC, unsynced=unsynced)[0]
-             for n in range(6)]  # fmt: skip
-    assert synced == [] and len(files) == 6  # one fsync per blob file, none of a folder
-    folders = {store.path_of(name).parent for name in names}
-    assert folders <= unsynced and store.root in unsynced and store.root.parent in unsynced
-    expected = set(unsynced)
-    store.sync_folders(unsynced)
+    real_file_sync = syncing._fsync_and_close
+    monkeypatch.setattr(syncing, "_fsync_and_close", lambda fd: (files.append(fd),
+                                                                 real_file_sync(fd)))  # fmt: skip
+    batch = SyncBatch()
+    try:
+        names = [store.write(io.BytesIO(b"body %d" % n), DEK, DOC, batch=batch)[0]
+                 for n in range(6)]  # fmt: skip
+        assert synced == []  # no folder before the batch's sync
+        folders = {store.path_of(name).parent for name in names}
+        assert folders <= batch.folders and store.root in batch.folders
+        assert store.root.parent in batch.folders
+        expected = set(batch.folders)
+        batch.sync()
+    finally:
+        batch.close()
+    assert len(files) == 6  # each blob file once
     assert sorted(synced) == sorted(expected) and len(synced) == len(expected)  # each once
-    assert unsynced == set()
+    assert batch.folders == set()
     assert all(store.exists(name) for name in names)
+    assert [store.open_plaintext(name, DEK, DOC) for name in names]  # readable whole
+    assert b"".join(store.open_plaintext(names[3], DEK, DOC)) == b"body 3"
+
+
+def test_a_batch_runs_its_fsyncs_side_by_side(store, monkeypatch):
+    """Two fsyncs must be in flight at once for this barrier to open: one after the other
+    (as each write's own fsync was) it times out and the batch's sync raises."""
+    barrier = threading.Barrier(2, timeout=5)
+    calls = itertools.count()
+
+    def fsync(fd, real=os.fsync):
+        if next(calls) < 2:  # the first two meet here; the others pass
+            barrier.wait()
+        real(fd)
+
+    monkeypatch.setattr(syncing.os, "fsync", fsync)
+    batch = SyncBatch()
+    try:
+        for n in range(4):
+            store.write(io.BytesIO(b"body %d" % n), DEK, DOC, batch=batch)
+        batch.sync()
+    finally:
+        batch.close()
+
+
+def test_a_failed_fsync_fails_the_batch_sync_after_the_others_end(store, monkeypatch):
+    done = []
+
+    def fsync(fd, real=os.fsync):
+        if not done:
+            done.append("failed")
+            raise OSError(errno.EIO, "I/O error")
+        real(fd)
+        done.append("synced")
+
+    monkeypatch.setattr(syncing.os, "fsync", fsync)
+    batch = SyncBatch(threads=1)  # the failing one first
+    try:
+        for n in range(3):
+            store.write(io.BytesIO(b"body %d" % n), DEK, DOC, batch=batch)
+        with pytest.raises(OSError, match="I/O error"):
+            batch.sync()
+        assert done == ["failed", "synced", "synced"]  # none left running behind it
+    finally:
+        batch.close()
 
 
 def test_a_single_write_still_fsyncs_its_folder_before_returning(store, monkeypatch):
