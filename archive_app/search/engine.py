@@ -48,6 +48,7 @@ DERIVED = (
     *(("facet", name) for name in (*FACETS, "confidentiality", "state")),  # trimming's too
     ("dates", "received_on"),
     *(("common", name) for name in TEXT_FIELDS),
+    *(("frequencies", name) for name in TEXT_FIELDS),  # the common terms' weights
     *(("lengths", name) for name in TEXT_FIELDS),
     *(("length_sets", name) for name in TEXT_FIELDS),
     *(("sequences", name) for name in PHRASE_FIELDS),
