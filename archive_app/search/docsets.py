@@ -304,7 +304,9 @@ class Segment:
         terms, read with the bitmap for the others."""
         kept = self.cached.get(("frequencies", field))
         if kept is not None and text in kept:
-            return kept[text]
+            raw = kept[text]
+            return self.cache.weights(self.id, field, text,
+                                      lambda: segment_files.decode_weights(raw))  # fmt: skip
 
         def build():
             if (field, text) not in self.reader:
@@ -376,12 +378,14 @@ class Segment:
                     found[word] = bitmap(ids)
             self.cached[key] = found
             self.cached[("frequencies", field)] = {
-                word: compact_weights(values) for word, values in weights.items()
+                word: segment_files.encode_weights(compact_weights(values))
+                for word, values in weights.items()
             }
         return self.cached[key]
 
-    def frequencies(self, field: str) -> dict[str, array]:
-        """The weights of the field's common terms (`weights`), read with their bitmaps."""
+    def frequencies(self, field: str) -> dict[str, bytes]:
+        """The weights of the field's common terms (`weights`), read with their bitmaps,
+        encoded as in the segment's file (`segment_files.encode_weights`)."""
         key = ("frequencies", field)
         if key not in self.cached:
             self.cached.pop(("common", field), None)

@@ -6,7 +6,8 @@ Building them from Whoosh's postings and columns was most of a first query's tim
 start (at 100,000 dossiers, 130-370 ms of CPU); read from this file they take a few ms.
 The file is named after the segment (`MAIN_<id>.docsets`), so Whoosh's own clean-up removes
 it with the segment's files when a merge, purge or rebuild replaces the segment. It holds
-nothing Whoosh's files do not: facet values (the same terms), document numbers and lengths.
+nothing Whoosh's files do not: facet values (the same terms), document numbers, lengths
+and the postings' weights.
 
 A file is never trusted blindly: it starts with a SHA-256 of its body, and the body names
 the segment and its document count; a file that is short, damaged, of another segment or
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import sys
+import zlib
 from array import array
 from pathlib import Path
 
@@ -27,7 +29,7 @@ from pyroaring import FrozenBitMap
 
 from ..vault.durability import write_atomically
 
-MAGIC = b"ARCDSET1"
+MAGIC = b"ARCDSET2"  # 2: the common terms' weights (a file of 1 lacks them: computed again)
 SUFFIX = ".docsets"
 DIGEST_BYTES = 32
 
@@ -79,25 +81,23 @@ def _decode_dates(value):
     return [by_docnum[docnum] for docnum in ordered], ordered, by_docnum
 
 
-def _encode_weights(values: dict[str, array]) -> dict[str, bytes]:
-    """Each term's weights as its typecode and bytes, little-endian (`compact_weights`)."""
-    encoded = {}
-    for text, weights in values.items():
-        if sys.byteorder == "big" and weights.itemsize > 1:
-            weights = array(weights.typecode, weights)
-            weights.byteswap()
-        encoded[text] = weights.typecode.encode() + weights.tobytes()
-    return encoded
+def encode_weights(weights: array) -> bytes:
+    """A term's weights (`docsets.compact_weights`) as their typecode and their bytes,
+    little-endian, compressed: counts recur (most are 1 in a title), so a common term's
+    weights take a few hundred bytes instead of one per posting, and a first query reads,
+    checks and loads a file about the size of one without them."""
+    if sys.byteorder == "big" and weights.itemsize > 1:
+        weights = array(weights.typecode, weights)
+        weights.byteswap()
+    return weights.typecode.encode() + zlib.compress(weights.tobytes(), 1)
 
 
-def _decode_weights(values: dict[str, bytes]) -> dict[str, array]:
-    decoded = {}
-    for text, raw in values.items():
-        weights = array(raw[:1].decode(), raw[1:])
-        if sys.byteorder == "big" and weights.itemsize > 1:
-            weights.byteswap()
-        decoded[text] = weights
-    return decoded
+def decode_weights(raw: bytes) -> array:
+    """The weights `encode_weights` wrote (ValueError or zlib.error if they are not such)."""
+    weights = array(raw[:1].decode(), zlib.decompress(raw[1:]))
+    if sys.byteorder == "big" and weights.itemsize > 1:
+        weights.byteswap()
+    return weights
 
 
 ENCODERS = {
@@ -107,7 +107,7 @@ ENCODERS = {
     "lengths": bytes,
     "length_sets": lambda values: {byte: lanes.serialize() for byte, lanes in values.items()},
     "sequences": tuple,
-    "frequencies": _encode_weights,
+    "frequencies": dict,  # each term's weights already encoded, decoded when first scored
 }
 DECODERS = {
     "facet": lambda values: {text: FrozenBitMap.deserialize(raw) for text, raw in values.items()},
@@ -118,5 +118,5 @@ DECODERS = {
         byte: FrozenBitMap.deserialize(raw) for byte, raw in values.items()
     },
     "sequences": tuple,
-    "frequencies": _decode_weights,
+    "frequencies": dict,
 }

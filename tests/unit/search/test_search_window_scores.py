@@ -191,9 +191,11 @@ def test_the_kept_weights_are_the_postings_weights_and_old_files_get_them(index)
                                   folder)  # fmt: skip
         kept = segment.cached[("frequencies", "text")]
         assert kept or segment.size < 40  # some terms are common in every full segment
-        for text, weights in kept.items():
+        for text, raw in kept.items():
             ids, expected = docsets.postings(reader, "text", text)
-            assert list(weights) == list(expected) and len(ids) == len(segment.term("text", text))
+            assert list(segment_files.decode_weights(raw)) == list(expected)
+            assert len(ids) == len(segment.term("text", text))
+            assert segment.weights("text", text) == segment_files.decode_weights(raw)
         for text in ("quokka", "wombat", "numbat", "破损"):
             # Every posting, the deleted documents' too: a bitmap's size is what Whoosh's
             # trees are weighted by (the segments' first documents are deleted or replaced).
@@ -217,5 +219,7 @@ def test_weights_are_one_byte_each_unless_a_weight_needs_a_float():
     assert docsets.compact_weights([1.0, 3.0, 255.0]).typecode == "B"
     assert list(docsets.compact_weights([1.0, 256.0])) == [1.0, 256.0]
     assert docsets.compact_weights([1.0, 2.5]).typecode == "f"
-    encoded = segment_files.ENCODERS["frequencies"]({"a": docsets.compact_weights([2.5, 1.0])})
-    assert list(segment_files.DECODERS["frequencies"](encoded)["a"]) == [2.5, 1.0]
+    for weights in ([2.5, 1.0], [1.0] * 10_000, [3.0, 300.0]):
+        encoded = segment_files.encode_weights(docsets.compact_weights(weights))
+        assert list(segment_files.decode_weights(encoded)) == weights
+    assert len(segment_files.encode_weights(docsets.compact_weights([1.0] * 10_000))) < 100
