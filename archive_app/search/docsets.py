@@ -103,14 +103,6 @@ def postings(reader, field: str, text) -> tuple[list[int], array]:
     return ids, weights
 
 
-def compact_weights(weights) -> array:
-    """The weights as one byte each when they are all whole counts under 256 (as term counts
-    nearly always are), else as floats: what is kept per posting of a term."""
-    if not weights or (max(weights) < 256 and all(map(float.is_integer, map(float, weights)))):
-        return array("B", map(int, weights))
-    return array("f", weights)
-
-
 def column_values(reader, field: str, size: int) -> list[int]:
     """Each document's raw value in a numeric column (a date's sortable number), read as one
     block from the W3 column (the pinned private fields of `postings`; document by
@@ -293,7 +285,7 @@ class Segment:
                 return FrozenBitMap()
             ids, weights = postings(self.reader, field, text)
             # Read with the ids at no extra cost: the window's scores need them next.
-            self.cache.keep_weights(self.id, field, text, compact_weights(weights))
+            self.cache.keep_weights(self.id, field, text, weights)
             return bitmap(ids)
 
         return self.cache.term(self.id, field, text, build)
@@ -310,8 +302,8 @@ class Segment:
 
         def build():
             if (field, text) not in self.reader:
-                return array("B")
-            return compact_weights(postings(self.reader, field, text)[1])
+                return array("f")
+            return postings(self.reader, field, text)[1]
 
         return self.cache.weights(self.id, field, text, build)
 
@@ -378,8 +370,7 @@ class Segment:
                     found[word] = bitmap(ids)
             self.cached[key] = found
             self.cached[("frequencies", field)] = {
-                word: segment_files.encode_weights(compact_weights(values))
-                for word, values in weights.items()
+                word: segment_files.encode_weights(values) for word, values in weights.items()
             }
         return self.cached[key]
 

@@ -82,9 +82,9 @@ def _decode_dates(value):
 
 
 def encode_weights(weights: array) -> bytes:
-    """A term's weights (`docsets.compact_weights`) as their typecode and their bytes,
+    """A term's weights (floats, as Whoosh keeps them) as their typecode and their bytes,
     little-endian, compressed: counts recur (most are 1 in a title), so a common term's
-    weights take a few hundred bytes instead of one per posting, and a first query reads,
+    weights take a few hundred bytes instead of four per posting, and a first query reads,
     checks and loads a file about the size of one without them."""
     if sys.byteorder == "big" and weights.itemsize > 1:
         weights = array(weights.typecode, weights)
