@@ -1,6 +1,7 @@
 """Our search side by side with tantivy on the same entries and queries, totals checked equal.
 
     nice -n 5 .venv/bin/python bench/tantivy_compare.py [--dossiers 100000] [--queries 200]
+        [--keep DIR] [--only CLASS] [--check-whoosh]
 
 Needs the benchmark-only extra: `.venv/bin/pip install -e '.[bench]'` (tantivy 0.27).
 
@@ -22,7 +23,9 @@ the files are in the page cache for both), then the class's queries run once to 
 once timed (p50, p95). Build times: ours is `SearchIndex.rebuild` with `--processes` writers
 (`archive reindex` uses 2); tantivy's is our analysis of every field plus its writer (2
 threads), with the writer's share printed beside it; each also as CPU time (ours: this
-process and its writer processes; tantivy's: this process, all threads).
+process and its writer processes; tantivy's: this process, all threads). `--check-whoosh`
+also checks each distinct query's page (ids, scores, highlights) against the one Whoosh's
+own matchers and highlighter give (`ranking.scored`, `whoosh.highlight`), after the timings.
 """
 
 from __future__ import annotations
@@ -44,10 +47,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tantivy  # noqa: E402
 from search import LEVELS, entries, query_suites  # noqa: E402
+from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight  # noqa: E402
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term  # noqa: E402
 
 from archive_app.demo.corpus import PRODUCTS  # noqa: E402
-from archive_app.search.analysis import query_terms  # noqa: E402
+from archive_app.search import engine, ranking  # noqa: E402
+from archive_app.search.analysis import cjk_analyzer, query_terms  # noqa: E402
 from archive_app.search.engine import (  # noqa: E402
     FACETS,
     SearchIndex,
@@ -197,6 +202,36 @@ def run_class(engine, queries) -> Timings:
     return Timings(first, first_cpu, *percentiles(timings), *percentiles(cpu_timings), answers)
 
 
+def whoosh_pages(folder: Path, queries) -> int:
+    """Our pages of each distinct query against Whoosh's own: the window scored by its
+    matchers (`ranking.scored`) and the hits highlighted by its highlighter. The number of
+    queries whose pages differ (each printed)."""
+    ours, theirs = SearchIndex(folder), SearchIndex(folder)
+    differ = 0
+    for query in dict.fromkeys(queries):
+        mine = ours.search(query, CALLER_LEVELS).hits
+        with whoosh_ranking():
+            reference = theirs.search(query, CALLER_LEVELS).hits
+        if mine != reference:
+            differ += 1
+            print(f"PAGE DIFFERS {query}: ours {mine[:2]}, Whoosh's {reference[:2]}")
+    return differ
+
+
+class whoosh_ranking:
+    """Within it, the engine scores and highlights with Whoosh's own code."""
+
+    def __enter__(self):
+        self.saved = ranking.window_scores, engine.snippets.highlight
+        ranking.window_scores = lambda *arguments: None
+        engine.snippets.highlight = lambda text, words: highlight(
+            text, words, cjk_analyzer(), ContextFragmenter(charlimit=20_000),
+            HtmlFormatter(tagname="mark"))  # fmt: skip
+
+    def __exit__(self, *exception):
+        ranking.window_scores, engine.snippets.highlight = self.saved
+
+
 def percentiles(timings: list[float]) -> tuple[float, float]:
     timings = sorted(timings)
     return statistics.median(timings), timings[int(len(timings) * 0.95)]
@@ -208,6 +243,9 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200, help="per class")
     parser.add_argument("--processes", type=int, default=2, help="our rebuild's writers")
     parser.add_argument("--only", help="run only the classes whose name contains this")
+    parser.add_argument("--check-whoosh", action="store_true",
+                        help="also check each distinct query's page (ids, scores, highlights) "
+                        "against Whoosh's own scoring and highlighter")  # fmt: skip
     parser.add_argument("--keep", type=Path,
                         help="build both indexes in this folder and keep them; if they are "
                         "there already, time the queries on them without building")  # fmt: skip
@@ -274,6 +312,8 @@ def compare(root: Path, args) -> int:
                     + ("" if mine[0] != theirs[0] else f"; facets {mine[1]} / {theirs[1]}")
                 )
                 break
+        if args.check_whoosh:
+            mismatches += whoosh_pages(root / "ours", queries)
         print(f"{name} | {our.first:.1f} / {their.first:.1f} ({our.first_cpu:.0f} / "
               f"{their.first_cpu:.0f}) | {our.p50:.1f} / {their.p50:.1f} ({our.p50_cpu:.1f} / "
               f"{their.p50_cpu:.1f}) | {our.p95:.1f} / {their.p95:.1f} ({our.p95_cpu:.1f} / "
@@ -281,9 +321,12 @@ def compare(root: Path, args) -> int:
               f"({our.p95_cpu / max(their.p95_cpu, 0.01):.1f})  (total of the first "
               f"{our.answers[0][0]}; load {os.getloadavg()[0]:.1f})")  # fmt: skip
     if mismatches:
-        print(f"{mismatches} classes with answers that differ")
+        print(f"{mismatches} classes or pages with answers that differ")
         return 1
-    print("every query: equal totals and facet counts")
+    print(
+        "every query: equal totals and facet counts"
+        + (", pages equal to Whoosh's own scoring and highlights" if args.check_whoosh else "")
+    )
     return 0
 
 

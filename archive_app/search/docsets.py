@@ -55,35 +55,57 @@ class Deadline(Exception):
 
 
 def posting_ids(reader, field: str, text) -> list[int]:
-    """A term's document numbers in a segment (deleted ones too: callers apply `live`).
+    """A term's document numbers in a segment (deleted ones too: callers apply `live`)."""
+    return postings(reader, field, text)[0]
+
+
+def postings(reader, field: str, text) -> tuple[list[int], array]:
+    """A term's document numbers in a segment (deleted ones too: callers apply `live`) and
+    each one's weight (its count in the document: what BM25F scores), in the same order.
 
     Read a block at a time from Whoosh's W3 postings, which takes half the time of its
     matcher's one-at-a-time `all_ids` (the first query for a common word builds bitmaps
-    from 100,000 postings). That reads the matcher's private fields: whoosh-reloaded is
-    pinned to the version they were read from, and any other matcher goes the public way.
+    from 100,000 postings); a block's weights are in the same pickle as its ids, so they
+    cost no extra read. That reads the matcher's private fields: whoosh-reloaded is pinned
+    to the version they were read from, and any other matcher goes the public way.
     """
     matcher = reader.postings(field, text)
     if isinstance(matcher, FilterMatcher):  # the segment has deletions
+        # Filtering moved the child past the deleted documents at the start: back to the
+        # first posting, so that the bitmap holds every posting (its size is the term's
+        # document frequency) and the weights stay aligned with any bitmap of the term.
         matcher = matcher.child
-    if not isinstance(matcher, W3LeafMatcher):
-        return list(matcher.all_ids())
+        matcher.reset()
     ids: list[int] = []
+    weights = array("f")
+    if not isinstance(matcher, W3LeafMatcher):
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return ids, weights
     while matcher.is_active():
+        if matcher._data is None:
+            matcher._read_data()
+        start = matcher._i
         if matcher._ids is None:
             # The block's ids are stored as differences: summed in C by `accumulate`, not by
             # Whoosh's generator one id at a time.
-            if matcher._data is None:
-                matcher._read_data()
             ids.extend(accumulate(matcher._data[0]))
         else:
-            ids.extend(matcher._ids[matcher._i :])
+            ids.extend(matcher._ids[start:])
+        block = matcher._data[1]  # minified as Whoosh writes it: None (all 1), one float, all
+        if block is None or isinstance(block, float):
+            weights.extend([1.0 if block is None else block] * (matcher._blocklength - start))
+        else:
+            weights.extend(block[start:])
         matcher._next_block()
-    return ids
+    return ids, weights
 
 
 def column_values(reader, field: str, size: int) -> list[int]:
     """Each document's raw value in a numeric column (a date's sortable number), read as one
-    block from the W3 column (the pinned private fields of `posting_ids`; document by
+    block from the W3 column (the pinned private fields of `postings`; document by
     document, a third of a first date query at 100,000); any other column goes document by
     document."""
     column = reader.column_reader(field, translate=False)
@@ -100,7 +122,7 @@ def length_bytes(reader, field: str, size: int) -> bytes:
     """Each document's length in `field` as Whoosh stores it (one byte, `byte_to_length`).
 
     Read as one block from the W3 lengths column (the same pinned private fields as
-    `posting_ids`); any other reader goes document by document."""
+    `postings`); any other reader goes document by document."""
     perdoc = getattr(reader, "_perdoc", None)
     column = None
     if perdoc is not None and hasattr(perdoc, "_cached_reader"):
@@ -128,8 +150,12 @@ def bitmap_bytes(lanes: BitMap | FrozenBitMap) -> int:
     return data + CONTAINER_BYTES * stats["n_containers"]
 
 
-def _entry_bytes(entry: tuple[FrozenBitMap, int]) -> int:
+def _entry_bytes(entry: tuple[object, int]) -> int:
     return entry[1]
+
+
+def _array_bytes(values: array) -> int:
+    return len(values) * values.itemsize
 
 
 class DocSetCache:
@@ -180,17 +206,27 @@ class DocSetCache:
                 del self.segments[segment_id]
 
     def term(self, segment_id: str, field: str, text, build) -> FrozenBitMap:
-        key = (segment_id, field, text)
+        return self._entry((segment_id, field, text), build, bitmap_bytes)
+
+    def weights(self, segment_id: str, field: str, text, build) -> array:
+        """A term's weights in a segment, in the order of its bitmap's documents."""
+        return self._entry((segment_id, ("weights", field), text), build, _array_bytes)
+
+    def keep_weights(self, segment_id: str, field: str, text, weights: array) -> None:
+        """Weights read with a term's bitmap, kept for the window's scores."""
+        self._entry((segment_id, ("weights", field), text), lambda: weights, _array_bytes)
+
+    def _entry(self, key: tuple, build, size: Callable[[object], int]):
         with self._lock:
             entry = self.terms.get(key)  # a hit counts as a use
         if entry is not None:
             return entry[0]
-        lanes = build()  # outside the lock: reading postings is the slow part
-        cost = bitmap_bytes(lanes) + ENTRY_BYTES  # an absent term costs its key too
-        if cost <= self.limit:  # a bitmap larger than the whole bound is not kept
+        value = build()  # outside the lock: reading postings is the slow part
+        cost = size(value) + ENTRY_BYTES  # an absent term costs its key too
+        if cost <= self.limit:  # an entry larger than the whole bound is not kept
             with self._lock:
-                self.terms[key] = (lanes, cost)
-        return lanes
+                self.terms[key] = (value, cost)
+        return value
 
     def segment(self, segment_id: str) -> dict:
         return self.segments.setdefault(segment_id, {})
@@ -247,9 +283,29 @@ class Segment:
         def build():
             if (field, text) not in self.reader:
                 return FrozenBitMap()
-            return bitmap(posting_ids(self.reader, field, text))
+            ids, weights = postings(self.reader, field, text)
+            # Read with the ids at no extra cost: the window's scores need them next.
+            self.cache.keep_weights(self.id, field, text, weights)
+            return bitmap(ids)
 
         return self.cache.term(self.id, field, text, build)
+
+    def weights(self, field: str, text: str) -> array:
+        """The term's weight in each of its documents, in the order of `term`'s bitmap (the
+        i-th weight is of the document of rank i + 1): kept with the segment for its common
+        terms, read with the bitmap for the others."""
+        kept = self.cached.get(("frequencies", field))
+        if kept is not None and text in kept:
+            raw = kept[text]
+            return self.cache.weights(self.id, field, text,
+                                      lambda: segment_files.decode_weights(raw))  # fmt: skip
+
+        def build():
+            if (field, text) not in self.reader:
+                return array("f")
+            return postings(self.reader, field, text)[1]
+
+        return self.cache.weights(self.id, field, text, build)
 
     def live(self) -> FrozenBitMap:
         """Every document not deleted (deletions only grow while a segment lives)."""
@@ -306,12 +362,25 @@ class Segment:
         unzipped and unpickled), kept with the segment; a rarer term reads a few blocks."""
         key = ("common", field)
         if key not in self.cached:
-            found = {}
+            found, weights = {}, {}
             for text, info in self.reader.iter_field(field):
                 if info.doc_frequency() >= COMMON_POSTINGS:
                     word = text.decode()
-                    found[word] = bitmap(posting_ids(self.reader, field, word))
+                    ids, weights[word] = postings(self.reader, field, word)
+                    found[word] = bitmap(ids)
             self.cached[key] = found
+            self.cached[("frequencies", field)] = {
+                word: segment_files.encode_weights(values) for word, values in weights.items()
+            }
+        return self.cached[key]
+
+    def frequencies(self, field: str) -> dict[str, bytes]:
+        """The weights of the field's common terms (`weights`), read with their bitmaps,
+        encoded as in the segment's file (`segment_files.encode_weights`)."""
+        key = ("frequencies", field)
+        if key not in self.cached:
+            self.cached.pop(("common", field), None)
+            self.common(field)
         return self.cached[key]
 
     def lengths(self, field: str) -> bytes:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 from whoosh.codec import default_codec
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from whoosh.index import LockError
 from whoosh.query import And, DateRange, Every, Or, Phrase, Term
 from whoosh.reading import SegmentReader
@@ -31,8 +30,8 @@ from ..faults import crash_point
 from ..interfaces import ISearchService
 from ..records.vocabulary import LIVING_STATES
 from ..vault.durability import write_atomically
-from . import segment_files, segment_views
-from .analysis import query_terms, term_sequence, terms
+from . import segment_files, segment_views, snippets
+from .analysis import query_terms, term_sequence
 from .docsets import Deadline, DocSetCache, DocSets, Segment
 from .ranking import ReadableStatistics, by_relevance
 from .schema import dossier_schema
@@ -48,6 +47,7 @@ DERIVED = (
     *(("facet", name) for name in (*FACETS, "confidentiality", "state")),  # trimming's too
     ("dates", "received_on"),
     *(("common", name) for name in TEXT_FIELDS),
+    *(("frequencies", name) for name in TEXT_FIELDS),  # the common terms' weights
     *(("lengths", name) for name in TEXT_FIELDS),
     *(("length_sets", name) for name in TEXT_FIELDS),
     *(("sequences", name) for name in PHRASE_FIELDS),
@@ -401,14 +401,10 @@ class SearchIndex:
         stored = searcher.stored_fields(docnum)
         highlights = {}
         for name, words in marked.items():
-            # A field without any of the words has no snippet: Whoosh's highlighter would
-            # analyse it token by token to find that out.
-            if words and stored.get(name) and not words.isdisjoint(terms(stored[name])):
-                snippet = highlight(stored[name], words, searcher.schema[name].analyzer,
-                                    ContextFragmenter(charlimit=20_000),
-                                    HtmlFormatter(tagname="mark"))  # fmt: skip
-                if snippet:
-                    highlights[name] = snippet
+            # Whoosh's highlighter's snippets, made without its token stream (snippets.py).
+            snippet = snippets.highlight(stored[name], words) if words and stored.get(name) else ""
+            if snippet:
+                highlights[name] = snippet
         return {"id": stored["id"], "score": score, "highlights": highlights}
 
 

@@ -6,7 +6,10 @@ first, matches are tiered by where the words are (all of them in the title or pr
 then in the summary too, then anywhere, documents included: bitmaps, no walking), the latest
 indexed first within a tier; then the first `RESCORE_WINDOW` of that order (neighbours in
 the postings, cheap to score) are scored by Whoosh's BM25F and sorted by tier, then score.
-When there are fewer matches than the window, all of them are scored.
+When there are fewer matches than the window, all of them are scored. The window's scores
+come from the segments' bitmaps, weights and field lengths (`window_scores`), equal to the
+scores of Whoosh's matcher tree (`scored`: kept for the query shapes that module leaves to
+Whoosh, and as the reference its tests compare with).
 
 BM25F's collection statistics (document count, document frequencies, average field lengths)
 come only from the documents the caller may read (`ReadableStatistics`): Whoosh's own are over
@@ -22,6 +25,7 @@ from whoosh.query import And, Or, Term
 from whoosh.scoring import BM25F, BM25FScorer, WeightScorer
 
 from .docsets import DocSets
+from .window_scores import window_scores
 
 RESCORE_WINDOW = 100
 TIER_FIELDS = (("title", "product"), ("title", "product", "summary"))
@@ -107,8 +111,10 @@ def by_relevance(searcher, sets: DocSets, matched: list[FrozenBitMap], words: li
     if scoring is None:
         return [(docnum, None) for _, docnum in order[:limit]]
     window = order[:RESCORE_WINDOW]
-    scores = scored(searcher, scoring, sorted(docnum for _, docnum in window), sets.check,
-                    ReadableBM25F(statistics))  # fmt: skip
+    docnums, weighting = sorted(docnum for _, docnum in window), ReadableBM25F(statistics)
+    scores = window_scores(sets, scoring, docnums, statistics, weighting)
+    if scores is None:  # a query part only Whoosh's matchers score
+        scores = scored(searcher, scoring, docnums, sets.check, weighting)
     window.sort(key=lambda pair: (pair[0], -scores.get(pair[1], 0.0)))  # stable: ties stay
     ranked = window + order[RESCORE_WINDOW:]
     return [(docnum, scores.get(docnum)) for _, docnum in ranked[:limit]]
