@@ -83,8 +83,11 @@ def init(config_uri, demo):
         settings = initialise_storage(config_uri)
         with open_app(config_uri) as env:
             registry = env["registry"]
-            if not registry.getUtility(ISearchService).exists():
+            search = registry.getUtility(ISearchService)
+            if not search.exists():
                 registry.getUtility(IIndexer).rebuild()
+            else:
+                search.upgrade()
         click.echo(f"storage ready at {settings['archive.storage_dir']}")
         if demo:
             from .demo.loading import load_demo  # only with --demo

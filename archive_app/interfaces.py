@@ -326,6 +326,10 @@ class ISearchService(Interface):
     def exists():
         """Whether an index generation is in place."""
 
+    def upgrade():
+        """Bring what the index derives to this version's format (a no-op where nothing
+        is derived): `archive init` calls it on an existing index."""
+
     def search(query, levels):
         """Hits, totals and facets of a SearchQuery, trimmed to these levels."""
 

@@ -147,6 +147,13 @@ class SearchIndex:
         folder = self._current_folder()
         return folder is not None and whoosh_index.exists_in(str(folder))
 
+    def upgrade(self) -> None:
+        """Bring each segment's file of derived data to this version's format (`archive
+        init` after an upgrade): rewriting ten of them takes a few seconds at 100,000
+        dossiers, which a first search would otherwise spend, past its time limit."""
+        with self._write_lock:
+            _derive_segments(self.open(), self._index_folder)
+
     def open(self):
         """The live index; IndexUnavailable if it is missing or broken (rebuild then)."""
         folder = self._current_folder()
@@ -416,14 +423,17 @@ def highlighted_terms(wanted) -> dict[str, frozenset]:
 
 
 def _derive_segments(index, folder: Path) -> None:
-    """Write the file of derived data beside each segment that has none (after a commit, so
-    that a first query reads them instead of building them). A cache of its own: the shared
-    one belongs to the searches, and they read the files."""
+    """Write the file of derived data beside each segment that has none, or one of an
+    earlier format (after a commit, so that a first query reads them instead of building
+    them). A cache of its own: the shared one belongs to the searches, and they read the
+    files."""
     cache = DocSetCache(derived=DERIVED)
     with index.reader() as reader:
         for leaf, _ in reader.leaf_readers():
             segment = leaf.segment()
-            if segment is None or segment_files.path_for(folder, segment.segment_id()).exists():
+            if segment is None or segment_files.is_current(
+                segment_files.path_for(folder, segment.segment_id())
+            ):
                 continue
             Segment(cache, leaf, None, 0, folder)  # no file: computes and writes it
 

@@ -49,6 +49,16 @@ def save(path: Path, segment_id: str, size: int, cached: dict) -> None:
     write_atomically(path, MAGIC + hashlib.sha256(body).digest() + body)
 
 
+def is_current(path: Path) -> bool:
+    """Whether `path` is a file of this format (its first bytes only: whether it is whole and
+    this segment's is `load`'s to say, when a search reads it)."""
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
+
+
 def load(path: Path, segment_id: str, size: int) -> dict | None:
     """The derived entries in `path` for this segment, or None if the file is missing or
     is not this segment's, whole and undamaged."""
