@@ -22,10 +22,21 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from ..records.vocabulary import LIVING_STATES
-from .analysis import query_terms
+from .analysis import SEPARATOR, query_terms
 from .engine import MAX_QUERY_CHARS, MAX_TERMS, QUOTED, SearchQuery, query_words
 from .pg_query import PHRASE_WEIGHTS, TIER_WEIGHTS, scoring_words, tsquery
-from .pg_sets import FACET_KINDS, LEVEL, MONTH, PRODUCT, READY, STATE, TEXT, load
+from .pg_sets import (
+    FACET_KINDS,
+    LEVEL,
+    LONG,
+    MONTH,
+    PRODUCT,
+    READY,
+    SEQUENCE_KINDS,
+    STATE,
+    TEXT,
+    load,
+)
 from .ranking import RESCORE_WINDOW
 
 META_KINDS = ("A", "B", "C", "D")
@@ -53,7 +64,7 @@ def answer(session: Session, query: SearchQuery, levels: tuple[str, ...],
     by_kind = {kind: wanted_terms for kind in match_kinds} | {"B": wanted_terms | set(product)}
     dated = bool(query.received_from or query.received_to or query.sort == "received_on")
     kinds = [*FACET_NAMES, LEVEL, STATE, *([MONTH] if dated else [])]
-    sets = load(session, kinds, by_kind, [READY])
+    sets = load(session, kinds, by_kind, [READY, LONG])
     if READY not in sets:
         return None
     check()
@@ -83,9 +94,10 @@ def answer(session: Session, query: SearchQuery, levels: tuple[str, ...],
     if query.received_from or query.received_to:
         matched = matched & _received(session, sets, query.received_from, query.received_to)
     check()
-    if phrases and matched:
-        matched = _phrases_verified(session, matched, phrases)
-        check()
+    for found in phrases:
+        if matched:
+            matched = matched & _phrase(session, matched & sets.get(LONG, BitMap()), found)
+            check()
     facets: dict[str, dict] = {name: {} for name in FACET_NAMES.values()}
     for (kind, value), members in sets.items():
         if kind in FACET_NAMES:
@@ -165,16 +177,27 @@ def _received(session: Session, sets, received_from: date | None,
     return inside
 
 
-def _phrases_verified(session: Session, candidates: BitMap, phrases: list[list[str]]) -> BitMap:
-    """The candidates whose vectors have every phrase's terms consecutive in one of title,
-    product names or summary (positions: the sets do not have them)."""
-    conditions = " AND ".join(f"meta_terms @@ CAST(:phrase{n} AS tsquery)"
-                              for n in range(len(phrases)))  # fmt: skip
-    params = {f"phrase{n}": tsquery(found, PHRASE_WEIGHTS, " <-> ")
-              for n, found in enumerate(phrases)}  # fmt: skip
-    return BitMap(session.scalars(
-        text(f"SELECT seq FROM search_rows WHERE seq = ANY(:candidates) AND {conditions}"),
-        params | {"candidates": candidates.to_array().tolist()}))  # fmt: skip
+def _phrase(session: Session, long_candidates: BitMap, words: list[str]) -> BitMap:
+    """The rows with the phrase's terms consecutive in the title, the product names or the
+    summary: the union of the field sequences holding the phrase's own sequence (the
+    primary key's values read, not the rows), and those of the candidates whose field is
+    too long for a sequence set that their vector shows it in (positions)."""
+    pattern = SEPARATOR + SEPARATOR.join(words) + SEPARATOR
+    found = BitMap()
+    for (members,) in session.execute(
+        text("SELECT members FROM search_sets WHERE kind = ANY(:kinds)"
+             " AND strpos(value, :pattern) > 0"),
+        {"kinds": list(SEQUENCE_KINDS.values()), "pattern": pattern},
+    ):  # fmt: skip
+        found |= BitMap.deserialize(members)
+    if long_candidates:
+        found.update(session.scalars(
+            text("SELECT r.seq FROM search_rows AS r"
+                 " JOIN unnest(CAST(:candidates AS bigint[])) AS c(seq) USING (seq)"
+                 " WHERE r.meta_terms @@ CAST(:phrase AS tsquery)"),
+            {"candidates": long_candidates.to_array().tolist(),
+             "phrase": tsquery(words, PHRASE_WEIGHTS, " <-> ")}))  # fmt: skip
+    return found
 
 
 def _by_date(session: Session, sets, matched: BitMap, wanted: int) -> list[int]:
@@ -189,8 +212,9 @@ def _by_date(session: Session, sets, matched: BitMap, wanted: int) -> list[int]:
     if not candidates or not wanted:
         return []
     return list(session.scalars(
-        text("SELECT seq FROM search_rows WHERE seq = ANY(:candidates)"
-             " ORDER BY received_on DESC, seq DESC LIMIT :wanted"),
+        text("SELECT r.seq FROM search_rows AS r"
+             " JOIN unnest(CAST(:candidates AS bigint[])) AS c(seq) USING (seq)"
+             " ORDER BY r.received_on DESC, r.seq DESC LIMIT :wanted"),
         {"candidates": candidates.to_array().tolist(), "wanted": wanted}))  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from pyroaring import BitMap
 from sqlalchemy import Column, Integer, LargeBinary, PrimaryKeyConstraint, Table, Text, text
 from sqlalchemy.orm import Session
 
-from .analysis import terms
+from .analysis import term_sequence, terms
 from .pg_rows import WEIGHTS, kept_text_terms, meta_fields, metadata
 
 search_sets = Table(
@@ -37,6 +37,7 @@ search_sets = Table(
 )
 
 CHUNK_BITS = 16
+EMPTY = BitMap().serialize()
 MAX_DOCNUM = 2**32 - 1  # a roaring bitmap's numbers are 32-bit
 TEXT = "T"  # the kind of document text's terms; metadata terms are kinds A-D (their weights)
 TERM_KINDS = (*WEIGHTS.values(), TEXT)
@@ -44,6 +45,13 @@ TERM_KINDS = (*WEIGHTS.values(), TEXT)
 FACET_KINDS = {"complaint_class": "class", "complaint_type": "type", "year": "year",
                "outcome": "outcome"}  # fmt: skip
 PRODUCT, LEVEL, STATE, MONTH = "product", "level", "state", "month"
+# Phrases: each phrase field's whole term sequence (analysis.term_sequence) is a set of its
+# own, so a phrase is the union of the sequences that contain it (no positions read), as
+# Whoosh's docsets.py finds them. A sequence too long for a b-tree key puts its row in the
+# LONG set instead, whose candidates are checked against their vectors.
+SEQUENCE_KINDS = {"title": "SA", "product": "SB", "summary": "SC"}
+LONG = ("SL", "")
+MAX_SEQUENCE_BYTES = 1000
 
 Key = tuple[str, str]  # (kind, value)
 
@@ -56,6 +64,7 @@ def row_keys(row: dict, entry: dict) -> set[Key]:
     keys |= {(PRODUCT, name) for name in row["product_names"]}
     for name, text_value in meta_fields(entry).items():
         keys |= {(WEIGHTS[name], term) for term in terms(text_value or "")}
+    keys |= sequence_keys({name: row[name] for name in SEQUENCE_KINDS})
     keys |= {(TEXT, term) for term in kept_text_terms(entry.get("text"), entry["id"])}
     return keys
 
@@ -65,7 +74,7 @@ _STORED_KEYS = text(
     " r.complaint_type, r.outcome, r.year, to_char(r.received_on, 'YYYY-MM'), r.product_names,"
     " ARRAY(SELECT DISTINCT w || chr(31) || u.lexeme"
     "       FROM unnest(r.meta_terms) AS u, unnest(u.weights) AS w),"
-    " tsvector_to_array(r.text_terms)"
+    " tsvector_to_array(r.text_terms), r.title, r.product, r.summary"
     " FROM search_rows AS r WHERE r.dossier_id = ANY(:ids)"
 )  # fmt: skip
 
@@ -77,14 +86,25 @@ def stored_keys(session: Session, ids: list[str]) -> dict[int, set[Key]]:
     if not ids:
         return found
     for row in session.execute(_STORED_KEYS, {"ids": list(ids)}):
-        _id, seq, level, state, klass, kind, outcome, year, month, products, meta, text_ = row
+        _id, seq, level, state, klass, kind, outcome, year, month, products, meta, text_ = row[:12]
         keys = {(LEVEL, level), (STATE, state), (MONTH, month), ("class", klass),
                 ("type", kind), ("year", str(year)), ("outcome", outcome)}  # fmt: skip
         keys |= {(PRODUCT, name) for name in products}
         keys |= {tuple(item.split("\x1f", 1)) for item in meta}
         keys |= {(TEXT, term) for term in text_}
+        keys |= sequence_keys(dict(zip(SEQUENCE_KINDS, row[12:], strict=True)))
         found[seq] = keys
     return found
+
+
+def sequence_keys(fields: dict[str, str | None]) -> set[Key]:
+    """The phrase fields' sequence sets (as stored: the row's title, product, summary)."""
+    keys = set()
+    for name, kind in SEQUENCE_KINDS.items():
+        if fields[name] and terms(fields[name]):
+            sequence = term_sequence(fields[name])
+            keys.add(LONG if len(sequence.encode()) > MAX_SEQUENCE_BYTES else (kind, sequence))
+    return keys
 
 
 def by_key(members: dict[int, set[Key]]) -> dict[Key, list[int]]:
@@ -118,6 +138,19 @@ def change(session: Session, added: dict[Key, list[int]], removed: dict[Key, lis
         return
     wanted = sorted(work)
     kinds, values, numbers = (list(column) for column in zip(*wanted, strict=True))
+    # Chunks to add to made first if missing (empty): a second writer making the same chunk
+    # waits for this one's to commit and then reads it below, instead of overwriting it.
+    growing = [key for key in wanted if work[key][0]]
+    if growing:
+        session.execute(
+            text(
+                "INSERT INTO search_sets (kind, value, chunk, members)"
+                " SELECT *, CAST(:empty AS bytea) FROM unnest(CAST(:k AS text[]),"
+                " CAST(:v AS text[]), CAST(:c AS int[])) ON CONFLICT DO NOTHING"
+            ),
+            {"k": [key[0] for key in growing], "v": [key[1] for key in growing],
+             "c": [key[2] for key in growing], "empty": EMPTY},
+        )  # fmt: skip
     current = {
         (kind, value, chunk): BitMap.deserialize(members)
         for kind, value, chunk, members in session.execute(
@@ -138,7 +171,7 @@ def change(session: Session, added: dict[Key, list[int]], removed: dict[Key, lis
         members.difference_update(BitMap(remove))
         if members:
             kept.append((*key, members))
-        elif key in current:
+        else:
             emptied.append(key)
     write(session, kept)
     if emptied:
@@ -229,7 +262,7 @@ class Collected:
                 found.update(numbers)
 
     def write(self, session: Session) -> None:
-        rows = [(*READY, 0, BitMap())]
+        rows = [(*READY, 0, BitMap())]  # an empty set: the marker
         for key, members in self.sets.items():
             rows += split_chunks(key, members)
         write(session, rows)
