@@ -88,7 +88,7 @@ def main() -> None:
         print(f"rebuild of {args.dossiers}: {wall:.0f} s ({args.dossiers / wall:.0f}/s), "
               f"CPU of this process {time.process_time() - cpu:.0f} s, load {load()}")  # fmt: skip
     print(f"search table on disk: {bench.table_size_mb(args.postgres_url):.0f} MB, "
-          f"document sets {sets_size_mb(index):.0f} MB")
+          f"document sets {sets_size_mb(index):.0f} MB")  # fmt: skip
     rng = bench.random.Random(3)  # the batches of bench/search.py's service benchmark
     batches = [f"{p[3]}2305{rng.randrange(1, 40):03d}" for p in rng.choices(bench.PRODUCTS, k=200)]
     suites = bench.query_suites(batches, 2021, args.queries)
