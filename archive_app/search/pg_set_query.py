@@ -26,6 +26,7 @@ from .analysis import SEPARATOR, query_terms
 from .engine import MAX_QUERY_CHARS, MAX_TERMS, QUOTED, SearchQuery, query_words
 from .pg_query import PHRASE_WEIGHTS, TIER_WEIGHTS, scoring_words, tsquery
 from .pg_sets import (
+    DAY,
     FACET_KINDS,
     LEVEL,
     LONG,
@@ -202,20 +203,28 @@ def _phrase(session: Session, long_candidates: BitMap, words: list[str]) -> BitM
 
 def _by_date(session: Session, sets, matched: BitMap, wanted: int) -> list[int]:
     """The first `wanted` matches by date received, latest first (then the latest indexed):
-    month sets from the latest until they hold enough, those rows sorted by the table."""
+    month sets counted from the latest until they hold enough, then the day sets of those
+    months, each day's matches latest indexed first (no row read)."""
     months = sorted((value for kind, value in sets if kind == MONTH), reverse=True)
-    candidates = BitMap()
+    held, first = 0, None
     for month in months:
-        candidates |= matched & sets[(MONTH, month)]
-        if len(candidates) >= wanted:
+        held += matched.intersection_cardinality(sets[(MONTH, month)])
+        first = month
+        if held >= wanted:
             break
-    if not candidates or not wanted:
+    if not held or not wanted:
         return []
-    return list(session.scalars(
-        text("SELECT r.seq FROM search_rows AS r"
-             " JOIN unnest(CAST(:candidates AS bigint[])) AS c(seq) USING (seq)"
-             " ORDER BY r.received_on DESC, r.seq DESC LIMIT :wanted"),
-        {"candidates": candidates.to_array().tolist(), "wanted": wanted}))  # fmt: skip
+    order: list[int] = []
+    for (members,) in session.execute(
+        text("SELECT members FROM search_sets WHERE kind = :day AND value >= :first"
+             " ORDER BY value DESC, chunk DESC"),
+        {"day": DAY, "first": f"{first}-01"},
+    ):  # fmt: skip
+        part = matched & BitMap.deserialize(members)  # a day's chunk: later chunks first
+        order += part[max(0, len(part) - (wanted - len(order))) :].to_array()[::-1].tolist()
+        if len(order) >= wanted:
+            break
+    return order
 
 
 def _rows(session: Session, seqs: list[int], scored: list[int], scoring: str | None) -> list[dict]:

@@ -45,6 +45,7 @@ TERM_KINDS = (*WEIGHTS.values(), TEXT)
 FACET_KINDS = {"complaint_class": "class", "complaint_type": "type", "year": "year",
                "outcome": "outcome"}  # fmt: skip
 PRODUCT, LEVEL, STATE, MONTH = "product", "level", "state", "month"
+DAY = "day"  # received on (ISO dates: their text order is their order), for the date sort
 # Phrases: each phrase field's whole term sequence (analysis.term_sequence) is a set of its
 # own, so a phrase is the union of the sequences that contain it (no positions read), as
 # Whoosh's docsets.py finds them. A sequence too long for a b-tree key puts its row in the
@@ -58,8 +59,9 @@ Key = tuple[str, str]  # (kind, value)
 
 def row_keys(row: dict, entry: dict) -> set[Key]:
     """The sets a search row (`pg_rows.row_for`) of this index entry belongs to."""
+    received = row["received_on"]
     keys = {(LEVEL, row["confidentiality"]), (STATE, row["state"]),
-            (MONTH, f"{row['received_on']:%Y-%m}")}  # fmt: skip
+            (MONTH, f"{received:%Y-%m}"), (DAY, f"{received:%Y-%m-%d}")}  # fmt: skip
     keys |= {(kind, str(row[column])) for column, kind in FACET_KINDS.items()}
     keys |= {(PRODUCT, name) for name in row["product_names"]}
     for name, text_value in meta_fields(entry).items():
@@ -71,7 +73,7 @@ def row_keys(row: dict, entry: dict) -> set[Key]:
 
 _STORED_KEYS = text(
     "SELECT r.dossier_id, r.seq, r.confidentiality, r.state, r.complaint_class,"
-    " r.complaint_type, r.outcome, r.year, to_char(r.received_on, 'YYYY-MM'), r.product_names,"
+    " r.complaint_type, r.outcome, r.year, to_char(r.received_on, 'YYYY-MM-DD'), r.product_names,"
     " ARRAY(SELECT DISTINCT w || chr(31) || u.lexeme"
     "       FROM unnest(r.meta_terms) AS u, unnest(u.weights) AS w),"
     " tsvector_to_array(r.text_terms), r.title, r.product, r.summary"
@@ -86,8 +88,8 @@ def stored_keys(session: Session, ids: list[str]) -> dict[int, set[Key]]:
     if not ids:
         return found
     for row in session.execute(_STORED_KEYS, {"ids": list(ids)}):
-        _id, seq, level, state, klass, kind, outcome, year, month, products, meta, text_ = row[:12]
-        keys = {(LEVEL, level), (STATE, state), (MONTH, month), ("class", klass),
+        _id, seq, level, state, klass, kind, outcome, year, day, products, meta, text_ = row[:12]
+        keys = {(LEVEL, level), (STATE, state), (MONTH, day[:7]), (DAY, day), ("class", klass),
                 ("type", kind), ("year", str(year)), ("outcome", outcome)}  # fmt: skip
         keys |= {(PRODUCT, name) for name in products}
         keys |= {tuple(item.split("\x1f", 1)) for item in meta}
