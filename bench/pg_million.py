@@ -7,7 +7,8 @@ Without `--reuse`: drops and creates the database `--postgres-url` names, makes 
 archive's schema (`archive init`'s migrations) and writes `--dossiers` of `bench/search.py`'s
 seeded synthetic entries into `search_rows` with `PostgresSearch.rebuild` (one transaction,
 batches of 2,000 rows): the build rate (wall and this process's CPU) and the table's size on
-disk (`pg_total_relation_size`: heap, TOAST, indexes). With `--reuse`: the rows already
+disk (`pg_total_relation_size`: heap, TOAST, indexes), and the document sets' (`search_sets`,
+written by the same rebuild). With `--reuse`: the rows already
 there (a previous run's), no build.
 
 Then `bench/search.py`'s seven query classes, `--queries` each, at the service
@@ -52,6 +53,12 @@ def server_cpu_seconds(index) -> float:
     return total
 
 
+def sets_size_mb(index) -> float:
+    """`search_sets` on disk (heap, TOAST, primary key): the document sets (pg_sets.py)."""
+    with index.database.engine.connect() as connection:
+        return connection.scalar(text("SELECT pg_total_relation_size('search_sets')")) / 2**20
+
+
 def load() -> str:
     return "/".join(f"{value:.1f}" for value in os.getloadavg())
 
@@ -80,7 +87,8 @@ def main() -> None:
         wall = time.perf_counter() - started
         print(f"rebuild of {args.dossiers}: {wall:.0f} s ({args.dossiers / wall:.0f}/s), "
               f"CPU of this process {time.process_time() - cpu:.0f} s, load {load()}")  # fmt: skip
-    print(f"search table on disk: {bench.table_size_mb(args.postgres_url):.0f} MB")
+    print(f"search table on disk: {bench.table_size_mb(args.postgres_url):.0f} MB, "
+          f"document sets {sets_size_mb(index):.0f} MB")  # fmt: skip
     rng = bench.random.Random(3)  # the batches of bench/search.py's service benchmark
     batches = [f"{p[3]}2305{rng.randrange(1, 40):03d}" for p in rng.choices(bench.PRODUCTS, k=200)]
     suites = bench.query_suites(batches, 2021, args.queries)

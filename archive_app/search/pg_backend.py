@@ -28,7 +28,7 @@ from zope.interface import implementer
 from ..interfaces import ISearchService
 from ..records.models import Dossier
 from ..records.vocabulary import DYING_STATES, LIVING_STATES
-from . import engine, pg_query
+from . import engine, pg_query, pg_set_query, pg_sets
 from .analysis import cjk_analyzer, terms
 from .engine import (
     IndexBusy,
@@ -144,17 +144,21 @@ class PostgresSearch:
             return
         self._require()
         with self._writing() as session:
+            wanted = [document["id"] for document in documents]
+            # The rows replaced or deleted leave their sets (their numbers change).
+            old = pg_sets.stored_keys(session, removed + wanted)
             if removed:
                 session.execute(text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"),
                                 {"ids": removed})  # fmt: skip
-            wanted = [document["id"] for document in documents]
             living = set(session.scalars(
                 text("SELECT id FROM dossiers WHERE id = ANY(:ids) AND state = ANY(:living) "
                      "FOR SHARE"),
                 {"ids": wanted, "living": [str(state) for state in LIVING_STATES]}))  # fmt: skip
-            rows = [row_for(document) for document in documents if document["id"] in living]
-            if rows:
-                session.execute(_UPSERT, rows)
+            written = [(row_for(document), document) for document in documents
+                       if document["id"] in living]  # fmt: skip
+            if written:
+                session.execute(_UPSERT, [row for row, _ in written])
+            pg_sets.replace_rows(session, old, _numbered(session, written))
 
     def delete(self, ids: list[str], merge: bool = False) -> None:
         self.upsert([], ids)
@@ -167,8 +171,7 @@ class PostgresSearch:
         if not ids or not self.exists():
             return
         with self._writing() as session:
-            session.execute(text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"),
-                            {"ids": list(ids)})  # fmt: skip
+            _delete_rows(session, list(ids))
             # An id of its own (a DELETE of nothing takes none), later than the marking's.
             deleted_by = session.scalar(text("SELECT txid_current() % 4294967296"))
         # Not a daemon: a command's process waits for it before it exits.
@@ -217,7 +220,8 @@ class PostgresSearch:
         without postings. The rewrite holds an exclusive lock while it runs: searches wait
         for it (`bench/RESULTS.md`: its time)."""
         statements = [f"SET lock_timeout = '{VACUUM_LOCK_TIMEOUT}'",
-                      "VACUUM (FULL, ANALYZE) search_rows"]  # fmt: skip
+                      "VACUUM (FULL, ANALYZE) search_rows",
+                      "VACUUM (FULL, ANALYZE) search_sets"]  # fmt: skip
         with self.database.engine.connect() as connection:
             connection = connection.execution_options(isolation_level="AUTOCOMMIT")
             try:
@@ -237,15 +241,20 @@ class PostgresSearch:
         with self._lock, self.database.write() as session, session.begin():
             session.execute(text("LOCK TABLE search_rows IN SHARE ROW EXCLUSIVE MODE"))
             session.execute(text("DELETE FROM search_rows"))
-            batch: list[dict] = []
+            session.execute(text("DELETE FROM search_sets"))
+            sets = pg_sets.Collected()
+            batch: list[tuple[dict, dict]] = []
             for document in documents:
-                batch.append(row_for(document))
+                batch.append((row_for(document), document))
                 count += 1
                 if len(batch) >= batch_size:
-                    session.execute(_UPSERT, batch)
+                    session.execute(_UPSERT, [row for row, _ in batch])
+                    sets.add(_numbered(session, batch))
                     batch = []
             if batch:
-                session.execute(_UPSERT, batch)
+                session.execute(_UPSERT, [row for row, _ in batch])
+                sets.add(_numbered(session, batch))
+            sets.write(session)
         return count
 
     @contextmanager
@@ -270,21 +279,31 @@ class PostgresSearch:
         pg_query.matches(query, where)
         deadline = self.monotonic() + self.query_timeout
         self._require()
-        statement, params = answer_statement(query, where)
+
+        def check() -> None:
+            if self.monotonic() > deadline:
+                raise engine.QueryTimedOut(self._too_long())
+
         try:
             with self.database.read() as session, session.begin():
                 # One snapshot, as Whoosh's one searcher gives (set with the BEGIN).
                 session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
                 self._limit_time(session, deadline)
-                answer = session.execute(text(statement), params).one()
+                found = None
+                if pg_set_query.covered(query):
+                    found = pg_set_query.answer(session, query, levels, check)
+                if found is None:
+                    statement, params = answer_statement(query, where)
+                    answer = session.execute(text(statement), params).one()
+                    found = (*facet_counts(answer.facets or []), answer.hits or [])
         except DBAPIError as error:
             if not _cancelled(error):
                 raise
             raise engine.QueryTimedOut(self._too_long()) from None
+        total, facets, rows = found
         marked = highlighted_terms(wanted)
         hits = [{"id": hit["id"], "score": hit["score"], "highlights": highlights(hit, marked)}
-                for hit in answer.hits or []]  # fmt: skip
-        total, facets = facet_counts(answer.facets or [])
+                for hit in rows]  # fmt: skip
         return SearchResult(total, query.page, query.per_page, hits, facets)
 
     def _too_long(self) -> str:
@@ -385,9 +404,26 @@ def remove_dying_rows(session: Session, flush_context, instances) -> None:
             if added and added[-1] in DYING_STATES:
                 dying.append(instance.id)
     if dying and _has_table(session):
-        session.connection().execute(
-            text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"), {"ids": dying}
-        )
+        _delete_rows(session, dying)
+
+
+def _delete_rows(session: Session, ids: list[str]) -> None:
+    """Rows deleted, and their numbers taken out of every document set they were in."""
+    old = pg_sets.stored_keys(session, ids)
+    session.connection().execute(
+        text("DELETE FROM search_rows WHERE dossier_id = ANY(:ids)"), {"ids": ids}
+    )
+    pg_sets.replace_rows(session, old, {})
+
+
+def _numbered(session: Session, written: list[tuple[dict, dict]]) -> dict[int, set]:
+    """The sets of rows just written, by the numbers (seq) they were given."""
+    if not written:
+        return {}
+    seqs = dict(session.execute(
+        text("SELECT dossier_id, seq FROM search_rows WHERE dossier_id = ANY(:ids)"),
+        {"ids": [row["dossier_id"] for row, _ in written]}).all())  # fmt: skip
+    return {seqs[row["dossier_id"]]: pg_sets.row_keys(row, entry) for row, entry in written}
 
 
 _TABLES: dict[str, bool] = {}  # engine URL -> whether it has search_rows

@@ -100,8 +100,8 @@ def meta_vector(fields: dict[str, str | None]) -> str:
     return " ".join(f"{lexeme(term)}:{','.join(where)}" for term, where in by_term.items())
 
 
-def text_vector(text: str | None, dossier_id: str = "") -> str:
-    """Document text's distinct terms as a tsvector literal without positions."""
+def kept_text_terms(text: str | None, dossier_id: str = "") -> list[str]:
+    """Document text's distinct terms, up to MAX_TEXT_VECTOR_BYTES (what its vector holds)."""
     kept, size = [], 0
     for term in dict.fromkeys(terms(text or "")):
         size += len(term.encode()) + 4
@@ -109,8 +109,24 @@ def text_vector(text: str | None, dossier_id: str = "") -> str:
             log.warning("dossier %s: document text past %d bytes of terms is not indexed",
                         dossier_id, MAX_TEXT_VECTOR_BYTES)  # fmt: skip
             break
-        kept.append(lexeme(term))
-    return " ".join(kept)
+        kept.append(term)
+    return kept
+
+
+def text_vector(text: str | None, dossier_id: str = "") -> str:
+    """Document text's distinct terms as a tsvector literal without positions."""
+    return " ".join(lexeme(term) for term in kept_text_terms(text, dossier_id))
+
+
+def meta_fields(entry: dict) -> dict[str, str | None]:
+    """The metadata fields' texts of an index entry, as the metadata vector reads them (the
+    product names joined)."""
+    return {
+        "title": entry.get("title"),
+        "product": " ".join(_listed(entry.get("product"))),
+        "summary": entry.get("summary"),
+        "manufacturer": entry.get("manufacturer"),
+    }
 
 
 def _listed(value) -> list[str]:
@@ -139,13 +155,6 @@ def row_for(entry: dict) -> dict:
         "title": entry.get("title") or None,
         "product": product or None,
         "summary": entry.get("summary") or None,
-        "meta_terms": meta_vector(
-            {
-                "title": entry.get("title"),
-                "product": product,
-                "summary": entry.get("summary"),
-                "manufacturer": entry.get("manufacturer"),
-            }
-        ),  # fmt: skip
+        "meta_terms": meta_vector(meta_fields(entry)),
         "text_terms": text_vector(entry.get("text"), entry["id"]),
     }

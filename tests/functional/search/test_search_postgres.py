@@ -18,7 +18,7 @@ from archive_app.demo.documents import make_pdf
 from archive_app.interfaces import IDatabase, IIndexer, ISearchService
 from archive_app.records.models import Dossier
 from archive_app.records.vocabulary import DossierState
-from archive_app.search import pg_backend, pg_query, search_backend
+from archive_app.search import pg_backend, pg_query, pg_set_query, search_backend
 from archive_app.search.engine import SearchQuery
 from archive_app.search.pg_backend import PostgresSearch
 from archive_app.settings import SettingsError
@@ -121,7 +121,25 @@ def test_a_query_past_the_time_limit_answers_query_too_costly(api, search_app, m
 
     monkeypatch.setattr(pg_query, "matches", slow)
     monkeypatch.setattr(search_app.registry.getUtility(ISearchService), "query_timeout", 0.02)
-    response = search(api, "q=超时检索词辰巳", status=422)
+    # A batch number: the SQL statement answers it (not the document sets).
+    response = search(api, "q=超时检索词辰巳&batch_no=PGSEARCH01", status=422)
+    assert response.json["error"] == "query_too_costly" and response.json["field"] == "q"
+    assert "0.02 s" in response.json["detail"]
+
+
+def test_a_query_of_the_sets_past_the_time_limit_answers_query_too_costly(
+    api, search_app, monkeypatch, postgres_only
+):
+    file(api, title="超时集合词坎离")
+    load = pg_set_query.load
+
+    def slow(*args):  # reading the sets takes 50 ms
+        time.sleep(0.05)
+        return load(*args)
+
+    monkeypatch.setattr(pg_set_query, "load", slow)
+    monkeypatch.setattr(search_app.registry.getUtility(ISearchService), "query_timeout", 0.02)
+    response = search(api, "q=超时集合词坎离", status=422)
     assert response.json["error"] == "query_too_costly" and response.json["field"] == "q"
     assert "0.02 s" in response.json["detail"]
 
@@ -178,7 +196,10 @@ def test_destruction_leaves_none_of_the_dossier_s_terms_in_the_search_table(
         )
     index = search_app.registry.getUtility(ISearchService)
     assert index.wait_for_vacuum(timeout=60)  # once the run's request has committed
-    assert index.last_vacuum == ["VACUUM (FULL, ANALYZE) search_rows"]
+    assert index.last_vacuum == [
+        "VACUUM (FULL, ANALYZE) search_rows",
+        "VACUUM (FULL, ANALYZE) search_sets",
+    ]
 
 
 def relation_bytes(session, relation: str) -> bytes:
@@ -198,13 +219,15 @@ def test_after_the_purge_no_file_of_the_table_or_its_indexes_holds_the_words(
     words = "磁盘残留独有词乾坤"
     dossier = file(api, title="磁盘残留标题", text_words=words, year=2016, batch="PGDISK01",
                    expiry="2016-06")  # fmt: skip
-    relations = ["search_rows", *(i.name for i in pg_backend.search_rows.indexes)]
+    relations = ["search_rows", *(i.name for i in pg_backend.search_rows.indexes),
+                 "search_sets", "pk_search_sets"]  # fmt: skip
     with database.engine.connect() as connection:
         connection.execute(text("CHECKPOINT"))
     with database.read() as session:
-        toast = session.scalar(text("SELECT reltoastrelid::regclass::text FROM pg_class "
-                                    "WHERE relname = 'search_rows'"))  # fmt: skip
-        relations.append(toast)
+        for table in ("search_rows", "search_sets"):
+            relations.append(session.scalar(text(
+                "SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = :t"),
+                {"t": table}))  # fmt: skip
         assert any("乾坤".encode() in relation_bytes(session, r) for r in relations)
     run = api.post_json("/api/v1/retention/runs", {"as_of": "2021-01-01", "dry_run": False},
                         "records", status=201).json  # fmt: skip
