@@ -86,8 +86,8 @@ def init(config_uri, demo):
             search = registry.getUtility(ISearchService)
             if not search.exists():
                 registry.getUtility(IIndexer).rebuild()
-            else:
-                search.upgrade()
+            elif left := search.upgrade():
+                click.echo(left)
         click.echo(f"storage ready at {settings['archive.storage_dir']}")
         if demo:
             from .demo.loading import load_demo  # only with --demo

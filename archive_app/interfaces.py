@@ -327,8 +327,8 @@ class ISearchService(Interface):
         """Whether an index generation is in place."""
 
     def upgrade():
-        """Bring what the index derives to this version's format (a no-op where nothing
-        is derived): `archive init` calls it on an existing index."""
+        """Bring what the index derives to this version's format (`archive init` calls it
+        on an existing index): None, or what is left for the operator to run."""
 
     def search(query, levels):
         """Hits, totals and facets of a SearchQuery, trimmed to these levels."""

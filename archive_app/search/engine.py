@@ -147,12 +147,13 @@ class SearchIndex:
         folder = self._current_folder()
         return folder is not None and whoosh_index.exists_in(str(folder))
 
-    def upgrade(self) -> None:
+    def upgrade(self) -> str | None:
         """Bring each segment's file of derived data to this version's format (`archive
         init` after an upgrade): rewriting ten of them takes a few seconds at 100,000
         dossiers, which a first search would otherwise spend, past its time limit."""
         with self._write_lock:
             _derive_segments(self.open(), self._index_folder)
+        return None
 
     def open(self):
         """The live index; IndexUnavailable if it is missing or broken (rebuild then)."""

@@ -22,14 +22,12 @@ from contextlib import contextmanager
 from sqlalchemy import event, inspect, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from whoosh.highlight import ContextFragmenter, HtmlFormatter, highlight
 from zope.interface import implementer
 
 from ..interfaces import ISearchService
 from ..records.models import Dossier
 from ..records.vocabulary import DYING_STATES, LIVING_STATES
-from . import engine, pg_query, pg_set_query, pg_sets
-from .analysis import cjk_analyzer, terms
+from . import engine, pg_query, pg_set_query, pg_sets, snippets
 from .engine import (
     IndexBusy,
     IndexUnavailable,
@@ -69,15 +67,14 @@ _UPSERT = text(
 
 
 def highlights(stored: dict, marked: dict[str, frozenset]) -> dict[str, str]:
-    """The page's snippets, as the Whoosh backend makes them (its highlighter and the same
-    analyzer: PostgreSQL's ts_headline parses text with its own parser, which knows no CJK
-    bigrams); `HtmlFormatter` escapes the text around the marks."""
+    """The page's snippets, as the Whoosh backend makes them (`snippets.highlight`, with the
+    same analysis: PostgreSQL's ts_headline parses text with its own parser, which knows no
+    CJK bigrams)."""
     found = {}
     for name, words in marked.items():
         value = stored.get(name)
-        if words and value and not words.isdisjoint(terms(value)):
-            snippet = highlight(value, words, cjk_analyzer(), ContextFragmenter(charlimit=20_000),
-                                HtmlFormatter(tagname="mark"))  # fmt: skip
+        if words and value:
+            snippet = snippets.highlight(value, words)
             if snippet:
                 found[name] = snippet
     return found
@@ -113,6 +110,20 @@ class PostgresSearch:
             with self.database.read() as session:
                 self._exists = bool(session.scalar(text("SELECT to_regclass('search_rows')")))
         return self._exists
+
+    def upgrade(self) -> str | None:
+        """Rows written before the document sets (migration 0018) have none: searches answer
+        from the SQL statement until a reindex writes them, and the operator is told."""
+        self._require()
+        with self.database.read() as session:
+            if session.scalar(text("SELECT count(*) FROM search_rows")) == 0:
+                return None
+            if pg_sets.READY in pg_sets.load(session, (), {}, [pg_sets.READY]):
+                return None
+        return (
+            "the search sets are not built for the rows already indexed: run "
+            "`archive reindex` once (searches of many matches are slow until then)"
+        )
 
     def _require(self) -> None:
         if not self.exists():

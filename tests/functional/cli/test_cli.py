@@ -10,6 +10,8 @@ import pytest
 from factories import complete_files, metadata
 from support import TESTING_INI, make_cli_env, run_cli
 
+from archive_app.search import segment_files
+
 
 @pytest.fixture(scope="module")
 def cli_env(tmp_path_factory):
@@ -227,3 +229,16 @@ def test_a_dossier_its_products_and_documents_are_written_in_one_flush(cli_env, 
         event.remove(Session, "before_flush", before_flush)
     assert imported.returncode == 0, imported.stdout
     assert flushes == [{Dossier, Document}] * 3
+
+
+def test_init_rewrites_segment_files_of_an_earlier_format(tmp_path_factory, tmp_path):
+    env = make_cli_env(tmp_path_factory, "cli_upgrade")
+    write_folder(tmp_path, metadata())
+    assert run(env, "import", str(tmp_path)).returncode == 0
+    derived = list((Path(env["ARCHIVE_ROOT"]) / "index").rglob(f"*{segment_files.SUFFIX}"))
+    assert derived
+    for path in derived:  # as an earlier version wrote them: another format's first bytes
+        path.write_bytes(b"ARCDSET1" + path.read_bytes()[len(segment_files.MAGIC) :])
+    assert not any(segment_files.is_current(path) for path in derived)
+    assert run(env, "init").returncode == 0
+    assert all(segment_files.is_current(path) for path in derived)
