@@ -29,6 +29,7 @@ from support import (
     csrf_token,
     database_url,
     sign_in,
+    worker_database,
 )
 from waitress import create_server
 
@@ -36,6 +37,16 @@ from archive_app.access import services
 from archive_app.bootstrap import initialise_storage
 from archive_app.clock import FixedClock
 from archive_app.interfaces import IClock, IDatabase
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker is a process of its own with its own temporary folder
+    (so its own storage and SQLite files); on PostgreSQL it gets a database of its own too,
+    before any test reads ARCHIVE_TEST_POSTGRES_URL."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
+        url = os.environ["ARCHIVE_TEST_POSTGRES_URL"]
+        os.environ["ARCHIVE_TEST_POSTGRES_URL"] = worker_database(url, worker)
 
 
 @pytest.fixture(scope="session", autouse=True)
