@@ -49,6 +49,20 @@ def pytest_configure(config):
         os.environ["ARCHIVE_TEST_POSTGRES_URL"] = worker_database(url, worker)
 
 
+# The longest test files over archives of their own (their storage, database and index: the
+# order of other tests changes nothing for them, nor they for the others), run first: under
+# pytest-xdist a worker then never starts one of them when the other is nearly done.
+LONGEST_ON_THEIR_OWN = (
+    "tests/functional/search/test_realdocs_corpus.py",
+    "tests/functional/test_demo_data.py",
+    "tests/functional/cli/test_cli_disk_full.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_ON_THEIR_OWN)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashes():
     """argon2 at its cheapest for the tests' users and sign-ins: the archive's parameters
