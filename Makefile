@@ -40,10 +40,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check archive_app tests $(wildcard bench/*.py)
 	$(BIN)/lint-imports
 
-# The whole suite on SQLite; again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set, the two
-# passes side by side (one per core: each is mostly one process waiting on the next command),
-# the PostgreSQL pass's output printed after the SQLite pass's.
-PG_LOG      := /tmp/archive-test-postgres.log
+# The whole suite on SQLite, then again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set,
+# each pass on WORKERS processes (pytest-xdist, a test file at a time per worker: a module's
+# fixtures are built once); each worker has its own temporary folder, storage, SQLite files
+# and PostgreSQL database (tests/conftest.py). One pass after the other keeps both cores busy
+# to the end of each, where two passes side by side left one core idle while the longer
+# finished alone.
+WORKERS     ?= 2
+XDIST       := -n $(WORKERS) --dist loadfile
 # Run on the SQLite pass only: the disk-full tests keep SQLite on a small tmpfs by design; the
 # real corpus, the demo archive and the browser journeys test files, formats and pages over
 # the services the functional tests run on both databases (and take minutes).
@@ -51,17 +55,13 @@ SQLITE_ONLY := tests/functional/cli/test_cli_disk_full.py tests/browser \
                tests/functional/search/test_realdocs_corpus.py tests/functional/test_demo_data.py
 PG_BASETEMP := /tmp/archive-test-postgres
 test: $(STAMP) test-packages lint
-	@if [ -n "$$ARCHIVE_TEST_POSTGRES_URL" ]; then \
-	  ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider \
-	    --basetemp=$(PG_BASETEMP) $(addprefix --ignore=,$(SQLITE_ONLY)) \
-	    > $(PG_LOG) 2>&1 & postgres=$$!; \
-	  echo "== on SQLite (and on PostgreSQL beside it)"; \
-	  $(BIN)/pytest -q; sqlite=$$?; \
-	  wait $$postgres; pg=$$?; \
-	  echo "== on PostgreSQL (the SQLite pass alone runs $(SQLITE_ONLY))"; cat $(PG_LOG); \
-	  [ $$sqlite -eq 0 ] && [ $$pg -eq 0 ]; \
-	else $(BIN)/pytest -q && \
-	  echo "ARCHIVE_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; fi
+	@echo "== on SQLite"; $(BIN)/pytest -q $(XDIST); sqlite=$$?; \
+	if [ -n "$$ARCHIVE_TEST_POSTGRES_URL" ]; then \
+	  echo "== on PostgreSQL (the SQLite pass alone runs $(SQLITE_ONLY))"; \
+	  ARCHIVE_TEST_DATABASE=postgres $(BIN)/pytest -q -p no:cacheprovider $(XDIST) \
+	    --basetemp=$(PG_BASETEMP) $(addprefix --ignore=,$(SQLITE_ONLY)); pg=$$?; \
+	else echo "ARCHIVE_TEST_POSTGRES_URL not set: PostgreSQL run skipped"; pg=0; fi; \
+	[ $$sqlite -eq 0 ] && [ $$pg -eq 0 ]
 
 # The message catalogue: every msgid in the code and templates extracted (lingua), merged
 # into the Chinese .po (new ones left to translate), and the .mo compiled beside it (both

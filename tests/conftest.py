@@ -29,6 +29,7 @@ from support import (
     csrf_token,
     database_url,
     sign_in,
+    worker_database,
 )
 from waitress import create_server
 
@@ -36,6 +37,30 @@ from archive_app.access import services
 from archive_app.bootstrap import initialise_storage
 from archive_app.clock import FixedClock
 from archive_app.interfaces import IClock, IDatabase
+
+
+def pytest_configure(config):
+    """Under pytest-xdist each worker is a process of its own with its own temporary folder
+    (so its own storage and SQLite files); on PostgreSQL it gets a database of its own too,
+    before any test reads ARCHIVE_TEST_POSTGRES_URL."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker and os.environ.get("ARCHIVE_TEST_DATABASE") == "postgres":
+        url = os.environ["ARCHIVE_TEST_POSTGRES_URL"]
+        os.environ["ARCHIVE_TEST_POSTGRES_URL"] = worker_database(url, worker)
+
+
+# The longest test files over archives of their own (their storage, database and index: the
+# order of other tests changes nothing for them, nor they for the others), run first: under
+# pytest-xdist a worker then never starts one of them when the other is nearly done.
+LONGEST_ON_THEIR_OWN = (
+    "tests/functional/search/test_realdocs_corpus.py",
+    "tests/functional/test_demo_data.py",
+    "tests/functional/cli/test_cli_disk_full.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in LONGEST_ON_THEIR_OWN)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from whoosh.matching import WrappingMatcher
 from whoosh.query import WrappingQuery
 
@@ -49,6 +49,28 @@ def database_url(storage: Path) -> str:
         engine.dispose()
         return url
     return f"sqlite:///{storage}/archive.sqlite"
+
+
+def worker_database(url: str, worker: str) -> str:
+    """The PostgreSQL database of one pytest-xdist worker (`gw0`, `gw1`, ...): the test
+    database's name with the worker's after it, created when missing. Each worker empties
+    its own database's schema at start and makes its commands' schemas there, so that two
+    workers never drop what the other is using."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    if base.database.endswith(f"_{worker}"):  # already this worker's
+        return url
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")  # CREATE DATABASE: no transaction
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def create_accounts(users: dict) -> None:
