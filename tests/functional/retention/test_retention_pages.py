@@ -116,6 +116,7 @@ def test_a_real_run_asks_to_confirm_how_many_it_destroys(rapi):
     done = form.submit("confirm")
     message = done.html.select_one("#retention-message").text
     assert "已销毁 2 份" in message and all(d["complaint_no"] in message for d in due)
+    assert held["complaint_no"] in message.split("已销毁")[-1]  # named as kept under hold
     link = done.html.select_one("#retention-message a.certificate")["href"]
     assert re.search(r"/retention/certificates/[0-9a-f]{32}$", link)
     assert [state(rapi, d) for d in due] == ["destroyed", "destroyed"]
