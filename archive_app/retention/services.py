@@ -145,9 +145,11 @@ class Destroyer:
         # may, and is not named in this run's answer (not even as held).
         due = self.transaction(lambda s: [(d.id, d.complaint_no, held) for d, held
                                           in due_dossiers(s, as_of, self.identity)])  # fmt: skip
+        # Every held dossier due is named, also when `only` (the page's confirmed run: what
+        # it listed) narrows what is destroyed.
+        result.skipped_held = [number for _id, number, held in due if held]
         if only is not None:
             due = [row for row in due if row[0] in only]
-        result.skipped_held = [number for _id, number, held in due if held]
         return [(dossier_id, number) for dossier_id, number, held in due if not held]
 
     # -- approval mode -----------------------------------------------------------------------

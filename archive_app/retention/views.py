@@ -309,7 +309,7 @@ def _confirmed_run(request):
     # Read on a session of its own, ended before the run: on SQLite this request's session
     # takes the write lock at its first statement, and the run writes on sessions of its own.
     with request.find_service(IDatabase).read() as session:
-        to_destroy, held = due_for_run(request, as_of, session)
+        to_destroy, _held = due_for_run(request, as_of, session)
     shown_count = request.POST.get("expected_count", "")
     if (shown_count != str(len(to_destroy))
             or request.POST.get("expected") != list_fingerprint(to_destroy)):  # fmt: skip
@@ -328,10 +328,7 @@ def _confirmed_run(request):
                      mapping={"numbers": _numbers(result.proposed)})]  # fmt: skip
     else:
         message = [_destroyed(result.destroyed, would=False)]
-    # The run destroys only what the page listed (`only`), so it meets no held dossier of
-    # its own: the ones kept are those the confirmation named beside the list, and any held
-    # in between (clearance-trimmed, as the list).
-    kept = dict.fromkeys([*(row["complaint_no"] for row in held), *result.skipped_held])
-    if kept:
-        message.append(_("Kept under hold: ${numbers}.", mapping={"numbers": _numbers(kept)}))
+    if result.skipped_held:
+        message.append(_("Kept under hold: ${numbers}.",
+                         mapping={"numbers": _numbers(result.skipped_held)}))  # fmt: skip
     return page_values(request, message=message, certificate_id=result.certificate_id)
