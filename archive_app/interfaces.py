@@ -287,8 +287,8 @@ class IRecordsService(Interface):
     def customer(dossier):
         """The dossier's decrypted customer fields."""
 
-    def open_document(document):
-        """The document's plaintext, chunk by chunk."""
+    def open_document(document, data_key=None):
+        """The document's plaintext, chunk by chunk (`data_key`: unwrapped already)."""
 
     def retention_decision(batches, closed_on):
         """The destroy-after date the retention policy gives these product lines."""

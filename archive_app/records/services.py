@@ -358,11 +358,11 @@ class RecordsService:
             document_id=document.id,
         )
 
-    def open_document(self, document: Document) -> Iterator[bytes]:
-        """The plaintext, chunk by chunk, each released only after it authenticates."""
-        return self.blobs.open_plaintext(
-            document.storage_name, self.data_key(document), document.id
-        )
+    def open_document(self, document: Document, data_key: bytes | None = None) -> Iterator[bytes]:
+        """The plaintext, chunk by chunk, each released only after it authenticates;
+        `data_key`: the document's, unwrapped already by the caller (else unwrapped here)."""
+        data_key = self.data_key(document) if data_key is None else data_key
+        return self.blobs.open_plaintext(document.storage_name, data_key, document.id)
 
     def as_json(self, dossier: Dossier, *, unmasked: bool) -> dict:
         customer = self.customer(dossier) if dossier.state != DossierState.DESTROYED else {}

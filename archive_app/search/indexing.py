@@ -359,8 +359,7 @@ class Indexer:
         self.spool.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=self.spool, prefix="extract-") as plain:
             try:
-                for chunk in records.blobs.open_plaintext(document.storage_name, data_key,
-                                                          document.id):  # fmt: skip
+                for chunk in records.open_document(document, data_key):
                     plain.write(chunk)
             except (BlobIntegrityError, KeyUnwrapError, KeyringError, OSError):
                 # Indexed without its text; `archive verify` names the damaged document.
