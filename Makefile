@@ -54,6 +54,11 @@ XDIST       := -n $(WORKERS) --dist loadfile
 SQLITE_ONLY := tests/functional/cli/test_cli_disk_full.py tests/browser \
                tests/functional/search/test_realdocs_corpus.py tests/functional/test_demo_data.py
 PG_BASETEMP := /tmp/archive-test-postgres
+# The tests start hundreds of Python processes (commands, extraction children): each would
+# compile the archive's modules again where the environment says not to keep bytecode
+# (PYTHONDONTWRITEBYTECODE, set on the CI machine), about 0.1 s a process. The caches go
+# to __pycache__ folders, which git ignores.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: $(STAMP) test-packages lint
 	@echo "== on SQLite"; $(BIN)/pytest -q $(XDIST); sqlite=$$?; \
 	if [ -n "$$ARCHIVE_TEST_POSTGRES_URL" ]; then \

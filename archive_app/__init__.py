@@ -6,14 +6,21 @@ import os
 
 from .clock import Clock
 from .interfaces import IClock, IDatabase
-from .settings import apply_overrides
+from .settings import COMMAND_APP, apply_overrides
 
 # Files 0600, folders 0700 (contract §7), whatever umask the process was started with.
 STORAGE_UMASK = 0o077
 
 
 def main(global_config, **settings):
-    """The WSGI application (paste `main`)."""
+    """The WSGI application (paste `main`); a command's, without views, when the command
+    asks for it (bootstrap.open_app)."""
+    return make_app(settings, views=global_config.get(COMMAND_APP) != "true")
+
+
+def make_app(settings: dict, *, views: bool = True):
+    """The application: every feature's services, routes and, unless `views` is false (a
+    command's app, which serves no request), its views and pages."""
     # Before anything is opened: every file and folder this process creates (database and
     # WAL, index segments holding decrypted text, blobs, spooled uploads) is its own only.
     os.umask(STORAGE_UMASK)
@@ -22,11 +29,13 @@ def main(global_config, **settings):
 
     from .locked import locked_app
     from .records.keycheck import keyring_problem
+    from .services_only import ServicesOnlyConfigurator
     from .vault.keyring import KeyringError
 
     settings = apply_overrides(dict(settings))
+    configurator = Configurator if views else ServicesOnlyConfigurator
     try:
-        app = configure(Configurator(settings=settings), settings)
+        app = configure(configurator(settings=settings), settings)
     except KeyringError as error:  # missing, unreadable, truncated: refuse, say why
         return locked_app(str(error))
     problem = keyring_problem(app.registry)

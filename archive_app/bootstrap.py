@@ -11,7 +11,7 @@ from pyramid.paster import get_app, get_appsettings
 from pyramid.scripting import prepare
 
 from .interfaces import IAccessLog, IDatabase, IIndexer
-from .settings import apply_overrides, bucket_keys_path, keyring_path, storage_dir
+from .settings import COMMAND_APP, apply_overrides, bucket_keys_path, keyring_path, storage_dir
 from .vault import KEYRING_ENVIRONMENT_VARIABLE
 from .vault.keyring import Keyring, KeyringError
 
@@ -79,8 +79,9 @@ def upgrade_schema(config_uri: str, settings: dict) -> None:
 
 @contextmanager
 def open_app(config_uri: str):
-    """The application's registry and a writing request, as a script sees them."""
-    app = get_app(config_uri)
+    """The application's registry and a writing request, as a script sees them: the app of
+    a command (services and routes, no views: make_app)."""
+    app = get_app(config_uri, options={COMMAND_APP: "true"})
     problem = getattr(app, "locked_because", None)
     if problem:  # the keyring is missing, unreadable or wrong: say so, touch nothing
         raise KeyringError(problem)

@@ -86,6 +86,11 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message names it."""
 
 
+# Passed by a command in the paste `global_conf` (bootstrap.open_app), never set in an ini file:
+# the command's app has every service and route and no views (services_only.py).
+COMMAND_APP = "archive.command_app"
+
+
 def apply_overrides(settings: MutableMapping[str, str], environ: Mapping[str, str] | None = None):
     environ = os.environ if environ is None else environ
     for variable, key in ENVIRONMENT_OVERRIDES.items():
