@@ -56,6 +56,7 @@ LONGEST_ON_THEIR_OWN = (
     "tests/functional/search/test_realdocs_corpus.py",
     "tests/functional/test_demo_data.py",
     "tests/functional/cli/test_cli_disk_full.py",
+    "tests/functional/test_api_conformance.py",
 )
 
 
