@@ -15,7 +15,7 @@ from sqlalchemy import select
 from ..access.audit import log_after_request, log_in_transaction, log_now
 from ..access.models import AccessOutcome
 from ..access.permissions import Permission
-from ..errors import ArchiveError, Invalid, NotFound
+from ..errors import ArchiveError, BadRequest, Invalid, NotFound
 from ..interfaces import IRecordsService
 from ..labels import error_message, field_label, label
 from ..settings import storage_dir
@@ -81,6 +81,10 @@ def file_dossier(request):
         cstruct = form.cstruct
     except deform.ValidationFailure as refused:
         appstruct, failure, cstruct = None, refused, refused.cstruct
+    except (TypeError, ValueError) as error:
+        # Deform's __start__/__end__ markers dropped or moved by hand: colander then meets a
+        # sequence or mapping that is not one. Only a tampered body does that: a refusal.
+        raise BadRequest(f"the form's body is malformed: {error}", field=None) from None
     service = records(request)
     uploads = uploads_from(cstruct, storage_dir(request.registry.settings) / "tmp", draft)
     try:

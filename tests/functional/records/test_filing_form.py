@@ -338,3 +338,18 @@ def test_no_tampered_body_makes_the_form_fail(browser, data):
             fields[index] = (fields[index][0], data.draw(TEXT))
     response = post(browser, fields)
     assert response.status_int < 500, response.text[-2000:]
+
+
+def test_a_sequences_markers_dropped_by_hand_are_a_refusal(browser):
+    """Found by the test above: the `__start__` and `__end__` of a sequence (here each one
+    in turn with the next marker after it) taken out of the body left colander a sequence
+    that is not one (TypeError, a 500). Every such pair is now refused with 400."""
+    form = filled_form(browser, complaint_no("III", 2022), "缺标记的表单", "BLG220413")
+    fields = form_fields(form, GOOD_FILES, [("附件.pdf", pdf("附件"))])
+    markers = [i for i, (name, _value) in enumerate(fields) if name in ("__start__", "__end__")]
+    statuses = set()
+    for first, second in zip(markers, markers[1:], strict=False):
+        tampered = [field for i, field in enumerate(fields) if i not in (first, second)]
+        statuses.add(post(browser, tampered).status_int)
+    assert statuses and max(statuses) < 500, statuses
+    assert 400 in statuses

@@ -38,7 +38,11 @@ def cli_archive(tmp_path_factory):
 
 
 def sheet_rows(path: Path) -> list[tuple]:
-    return list(load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True))
+    book = load_workbook(path, read_only=True)  # holds the file open until closed
+    try:
+        return list(book.worksheets[0].iter_rows(values_only=True))
+    finally:
+        book.close()
 
 
 def test_the_command_writes_every_level_masked_and_logs_the_export(cli_archive, tmp_path):

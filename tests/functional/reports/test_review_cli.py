@@ -46,8 +46,10 @@ def test_the_command_prints_the_id_and_writes_json_pdf_and_workbook(issued):
     assert review["review_id"] == lines[1] and review["complaint_nos"] == [number]
     assert review["author"] == "archivist_internal" and review["scope"] == "internal"
     assert Path(paths["pdf"]).read_bytes()[:5] == b"%PDF-"
-    book = load_workbook(paths["xlsx"], read_only=True)
-    assert [row[0] for row in book["投诉编号"].iter_rows(min_row=2, values_only=True)] == [number]
+    book = load_workbook(paths["xlsx"], read_only=True)  # holds the file open until closed
+    numbers = [row[0] for row in book["投诉编号"].iter_rows(min_row=2, values_only=True)]
+    book.close()
+    assert numbers == [number]
     assert oct(os.stat(paths["json"]).st_mode & 0o777) == "0o600"
 
 
