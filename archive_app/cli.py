@@ -84,7 +84,13 @@ def init(config_uri, demo):
         with open_app(config_uri) as env:
             registry = env["registry"]
             search = registry.getUtility(ISearchService)
-            if not search.exists():
+            try:
+                present = search.exists()
+            except Exception:  # Whoosh reads the table of contents to answer: it was damaged
+                # The index is derived from the records: rebuilt, as a missing one is.
+                click.echo("the search index could not be read: rebuilding it from the records")
+                present = False
+            if not present:
                 registry.getUtility(IIndexer).rebuild()
             elif left := search.upgrade():
                 click.echo(left)

@@ -210,11 +210,13 @@ class SearchIndex:
     def _old_writer(self):
         """A writer on the current generation, if there is one that opens (a rebuild is
         also how a damaged index is replaced)."""
-        if not self.exists():
-            return None
         try:
+            if not self.exists():
+                return None
             return self._writer()
-        except IndexUnavailable:
+        # IndexUnavailable, or whatever Whoosh's own check raises on reading a damaged table
+        # of contents (struct.error, IndexError, EOFError...)
+        except Exception:
             return None
 
     def _build(self, documents: Iterable[dict], batch_size: int,
