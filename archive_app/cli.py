@@ -16,6 +16,7 @@ import click
 
 from . import STORAGE_UMASK
 from .commands import LazyGroup, UsageProblem, progress, reported_errors
+from .errors import ServiceUnavailable
 from .interfaces import IAccessLog, IIndexer, IKeyring, IRecordsService, ISearchService
 from .settings import as_int
 
@@ -86,7 +87,7 @@ def init(config_uri, demo):
             search = registry.getUtility(ISearchService)
             try:
                 present = search.exists()
-            except Exception:  # Whoosh reads the table of contents to answer: it was damaged
+            except ServiceUnavailable:  # its table of contents is damaged
                 # The index is derived from the records: rebuilt, as a missing one is.
                 click.echo("the search index could not be read: rebuilding it from the records")
                 present = False

@@ -144,8 +144,15 @@ class SearchIndex:
         return self.root / name if name else None
 
     def exists(self) -> bool:
+        """Whether there is a live index; IndexUnavailable if its table of contents cannot
+        be read (Whoosh's own check reads it, and raises assorted errors on a damaged one)."""
         folder = self._current_folder()
-        return folder is not None and whoosh_index.exists_in(str(folder))
+        if folder is None:
+            return False
+        try:
+            return whoosh_index.exists_in(str(folder))
+        except Exception as error:
+            raise IndexUnavailable(f"the search index cannot be read: {error}") from None
 
     def upgrade(self) -> str | None:
         """Bring each segment's file of derived data to this version's format (`archive
@@ -214,9 +221,7 @@ class SearchIndex:
             if not self.exists():
                 return None
             return self._writer()
-        # IndexUnavailable, or whatever Whoosh's own check raises on reading a damaged table
-        # of contents (struct.error, IndexError, EOFError...)
-        except Exception:
+        except IndexUnavailable:
             return None
 
     def _build(self, documents: Iterable[dict], batch_size: int,
