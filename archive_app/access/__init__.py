@@ -20,6 +20,7 @@ from .accesslog import CHECKPOINT_SECONDS, AccessLog
 from .account import AccountRules, credentials_for
 from .checkpoints import CheckpointFile
 from .confinement import confined_view
+from .directory import DirectorySettings, DirectorySignIn
 from .policy import SecurityPolicy, accounts_for, load_user, uses_cookie_auth
 from .resources import RoleContext
 
@@ -87,9 +88,6 @@ def includeme(config):
         ),  # fmt: skip
     )
     config.register_process_service(access_log, IAccessLog)
-    # Imported here: ldap3 costs every `archive` command 60 ms, and only the app signs in.
-    from .directory import DirectorySettings, DirectorySignIn
-
     directory = DirectorySettings.from_settings(settings)  # None: local accounts only
     config.register_process_service(DirectorySignIn.from_registry(directory, registry),
                                     IDirectorySignIn)  # fmt: skip

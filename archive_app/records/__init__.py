@@ -9,11 +9,10 @@ from ..settings import as_int
 def includeme(config):
     # Imported here so that `archive_app.records.models` loads without the web layer (Alembic).
     from .clearance import DossierClearance
-    from .forms import field_part_limit
     from .keyrows import WrappedDocumentKeys
     from .resources import DossierContext
     from .services import records_for
-    from .uploads import limited_post
+    from .uploads import field_part_limit, limited_post
 
     settings = config.get_settings()
     # A bad value stops the start, not the first request.

@@ -18,7 +18,7 @@ from ..errors import ArchiveError, TooLarge
 from ..labels import VOCABULARIES, label
 from .drafts import UID, FilingDraft
 from .media import EmptyFile, MediaRejected, clean_filename, detect_media_type
-from .schemas import MAX_PRODUCTS, REQUIRED_KINDS
+from .schemas import REQUIRED_KINDS
 from .services import Upload
 from .vocabulary import (
     Channel,
@@ -34,11 +34,6 @@ _ = TranslationStringFactory("archive")
 
 LABELS = VOCABULARIES["document_kind"]
 SINGLE_KINDS = [kind for kind in DocumentKind if kind != DocumentKind.ATTACHMENT]
-# The plain fields the filing form can send (Deform adds markers around every mapping and
-# sequence): its fixed fields with room to spare, each product's, each upload widget's.
-FORM_FIELD_PARTS = 64
-PRODUCT_FIELD_PARTS = 7
-UPLOAD_FIELD_PARTS = 3
 ACCEPT = ".pdf,.doc,.docx,.xls,.xlsx,.jpg,.jpeg,.png,.tif,.tiff,.txt,.eml,.wav,.mp3"
 
 
@@ -194,12 +189,6 @@ def filing_schema(request, tmpstore: FilingDraft) -> colander.SchemaNode:
                                             add_subitem_text_template=_("Add attachment")),
     ))  # fmt: skip
     return schema
-
-
-def field_part_limit(max_files: int) -> int:
-    """How many plain fields a filing with at most `max_files` files (the API's limit, the
-    one `archive.max_parts` setting) can need."""
-    return FORM_FIELD_PARTS + PRODUCT_FIELD_PARTS * MAX_PRODUCTS + UPLOAD_FIELD_PARTS * max_files
 
 
 def filing_form(request, draft: FilingDraft) -> deform.Form:

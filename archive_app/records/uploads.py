@@ -11,7 +11,21 @@ from multipart import MultipartError, MultipartSegment, PushMultipartParser, par
 from webob import BaseRequest
 
 from ..errors import BadRequest, TooLarge, UnsupportedMedia
+from .schemas import MAX_PRODUCTS
 from .services import Upload
+
+# The plain fields the filing form can send (Deform adds markers around every mapping and
+# sequence): its fixed fields with room to spare, each product's, each upload widget's.
+FORM_FIELD_PARTS = 64
+PRODUCT_FIELD_PARTS = 7
+UPLOAD_FIELD_PARTS = 3
+
+
+def field_part_limit(max_files: int) -> int:
+    """How many plain fields a filing with at most `max_files` files (the API's limit, the
+    one `archive.max_parts` setting) can need."""
+    return FORM_FIELD_PARTS + PRODUCT_FIELD_PARTS * MAX_PRODUCTS + UPLOAD_FIELD_PARTS * max_files
+
 
 READ_SIZE = 64 * 1024
 MAX_FIELD_BYTES = 2 * 1024 * 1024  # the metadata JSON and other plain fields

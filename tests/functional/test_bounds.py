@@ -24,6 +24,7 @@ from factories import (
     pdf,
 )
 from support import PASSWORD, ROOT, assert_error
+from waitress import wasyncore
 from waitress.adjustments import Adjustments
 from waitress.utilities import RequestEntityTooLarge
 
@@ -172,8 +173,12 @@ def production_server(app, **overrides):
     try:
         yield int(server.effective_port)
     finally:
-        server.close()
+        # Closed in the server's own thread: sockets closed from here, while that thread is
+        # in select() over them, now and then make the select fail (EBADF) and the thread die.
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(timeout=5)
+        assert not thread.is_alive()
+        server.task_dispatcher.shutdown()
 
 
 def connect(port: int, source: str = "127.0.0.1", timeout: float = 10) -> socket.socket:
