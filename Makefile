@@ -43,10 +43,10 @@ lint: $(STAMP)
 # The whole suite on SQLite, then again on PostgreSQL when ARCHIVE_TEST_POSTGRES_URL is set,
 # each pass on WORKERS processes (pytest-xdist, a test file at a time per worker: a module's
 # fixtures are built once; in the order tests/conftest.py gives, the longest files first,
-# where xdist would reorder them by their number of tests); each worker has its own temporary folder, storage, SQLite files
-# and PostgreSQL database (tests/conftest.py). One pass after the other keeps both cores busy
-# to the end of each, where two passes side by side left one core idle while the longer
-# finished alone.
+# where xdist would reorder them by their number of tests); each worker has its own temporary
+# folder, storage, SQLite files and PostgreSQL database (tests/conftest.py). One pass after
+# the other keeps both cores busy to the end of each, where two passes side by side left one
+# core idle while the longer finished alone.
 WORKERS     ?= 2
 XDIST       := -n $(WORKERS) --dist loadfile --no-loadscope-reorder
 # Run on the SQLite pass only: the disk-full tests keep SQLite on a small tmpfs by design; the

@@ -2,6 +2,7 @@
 read their groups, map the groups to a role and a clearance (`archive.ldap.groups`), and keep
 the archive's account of them in step: provisioned at the first sign-in, role and clearance
 updated at every sign-in, refused and deactivated once in no mapped group.
+The LDAP conversation itself (ldap3) is `ldap.py`'s `LdapDirectory`.
 
 The directory password is never stored, nor any hash of it: a directory account's
 `password_hash` is `DIRECTORY_PASSWORD_HASH`, which no password verifies.
